@@ -1,0 +1,159 @@
+// certctl — command-line client for admins and batch work. See `certctl help`.
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "command.h"
+#include "libcert/error.h"
+
+namespace certctl {
+
+namespace {
+std::map<std::string_view, const Command*>& registry() {
+  static std::map<std::string_view, const Command*> r;
+  return r;
+}
+}  // namespace
+
+Command::Command(std::string_view n, std::string_view s, std::string_view u, Handler h)
+    : name(n), summary(s), usage(u), run(h) {
+  registry()[name] = this;
+}
+
+const std::map<std::string_view, const Command*>& commands() { return registry(); }
+
+Options::Options(const Args& args, const std::vector<std::string_view>& with_value,
+                 const std::vector<std::string_view>& flags) {
+  auto is = [](const std::vector<std::string_view>& v, std::string_view a) {
+    for (auto x : v)
+      if (x == a) return true;
+    return false;
+  };
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a.size() > 1 && a[0] == '-') {
+      if (is(with_value, a)) {
+        if (i + 1 >= args.size()) throw UsageError("option " + a + " needs a value");
+        values_[a] = args[++i];
+      } else if (is(flags, a)) {
+        flags_.push_back(a);
+      } else {
+        throw UsageError("unknown option " + a);
+      }
+    } else {
+      positional_.push_back(a);
+    }
+  }
+}
+
+std::optional<std::string> Options::get(std::string_view name) const {
+  auto it = values_.find(name);
+  if (it == values_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::string Options::require(std::string_view name) const {
+  auto v = get(name);
+  if (!v) throw UsageError("missing required option " + std::string(name));
+  return *v;
+}
+
+bool Options::flag(std::string_view name) const {
+  for (const auto& f : flags_)
+    if (f == name) return true;
+  return false;
+}
+
+namespace {
+std::string dir_from(const Options& o, std::string_view opt, const char* env, const char* dflt) {
+  if (auto v = o.get(opt)) return *v;
+  if (const char* e = std::getenv(env); e != nullptr && *e != '\0') return e;
+  return dflt;
+}
+}  // namespace
+
+std::string templates_dir(const Options& o) {
+  return dir_from(o, "--templates", "LIBCERT_TEMPLATES", LIBCERT_SOURCE_DIR "/templates");
+}
+std::string keys_dir(const Options& o) {
+  return dir_from(o, "--keys", "LIBCERT_KEYS", LIBCERT_SOURCE_DIR "/keys-example");
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw libcert::Error(libcert::ErrorCode::kIo, path + ": " + std::strerror(errno));
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+void write_file_atomic(const std::string& path, std::string_view bytes) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    if (!out) throw libcert::Error(libcert::ErrorCode::kIo, tmp + ": " + std::strerror(errno));
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    out.flush();
+    if (!out) {
+      std::remove(tmp.c_str());
+      throw libcert::Error(libcert::ErrorCode::kIo, tmp + ": write failed");
+    }
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    std::remove(tmp.c_str());
+    throw libcert::Error(libcert::ErrorCode::kIo, path + ": " + std::strerror(errno));
+  }
+}
+
+}  // namespace certctl
+
+namespace {
+int usage() {
+  std::cerr << "usage: certctl <command> [options]\n\ncommands:\n";
+  for (const auto& [name, cmd] : certctl::commands()) {
+    std::cerr << "  " << name << std::string(name.size() < 16 ? 16 - name.size() : 1, ' ')
+              << cmd->summary << "\n";
+  }
+  return 2;
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2 || std::strcmp(argv[1], "help") == 0 || std::strcmp(argv[1], "--help") == 0) {
+    if (argc >= 3) {
+      auto it = certctl::commands().find(argv[2]);
+      if (it != certctl::commands().end()) {
+        std::cout << "usage: " << it->second->usage << "\n";
+        return 0;
+      }
+    }
+    return usage();
+  }
+  auto it = certctl::commands().find(argv[1]);
+  if (it == certctl::commands().end()) {
+    std::cerr << "certctl: unknown command '" << argv[1] << "'\n";
+    return usage();
+  }
+  const certctl::Args args(argv + 2, argv + argc);
+  try {
+    return it->second->run(args);
+  } catch (const certctl::UsageError& e) {
+    std::cerr << "certctl " << argv[1] << ": " << e.what() << "\nusage: " << it->second->usage
+              << "\n";
+    return 2;
+  } catch (const libcert::Error& e) {
+    if (e.code() == libcert::ErrorCode::kValidation && !e.problems().empty()) {
+      // One line per problem, naming the field and the rule (the contract).
+      for (const auto& p : e.problems()) {
+        std::cerr << "error: " << p.field << ": " << p.message << " [" << p.rule << "]\n";
+      }
+      return 3;
+    }
+    std::cerr << "error: [" << libcert::to_string(e.code()) << "] " << e.what() << "\n";
+    return 4;
+  }
+}

@@ -1,0 +1,30 @@
+// gobj.h (private) — ownership of cairo, pango, glib and poppler objects (same pattern as ossl.h).
+#pragma once
+
+#include <cairo.h>
+#include <glib-object.h>
+#include <pango/pangocairo.h>
+
+#include <memory>
+
+namespace libcert::gobj {
+
+template <auto Fn>
+struct Deleter {
+  template <typename T>
+  void operator()(T* p) const noexcept {
+    Fn(p);
+  }
+};
+
+using Surface = std::unique_ptr<cairo_surface_t, Deleter<cairo_surface_destroy>>;
+using Cairo = std::unique_ptr<cairo_t, Deleter<cairo_destroy>>;
+using Path = std::unique_ptr<cairo_path_t, Deleter<cairo_path_destroy>>;
+using FontDescription = std::unique_ptr<PangoFontDescription, Deleter<pango_font_description_free>>;
+using AttrList = std::unique_ptr<PangoAttrList, Deleter<pango_attr_list_unref>>;
+
+// Any GObject (PangoLayout, PangoContext, PangoFontMap, PopplerDocument, PopplerPage...).
+template <typename T>
+using Object = std::unique_ptr<T, Deleter<+[](void* p) { g_object_unref(p); }>>;
+
+}  // namespace libcert::gobj

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package that building, running and testing libcert/certd needs.
+# Idempotent: skips apt-get when everything is already installed.
+set -euo pipefail
+PKGS=(
+  build-essential cmake ninja-build pkg-config git ca-certificates openssl
+  libssl-dev libqrencode-dev libcairo2-dev libpango1.0-dev libharfbuzz-dev libfontconfig-dev
+  libpoppler-glib-dev nlohmann-json3-dev libcpp-httplib-dev libgtest-dev libgmock-dev
+  libsqlite3-dev libpq-dev libicu-dev zlib1g-dev libzbar-dev
+  # fonts: Tibetan (Noto Serif Tibetan), CJK TrueType Song/Ming, rare-character fallbacks
+  fonts-noto-core fonts-arphic-uming fonts-hanazono fonts-tibetan-machine fonts-wqy-zenhei
+  # independent verifiers used by the tests
+  poppler-utils mupdf-tools qpdf zbar-tools libnss3-tools
+)
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "deps: installing ${#missing[@]} Debian packages: ${missing[*]}"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi

@@ -1,0 +1,45 @@
+// libcert/qr.h — QR symbols: the module matrix (libqrencode) and its vector drawing.
+//
+//   auto m = libcert::QrMatrix::encode("HTTPS://LIC.EXAMPLE/V#0123", libcert::QrEcc::kQ);
+//   m.version();                                // 1..40
+//   libcert::draw_qr(cr, m, x_pt, y_pt, 30.0);  // 30 mm square incl. 4-module quiet zone
+//
+// Text is split into segments so each part uses the densest QR mode that holds it (alphanumeric,
+// numeric, 8-bit), as qr.md requires for HTTPS://HOST/V#<digits>.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+typedef struct _cairo cairo_t;  // NOLINT
+
+namespace libcert {
+
+enum class QrEcc { kL, kM, kQ, kH };
+
+class QrMatrix {
+ public:
+  // Encodes `text` with the smallest version that fits at `ecc` (up to `max_version`). Throws
+  // Error(kInvalidArgument) if the text does not fit.
+  static QrMatrix encode(std::string_view text, QrEcc ecc, int max_version = 40);
+
+  [[nodiscard]] int version() const { return version_; }
+  [[nodiscard]] int width() const { return width_; }  // modules per side, without quiet zone
+  [[nodiscard]] bool dark(int x, int y) const {
+    return modules_[static_cast<std::size_t>(y) * static_cast<std::size_t>(width_) +
+                    static_cast<std::size_t>(x)] != 0;
+  }
+
+ private:
+  int version_ = 0;
+  int width_ = 0;
+  std::vector<std::uint8_t> modules_;
+};
+
+// Draws the symbol with a 4-module white quiet zone as a square of `size_mm` (quiet zone included)
+// whose top-left corner is (x, y) in PDF points; modules are filled rectangles (vector).
+void draw_qr(cairo_t* cr, const QrMatrix& m, double x, double y, double size_mm);
+
+}  // namespace libcert

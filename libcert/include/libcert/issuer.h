@@ -1,0 +1,93 @@
+// libcert/issuer.h — the façade: validate, render, seal, in one call.
+//
+//   libcert::TemplateSet templates = libcert::TemplateSet::load("templates");
+//   libcert::SealKeyring seals = libcert::SealKeyring::load_example("keys-example");
+//   libcert::SystemClock clock;
+//   libcert::Issuer issuer(templates, seals, {.clock = &clock, .qr_host = "LIC.ALI.EXAMPLE"});
+//   libcert::IssueRequest req{.template_id = "business-licence-enterprise", .data = json,
+//                             .serial = "2025000123"};
+//   libcert::IssuedLicence lic = issuer.issue(req);   // lic.pdf is sealed, lic.id canonical
+//
+// Thread-safety: `issue` is const and may be called from many threads at once; the Issuer holds
+// only immutable, shared state (parsed templates, loaded keys, font caches that are thread-safe).
+// Nothing nondeterministic is read inside: time comes from options.clock, serials and status-list
+// indexes from the request — so a fixed clock and request give a byte-identical PDF.
+//
+// Failure: throws libcert::Error — kValidation (with every problem) for bad holder data, kNotFound
+// for an unknown template or a department without a seal key, kRender when a value cannot be
+// printed (no glyph, does not fit), kCrypto when sealing fails. Nothing is returned half-done.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
+#include "libcert/clock.h"
+#include "libcert/ids.h"
+
+namespace libcert {
+
+class TemplateSet;
+class Signer;
+
+// The seal keys an issuer may use, by department id (templates/departments.json).
+class SealKeyring {
+ public:
+  SealKeyring();
+  ~SealKeyring();
+  SealKeyring(SealKeyring&&) noexcept;
+  SealKeyring& operator=(SealKeyring&&) noexcept;
+
+  // Loads keys-example/seals/<dept>/{seal.key,seal.crt} for every department found there, with
+  // keys-example/root/root.crt as the chain's root (not included in the CMS). Throws kIo/kCrypto.
+  static SealKeyring load_dir(const std::string& keys_dir);
+
+  void add(const std::string& department, std::shared_ptr<const Signer> signer);
+  // The department's active signer, or throws Error(kNotFound) naming the department.
+  [[nodiscard]] const Signer& get(const std::string& department) const;
+  [[nodiscard]] bool has(const std::string& department) const;
+
+ private:
+  std::map<std::string, std::shared_ptr<const Signer>> signers_;
+};
+
+struct IssuerOptions {
+  const Clock* clock = nullptr;              // required
+  std::string qr_host = "LIC.ALI.EXAMPLE";   // upper case: keeps the QR in alphanumeric mode
+};
+
+struct IssueRequest {
+  std::string template_id;
+  nlohmann::json data;                       // holder/face fields, validated by the template
+  std::string serial;                        // GB/T 36904 serial, [0-9A-Z]+, unique per type+issuer
+  int version = 1;                           // re-issue increments it
+  std::optional<std::int64_t> issued_at;     // default: options.clock->now()
+};
+
+struct IssuedLicence {
+  LicenceId id;
+  std::string identifier;                    // id.str()
+  std::string template_id;
+  std::string department;
+  nlohmann::json data;                       // normalised face data
+  std::int64_t issued_at = 0;
+  std::string qr_text;
+  std::string pdf;                           // sealed PDF bytes
+  std::string pdf_sha256;                    // lower-case hex
+};
+
+class Issuer {
+ public:
+  Issuer(const TemplateSet& templates, const SealKeyring& seals, IssuerOptions options);
+  [[nodiscard]] IssuedLicence issue(const IssueRequest& request) const;
+
+ private:
+  const TemplateSet& templates_;
+  const SealKeyring& seals_;
+  IssuerOptions options_;
+};
+
+}  // namespace libcert

@@ -1,0 +1,211 @@
+// qr.cpp — QR symbol from text (libqrencode) with mode segmentation, and its vector drawing.
+#include "libcert/qr.h"
+
+#include <cairo.h>
+#include <qrencode.h>
+
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <limits>
+#include <memory>
+
+#include "gobj.h"
+#include "libcert/error.h"
+
+namespace libcert {
+
+namespace {
+
+using Input = std::unique_ptr<QRinput, gobj::Deleter<QRinput_free>>;
+using Code = std::unique_ptr<QRcode, gobj::Deleter<QRcode_free>>;
+
+// ISO/IEC 18004:2015 §7.3: the three modes we use. Kanji is never useful for our texts.
+enum Mode : std::size_t { kNum = 0, kAlnum = 1, kByte = 2 };
+constexpr std::array<QRencodeMode, 3> kQrMode = {QR_MODE_NUM, QR_MODE_AN, QR_MODE_8};
+
+bool is_alnum_qr(unsigned char c) {
+  // ISO/IEC 18004 Table 5: 0-9 A-Z space $ % * + - . / :
+  return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || c == ' ' || c == '$' || c == '%' ||
+         c == '*' || c == '+' || c == '-' || c == '.' || c == '/' || c == ':';
+}
+
+bool fits(Mode m, unsigned char c) {
+  switch (m) {
+    case kNum:
+      return c >= '0' && c <= '9';
+    case kAlnum:
+      return is_alnum_qr(c);
+    case kByte:
+      return true;
+  }
+  return false;
+}
+
+// Character count indicator lengths (ISO/IEC 18004 Table 3) for version groups 1–9, 10–26, 27–40.
+constexpr std::array<std::array<int, 3>, 3> kCountBits = {{{10, 9, 8}, {12, 11, 16}, {14, 13, 16}}};
+
+struct Segment {
+  Mode mode;
+  std::size_t begin, end;
+};
+
+// Minimum-bit segmentation for one version group (dynamic programming over the three modes,
+// costs in 1/6 bit so that numeric 10/3 and alphanumeric 11/2 bits per character are integers).
+// A segment costs its 4-bit mode indicator + character count indicator + data bits.
+std::vector<Segment> segment(std::string_view text, std::size_t group) {
+  const std::size_t n = text.size();
+  constexpr std::array<long, 3> kPerChar = {20, 33, 48};  // ×6: 10/3, 11/2, 8 bits
+  constexpr long kInf = std::numeric_limits<long>::max() / 4;
+  // cost[i][m]: cheapest encoding of text[0, i) whose last segment is in mode m (open).
+  std::vector<std::array<long, 3>> cost(n + 1, {kInf, kInf, kInf});
+  std::vector<std::array<std::size_t, 3>> from(n + 1, {0, 0, 0});
+  for (std::size_t i = 0; i < n; ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    for (std::size_t m = 0; m < 3; ++m) {
+      if (!fits(static_cast<Mode>(m), c)) continue;
+      const long header = (4 + kCountBits[group][m]) * 6;
+      long best = kInf;
+      std::size_t prev = m;
+      if (i == 0) {
+        best = header;
+      } else {
+        for (std::size_t p = 0; p < 3; ++p) {
+          if (cost[i][p] >= kInf) continue;
+          const long v = cost[i][p] + (p == m ? 0 : header);
+          if (v < best) {
+            best = v;
+            prev = p;
+          }
+        }
+      }
+      if (best < kInf) {
+        cost[i + 1][m] = best + kPerChar[m];
+        from[i + 1][m] = prev;
+      }
+    }
+  }
+  std::size_t m = 0;
+  for (std::size_t k = 1; k < 3; ++k) {
+    if (cost[n][k] < cost[n][m]) m = k;
+  }
+  // Walk back to each character's mode, then merge equal neighbours into segments.
+  std::vector<std::size_t> modes(n);
+  for (std::size_t i = n; i > 0; --i) {
+    modes[i - 1] = m;
+    m = from[i][m];
+  }
+  std::vector<Segment> segs;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (segs.empty() || segs.back().mode != modes[i]) {
+      segs.push_back({static_cast<Mode>(modes[i]), i, i + 1});
+    } else {
+      segs.back().end = i + 1;
+    }
+  }
+  return segs;
+}
+
+QRecLevel level(QrEcc e) {
+  switch (e) {
+    case QrEcc::kL:
+      return QR_ECLEVEL_L;
+    case QrEcc::kM:
+      return QR_ECLEVEL_M;
+    case QrEcc::kQ:
+      return QR_ECLEVEL_Q;
+    case QrEcc::kH:
+      return QR_ECLEVEL_H;
+  }
+  return QR_ECLEVEL_Q;
+}
+
+// Encodes with libqrencode's automatic (smallest) version for the given segmentation; null if
+// the data exceed version 40.
+Code encode_segments(std::string_view text, const std::vector<Segment>& segs, QrEcc ecc) {
+  Input in(QRinput_new2(0, level(ecc)));
+  if (!in) throw Error(ErrorCode::kInternal, "qr: QRinput_new2 failed");
+  for (const auto& s : segs) {
+    const auto* data = reinterpret_cast<const unsigned char*>(text.data() + s.begin);
+    if (QRinput_append(in.get(), kQrMode[s.mode], static_cast<int>(s.end - s.begin), data) != 0) {
+      throw Error(ErrorCode::kInternal,
+                  std::string("qr: QRinput_append rejected a segment: ") + std::strerror(errno));
+    }
+  }
+  errno = 0;
+  Code code(QRcode_encodeInput(in.get()));
+  if (!code && errno != ERANGE) {
+    throw Error(ErrorCode::kInternal, std::string("qr: encoding failed: ") + std::strerror(errno));
+  }
+  return code;
+}
+
+}  // namespace
+
+QrMatrix QrMatrix::encode(std::string_view text, QrEcc ecc, int max_version) {
+  if (text.empty()) throw Error(ErrorCode::kInvalidArgument, "qr: text is empty");
+  if (max_version < 1 || max_version > 40) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "qr: max_version must be 1..40, got " + std::to_string(max_version));
+  }
+  if (text.size() > 7089) {  // the largest capacity of any symbol (version 40-L, numeric)
+    throw Error(ErrorCode::kInvalidArgument,
+                "qr: text of " + std::to_string(text.size()) + " bytes cannot fit any QR symbol");
+  }
+  // The optimal segmentation depends on the count-indicator lengths, which depend on the
+  // version group. Try the groups from the smallest: the first result whose version lies in the
+  // group it was segmented for is optimal; otherwise keep the smallest seen.
+  static constexpr std::array<int, 3> kGroupMax = {9, 26, 40};
+  Code best;
+  for (std::size_t g = 0; g < 3; ++g) {
+    Code c = encode_segments(text, segment(text, g), ecc);
+    if (!c) continue;
+    const bool in_group = c->version <= kGroupMax[g] && (g == 0 || c->version > kGroupMax[g - 1]);
+    if (!best || c->version < best->version) best = std::move(c);
+    if (in_group) break;
+  }
+  if (!best || best->version > max_version) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "qr: text of " + std::to_string(text.size()) + " bytes does not fit version " +
+                    std::to_string(max_version) +
+                    (best ? " (needs version " + std::to_string(best->version) + ")"
+                          : std::string(" (exceeds version 40)")));
+  }
+  QrMatrix m;
+  m.version_ = best->version;
+  m.width_ = best->width;
+  const auto cells = static_cast<std::size_t>(m.width_) * static_cast<std::size_t>(m.width_);
+  m.modules_.resize(cells);
+  for (std::size_t i = 0; i < cells; ++i) m.modules_[i] = best->data[i] & 1U;  // bit 0: dark
+  return m;
+}
+
+void draw_qr(cairo_t* cr, const QrMatrix& m, double x, double y, double size_mm) {
+  constexpr int kQuiet = 4;  // ISO/IEC 18004 §9.1: quiet zone of 4 modules
+  const double size = size_mm * 72.0 / 25.4;
+  const double mod = size / (m.width() + 2 * kQuiet);
+  cairo_save(cr);
+  cairo_set_source_rgb(cr, 1, 1, 1);
+  cairo_rectangle(cr, x, y, size, size);
+  cairo_fill(cr);
+  cairo_set_source_rgb(cr, 0, 0, 0);
+  // One rectangle per horizontal run of dark modules, all filled in one path: far fewer path
+  // operators in the PDF than one square per module, and no hairline seams between modules.
+  for (int r = 0; r < m.width(); ++r) {
+    int c = 0;
+    while (c < m.width()) {
+      if (!m.dark(c, r)) {
+        ++c;
+        continue;
+      }
+      const int start = c;
+      while (c < m.width() && m.dark(c, r)) ++c;
+      cairo_rectangle(cr, x + (start + kQuiet) * mod, y + (r + kQuiet) * mod, (c - start) * mod,
+                      mod);
+    }
+  }
+  cairo_fill(cr);
+  cairo_restore(cr);
+}
+
+}  // namespace libcert

@@ -1,0 +1,145 @@
+// QR: segmentation (versions checked against hand-computed bit budgets), drawing, and a decode of
+// the rendered symbol by zbarimg (a decoder nobody here wrote).
+#include "libcert/qr.h"
+
+#include <cairo-svg.h>
+#include <cairo.h>
+#include <gtest/gtest.h>
+#include <qrencode.h>
+
+#include <string>
+
+#include "gobj.h"
+#include "libcert/error.h"
+#include "support/process.h"
+
+namespace {
+
+using libcert::QrEcc;
+using libcert::QrMatrix;
+
+std::string digits(std::size_t n) {
+  std::string s;
+  for (std::size_t i = 0; i < n; ++i) s += static_cast<char>('0' + (i * 7 + 3) % 10);
+  return s;
+}
+
+// Renders the matrix at `px` pixels per module (surface units = points = pixels) and asks zbarimg.
+std::string zbar_decode(const QrMatrix& m, int px) {
+  const int side = (m.width() + 8) * px;
+  libcert::gobj::Surface s(cairo_image_surface_create(CAIRO_FORMAT_RGB24, side + 20, side + 20));
+  libcert::gobj::Cairo cr(cairo_create(s.get()));
+  cairo_set_source_rgb(cr.get(), 0.5, 0.5, 0.5);  // grey page: the quiet zone must be white
+  cairo_paint(cr.get());
+  libcert::draw_qr(cr.get(), m, 10, 10, side * 25.4 / 72.0);
+  testsupport::TempDir dir;
+  const auto png = dir / "qr.png";
+  EXPECT_EQ(cairo_surface_write_to_png(s.get(), png.c_str()), CAIRO_STATUS_SUCCESS);
+  // zbarimg prints D-Bus noise on stderr in containers: keep only its stdout.
+  auto r = testsupport::run("{ zbarimg --raw -q " + testsupport::shell_quote(png.string()) +
+                            " 2>/dev/null; }");
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  if (!r.out.empty() && r.out.back() == '\n') r.out.pop_back();
+  return r.out;
+}
+
+TEST(Qr, VersionMatchesHandComputedBitBudget) {
+  // Alphanumeric "HTTPS://LIC.EXAMPLE/V" (21 chars): 4 + 9 + 10·11 + 6 = 129 bits;
+  // 8-bit "#": 4 + 8 + 8 = 20 bits; numeric 99 digits: 4 + 10 + 33·10 = 344 bits → 493 bits.
+  // Version 5-Q holds 62 data codewords = 496 bits; with 100 digits (497 bits) it needs 6-Q.
+  const std::string prefix = "HTTPS://LIC.EXAMPLE/V#";
+  EXPECT_EQ(QrMatrix::encode(prefix + digits(99), QrEcc::kQ).version(), 5);
+  EXPECT_EQ(QrMatrix::encode(prefix + digits(100), QrEcc::kQ).version(), 6);
+  EXPECT_EQ(QrMatrix::encode(prefix + digits(99), QrEcc::kQ).width(), 37);  // 17 + 4·5
+}
+
+TEST(Qr, SegmentedIsSmallerThanEightBit) {
+  const std::string text = "HTTPS://LIC.EXAMPLE/V#" + digits(486);  // a ~200-byte payload
+  const auto m = QrMatrix::encode(text, QrEcc::kQ);
+  // The same text as one 8-bit segment, encoded by libqrencode directly.
+  libcert::gobj::Deleter<QRcode_free> del;
+  QRcode* raw = QRcode_encodeString8bit(text.c_str(), 0, QR_ECLEVEL_Q);
+  ASSERT_NE(raw, nullptr);
+  const int v8 = raw->version;
+  const int w8 = raw->width;
+  del(raw);
+  // Segmented (versions 10–26 count lengths): 131 + 28 + (4 + 12 + 162·10) = 1795 bits = 225
+  // codewords: 12-Q holds 203, 13-Q 241 → version 13. As 8-bit, 4084 bits need version 21.
+  EXPECT_EQ(v8, 21);
+  EXPECT_EQ(m.version(), 13);
+  EXPECT_LT(m.width(), w8);
+  EXPECT_LE(m.version(), 16);  // qr.md: version ≤ 16 at ECC Q for the licence payload
+}
+
+TEST(Qr, DecodesExactlyWithZbar) {
+  const std::string text = "HTTPS://LIC.EXAMPLE/V#" + digits(486);
+  EXPECT_EQ(zbar_decode(QrMatrix::encode(text, QrEcc::kQ), 4), text);
+  const std::string mixed = "LIC2.EXAMPLE 12345678 abc #x/É";  // lower case + UTF-8 → 8-bit parts
+  EXPECT_EQ(zbar_decode(QrMatrix::encode(mixed, QrEcc::kM), 5), mixed);
+}
+
+TEST(Qr, DrawsQuietZoneAndMergesRuns) {
+  const auto m = QrMatrix::encode("HTTPS://LIC.EXAMPLE/V#0123456789", QrEcc::kQ);
+  const int px = 3, side = (m.width() + 8) * px;
+  libcert::gobj::Surface s(cairo_image_surface_create(CAIRO_FORMAT_RGB24, side, side));
+  libcert::gobj::Cairo cr(cairo_create(s.get()));
+  libcert::draw_qr(cr.get(), m, 0, 0, side * 25.4 / 72.0);
+  cairo_surface_flush(s.get());
+  const auto* data = cairo_image_surface_get_data(s.get());
+  const int stride = cairo_image_surface_get_stride(s.get());
+  auto pixel_dark = [&](int x, int y) {
+    const auto* p = data + y * stride + x * 4;
+    return p[0] < 128;
+  };
+  for (int y = 0; y < m.width(); ++y) {
+    for (int x = 0; x < m.width(); ++x) {
+      ASSERT_EQ(pixel_dark((x + 4) * px + 1, (y + 4) * px + 1), m.dark(x, y)) << x << "," << y;
+    }
+  }
+  for (int i = 0; i < side; ++i) {  // quiet zone: 4 modules of white around the symbol
+    EXPECT_FALSE(pixel_dark(i, 4 * px - 1));
+    EXPECT_FALSE(pixel_dark(4 * px - 1, i));
+    EXPECT_FALSE(pixel_dark(i, side - 4 * px));
+  }
+  // Vector drawing: cairo's SVG surface writes the single fill as one path; every rectangle
+  // closes with "Z". Expect the white background + exactly one rectangle per horizontal run.
+  int runs = 0, dark = 0;
+  for (int y = 0; y < m.width(); ++y) {
+    for (int x = 0; x < m.width(); ++x) {
+      if (!m.dark(x, y)) continue;
+      ++dark;
+      if (x == 0 || !m.dark(x - 1, y)) ++runs;
+    }
+  }
+  std::string svg;
+  auto sink = [](void* closure, const unsigned char* d, unsigned int n) {
+    static_cast<std::string*>(closure)->append(reinterpret_cast<const char*>(d), n);
+    return CAIRO_STATUS_SUCCESS;
+  };
+  {
+    libcert::gobj::Surface vs(cairo_svg_surface_create_for_stream(sink, &svg, 200, 200));
+    libcert::gobj::Cairo vcr(cairo_create(vs.get()));
+    libcert::draw_qr(vcr.get(), m, 0, 0, 50);
+  }
+  std::size_t closes = 0;
+  for (std::size_t p = svg.find(" Z"); p != std::string::npos; p = svg.find(" Z", p + 1)) ++closes;
+  EXPECT_EQ(closes, static_cast<std::size_t>(runs) + 1);
+  EXPECT_LT(runs, dark * 2 / 3);  // merging must save a good share of the path operators
+}
+
+TEST(Qr, ErrorsAreSpecific) {
+  try {
+    (void)QrMatrix::encode("HTTPS://LIC.EXAMPLE/V#" + digits(486), QrEcc::kQ, 10);
+    FAIL();
+  } catch (const libcert::Error& e) {
+    EXPECT_EQ(e.code(), libcert::ErrorCode::kInvalidArgument);
+    EXPECT_NE(std::string(e.what()).find("does not fit version 10 (needs version 13)"),
+              std::string::npos)
+        << e.what();
+  }
+  EXPECT_THROW((void)QrMatrix::encode("", QrEcc::kL), libcert::Error);
+  EXPECT_THROW((void)QrMatrix::encode(std::string(3000, 'a'), QrEcc::kH), libcert::Error);
+  EXPECT_THROW((void)QrMatrix::encode("A", QrEcc::kL, 41), libcert::Error);
+}
+
+}  // namespace

@@ -1,0 +1,134 @@
+#include "sqlite.h"
+
+#include <climits>
+
+namespace certd::sql {
+
+void check(sqlite3* db, int rc, std::string_view what) {
+  if (rc == SQLITE_OK || rc == SQLITE_ROW || rc == SQLITE_DONE) return;
+  std::string msg(what);
+  msg += ": ";
+  msg += db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+  throw StoreError(db != nullptr ? sqlite3_extended_errcode(db) : rc, msg);
+}
+
+namespace {
+int col_index(int col) { return col; }
+int text_len(std::string_view s) {
+  if (s.size() > static_cast<std::size_t>(INT_MAX)) {
+    throw StoreError(SQLITE_TOOBIG, "value too large for the registry");
+  }
+  return static_cast<int>(s.size());
+}
+}  // namespace
+
+Stmt& Stmt::bind(int i, std::string_view text) {
+  check(db_, sqlite3_bind_text(st_.get(), i, text.data(), text_len(text), SQLITE_TRANSIENT),
+        "bind");
+  return *this;
+}
+Stmt& Stmt::bind(int i, std::int64_t v) {
+  check(db_, sqlite3_bind_int64(st_.get(), i, v), "bind");
+  return *this;
+}
+Stmt& Stmt::bind_blob(int i, std::string_view bytes) {
+  check(db_, sqlite3_bind_blob(st_.get(), i, bytes.data(), text_len(bytes), SQLITE_TRANSIENT),
+        "bind");
+  return *this;
+}
+Stmt& Stmt::bind_null(int i) {
+  check(db_, sqlite3_bind_null(st_.get(), i), "bind");
+  return *this;
+}
+
+bool Stmt::step() {
+  const int rc = sqlite3_step(st_.get());
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  check(db_, rc, sqlite3_sql(st_.get()) != nullptr ? sqlite3_sql(st_.get()) : "step");
+  return false;
+}
+void Stmt::run() {
+  while (step()) {
+  }
+}
+void Stmt::reset() {
+  sqlite3_reset(st_.get());
+  sqlite3_clear_bindings(st_.get());
+}
+
+bool Stmt::is_null(int col) const {
+  return sqlite3_column_type(st_.get(), col_index(col)) == SQLITE_NULL;
+}
+std::string Stmt::text(int col) const {
+  const auto* p = sqlite3_column_text(st_.get(), col);
+  const int n = sqlite3_column_bytes(st_.get(), col);
+  if (p == nullptr) return {};
+  return std::string(reinterpret_cast<const char*>(p), static_cast<std::size_t>(n));
+}
+std::optional<std::string> Stmt::opt_text(int col) const {
+  if (is_null(col)) return std::nullopt;
+  return text(col);
+}
+std::string Stmt::blob(int col) const {
+  const void* p = sqlite3_column_blob(st_.get(), col);
+  const int n = sqlite3_column_bytes(st_.get(), col);
+  if (p == nullptr) return {};
+  return std::string(static_cast<const char*>(p), static_cast<std::size_t>(n));
+}
+std::int64_t Stmt::int64(int col) const { return sqlite3_column_int64(st_.get(), col); }
+std::optional<std::int64_t> Stmt::opt_int64(int col) const {
+  if (is_null(col)) return std::nullopt;
+  return int64(col);
+}
+
+Db Db::open(const std::string& path, int busy_timeout_ms) {
+  sqlite3* raw = nullptr;
+  const int rc =
+      sqlite3_open_v2(path.c_str(), &raw,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  Db db(raw);  // owns the handle even when open failed (sqlite3 allocates one anyway)
+  if (rc != SQLITE_OK) {
+    throw StoreError(rc, "opening registry " + path + ": " +
+                             (raw != nullptr ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
+  }
+  sqlite3_extended_result_codes(raw, 1);
+  check(raw, sqlite3_busy_timeout(raw, busy_timeout_ms), "busy_timeout");
+  // WAL: readers never block the writer and vice versa; synchronous=FULL so that a commit that
+  // was acknowledged survives a power loss (a licence a client was told about is never lost).
+  db.exec("PRAGMA journal_mode=WAL");
+  db.exec("PRAGMA synchronous=FULL");
+  db.exec("PRAGMA foreign_keys=ON");
+  return db;
+}
+
+void Db::exec(const std::string& sql) {
+  char* err = nullptr;
+  const int rc = sqlite3_exec(db_.get(), sql.c_str(), nullptr, nullptr, &err);
+  if (rc != SQLITE_OK) {
+    std::string msg = err != nullptr ? err : sqlite3_errstr(rc);
+    sqlite3_free(err);
+    throw StoreError(sqlite3_extended_errcode(db_.get()), "sql: " + msg);
+  }
+}
+
+Stmt Db::prepare(std::string_view sql) {
+  sqlite3_stmt* st = nullptr;
+  const int rc = sqlite3_prepare_v2(db_.get(), sql.data(), text_len(sql), &st, nullptr);
+  Stmt s(db_.get(), st);
+  check(db_.get(), rc, "prepare");
+  return s;
+}
+
+Tx::Tx(Db& db, Kind kind) : db_(db) { db_.exec(kind == kImmediate ? "BEGIN IMMEDIATE" : "BEGIN"); }
+Tx::~Tx() {
+  if (!done_) {
+    sqlite3_exec(db_.raw(), "ROLLBACK", nullptr, nullptr, nullptr);
+  }
+}
+void Tx::commit() {
+  db_.exec("COMMIT");
+  done_ = true;
+}
+
+}  // namespace certd::sql

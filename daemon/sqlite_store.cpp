@@ -1,0 +1,687 @@
+#include "sqlite_store.h"
+
+#include <ctime>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "libcert/error.h"
+
+namespace certd {
+
+const std::vector<Migration>& sqlite_migrations() {
+  // Never edit a migration that has shipped: add a new numbered one. Column sets follow
+  // service.md "Registry" (same schema on PostgreSQL, issue 11), plus the columns issuing needs
+  // (serial, type_code, issuer_code, qr_text, seal_cert_sha256).
+  static const std::vector<Migration> m = {
+      {1, "initial registry schema", R"sql(
+CREATE TABLE principals(
+  id TEXT PRIMARY KEY,
+  department TEXT,
+  key_prefix TEXT NOT NULL,
+  key_sha256 TEXT NOT NULL UNIQUE,
+  scopes TEXT NOT NULL,
+  label TEXT NOT NULL DEFAULT '',
+  created_at INTEGER NOT NULL,
+  revoked_at INTEGER
+);
+CREATE TABLE seal_keys(
+  department TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('pending','active','retired','revoked')),
+  key_ref TEXT,
+  algorithm TEXT,
+  cert_der BLOB,
+  chain_der BLOB,
+  cert_sha256 TEXT,
+  not_before INTEGER,
+  not_after INTEGER,
+  created_at INTEGER NOT NULL,
+  activated_at INTEGER,
+  retired_at INTEGER,
+  revoked_at INTEGER,
+  compromised_at INTEGER,
+  reason TEXT,
+  PRIMARY KEY (department, version)
+);
+-- One active version per department, enforced by the database itself (service.md).
+CREATE UNIQUE INDEX seal_keys_one_active ON seal_keys(department) WHERE state = 'active';
+-- Serial counters per (type, issuer): a serial is never derived from MAX() over rows that
+-- might be deleted, so it is never reused.
+CREATE TABLE serial_counters(
+  type_code TEXT NOT NULL,
+  issuer_code TEXT NOT NULL,
+  last INTEGER NOT NULL,
+  PRIMARY KEY (type_code, issuer_code)
+);
+CREATE TABLE licences(
+  id TEXT PRIMARY KEY,
+  number TEXT NOT NULL,
+  serial TEXT NOT NULL,
+  type_code TEXT NOT NULL,
+  issuer_code TEXT NOT NULL,
+  department TEXT NOT NULL,
+  template TEXT NOT NULL,
+  template_version TEXT NOT NULL,
+  data_json TEXT NOT NULL,
+  pdf_sha256 TEXT NOT NULL,
+  pdf BLOB NOT NULL,
+  qr_text TEXT NOT NULL,
+  seal_version TEXT NOT NULL,
+  seal_cert_sha256 TEXT NOT NULL,
+  status_index INTEGER NOT NULL,
+  issued_at INTEGER NOT NULL,
+  issued_by TEXT NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('valid','revoked')),
+  revoked_at INTEGER,
+  reason TEXT,
+  audit_index INTEGER NOT NULL UNIQUE,
+  UNIQUE (type_code, issuer_code, serial),
+  UNIQUE (department, status_index)
+);
+CREATE INDEX licences_by_department ON licences(department, audit_index);
+CREATE TABLE idempotency(
+  principal TEXT NOT NULL,
+  key TEXT NOT NULL,
+  request_sha256 TEXT NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('in_flight','done')),
+  status_code INTEGER,
+  response TEXT,
+  licence_id TEXT,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (principal, key)
+);
+CREATE TABLE audit_log(
+  idx INTEGER PRIMARY KEY,
+  ts INTEGER NOT NULL,
+  principal TEXT NOT NULL,
+  action TEXT NOT NULL,
+  object TEXT NOT NULL,
+  request_id TEXT NOT NULL,
+  details_json TEXT NOT NULL,
+  leaf_hash BLOB NOT NULL
+);
+CREATE TABLE audit_checkpoints(
+  tree_size INTEGER PRIMARY KEY,
+  root_hash BLOB NOT NULL,
+  signed_note TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+);
+)sql"},
+  };
+  return m;
+}
+
+// A pooled connection, returned to the pool when the lease ends.
+class SqliteStore::Lease {
+ public:
+  explicit Lease(SqliteStore& s) : s_(s), db_(s.acquire()) {}
+  ~Lease() { s_.release(std::move(db_)); }
+  Lease(const Lease&) = delete;
+  Lease& operator=(const Lease&) = delete;
+  sql::Db& db() { return db_; }
+
+ private:
+  SqliteStore& s_;
+  sql::Db db_;
+};
+
+namespace {
+
+std::string join_scopes(const std::vector<std::string>& scopes) {
+  std::string out;
+  for (const auto& s : scopes) {
+    if (!out.empty()) out += ' ';
+    out += s;
+  }
+  return out;
+}
+
+std::vector<std::string> split_scopes(const std::string& s) {
+  std::vector<std::string> out;
+  std::istringstream in(s);
+  std::string w;
+  while (in >> w) out.push_back(w);
+  return out;
+}
+
+constexpr const char* kPrincipalCols =
+    "id, department, key_prefix, scopes, label, created_at, revoked_at";
+
+Principal read_principal(const sql::Stmt& st) {
+  Principal p;
+  p.id = st.text(0);
+  p.department = st.opt_text(1);
+  p.key_prefix = st.text(2);
+  p.scopes = split_scopes(st.text(3));
+  p.label = st.text(4);
+  p.created_at = st.int64(5);
+  p.revoked_at = st.opt_int64(6);
+  return p;
+}
+
+constexpr const char* kLicenceCols =
+    "id, number, serial, type_code, issuer_code, department, template, template_version, "
+    "data_json, pdf_sha256, qr_text, seal_version, seal_cert_sha256, status_index, issued_at, "
+    "issued_by, status, revoked_at, reason, audit_index";
+
+LicenceRecord read_licence(const sql::Stmt& st) {
+  LicenceRecord r;
+  r.id = st.text(0);
+  r.number = st.text(1);
+  r.serial = st.text(2);
+  r.type_code = st.text(3);
+  r.issuer_code = st.text(4);
+  r.department = st.text(5);
+  r.template_id = st.text(6);
+  r.template_version = st.text(7);
+  r.data_json = st.text(8);
+  r.pdf_sha256 = st.text(9);
+  r.qr_text = st.text(10);
+  r.seal_version = st.text(11);
+  r.seal_cert_sha256 = st.text(12);
+  r.status_index = st.int64(13);
+  r.issued_at = st.int64(14);
+  r.issued_by = st.text(15);
+  r.status = st.text(16);
+  r.revoked_at = st.opt_int64(17);
+  r.reason = st.opt_text(18);
+  r.audit_index = st.int64(19);
+  return r;
+}
+
+// Appends one audit row inside the caller's write transaction. The index is MAX+1: rows are never
+// deleted and the write lock is held, so the sequence has no gap (RFC 6962 leaves are 0-based).
+std::int64_t append_audit(sql::Db& db, std::int64_t ts, const Actor& by, const std::string& action,
+                          const std::string& object, const nlohmann::json& details) {
+  AuditRow row;
+  {
+    auto st = db.prepare("SELECT COALESCE(MAX(idx) + 1, 0) FROM audit_log");
+    st.step();
+    row.idx = st.int64(0);
+  }
+  row.ts = ts;
+  row.principal = by.principal;
+  row.action = action;
+  row.object = object;
+  row.request_id = by.request_id;
+  row.details_json = details.dump();
+  row.leaf_hash = audit_leaf_hash(row);
+  auto ins = db.prepare(
+      "INSERT INTO audit_log(idx, ts, principal, action, object, request_id, details_json, "
+      "leaf_hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+  ins.bind(1, row.idx)
+      .bind(2, row.ts)
+      .bind(3, row.principal)
+      .bind(4, row.action)
+      .bind(5, row.object)
+      .bind(6, row.request_id)
+      .bind(7, row.details_json)
+      .bind_blob(8, row.leaf_hash);
+  ins.run();
+  return row.idx;
+}
+
+int utc_year(std::int64_t t) {
+  const std::time_t tt = static_cast<std::time_t>(t);
+  std::tm tm{};
+  gmtime_r(&tt, &tm);
+  return tm.tm_year + 1900;
+}
+
+}  // namespace
+
+SqliteStore::SqliteStore(const std::string& path, const StoreOptions& options)
+    : path_(path), options_(options) {
+  if (options_.rng == nullptr) {
+    own_rng_ = std::make_unique<libcert::SystemRng>();
+    rng_ = own_rng_.get();
+  } else {
+    rng_ = options_.rng;
+  }
+  if (options_.status_list_size < 8) {
+    throw libcert::Error(libcert::ErrorCode::kInvalidArgument,
+                         "store.status_list_size: must be at least 8");
+  }
+  migrate();
+}
+
+SqliteStore::~SqliteStore() = default;
+
+sql::Db SqliteStore::acquire() {
+  {
+    std::lock_guard lock(pool_mu_);
+    if (!pool_.empty()) {
+      sql::Db db = std::move(pool_.back());
+      pool_.pop_back();
+      return db;
+    }
+  }
+  return sql::Db::open(path_, options_.busy_timeout_ms);
+}
+
+void SqliteStore::release(sql::Db db) {
+  std::lock_guard lock(pool_mu_);
+  if (pool_.size() < options_.pool_size) pool_.push_back(std::move(db));
+}
+
+void SqliteStore::migrate() {
+  Lease l(*this);
+  auto& db = l.db();
+  std::lock_guard w(write_mu_);
+  {
+    sql::Tx tx(db, sql::Tx::kImmediate);
+    db.exec(
+        "CREATE TABLE IF NOT EXISTS schema_migrations(version INTEGER PRIMARY KEY, name TEXT NOT "
+        "NULL, applied_at INTEGER NOT NULL)");
+    tx.commit();
+  }
+  for (const auto& m : sqlite_migrations()) {
+    // Each migration in its own IMMEDIATE transaction, re-checked under the lock, so two
+    // processes starting at once apply it exactly once.
+    sql::Tx tx(db, sql::Tx::kImmediate);
+    auto st = db.prepare("SELECT 1 FROM schema_migrations WHERE version = ?1");
+    st.bind(1, m.version);
+    if (st.step()) continue;
+    db.exec(m.sql);
+    auto ins = db.prepare(
+        "INSERT INTO schema_migrations(version, name, applied_at) VALUES (?1, ?2, "
+        "CAST(strftime('%s','now') AS INTEGER))");
+    ins.bind(1, m.version).bind(2, m.name);
+    ins.run();
+    tx.commit();
+  }
+}
+
+int SqliteStore::schema_version() {
+  Lease l(*this);
+  auto st = l.db().prepare("SELECT COALESCE(MAX(version), 0) FROM schema_migrations");
+  st.step();
+  return static_cast<int>(st.int64(0));
+}
+
+void SqliteStore::ping() {
+  Lease l(*this);
+  auto st = l.db().prepare("SELECT COUNT(*) FROM schema_migrations");
+  st.step();
+}
+
+// ---- principals ------------------------------------------------------------------------------
+
+Principal SqliteStore::create_principal(const NewPrincipal& np, std::int64_t now, const Actor& by) {
+  Principal p;
+  p.id = "p_" + np.key_sha256.substr(0, 16);
+  p.department = np.department;
+  p.key_prefix = np.key_prefix;
+  p.scopes = np.scopes;
+  p.label = np.label;
+  p.created_at = now;
+  Lease l(*this);
+  auto& db = l.db();
+  std::lock_guard w(write_mu_);
+  sql::Tx tx(db, sql::Tx::kImmediate);
+  auto st = db.prepare(
+      "INSERT INTO principals(id, department, key_prefix, key_sha256, scopes, label, created_at) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+  st.bind(1, p.id)
+      .bind(2, p.department)
+      .bind(3, p.key_prefix)
+      .bind(4, np.key_sha256)
+      .bind(5, join_scopes(p.scopes))
+      .bind(6, p.label)
+      .bind(7, now);
+  st.run();
+  append_audit(db, now, by, "principal.create", p.id,
+               {{"department", p.department ? nlohmann::json(*p.department) : nlohmann::json()},
+                {"scopes", p.scopes},
+                {"key_prefix", p.key_prefix}});
+  tx.commit();
+  return p;
+}
+
+std::optional<Principal> SqliteStore::find_principal(const std::string& key_sha256) {
+  Lease l(*this);
+  auto st = l.db().prepare(std::string("SELECT ") + kPrincipalCols +
+                           " FROM principals WHERE key_sha256 = ?1");
+  st.bind(1, key_sha256);
+  if (!st.step()) return std::nullopt;
+  return read_principal(st);
+}
+
+std::vector<Principal> SqliteStore::list_principals() {
+  Lease l(*this);
+  auto st = l.db().prepare(std::string("SELECT ") + kPrincipalCols +
+                           " FROM principals ORDER BY created_at, id");
+  std::vector<Principal> out;
+  while (st.step()) out.push_back(read_principal(st));
+  return out;
+}
+
+bool SqliteStore::revoke_principal(const std::string& id, std::int64_t now, const Actor& by) {
+  Lease l(*this);
+  auto& db = l.db();
+  std::lock_guard w(write_mu_);
+  sql::Tx tx(db, sql::Tx::kImmediate);
+  auto st = db.prepare("SELECT revoked_at FROM principals WHERE id = ?1");
+  st.bind(1, id);
+  if (!st.step()) return false;
+  if (!st.is_null(0)) return true;  // already revoked: keep the first time, write nothing
+  auto up = db.prepare("UPDATE principals SET revoked_at = ?1 WHERE id = ?2");
+  up.bind(1, now).bind(2, id);
+  up.run();
+  append_audit(db, now, by, "principal.revoke", id, nlohmann::json::object());
+  tx.commit();
+  return true;
+}
+
+// ---- idempotency -----------------------------------------------------------------------------
+
+IdempotencyBegin SqliteStore::begin_idempotent(const IdempotencyRef& ref,
+                                               const std::string& request_sha256, std::int64_t now,
+                                               std::int64_t lease_seconds) {
+  Lease l(*this);
+  auto& db = l.db();
+  std::lock_guard w(write_mu_);
+  sql::Tx tx(db, sql::Tx::kImmediate);
+  auto st = db.prepare(
+      "SELECT request_sha256, state, status_code, response, created_at FROM idempotency "
+      "WHERE principal = ?1 AND key = ?2");
+  st.bind(1, ref.principal).bind(2, ref.key);
+  IdempotencyBegin out;
+  if (st.step()) {
+    if (st.text(0) != request_sha256) {
+      out.kind = IdempotencyBegin::kMismatch;
+      return out;
+    }
+    if (st.text(1) == "done") {
+      out.kind = IdempotencyBegin::kReplay;
+      out.status_code = static_cast<int>(st.int64(2));
+      out.response = st.text(3);
+      return out;
+    }
+    if (now - st.int64(4) < lease_seconds) {
+      out.kind = IdempotencyBegin::kInFlight;
+      return out;
+    }
+    // The owner of this in-flight key died (crash, kill -9) without finishing: take it over.
+    auto up =
+        db.prepare("UPDATE idempotency SET created_at = ?3 WHERE principal = ?1 AND key = ?2");
+    up.bind(1, ref.principal).bind(2, ref.key).bind(3, now);
+    up.run();
+  } else {
+    auto ins = db.prepare(
+        "INSERT INTO idempotency(principal, key, request_sha256, state, created_at) "
+        "VALUES (?1, ?2, ?3, 'in_flight', ?4)");
+    ins.bind(1, ref.principal).bind(2, ref.key).bind(3, request_sha256).bind(4, now);
+    ins.run();
+  }
+  tx.commit();
+  out.kind = IdempotencyBegin::kStarted;
+  return out;
+}
+
+void SqliteStore::finish_idempotent(const IdempotencyRef& ref, int status,
+                                    const std::string& response) {
+  Lease l(*this);
+  auto& db = l.db();
+  std::lock_guard w(write_mu_);
+  sql::Tx tx(db, sql::Tx::kImmediate);
+  auto up = db.prepare(
+      "UPDATE idempotency SET state = 'done', status_code = ?3, response = ?4 "
+      "WHERE principal = ?1 AND key = ?2 AND state = 'in_flight'");
+  up.bind(1, ref.principal).bind(2, ref.key).bind(3, status).bind(4, response);
+  up.run();
+  tx.commit();
+}
+
+void SqliteStore::abandon_idempotent(const IdempotencyRef& ref) {
+  Lease l(*this);
+  auto& db = l.db();
+  std::lock_guard w(write_mu_);
+  sql::Tx tx(db, sql::Tx::kImmediate);
+  auto del = db.prepare(
+      "DELETE FROM idempotency WHERE principal = ?1 AND key = ?2 AND state = 'in_flight'");
+  del.bind(1, ref.principal).bind(2, ref.key);
+  del.run();
+  tx.commit();
+}
+
+// ---- licences --------------------------------------------------------------------------------
+
+LicenceRecord SqliteStore::issue(const IssueContext& ctx,
+                                 const std::function<Rendered(const Allocation&)>& render) {
+  Lease l(*this);
+  auto& db = l.db();
+  std::lock_guard w(write_mu_);
+  sql::Tx tx(db, sql::Tx::kImmediate);
+
+  Allocation a;
+  {
+    // The counter row is created on first use and incremented in this transaction: a serial is
+    // consumed only if the licence commits, and a committed serial is never handed out again.
+    auto st = db.prepare(
+        "INSERT INTO serial_counters(type_code, issuer_code, last) VALUES (?1, ?2, 1) "
+        "ON CONFLICT(type_code, issuer_code) DO UPDATE SET last = last + 1 RETURNING last");
+    st.bind(1, ctx.type_code).bind(2, ctx.issuer_code);
+    st.step();
+    const std::int64_t n = st.int64(0);
+    st.run();
+    // GB/T 36904 serial [0-9A-Z]+: the year of first issue, then the counter (at least 6 digits).
+    // The counter never resets, so the serial is unique whatever the year prefix says.
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%04d%06lld", utc_year(ctx.now), static_cast<long long>(n));
+    a.serial = buf;
+  }
+  {
+    // Random status-list index (qr.md: random allocation, so an index says nothing about issue
+    // order or volume), unique per department; retry on collision.
+    const auto size = static_cast<std::uint64_t>(options_.status_list_size);
+    const std::uint64_t limit = UINT64_MAX - (UINT64_MAX % size);  // rejection sampling: no bias
+    auto probe = db.prepare("SELECT 1 FROM licences WHERE department = ?1 AND status_index = ?2");
+    bool found = false;
+    for (int attempt = 0; attempt < 256 && !found; ++attempt) {
+      std::uint64_t v = 0;
+      do {
+        std::uint8_t b[8];
+        rng_->fill(b);
+        v = 0;
+        for (std::uint8_t x : b) v = (v << 8) | x;
+      } while (v >= limit);
+      a.status_index = static_cast<std::int64_t>(v % size);
+      probe.reset();
+      probe.bind(1, ctx.department).bind(2, a.status_index);
+      found = !probe.step();
+    }
+    if (!found) {
+      throw StoreError(SQLITE_FULL, "status list of department " + ctx.department +
+                                        " is too full: no free index after 256 draws");
+    }
+  }
+
+  const Rendered r = render(a);
+
+  LicenceRecord rec;
+  rec.id = r.id;
+  rec.number = r.number;
+  rec.serial = a.serial;
+  rec.type_code = ctx.type_code;
+  rec.issuer_code = ctx.issuer_code;
+  rec.department = ctx.department;
+  rec.template_id = ctx.template_id;
+  rec.template_version = r.template_version;
+  rec.data_json = r.data_json;
+  rec.pdf_sha256 = r.pdf_sha256;
+  rec.qr_text = r.qr_text;
+  rec.seal_version = r.seal_version;
+  rec.seal_cert_sha256 = r.seal_cert_sha256;
+  rec.status_index = a.status_index;
+  rec.issued_at = r.issued_at;
+  rec.issued_by = ctx.actor.principal;
+  rec.status = "valid";
+  rec.audit_index = append_audit(db, ctx.now, ctx.actor, "licence.issue", rec.id,
+                                 {{"template", rec.template_id},
+                                  {"department", rec.department},
+                                  {"serial", rec.serial},
+                                  {"status_index", rec.status_index},
+                                  {"pdf_sha256", rec.pdf_sha256},
+                                  {"seal_version", rec.seal_version}});
+  auto ins = db.prepare(
+      "INSERT INTO licences(id, number, serial, type_code, issuer_code, department, template, "
+      "template_version, data_json, pdf_sha256, pdf, qr_text, seal_version, seal_cert_sha256, "
+      "status_index, issued_at, issued_by, status, audit_index) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
+      "?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, 'valid', ?18)");
+  ins.bind(1, rec.id)
+      .bind(2, rec.number)
+      .bind(3, rec.serial)
+      .bind(4, rec.type_code)
+      .bind(5, rec.issuer_code)
+      .bind(6, rec.department)
+      .bind(7, rec.template_id)
+      .bind(8, rec.template_version)
+      .bind(9, rec.data_json)
+      .bind(10, rec.pdf_sha256)
+      .bind_blob(11, r.pdf)
+      .bind(12, rec.qr_text)
+      .bind(13, rec.seal_version)
+      .bind(14, rec.seal_cert_sha256)
+      .bind(15, rec.status_index)
+      .bind(16, rec.issued_at)
+      .bind(17, rec.issued_by)
+      .bind(18, rec.audit_index);
+  ins.run();
+  if (ctx.idempotency) {
+    const auto [status, body] = ctx.response ? ctx.response(rec) : std::pair<int, std::string>{};
+    auto up = db.prepare(
+        "UPDATE idempotency SET state = 'done', status_code = ?3, response = ?4, licence_id = ?5 "
+        "WHERE principal = ?1 AND key = ?2 AND state = 'in_flight'");
+    up.bind(1, ctx.idempotency->principal)
+        .bind(2, ctx.idempotency->key)
+        .bind(3, status)
+        .bind(4, body)
+        .bind(5, rec.id);
+    up.run();
+    if (db.changes() != 1) {
+      // Someone took the key over (our lease expired): do not create a second licence for it.
+      throw StoreError(SQLITE_CONSTRAINT,
+                       "idempotency key is no longer held by this request; nothing was issued");
+    }
+  }
+  tx.commit();
+  rec.pdf = r.pdf;
+  return rec;
+}
+
+std::optional<LicenceRecord> SqliteStore::get_licence(const std::string& id, bool with_pdf) {
+  Lease l(*this);
+  auto st = l.db().prepare(std::string("SELECT ") + kLicenceCols +
+                           ", CASE WHEN ?2 THEN pdf END FROM licences WHERE id = ?1");
+  st.bind(1, id).bind(2, with_pdf ? 1 : 0);
+  if (!st.step()) return std::nullopt;
+  LicenceRecord r = read_licence(st);
+  if (with_pdf) r.pdf = st.blob(20);
+  return r;
+}
+
+ListPage SqliteStore::list_licences(const ListQuery& q) {
+  std::string sqlq = std::string("SELECT ") + kLicenceCols + " FROM licences WHERE 1";
+  if (q.department) sqlq += " AND department = ?1";
+  if (q.status) sqlq += " AND status = ?2";
+  if (q.template_id) sqlq += " AND template = ?3";
+  if (q.issued_after) sqlq += " AND issued_at > ?4";
+  if (q.before_audit_index) sqlq += " AND audit_index < ?5";
+  // Keyset pagination on the unique audit_index (issue order): no OFFSET, stable under inserts.
+  sqlq += " ORDER BY audit_index DESC LIMIT ?6";
+  Lease l(*this);
+  auto st = l.db().prepare(sqlq);
+  if (q.department) st.bind(1, *q.department);
+  if (q.status) st.bind(2, *q.status);
+  if (q.template_id) st.bind(3, *q.template_id);
+  if (q.issued_after) st.bind(4, *q.issued_after);
+  if (q.before_audit_index) st.bind(5, *q.before_audit_index);
+  st.bind(6, static_cast<std::int64_t>(q.limit) + 1);
+  ListPage page;
+  while (st.step()) page.items.push_back(read_licence(st));
+  if (page.items.size() > static_cast<std::size_t>(q.limit)) {
+    page.items.pop_back();
+    page.next_before = page.items.back().audit_index;
+  }
+  return page;
+}
+
+std::optional<RevokeResult> SqliteStore::revoke_licence(const std::string& id,
+                                                        const std::string& reason, std::int64_t now,
+                                                        const Actor& by) {
+  Lease l(*this);
+  auto& db = l.db();
+  std::lock_guard w(write_mu_);
+  sql::Tx tx(db, sql::Tx::kImmediate);
+  auto st = db.prepare(std::string("SELECT ") + kLicenceCols + " FROM licences WHERE id = ?1");
+  st.bind(1, id);
+  if (!st.step()) return std::nullopt;
+  RevokeResult out;
+  out.record = read_licence(st);
+  if (out.record.status == "revoked") return out;  // idempotent: nothing written
+  auto up = db.prepare(
+      "UPDATE licences SET status = 'revoked', revoked_at = ?2, reason = ?3 WHERE id = ?1");
+  up.bind(1, id).bind(2, now).bind(3, reason);
+  up.run();
+  append_audit(db, now, by, "licence.revoke", id,
+               {{"department", out.record.department}, {"reason_sha256", sha256_hex(reason)}});
+  tx.commit();
+  out.record.status = "revoked";
+  out.record.revoked_at = now;
+  out.record.reason = reason;
+  out.changed = true;
+  return out;
+}
+
+std::int64_t SqliteStore::count_licences() {
+  Lease l(*this);
+  auto st = l.db().prepare("SELECT COUNT(*) FROM licences");
+  st.step();
+  return st.int64(0);
+}
+
+// ---- audit -----------------------------------------------------------------------------------
+
+std::int64_t SqliteStore::audit_size() {
+  Lease l(*this);
+  auto st = l.db().prepare("SELECT COUNT(*) FROM audit_log");
+  st.step();
+  return st.int64(0);
+}
+
+std::vector<AuditRow> SqliteStore::audit_entries(std::int64_t from_idx, std::int64_t count) {
+  Lease l(*this);
+  auto st = l.db().prepare(
+      "SELECT idx, ts, principal, action, object, request_id, details_json, leaf_hash "
+      "FROM audit_log WHERE idx >= ?1 ORDER BY idx LIMIT ?2");
+  st.bind(1, from_idx).bind(2, count);
+  std::vector<AuditRow> out;
+  while (st.step()) {
+    AuditRow r;
+    r.idx = st.int64(0);
+    r.ts = st.int64(1);
+    r.principal = st.text(2);
+    r.action = st.text(3);
+    r.object = st.text(4);
+    r.request_id = st.text(5);
+    r.details_json = st.text(6);
+    r.leaf_hash = st.blob(7);
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+std::unique_ptr<Store> open_store(const std::string& location, const StoreOptions& options) {
+  if (location.rfind("postgresql://", 0) == 0 || location.rfind("postgres://", 0) == 0) {
+    throw libcert::Error(libcert::ErrorCode::kInvalidArgument,
+                         "store: PostgreSQL registries are not supported by this build yet "
+                         "(issue 11); use a SQLite file path");
+  }
+  if (location.empty()) {
+    throw libcert::Error(libcert::ErrorCode::kInvalidArgument, "store: path is empty");
+  }
+  return std::make_unique<SqliteStore>(location, options);
+}
+
+}  // namespace certd

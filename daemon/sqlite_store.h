@@ -1,0 +1,75 @@
+// daemon/sqlite_store.h — the embedded registry on SQLite (WAL, busy_timeout, BEGIN IMMEDIATE for
+// every write, numbered migrations in schema_migrations applied when opened).
+//
+//   certd::StoreOptions opt;               // rng, status-list size, busy timeout
+//   auto store = std::make_unique<certd::SqliteStore>("registry.db", opt);
+//
+// Writes inside one process are serialised by a mutex before BEGIN IMMEDIATE (fair queueing
+// instead of SQLite's sleep-and-retry busy handler); other processes (certctl keys …) wait on the
+// busy timeout. Reads use pooled connections and never block writers (WAL).
+#pragma once
+
+#include <condition_variable>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "sqlite.h"
+#include "store.h"
+
+namespace certd {
+
+struct Migration {
+  int version;
+  const char* name;
+  const char* sql;
+};
+// The numbered migrations, in order (also the schema a PostgreSQL store mirrors).
+const std::vector<Migration>& sqlite_migrations();
+
+class SqliteStore final : public Store {
+ public:
+  SqliteStore(const std::string& path, const StoreOptions& options);
+  ~SqliteStore() override;
+
+  Principal create_principal(const NewPrincipal& p, std::int64_t now, const Actor& by) override;
+  std::optional<Principal> find_principal(const std::string& key_sha256) override;
+  std::vector<Principal> list_principals() override;
+  bool revoke_principal(const std::string& id, std::int64_t now, const Actor& by) override;
+
+  IdempotencyBegin begin_idempotent(const IdempotencyRef& ref, const std::string& request_sha256,
+                                    std::int64_t now, std::int64_t lease_seconds) override;
+  void finish_idempotent(const IdempotencyRef& ref, int status,
+                         const std::string& response) override;
+  void abandon_idempotent(const IdempotencyRef& ref) override;
+
+  LicenceRecord issue(const IssueContext& ctx,
+                      const std::function<Rendered(const Allocation&)>& render) override;
+  std::optional<LicenceRecord> get_licence(const std::string& id, bool with_pdf) override;
+  ListPage list_licences(const ListQuery& q) override;
+  std::optional<RevokeResult> revoke_licence(const std::string& id, const std::string& reason,
+                                             std::int64_t now, const Actor& by) override;
+  std::int64_t count_licences() override;
+
+  std::int64_t audit_size() override;
+  std::vector<AuditRow> audit_entries(std::int64_t from_idx, std::int64_t count) override;
+
+  void ping() override;
+  int schema_version() override;
+
+ private:
+  class Lease;
+  sql::Db acquire();
+  void release(sql::Db db);
+  void migrate();
+
+  std::string path_;
+  StoreOptions options_;
+  std::unique_ptr<libcert::Rng> own_rng_;
+  libcert::Rng* rng_;
+  std::mutex pool_mu_;
+  std::vector<sql::Db> pool_;  // GUARDED_BY(pool_mu_)
+  std::mutex write_mu_;        // serialises this process's write transactions
+};
+
+}  // namespace certd

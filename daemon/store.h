@@ -1,0 +1,235 @@
+// daemon/store.h — the registry: principals (API keys), licences, idempotency records, seal key
+// versions and the audit log, behind one interface so that SQLite (sqlite_store.h, the embedded
+// default) and PostgreSQL (issue 11) share the schema and the same test suite.
+//
+//   auto store = certd::open_store("registry.db");          // applies pending migrations
+//   auto p = store->find_principal(certd::sha256_hex(api_key));
+//   certd::IssueContext ctx{...};
+//   certd::LicenceRecord rec = store->issue(ctx, [&](const certd::Allocation& a) {
+//     return render_and_seal(a.serial, a.status_index);       // runs inside the transaction
+//   });
+//
+// Guarantees every implementation must keep (tests/integration/store_test.cpp checks them):
+//  - every write is one transaction; a state change and its audit_log row commit together, and the
+//    audit index has no gap;
+//  - serials are unique per (type_code, issuer_code), taken from a counter (never MAX()+1), never
+//    reused once committed; status-list indexes are random and unique per department;
+//  - issue() returns only after the licence row, its audit row and the idempotency response are
+//    committed (a licence a client was told about is never lost);
+//  - an idempotency key is bound to one request body: begin() says Started / Replay / InFlight /
+//    Mismatch.
+// Thread-safety: every method may be called from many threads at once.
+// Failure: methods throw certd::StoreError (sqlite.h) for database failures (busy() → retry later)
+// and libcert::Error for anything thrown by the issue() callback (the transaction is rolled back).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "libcert/clock.h"
+
+namespace certd {
+
+// Scopes a key can carry (service.md "Auth").
+inline constexpr const char* kScopeIssue = "licence:issue";
+inline constexpr const char* kScopeRead = "licence:read";
+inline constexpr const char* kScopeRevoke = "licence:revoke";
+inline constexpr const char* kScopeSealAdmin = "seal:admin";
+inline constexpr const char* kScopeAuditRead = "audit:read";
+
+struct Principal {
+  std::string id;                         // "p_" + key prefix chars; never the key itself
+  std::optional<std::string> department;  // nullopt: an admin key (no department binding)
+  std::string key_prefix;                 // first 12 characters of the key, for listings
+  std::vector<std::string> scopes;
+  std::string label;
+  std::int64_t created_at = 0;
+  std::optional<std::int64_t> revoked_at;
+
+  [[nodiscard]] bool has(std::string_view scope) const;
+  [[nodiscard]] bool is_admin() const { return !department.has_value(); }
+};
+
+struct NewPrincipal {
+  std::optional<std::string> department;
+  std::vector<std::string> scopes;
+  std::string label;
+  std::string key_prefix;
+  std::string key_sha256;  // lower-case hex SHA-256 of the whole key
+};
+
+// Who did a state change, for the audit row.
+struct Actor {
+  std::string principal;   // principal id, or "certctl" for local admin commands
+  std::string request_id;  // X-Request-Id, or empty
+};
+
+struct LicenceRecord {
+  std::string id;  // GB/T 36904 identifier (canonical)
+  std::string number;
+  std::string serial;
+  std::string type_code;
+  std::string issuer_code;
+  std::string department;
+  std::string template_id;
+  std::string template_version;
+  std::string data_json;  // normalised face data (personal data: never logged)
+  std::string pdf_sha256;
+  std::string pdf;  // empty unless loaded (get_licence(..., with_pdf=true))
+  std::string qr_text;
+  std::string seal_version;
+  std::string seal_cert_sha256;
+  std::int64_t status_index = 0;
+  std::int64_t issued_at = 0;
+  std::string issued_by;
+  std::string status;  // "valid" | "revoked"
+  std::optional<std::int64_t> revoked_at;
+  std::optional<std::string> reason;
+  std::int64_t audit_index = 0;
+};
+
+// What the store allocates inside the issuing transaction and hands to the renderer.
+struct Allocation {
+  std::string serial;
+  std::int64_t status_index = 0;
+};
+
+// What the renderer gives back (the fields of LicenceRecord the store does not decide).
+struct Rendered {
+  std::string id;
+  std::string number;
+  std::string template_version;
+  std::string data_json;
+  std::string pdf;
+  std::string pdf_sha256;
+  std::string qr_text;
+  std::string seal_version;
+  std::string seal_cert_sha256;
+  std::int64_t issued_at = 0;
+};
+
+struct IdempotencyRef {
+  std::string principal;
+  std::string key;
+};
+
+struct IssueContext {
+  std::string department;
+  std::string template_id;
+  std::string type_code;    // 21 chars (template manifest)
+  std::string issuer_code;  // the department's USCC
+  std::int64_t now = 0;
+  Actor actor;
+  std::optional<IdempotencyRef> idempotency;  // the begin()-ed key to complete in the same tx
+  // Builds the idempotent response (status + body) from the committed record; stored with it.
+  std::function<std::pair<int, std::string>(const LicenceRecord&)> response;
+};
+
+struct ListQuery {
+  std::optional<std::string> department;  // nullopt: all (admin)
+  std::optional<std::string> status;
+  std::optional<std::string> template_id;
+  std::optional<std::int64_t> issued_after;
+  int limit = 50;
+  std::optional<std::int64_t> before_audit_index;  // the decoded cursor (keyset, no OFFSET)
+};
+
+struct ListPage {
+  std::vector<LicenceRecord> items;  // newest first, without pdf
+  std::optional<std::int64_t> next_before;
+};
+
+struct IdempotencyBegin {
+  enum Kind { kStarted, kReplay, kInFlight, kMismatch } kind = kStarted;
+  int status_code = 0;
+  std::string response;
+};
+
+struct RevokeResult {
+  LicenceRecord record;
+  bool changed = false;  // false: it was already revoked (idempotent repeat)
+};
+
+struct AuditRow {
+  std::int64_t idx = 0;
+  std::int64_t ts = 0;
+  std::string principal, action, object, request_id, details_json;
+  std::string leaf_hash;  // 32 raw bytes, RFC 6962 leaf hash of the canonical leaf
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // --- principals ---
+  virtual Principal create_principal(const NewPrincipal& p, std::int64_t now, const Actor& by) = 0;
+  // Looks a key up by the SHA-256 of the presented key (revoked keys are returned with revoked_at).
+  [[nodiscard]] virtual std::optional<Principal> find_principal(const std::string& key_sha256) = 0;
+  [[nodiscard]] virtual std::vector<Principal> list_principals() = 0;
+  // false if no such principal; revoking twice keeps the first revoked_at.
+  virtual bool revoke_principal(const std::string& id, std::int64_t now, const Actor& by) = 0;
+
+  // --- idempotency ---
+  // kStarted: the caller owns the key and must call issue() with it, finish_idempotent() or
+  // abandon_idempotent(). An in-flight record older than `lease_seconds` (its owner crashed) is
+  // taken over.
+  virtual IdempotencyBegin begin_idempotent(const IdempotencyRef& ref,
+                                            const std::string& request_sha256, std::int64_t now,
+                                            std::int64_t lease_seconds) = 0;
+  // Records a final (error) response for the key, so a replay gets it again.
+  virtual void finish_idempotent(const IdempotencyRef& ref, int status,
+                                 const std::string& response) = 0;
+  // Forgets an in-flight key (a transient failure: the client may retry with the same key).
+  virtual void abandon_idempotent(const IdempotencyRef& ref) = 0;
+
+  // --- licences ---
+  // One write transaction: allocate the serial and a random status-list index (rng), call
+  // `render` with them, insert the licence, its audit row and (if ctx.idempotency) the
+  // idempotency response, commit. Exceptions from `render` roll everything back and propagate.
+  virtual LicenceRecord issue(const IssueContext& ctx,
+                              const std::function<Rendered(const Allocation&)>& render) = 0;
+  [[nodiscard]] virtual std::optional<LicenceRecord> get_licence(const std::string& id,
+                                                                 bool with_pdf) = 0;
+  [[nodiscard]] virtual ListPage list_licences(const ListQuery& q) = 0;
+  // nullopt: no such licence. Revoking a revoked licence changes nothing (changed=false).
+  virtual std::optional<RevokeResult> revoke_licence(const std::string& id,
+                                                     const std::string& reason, std::int64_t now,
+                                                     const Actor& by) = 0;
+  [[nodiscard]] virtual std::int64_t count_licences() = 0;
+
+  // --- audit ---
+  [[nodiscard]] virtual std::int64_t audit_size() = 0;
+  [[nodiscard]] virtual std::vector<AuditRow> audit_entries(std::int64_t from_idx,
+                                                            std::int64_t count) = 0;
+
+  // --- operations ---
+  // Throws StoreError unless the database answers (readiness probe).
+  virtual void ping() = 0;
+  [[nodiscard]] virtual int schema_version() = 0;
+};
+
+struct StoreOptions {
+  int busy_timeout_ms = 5000;
+  std::int64_t status_list_size = 1 << 20;  // status-list indexes are drawn from [0, size)
+  std::size_t pool_size = 8;                // connections kept open
+  libcert::Rng* rng = nullptr;              // status-list indexes; nullptr: SystemRng
+};
+
+// Opens the registry at `location` (a SQLite file path; "postgresql://…" is issue 11) and applies
+// pending migrations. Throws StoreError, or libcert::Error(kInvalidArgument) for an unknown scheme.
+std::unique_ptr<Store> open_store(const std::string& location, const StoreOptions& options = {});
+
+// SHA-256 of bytes as lower-case hex (OpenSSL).
+std::string sha256_hex(std::string_view bytes);
+std::string sha256_raw(std::string_view bytes);
+
+// The RFC 6962 leaf hash SHA-256(0x00 ‖ leaf) of an audit entry; the leaf is the canonical JSON
+// of {v, idx, ts, principal, action, object, request_id, details_sha256} (service.md "Audit log":
+// personal data stays out of the leaf, only its hash).
+std::string audit_leaf_hash(const AuditRow& row);
+
+}  // namespace certd

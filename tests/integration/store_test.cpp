@@ -1,0 +1,423 @@
+// Registry tests (SQLite). Written against the Store interface so that the PostgreSQL store
+// (issue 11) can run the same cases.
+#include "store.h"
+
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include <atomic>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <thread>
+
+#include "auth.h"
+#include "libcert/error.h"
+#include "sqlite.h"
+#include "sqlite_store.h"
+#include "support/process.h"
+
+namespace {
+
+using testsupport::TempDir;
+
+class StoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override { store_ = open(); }
+  std::unique_ptr<certd::Store> open(std::int64_t status_list_size = 1 << 20) {
+    certd::StoreOptions o;
+    o.rng = &rng_;
+    o.status_list_size = status_list_size;
+    return certd::open_store((dir_ / "registry.db").string(), o);
+  }
+  // A renderer stand-in for the registry's point of view: it derives the identifier from the
+  // allocation exactly like the issuer does (type.issuer.serial), and produces stable bytes.
+  certd::Rendered render(const certd::Allocation& a, const std::string& dept = "samr",
+                         const std::string& type = "TYPEA") {
+    certd::Rendered r;
+    r.id = "1.2.156.3005.2." + type + "." + dept + "." + a.serial + ".001";
+    r.number = a.serial;
+    r.template_version = "1";
+    r.data_json = R"({"name":"x"})";
+    r.pdf = "%PDF-1.7 " + a.serial;
+    r.pdf_sha256 = certd::sha256_hex(r.pdf);
+    r.qr_text = "HTTPS://LIC.ALI.EXAMPLE/V#" + std::to_string(a.status_index);
+    r.seal_version = "1";
+    r.seal_cert_sha256 = std::string(64, 'a');
+    r.issued_at = 1764000000;
+    return r;
+  }
+  certd::IssueContext ctx(const std::string& dept = "samr", const std::string& type = "TYPEA") {
+    certd::IssueContext c;
+    c.department = dept;
+    c.template_id = "business-licence-enterprise";
+    c.type_code = type;
+    c.issuer_code = dept == "samr" ? "115425000199003834" : "11542500019900455W";
+    c.now = 1764000000;  // 2025-11-24
+    c.actor = {"p_test", "req-1"};
+    return c;
+  }
+  certd::LicenceRecord issue(const std::string& dept = "samr", const std::string& type = "TYPEA") {
+    return store_->issue(ctx(dept, type),
+                         [&](const certd::Allocation& a) { return render(a, dept, type); });
+  }
+  std::int64_t count(const std::string& sqlq) {
+    auto db = certd::sql::Db::open((dir_ / "registry.db").string(), 1000);
+    auto st = db.prepare(sqlq);
+    st.step();
+    return st.int64(0);
+  }
+
+  TempDir dir_;
+  libcert::SeededRng rng_{42};
+  std::unique_ptr<certd::Store> store_;
+};
+
+TEST_F(StoreTest, MigrationsAppliedOnceAndRecorded) {
+  EXPECT_EQ(store_->schema_version(), 1);
+  store_.reset();
+  store_ = open();  // reopening applies nothing twice
+  EXPECT_EQ(count("SELECT COUNT(*) FROM schema_migrations"), 1);
+  for (const char* t : {"principals", "seal_keys", "licences", "idempotency", "audit_log",
+                        "audit_checkpoints", "serial_counters"}) {
+    EXPECT_EQ(
+        count(std::string("SELECT COUNT(*) FROM sqlite_master WHERE type='table' AND name='") + t +
+              "'"),
+        1)
+        << t;
+  }
+  auto db = certd::sql::Db::open((dir_ / "registry.db").string(), 1000);
+  auto st = db.prepare("PRAGMA journal_mode");
+  st.step();
+  EXPECT_EQ(st.text(0), "wal");
+}
+
+TEST_F(StoreTest, OneActiveSealVersionPerDepartmentIsEnforcedBySchema) {
+  auto db = certd::sql::Db::open((dir_ / "registry.db").string(), 1000);
+  db.exec(
+      "INSERT INTO seal_keys(department, version, state, created_at) VALUES ('samr',1,'active',0)");
+  db.exec(
+      "INSERT INTO seal_keys(department, version, state, created_at) VALUES "
+      "('samr',2,'pending',0)");
+  try {
+    db.exec("UPDATE seal_keys SET state='active' WHERE department='samr' AND version=2");
+    FAIL() << "a second active version was written";
+  } catch (const certd::StoreError& e) {
+    EXPECT_TRUE(e.constraint()) << e.what();
+  }
+}
+
+TEST_F(StoreTest, PrincipalsAreStoredByHashAndRevocationIsAudited) {
+  libcert::SeededRng keyrng(7);
+  const certd::NewKey k = certd::make_key(keyrng);
+  ASSERT_EQ(k.key.size(), 56u);
+  EXPECT_EQ(k.key.substr(0, 4), "lic_");
+  const auto p = store_->create_principal(
+      {"samr", {certd::kScopeIssue, certd::kScopeRead}, "batch", k.prefix, k.sha256}, 100,
+      {"certctl", ""});
+  EXPECT_EQ(p.id, "p_" + k.sha256.substr(0, 16));
+  // The key itself is nowhere in the database file.
+  const std::string file =
+      testsupport::slurp(dir_ / "registry.db") + testsupport::slurp(dir_ / "registry.db-wal");
+  EXPECT_EQ(file.find(k.key), std::string::npos);
+  EXPECT_NE(file.find(k.sha256), std::string::npos);
+
+  auto ok = certd::authenticate(*store_, "Bearer " + k.key, "");
+  ASSERT_EQ(ok.kind, certd::AuthResult::kOk);
+  EXPECT_EQ(ok.principal.department, std::optional<std::string>("samr"));
+  EXPECT_TRUE(ok.principal.has("licence:issue"));
+  EXPECT_FALSE(ok.principal.has("licence:revoke"));
+  EXPECT_EQ(certd::authenticate(*store_, "", "").kind, certd::AuthResult::kMissing);
+  EXPECT_EQ(certd::authenticate(*store_, "Basic abc", "").kind, certd::AuthResult::kMalformed);
+  EXPECT_EQ(certd::authenticate(*store_, "Bearer lic_" + std::string(52, 'a'), "").kind,
+            certd::AuthResult::kUnknown);
+
+  EXPECT_TRUE(store_->revoke_principal(p.id, 200, {"certctl", ""}));
+  EXPECT_TRUE(store_->revoke_principal(p.id, 300, {"certctl", ""}));  // keeps the first time
+  EXPECT_FALSE(store_->revoke_principal("p_nope", 300, {"certctl", ""}));
+  EXPECT_EQ(certd::authenticate(*store_, "Bearer " + k.key, "").kind, certd::AuthResult::kRevoked);
+  const auto all = store_->list_principals();
+  ASSERT_EQ(all.size(), 1u);
+  EXPECT_EQ(all[0].revoked_at, std::optional<std::int64_t>(200));
+  // create + one revoke = two audit rows (the repeated revoke wrote nothing).
+  const auto rows = store_->audit_entries(0, 10);
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0].action, "principal.create");
+  EXPECT_EQ(rows[1].action, "principal.revoke");
+  EXPECT_EQ(rows[1].idx, 1);
+}
+
+TEST_F(StoreTest, Base32MatchesRfc4648Vectors) {
+  // RFC 4648 §10 test vectors (lower-cased, no padding).
+  EXPECT_EQ(certd::base32_lower("f"), "my");
+  EXPECT_EQ(certd::base32_lower("fo"), "mzxq");
+  EXPECT_EQ(certd::base32_lower("foo"), "mzxw6");
+  EXPECT_EQ(certd::base32_lower("foob"), "mzxw6yq");
+  EXPECT_EQ(certd::base32_lower("fooba"), "mzxw6ytb");
+  EXPECT_EQ(certd::base32_lower("foobar"), "mzxw6ytboi");
+}
+
+TEST_F(StoreTest, ScopeParsingRejectsUnknownScopes) {
+  EXPECT_EQ(certd::parse_department_scopes("licence:issue,licence:read"),
+            (std::vector<std::string>{"licence:issue", "licence:read"}));
+  try {
+    (void)certd::parse_department_scopes("licence:issue,seal:admin");
+    FAIL();
+  } catch (const libcert::Error& e) {
+    EXPECT_EQ(e.code(), libcert::ErrorCode::kInvalidArgument);
+    EXPECT_NE(std::string(e.what()).find("'seal:admin'"), std::string::npos) << e.what();
+  }
+}
+
+TEST_F(StoreTest, SerialsCountPerTypeAndIssuerAndAreNeverReused) {
+  EXPECT_EQ(issue("samr", "TYPEA").serial, "2025000001");
+  EXPECT_EQ(issue("samr", "TYPEA").serial, "2025000002");
+  EXPECT_EQ(issue("samr", "TYPEB").serial, "2025000001");
+  EXPECT_EQ(issue("civil-affairs", "TYPEA").serial, "2025000001");
+  // Rows deleted behind the store's back (a restore from an old backup, an admin's mistake) do
+  // not make a serial come back: the counter is not MAX()+1.
+  {
+    auto db = certd::sql::Db::open((dir_ / "registry.db").string(), 1000);
+    db.exec("DELETE FROM licences WHERE type_code = 'TYPEA' AND department = 'samr'");
+  }
+  EXPECT_EQ(issue("samr", "TYPEA").serial, "2025000003");
+}
+
+TEST_F(StoreTest, FailedRenderingRollsBackEverything) {
+  issue();
+  const auto audit_before = store_->audit_size();
+  EXPECT_THROW(store_->issue(ctx(),
+                             [](const certd::Allocation&) -> certd::Rendered {
+                               throw libcert::Error(libcert::ErrorCode::kValidation, "bad");
+                             }),
+               libcert::Error);
+  EXPECT_EQ(store_->count_licences(), 1);
+  EXPECT_EQ(store_->audit_size(), audit_before);
+  // The serial was not consumed by the failed attempt (nothing was published with it).
+  EXPECT_EQ(issue().serial, "2025000002");
+}
+
+TEST_F(StoreTest, StatusIndexesAreRandomUniquePerDepartmentAndExhaustionIsAnError) {
+  store_.reset();
+  store_ = open(8);
+  std::set<std::int64_t> seen;
+  for (int i = 0; i < 8; ++i) {
+    const auto rec = issue();
+    EXPECT_GE(rec.status_index, 0);
+    EXPECT_LT(rec.status_index, 8);
+    EXPECT_TRUE(seen.insert(rec.status_index).second) << rec.status_index;
+  }
+  // Another department has its own status list.
+  EXPECT_NO_THROW(issue("civil-affairs"));
+  try {
+    issue();
+    FAIL() << "a ninth index was found in a list of 8";
+  } catch (const certd::StoreError& e) {
+    EXPECT_NE(std::string(e.what()).find("status list of department samr"), std::string::npos);
+  }
+  EXPECT_EQ(store_->count_licences(), 9);
+}
+
+TEST_F(StoreTest, StatusIndexDrawsComeFromTheInjectedRng) {
+  // Two stores with the same seed allocate the same indexes: nothing reads a global RNG.
+  const auto a = issue().status_index;
+  TempDir other;
+  libcert::SeededRng rng2{42};
+  certd::StoreOptions o;
+  o.rng = &rng2;
+  auto s2 = certd::open_store((other / "r.db").string(), o);
+  const auto b =
+      s2->issue(ctx(), [&](const certd::Allocation& al) { return render(al); }).status_index;
+  EXPECT_EQ(a, b);
+}
+
+TEST_F(StoreTest, IdempotencyStatesAndReplay) {
+  const certd::IdempotencyRef ref{"p_test", "key-1"};
+  EXPECT_EQ(store_->begin_idempotent(ref, "h1", 1000, 60).kind, certd::IdempotencyBegin::kStarted);
+  EXPECT_EQ(store_->begin_idempotent(ref, "h1", 1001, 60).kind, certd::IdempotencyBegin::kInFlight);
+  EXPECT_EQ(store_->begin_idempotent(ref, "h2", 1001, 60).kind, certd::IdempotencyBegin::kMismatch);
+  auto c = ctx();
+  c.idempotency = ref;
+  c.response = [](const certd::LicenceRecord& r) {
+    return std::pair<int, std::string>{201, R"({"id":")" + r.id + R"("})"};
+  };
+  const auto rec = store_->issue(c, [&](const certd::Allocation& a) { return render(a); });
+  const auto replay = store_->begin_idempotent(ref, "h1", 1002, 60);
+  ASSERT_EQ(replay.kind, certd::IdempotencyBegin::kReplay);
+  EXPECT_EQ(replay.status_code, 201);
+  EXPECT_EQ(replay.response, R"({"id":")" + rec.id + R"("})");
+  // Same key for another principal is another key.
+  EXPECT_EQ(store_->begin_idempotent({"p_other", "key-1"}, "h9", 1002, 60).kind,
+            certd::IdempotencyBegin::kStarted);
+}
+
+TEST_F(StoreTest, AbandonedOrExpiredInFlightKeysCanBeRetried) {
+  const certd::IdempotencyRef ref{"p_test", "k"};
+  ASSERT_EQ(store_->begin_idempotent(ref, "h", 1000, 60).kind, certd::IdempotencyBegin::kStarted);
+  store_->abandon_idempotent(ref);
+  ASSERT_EQ(store_->begin_idempotent(ref, "h", 1001, 60).kind, certd::IdempotencyBegin::kStarted);
+  // The holder "crashed": after the lease a retry takes the key over...
+  ASSERT_EQ(store_->begin_idempotent(ref, "h", 1062, 60).kind, certd::IdempotencyBegin::kStarted);
+  // ...and the old holder can no longer complete it (no second licence for one key).
+  auto c = ctx();
+  c.idempotency = certd::IdempotencyRef{"p_test", "never-begun"};
+  c.response = [](const certd::LicenceRecord&) { return std::pair<int, std::string>{201, "{}"}; };
+  EXPECT_THROW(store_->issue(c, [&](const certd::Allocation& a) { return render(a); }),
+               certd::StoreError);
+  EXPECT_EQ(store_->count_licences(), 0);
+  store_->finish_idempotent(ref, 422, "problem");
+  const auto r = store_->begin_idempotent(ref, "h", 1063, 60);
+  EXPECT_EQ(r.kind, certd::IdempotencyBegin::kReplay);
+  EXPECT_EQ(r.status_code, 422);
+}
+
+TEST_F(StoreTest, RevocationIsIdempotentAndAudited) {
+  const auto rec = issue();
+  const auto first = store_->revoke_licence(rec.id, "mistake", 2000, {"p_test", "r2"});
+  ASSERT_TRUE(first);
+  EXPECT_TRUE(first->changed);
+  EXPECT_EQ(first->record.status, "revoked");
+  const auto again = store_->revoke_licence(rec.id, "other reason", 3000, {"p_test", "r3"});
+  ASSERT_TRUE(again);
+  EXPECT_FALSE(again->changed);
+  EXPECT_EQ(again->record.revoked_at, std::optional<std::int64_t>(2000));
+  EXPECT_EQ(again->record.reason, std::optional<std::string>("mistake"));
+  EXPECT_FALSE(store_->revoke_licence("nope", "x", 1, {"p_test", ""}));
+  const auto rows = store_->audit_entries(0, 100);
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[1].action, "licence.revoke");
+  EXPECT_EQ(rows[1].request_id, "r2");
+  const auto got = store_->get_licence(rec.id, true);
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->pdf, "%PDF-1.7 " + rec.serial);
+  EXPECT_EQ(got->status, "revoked");
+}
+
+TEST_F(StoreTest, ListingUsesKeysetCursorsAndFilters) {
+  std::vector<std::string> ids;
+  for (int i = 0; i < 5; ++i) ids.push_back(issue().id);
+  issue("civil-affairs");
+  (void)store_->revoke_licence(ids[1], "x", 5, {"p", ""});
+  certd::ListQuery q;
+  q.department = "samr";
+  q.limit = 2;
+  std::vector<std::string> seen;
+  for (int page = 0; page < 5; ++page) {
+    const auto p = store_->list_licences(q);
+    for (const auto& r : p.items) {
+      EXPECT_EQ(r.department, "samr");
+      EXPECT_TRUE(r.pdf.empty());
+      seen.push_back(r.id);
+    }
+    if (!p.next_before) break;
+    q.before_audit_index = p.next_before;
+  }
+  EXPECT_EQ(seen, (std::vector<std::string>{ids[4], ids[3], ids[2], ids[1], ids[0]}));
+  certd::ListQuery revoked;
+  revoked.department = "samr";
+  revoked.status = "revoked";
+  const auto r = store_->list_licences(revoked);
+  ASSERT_EQ(r.items.size(), 1u);
+  EXPECT_EQ(r.items[0].id, ids[1]);
+  EXPECT_FALSE(r.next_before);
+}
+
+TEST_F(StoreTest, ConcurrentIssuanceKeepsSerialsUniqueAndTheAuditGapFree) {
+  constexpr int kThreads = 8, kEach = 10;
+  std::vector<std::thread> ts;
+  std::mutex mu;
+  std::set<std::string> serials;
+  std::atomic<int> failures{0};
+  for (int t = 0; t < kThreads; ++t) {
+    ts.emplace_back([&] {
+      for (int i = 0; i < kEach; ++i) {
+        try {
+          const auto rec = issue();
+          std::lock_guard l(mu);
+          serials.insert(rec.serial);
+        } catch (const std::exception&) {
+          ++failures;
+        }
+      }
+    });
+  }
+  for (auto& t : ts) t.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(serials.size(), static_cast<std::size_t>(kThreads * kEach));
+  const auto rows = store_->audit_entries(0, 1000);
+  ASSERT_EQ(rows.size(), static_cast<std::size_t>(kThreads * kEach));
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    EXPECT_EQ(rows[i].idx, static_cast<std::int64_t>(i));
+    EXPECT_EQ(rows[i].leaf_hash, certd::audit_leaf_hash(rows[i]));
+  }
+}
+
+TEST_F(StoreTest, AuditLeafHashMatchesOpenSslOverTheCanonicalLeaf) {
+  certd::AuditRow row;
+  row.idx = 3;
+  row.ts = 1764000000;
+  row.principal = "p_x";
+  row.action = "licence.issue";
+  row.object = "1.2.3";
+  row.request_id = "r";
+  row.details_json = R"({"a":1})";
+  // The leaf, written out by hand in canonical form (sorted keys, no spaces), hashed by the
+  // openssl CLI with the RFC 6962 0x00 prefix.
+  const std::string details = certd::sha256_hex(row.details_json);
+  const std::string leaf = R"({"action":"licence.issue","details_sha256":")" + details +
+                           R"(","idx":3,"object":"1.2.3","principal":"p_x","request_id":"r",)"
+                           R"("ts":1764000000,"v":1})";
+  TempDir d;
+  testsupport::spit(d / "leaf", std::string(1, '\0') + leaf);
+  const auto out = testsupport::run("openssl dgst -sha256 -r " +
+                                    testsupport::shell_quote((d / "leaf").string()));
+  ASSERT_EQ(out.exit_code, 0) << out.out;
+  const std::string raw = certd::audit_leaf_hash(row);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string hex;
+  for (char ch : raw) {
+    const auto c = static_cast<unsigned char>(ch);
+    hex += {kHex[c >> 4], kHex[c & 15]};
+  }
+  EXPECT_EQ(out.out.substr(0, 64), hex);
+}
+
+}  // namespace
+
+namespace {
+
+TEST(CertctlKeys, CreateListRevokeOnARegistryFile) {
+  TempDir d;
+  const std::string db = (d / "r.db").string();
+  const std::string bin = CERTCTL_BIN;
+  auto created = testsupport::run(bin + " keys create --store " + db +
+                                  " --department samr --scopes licence:issue,licence:read --json");
+  ASSERT_EQ(created.exit_code, 0) << created.out;
+  const auto j = nlohmann::json::parse(created.out);
+  const std::string key = j.at("key").get<std::string>();
+  const std::string id = j.at("id").get<std::string>();
+  EXPECT_EQ(j.at("scopes"), nlohmann::json({"licence:issue", "licence:read"}));
+
+  auto store = certd::open_store(db);
+  auto who = certd::authenticate(*store, "Bearer " + key, "");
+  ASSERT_EQ(who.kind, certd::AuthResult::kOk);
+  EXPECT_EQ(who.principal.id, id);
+
+  const auto listed = testsupport::run(bin + " keys list --store " + db);
+  ASSERT_EQ(listed.exit_code, 0);
+  EXPECT_NE(listed.out.find(key.substr(0, 12)), std::string::npos) << listed.out;
+  EXPECT_EQ(listed.out.find(key), std::string::npos) << "the key itself must never be listed";
+
+  const auto bad = testsupport::run(bin + " keys create --store " + db + " --department tibet");
+  EXPECT_EQ(bad.exit_code, 4);
+  EXPECT_NE(bad.out.find("--department: unknown department 'tibet'"), std::string::npos) << bad.out;
+  const auto badscope = testsupport::run(bin + " keys create --store " + db +
+                                         " --department samr --scopes seal:admin");
+  EXPECT_EQ(badscope.exit_code, 4);
+  EXPECT_NE(badscope.out.find("unknown department scope 'seal:admin'"), std::string::npos);
+  EXPECT_EQ(store->list_principals().size(), 1u);  // the rejected commands wrote nothing
+
+  ASSERT_EQ(testsupport::run(bin + " keys revoke --store " + db + " --id " + id).exit_code, 0);
+  EXPECT_EQ(certd::authenticate(*store, "Bearer " + key, "").kind, certd::AuthResult::kRevoked);
+}
+
+}  // namespace

@@ -1,0 +1,204 @@
+// libcert/verify.h — full verification of a sealed PDF: structure, every signature, coverage,
+// what changed after each signature, certificate chain at the signing time, seal key state, and a
+// rendered comparison of the signed revision with the whole file (shadow attacks).
+//
+//   libcert::TrustStore trust;
+//   trust.add_path("keys-example/root/root-ca.pem");   // a PEM file or a directory of them
+//   libcert::VerifyOptions opts;                        // limits; opts.clock for "now"
+//   auto report = libcert::verify_pdf(pdf_bytes, trust, opts);
+//   if (report.result != libcert::Verdict::kValid) {
+//     std::cerr << report.to_text();                    // names every failed check
+//   }
+//   std::cout << report.to_json().dump(2);              // machine-readable
+//
+// verify_pdf never throws for anything wrong with the PDF: malformed, hostile or oversized input
+// yields a report with result INVALID and the failed check (e.g. "structure", "limits"). It throws
+// libcert::Error only for caller errors (kInvalidArgument: an empty trust store is allowed, but a
+// null clock is not) and kInternal bugs. It is thread-safe for concurrent calls: it shares nothing
+// but the (read-only) TrustStore and VerifyOptions.
+//
+// What the verdicts mean (signing.md "What a verifier must reject"):
+//   VALID          every signature is cryptographically intact, chains to the trust store at its
+//                  signing time, covers its revision exactly, and every later change is one its
+//                  certification level (DocMDP /P) allows; the final file renders like the last
+//                  signed revision outside new signature widgets.
+//   INVALID        a signature is broken: malformed /ByteRange or /Contents (Universal Signature
+//                  Forgery, Signature Wrapping), digest or signature mismatch, certificate outside
+//                  its validity at the signing time, wrong key usage, revoked key; or the file is
+//                  not a readable PDF, or has no signature at all.
+//   MODIFIED       the signatures are intact but the file was changed after signing in a way the
+//                  certification level does not allow (Incremental Saving Attack), or the displayed
+//                  content differs from what was signed (shadow attack).
+//   UNKNOWN_SIGNER the signatures are intact but a signer's certificate does not chain to the
+//                  trust store.
+// When several apply, the first in the order INVALID, MODIFIED, UNKNOWN_SIGNER wins.
+//
+// Note on time: a PAdES B-B signature carries no proven time. The signing time used for the
+// certificate checks is the /M entry of the signature dictionary, which the signer *claims*; the
+// report says so (SignatureReport::signing_time_source). B-T and later levels will prove it.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "libcert/clock.h"
+
+namespace libcert {
+
+// The trust anchors: self-signed seal root certificates. Read-only after loading; sharing one
+// TrustStore between threads that only call verify_pdf is safe.
+class TrustStore {
+ public:
+  TrustStore();
+  ~TrustStore();
+  TrustStore(TrustStore&&) noexcept;
+  TrustStore& operator=(TrustStore&&) noexcept;
+  TrustStore(const TrustStore&) = delete;
+  TrustStore& operator=(const TrustStore&) = delete;
+
+  // Adds every certificate of a PEM text. Throws Error(kInvalidArgument) if it holds none or a
+  // block does not parse (naming `source`).
+  void add_pem(std::string_view pem, std::string_view source = "PEM text");
+  // A PEM file, or a directory whose *.pem / *.crt files are all added. Throws Error(kIo) if the
+  // path cannot be read, Error(kInvalidArgument) as add_pem.
+  void add_path(const std::string& path);
+  [[nodiscard]] std::size_t size() const;
+  // SHA-256 (lower-case hex) of each root's DER, in load order.
+  [[nodiscard]] std::vector<std::string> fingerprints() const;
+
+  struct Impl;
+  [[nodiscard]] const Impl& impl() const { return *impl_; }
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+// State of a seal key version as the service knows it (service.md, issue 7). libcert has no
+// registry: certd passes a SealKeyDirectory in VerifyOptions; without one the report leaves the
+// key version and state empty.
+struct SealKeyState {
+  enum class State { kPending, kActive, kRetired, kRevoked };
+  std::string version;                       // e.g. "v2"
+  State state = State::kActive;
+  std::optional<std::int64_t> compromised_at;  // only for kRevoked; Unix seconds
+};
+
+class SealKeyDirectory {
+ public:
+  virtual ~SealKeyDirectory() = default;
+  // Looks a seal certificate up by the SHA-256 (lower-case hex) of its DER. nullopt: unknown.
+  // Must be thread-safe.
+  [[nodiscard]] virtual std::optional<SealKeyState> lookup(std::string_view cert_sha256) const = 0;
+};
+
+struct VerifyOptions {
+  // "now": used when a signature has no /M (then the chain is checked at verification time).
+  const Clock* clock = nullptr;          // nullptr: SystemClock
+  const SealKeyDirectory* keys = nullptr;
+
+  // Hostile-input limits (issue 10). Exceeding one gives result INVALID, check "limits".
+  std::size_t max_file_size = 64u << 20;  // bytes
+  std::size_t max_revisions = 64;
+  std::size_t max_signatures = 32;
+  std::size_t max_objects = 200000;       // objects per revision compared by the diff analysis
+  // Shadow-attack rendering: pages rendered at this resolution; skipped (check "rendering" ends
+  // "not-checked" and the result cannot be VALID) if the document has more pages than
+  // max_render_pages or a page takes longer than render_budget_ms in total.
+  double render_dpi = 36.0;
+  int max_render_pages = 20;
+  std::int64_t render_budget_ms = 5000;
+  bool render_compare = true;            // false only for benchmarks of the other checks
+};
+
+enum class Verdict { kValid, kInvalid, kModified, kUnknownSigner };
+std::string_view to_string(Verdict v) noexcept;  // "VALID", "INVALID", "MODIFIED", "UNKNOWN-SIGNER"
+
+enum class CheckStatus { kPass, kFail, kWarn, kNotChecked };
+std::string_view to_string(CheckStatus s) noexcept;  // "pass", "fail", "warn", "not-checked"
+
+// One named check with its outcome. `id` is stable (tests and certd key on it):
+//   document:  structure, limits, signatures-present, pages, annotations, rendering
+//   signature: byte-range, contents, sub-filter, cms, digest, signature, signed-attributes,
+//              signing-certificate, chain, validity-at-signing-time, key-usage, key-state,
+//              coverage, modifications
+struct Check {
+  std::string id;
+  CheckStatus status = CheckStatus::kNotChecked;
+  std::string detail;  // human sentence: what was found, and for a failure why
+};
+
+// pyHanko's modification levels (pyhanko/sign/diff_analysis): each change after a signature is
+// classified by whitelist rules; a change no rule explains is kOther and always invalidates.
+enum class ChangeClass { kLtaUpdate, kFormFilling, kOther };
+std::string_view to_string(ChangeClass c) noexcept;  // "lta-update", "form-filling", "other"
+
+struct Change {
+  int revision = 0;         // 0-based index of the revision that made the change
+  std::string object;       // "12 0 R" or "trailer"
+  ChangeClass kind = ChangeClass::kOther;
+  std::string description;  // e.g. "new signature field 'Seal2' with widget", "page 1 /Contents"
+  bool allowed = false;     // allowed by the certification level in force
+};
+
+struct SignatureReport {
+  std::string field_name;        // fully qualified (/T of the field and its parents)
+  std::string signer_subject;    // RFC 2253, UTF-8
+  std::string department;        // O (or CN) of the signer certificate, e.g. "噶尔县市场监督管理局"
+  std::string uscc;              // the department's USCC found in the certificate subject
+  std::string cert_sha256;       // SHA-256 of the signer certificate DER: the seal key identity
+  std::string cert_serial;       // hex
+  std::string cert_not_before;   // ISO 8601 UTC
+  std::string cert_not_after;
+  std::string key_version;       // from VerifyOptions::keys, else empty
+  std::string key_state;         // "active", "retired", "revoked", "pending" or empty
+  std::string signing_time;      // ISO 8601 UTC, from /M
+  std::optional<std::int64_t> signing_time_unix;
+  std::string signing_time_source;  // "claimed (/M, not proven by a B-B signature)" or "none"
+  std::string sub_filter;           // e.g. "ETSI.CAdES.detached"
+  std::string digest_algorithm;     // e.g. "sha256"
+  std::string reason, location, name;
+
+  // Certification (DocMDP, ISO 32000-1 §12.8.2.2): nullopt for an approval signature.
+  std::optional<int> docmdp_p;
+
+  std::vector<std::int64_t> byte_range;  // as written (4 numbers when well-formed)
+  bool covers_whole_file = false;
+  int signed_revision = -1;     // 0-based revision whose end is b+c, -1 if none
+  std::int64_t signed_bytes = 0;    // a + c
+  std::int64_t revision_end = 0;    // b + c
+  std::int64_t file_size = 0;
+
+  std::vector<Check> checks;
+  std::vector<Change> changes;  // every change after this signature's revision
+  Verdict result = Verdict::kInvalid;
+
+  [[nodiscard]] const Check* check(std::string_view id) const;
+};
+
+struct VerificationReport {
+  Verdict result = Verdict::kInvalid;
+  std::vector<std::string> reasons;  // one per failed check: "signature 'Seal1': digest: ..."
+  std::int64_t file_size = 0;
+  int revisions = 0;
+  int pages = 0;
+  std::optional<int> certification_p;  // DocMDP /P of the certification signature, if any
+  std::vector<Check> checks;           // document-level checks
+  std::vector<SignatureReport> signatures;
+
+  [[nodiscard]] const Check* check(std::string_view id) const;
+  // All failed check ids, document-level first, then "field:id" per signature.
+  [[nodiscard]] std::vector<std::string> failed_checks() const;
+  [[nodiscard]] nlohmann::json to_json() const;
+  [[nodiscard]] std::string to_text() const;
+};
+
+// Verifies every signature of `pdf` (see the top of this file). Never throws for bad PDF input.
+[[nodiscard]] VerificationReport verify_pdf(std::string_view pdf, const TrustStore& trust,
+                                            const VerifyOptions& opts = {});
+
+}  // namespace libcert

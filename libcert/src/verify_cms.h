@@ -1,0 +1,37 @@
+// verify_cms.h (private) — verification of one detached CMS SignedData (RFC 5652) as carried in a
+// PAdES signature's /Contents, against the bytes its /ByteRange covers.
+//
+//   auto r = cms_verify({part1, part2}, der, trust, signing_time);
+//   for (auto& c : r.checks) ...   // digest, signature, signed-attributes, signing-certificate,
+//                                  // chain, validity-at-signing-time, key-usage
+//
+// Never throws for bad input: every problem is a failed check. Thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "libcert/verify.h"
+
+namespace libcert::detail {
+
+struct CmsVerification {
+  std::vector<Check> checks;  // in the order listed above; "cms" first if the DER is unusable
+  std::string signer_subject, department, uscc, cert_sha256, cert_serial;
+  std::string cert_not_before, cert_not_after, digest_algorithm;
+  bool chain_untrusted = false;  // the chain check failed only for lack of a trust anchor
+};
+
+// `parts` are the signed byte ranges in order; `der` the CMS (trailing zero padding allowed);
+// `signing_time` Unix seconds at which the certificate chain is evaluated (RFC 5280 §6.1 with
+// the validation time set to it); `cades` whether the sub-filter is ETSI.CAdES.detached (then
+// signing-certificate-v2 is required and signingTime forbidden, ETSI EN 319 142-1 §5.2.2/§5.2.3).
+CmsVerification cms_verify(const std::vector<std::string_view>& parts, std::string_view der,
+                           const TrustStore& trust, std::int64_t signing_time, bool cades);
+
+// ISO 8601 "YYYY-MM-DDTHH:MM:SSZ" of a Unix time.
+std::string iso8601(std::int64_t t);
+
+}  // namespace libcert::detail

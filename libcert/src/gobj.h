@@ -22,6 +22,8 @@ using Cairo = std::unique_ptr<cairo_t, Deleter<cairo_destroy>>;
 using Path = std::unique_ptr<cairo_path_t, Deleter<cairo_path_destroy>>;
 using FontDescription = std::unique_ptr<PangoFontDescription, Deleter<pango_font_description_free>>;
 using AttrList = std::unique_ptr<PangoAttrList, Deleter<pango_attr_list_unref>>;
+using Bytes = std::unique_ptr<GBytes, Deleter<g_bytes_unref>>;
+using GErrorPtr = std::unique_ptr<GError, Deleter<g_error_free>>;
 
 // Any GObject (PangoLayout, PangoContext, PangoFontMap, PopplerDocument, PopplerPage...).
 template <typename T>

@@ -155,15 +155,13 @@ std::string asn1_time_iso(const ASN1_TIME* t) {
     ERR_clear_error();
     return {};
   }
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+  char buf[96];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
   return buf;
 }
 
-std::string subject_line(X509* c) {
-  return name_rfc2253(X509_get_subject_name(c));
-}
+std::string subject_line(X509* c) { return name_rfc2253(X509_get_subject_name(c)); }
 
 struct ChainErrors {
   std::vector<std::pair<int, std::string>> errors;  // (X509_V_ERR_*, "depth N (subject): text")
@@ -218,9 +216,9 @@ std::string iso8601(std::int64_t t) {
   const std::time_t tt = static_cast<std::time_t>(t);
   std::tm tm{};
   if (gmtime_r(&tt, &tm) == nullptr) return {};
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+  char buf[96];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
   return buf;
 }
 
@@ -239,7 +237,8 @@ CmsVerification cms_verify(const std::vector<std::string_view>& parts, std::stri
         "/Contents is not a DER CMS ContentInfo: " + ossl::drain_errors());
     return r;
   }
-  const std::size_t used = static_cast<std::size_t>(p - reinterpret_cast<const unsigned char*>(der.data()));
+  const std::size_t used =
+      static_cast<std::size_t>(p - reinterpret_cast<const unsigned char*>(der.data()));
   if (std::any_of(der.begin() + static_cast<std::ptrdiff_t>(used), der.end(),
                   [](char c) { return c != 0; })) {
     add(checks, "cms", CheckStatus::kFail,
@@ -337,7 +336,8 @@ CmsVerification cms_verify(const std::vector<std::string_view>& parts, std::stri
     if (!ok) {
       add(checks, "digest", CheckStatus::kFail, "hashing the signed ranges failed");
     } else if (attr == nullptr) {
-      add(checks, "digest", CheckStatus::kFail, "message-digest signed attribute missing or malformed");
+      add(checks, "digest", CheckStatus::kFail,
+          "message-digest signed attribute missing or malformed");
     } else if (static_cast<unsigned>(ASN1_STRING_length(attr)) != hn ||
                std::memcmp(ASN1_STRING_get0_data(attr), h, hn) != 0) {
       add(checks, "digest", CheckStatus::kFail,
@@ -367,14 +367,15 @@ CmsVerification cms_verify(const std::vector<std::string_view>& parts, std::stri
   // ---- signed attributes profile (ETSI EN 319 142-1 §5.2) ----
   {
     std::vector<std::string> problems, warnings;
-    const auto* ct = static_cast<const ASN1_OBJECT*>(CMS_signed_get0_data_by_OBJ(
-        si, OBJ_nid2obj(NID_pkcs9_contentType), -3, V_ASN1_OBJECT));
+    const auto* ct = static_cast<const ASN1_OBJECT*>(
+        CMS_signed_get0_data_by_OBJ(si, OBJ_nid2obj(NID_pkcs9_contentType), -3, V_ASN1_OBJECT));
     if (ct == nullptr || OBJ_obj2nid(ct) != NID_pkcs7_data) {
       problems.push_back("content-type attribute missing or not id-data (RFC 5652 §11.1)");
     }
     if (cades && CMS_signed_get_attr_by_NID(si, NID_pkcs9_signingTime, -1) >= 0) {
-      warnings.push_back("signingTime attribute present (ETSI EN 319 142-1 §5.2.3 forbids it; "
-                         "the time is taken from /M)");
+      warnings.push_back(
+          "signingTime attribute present (ETSI EN 319 142-1 §5.2.3 forbids it; "
+          "the time is taken from /M)");
     }
     ERR_clear_error();
     if (!problems.empty()) {
@@ -439,7 +440,8 @@ CmsVerification cms_verify(const std::vector<std::string_view>& parts, std::stri
     ossl::X509Store store(X509_STORE_new());
     ossl::X509StoreCtx ctx(X509_STORE_CTX_new());
     bool ok = store && ctx;
-    for (const auto& root : trust.impl().roots) ok = ok && X509_STORE_add_cert(store.get(), root.get()) == 1;
+    for (const auto& root : trust.impl().roots)
+      ok = ok && X509_STORE_add_cert(store.get(), root.get()) == 1;
     if (ok) X509_STORE_set_verify_cb(store.get(), collect_errors);
     ok = ok && X509_STORE_CTX_init(ctx.get(), store.get(), signer, certs.get()) == 1;
     if (ok) {
@@ -449,11 +451,13 @@ CmsVerification cms_verify(const std::vector<std::string_view>& parts, std::stri
       X509_VERIFY_PARAM_set_depth(param, 8);
       const int v = X509_verify_cert(ctx.get());
       if (v != 1 && sink.errors.empty()) {
-        sink.errors.emplace_back(X509_STORE_CTX_get_error(ctx.get()),
-                                 X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx.get())));
+        sink.errors.emplace_back(
+            X509_STORE_CTX_get_error(ctx.get()),
+            X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx.get())));
       }
     } else {
-      sink.errors.emplace_back(X509_V_ERR_UNSPECIFIED, "building the chain failed: " + ossl::drain_errors());
+      sink.errors.emplace_back(X509_V_ERR_UNSPECIFIED,
+                               "building the chain failed: " + ossl::drain_errors());
     }
     ERR_clear_error();
   }

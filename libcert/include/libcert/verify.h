@@ -83,7 +83,7 @@ class TrustStore {
 // key version and state empty.
 struct SealKeyState {
   enum class State { kPending, kActive, kRetired, kRevoked };
-  std::string version;                       // e.g. "v2"
+  std::string version;  // e.g. "v2"
   State state = State::kActive;
   std::optional<std::int64_t> compromised_at;  // only for kRevoked; Unix seconds
 };
@@ -98,21 +98,21 @@ class SealKeyDirectory {
 
 struct VerifyOptions {
   // "now": used when a signature has no /M (then the chain is checked at verification time).
-  const Clock* clock = nullptr;          // nullptr: SystemClock
+  const Clock* clock = nullptr;  // nullptr: SystemClock
   const SealKeyDirectory* keys = nullptr;
 
   // Hostile-input limits (issue 10). Exceeding one gives result INVALID, check "limits".
   std::size_t max_file_size = 64u << 20;  // bytes
   std::size_t max_revisions = 64;
   std::size_t max_signatures = 32;
-  std::size_t max_objects = 200000;       // objects per revision compared by the diff analysis
+  std::size_t max_objects = 200000;  // objects per revision compared by the diff analysis
   // Shadow-attack rendering: pages rendered at this resolution; skipped (check "rendering" ends
   // "not-checked" and the result cannot be VALID) if the document has more pages than
   // max_render_pages or a page takes longer than render_budget_ms in total.
   double render_dpi = 36.0;
   int max_render_pages = 20;
   std::int64_t render_budget_ms = 5000;
-  bool render_compare = true;            // false only for benchmarks of the other checks
+  bool render_compare = true;  // false only for benchmarks of the other checks
 };
 
 enum class Verdict { kValid, kInvalid, kModified, kUnknownSigner };
@@ -138,25 +138,25 @@ enum class ChangeClass { kLtaUpdate, kFormFilling, kOther };
 std::string_view to_string(ChangeClass c) noexcept;  // "lta-update", "form-filling", "other"
 
 struct Change {
-  int revision = 0;         // 0-based index of the revision that made the change
-  std::string object;       // "12 0 R" or "trailer"
+  int revision = 0;    // 0-based index of the revision that made the change
+  std::string object;  // "12 0 R" or "trailer"
   ChangeClass kind = ChangeClass::kOther;
   std::string description;  // e.g. "new signature field 'Seal2' with widget", "page 1 /Contents"
   bool allowed = false;     // allowed by the certification level in force
 };
 
 struct SignatureReport {
-  std::string field_name;        // fully qualified (/T of the field and its parents)
-  std::string signer_subject;    // RFC 2253, UTF-8
-  std::string department;        // O (or CN) of the signer certificate, e.g. "噶尔县市场监督管理局"
-  std::string uscc;              // the department's USCC found in the certificate subject
-  std::string cert_sha256;       // SHA-256 of the signer certificate DER: the seal key identity
-  std::string cert_serial;       // hex
-  std::string cert_not_before;   // ISO 8601 UTC
+  std::string field_name;      // fully qualified (/T of the field and its parents)
+  std::string signer_subject;  // RFC 2253, UTF-8
+  std::string department;  // O (or CN) of the signer certificate, e.g. "噶尔县市场监督管理局"
+  std::string uscc;        // the department's USCC found in the certificate subject
+  std::string cert_sha256;      // SHA-256 of the signer certificate DER: the seal key identity
+  std::string cert_serial;      // hex
+  std::string cert_not_before;  // ISO 8601 UTC
   std::string cert_not_after;
-  std::string key_version;       // from VerifyOptions::keys, else empty
-  std::string key_state;         // "active", "retired", "revoked", "pending" or empty
-  std::string signing_time;      // ISO 8601 UTC, from /M
+  std::string key_version;   // from VerifyOptions::keys, else empty
+  std::string key_state;     // "active", "retired", "revoked", "pending" or empty
+  std::string signing_time;  // ISO 8601 UTC, from /M
   std::optional<std::int64_t> signing_time_unix;
   std::string signing_time_source;  // "claimed (/M, not proven by a B-B signature)" or "none"
   std::string sub_filter;           // e.g. "ETSI.CAdES.detached"
@@ -168,9 +168,9 @@ struct SignatureReport {
 
   std::vector<std::int64_t> byte_range;  // as written (4 numbers when well-formed)
   bool covers_whole_file = false;
-  int signed_revision = -1;     // 0-based revision whose end is b+c, -1 if none
-  std::int64_t signed_bytes = 0;    // a + c
-  std::int64_t revision_end = 0;    // b + c
+  int signed_revision = -1;       // 0-based revision whose end is b+c, -1 if none
+  std::int64_t signed_bytes = 0;  // a + c
+  std::int64_t revision_end = 0;  // b + c
   std::int64_t file_size = 0;
 
   std::vector<Check> checks;

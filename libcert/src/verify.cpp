@@ -1,0 +1,854 @@
+#include "libcert/verify.h"
+
+#include <algorithm>
+#include <new>
+#include <set>
+#include <sstream>
+
+#include "libcert/error.h"
+#include "libcert/pdf.h"
+#include "verify_cms.h"
+#include "verify_diff.h"
+#include "verify_render.h"
+
+namespace libcert {
+
+std::string_view to_string(Verdict v) noexcept {
+  switch (v) {
+    case Verdict::kValid:
+      return "VALID";
+    case Verdict::kInvalid:
+      return "INVALID";
+    case Verdict::kModified:
+      return "MODIFIED";
+    case Verdict::kUnknownSigner:
+      return "UNKNOWN-SIGNER";
+  }
+  return "INVALID";
+}
+
+std::string_view to_string(CheckStatus s) noexcept {
+  switch (s) {
+    case CheckStatus::kPass:
+      return "pass";
+    case CheckStatus::kFail:
+      return "fail";
+    case CheckStatus::kWarn:
+      return "warn";
+    case CheckStatus::kNotChecked:
+      return "not-checked";
+  }
+  return "not-checked";
+}
+
+std::string_view to_string(ChangeClass c) noexcept {
+  switch (c) {
+    case ChangeClass::kLtaUpdate:
+      return "lta-update";
+    case ChangeClass::kFormFilling:
+      return "form-filling";
+    case ChangeClass::kOther:
+      return "other";
+  }
+  return "other";
+}
+
+namespace {
+
+const Check* find_check(const std::vector<Check>& v, std::string_view id) {
+  for (const auto& c : v)
+    if (c.id == id) return &c;
+  return nullptr;
+}
+
+}  // namespace
+
+const Check* SignatureReport::check(std::string_view id) const { return find_check(checks, id); }
+const Check* VerificationReport::check(std::string_view id) const { return find_check(checks, id); }
+
+std::vector<std::string> VerificationReport::failed_checks() const {
+  std::vector<std::string> out;
+  for (const auto& c : checks)
+    if (c.status == CheckStatus::kFail || c.status == CheckStatus::kNotChecked) out.push_back(c.id);
+  for (const auto& s : signatures)
+    for (const auto& c : s.checks)
+      if (c.status == CheckStatus::kFail) out.push_back(s.field_name + ":" + c.id);
+  return out;
+}
+
+namespace {
+
+nlohmann::json checks_json(const std::vector<Check>& v) {
+  auto a = nlohmann::json::array();
+  for (const auto& c : v) {
+    a.push_back({{"id", c.id}, {"status", to_string(c.status)}, {"detail", c.detail}});
+  }
+  return a;
+}
+
+// Replaces invalid UTF-8 (names and strings from a hostile PDF) so the JSON dump cannot throw.
+std::string utf8_clean(const std::string& s) {
+  std::string out;
+  out.reserve(s.size());
+  std::size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    std::size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+    bool ok = n != 0 && i + n <= s.size();
+    for (std::size_t k = 1; ok && k < n; ++k) ok = (static_cast<unsigned char>(s[i + k]) >> 6) == 2;
+    if (ok && n == 1 && c < 0x20 && c != '\n' && c != '\t') ok = false;
+    if (ok) {
+      out.append(s, i, n);
+      i += n;
+    } else {
+      out += "\xEF\xBF\xBD";  // U+FFFD
+      ++i;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+nlohmann::json VerificationReport::to_json() const {
+  nlohmann::json j;
+  j["result"] = to_string(result);
+  j["reasons"] = nlohmann::json::array();
+  for (const auto& r : reasons) j["reasons"].push_back(utf8_clean(r));
+  j["file"] = {{"size", file_size}, {"revisions", revisions}, {"pages", pages}};
+  j["certification_p"] = certification_p ? nlohmann::json(*certification_p) : nlohmann::json();
+  j["checks"] = checks_json(checks);
+  for (auto& c : j["checks"]) c["detail"] = utf8_clean(c["detail"].get<std::string>());
+  j["signatures"] = nlohmann::json::array();
+  for (const auto& s : signatures) {
+    nlohmann::json sj;
+    sj["field"] = utf8_clean(s.field_name);
+    sj["result"] = to_string(s.result);
+    sj["kind"] = s.docmdp_p ? "certification" : "approval";
+    sj["docmdp_p"] = s.docmdp_p ? nlohmann::json(*s.docmdp_p) : nlohmann::json();
+    sj["signer"] = {{"subject", s.signer_subject},
+                    {"department", s.department},
+                    {"uscc", s.uscc},
+                    {"cert_sha256", s.cert_sha256},
+                    {"cert_serial", s.cert_serial},
+                    {"not_before", s.cert_not_before},
+                    {"not_after", s.cert_not_after},
+                    {"key_version", s.key_version},
+                    {"key_state", s.key_state}};
+    sj["signing_time"] = {
+        {"value", s.signing_time},
+        {"unix", s.signing_time_unix ? nlohmann::json(*s.signing_time_unix) : nlohmann::json()},
+        {"source", s.signing_time_source}};
+    sj["sub_filter"] = utf8_clean(s.sub_filter);
+    sj["digest_algorithm"] = s.digest_algorithm;
+    sj["reason"] = utf8_clean(s.reason);
+    sj["location"] = utf8_clean(s.location);
+    sj["name"] = utf8_clean(s.name);
+    sj["byte_range"] = s.byte_range;
+    sj["coverage"] = {{"whole_file", s.covers_whole_file},
+                      {"revision", s.signed_revision},
+                      {"signed_bytes", s.signed_bytes},
+                      {"revision_end", s.revision_end},
+                      {"file_size", s.file_size}};
+    sj["checks"] = checks_json(s.checks);
+    for (auto& c : sj["checks"]) c["detail"] = utf8_clean(c["detail"].get<std::string>());
+    sj["changes"] = nlohmann::json::array();
+    for (const auto& c : s.changes) {
+      sj["changes"].push_back({{"revision", c.revision},
+                               {"object", c.object},
+                               {"class", to_string(c.kind)},
+                               {"description", utf8_clean(c.description)},
+                               {"allowed", c.allowed}});
+    }
+    j["signatures"].push_back(std::move(sj));
+  }
+  return j;
+}
+
+std::string VerificationReport::to_text() const {
+  std::ostringstream o;
+  auto line = [&](const Check& c, const char* indent) {
+    o << indent << "[" << to_string(c.status) << "] " << c.id;
+    if (!c.detail.empty()) o << ": " << utf8_clean(c.detail);
+    o << "\n";
+  };
+  o << "Result: " << to_string(result) << "\n";
+  for (const auto& r : reasons) o << "  because " << utf8_clean(r) << "\n";
+  o << "File: " << file_size << " bytes, " << revisions << " revision(s), " << pages << " page(s)";
+  if (certification_p) {
+    o << "; certified with DocMDP P=" << *certification_p
+      << (*certification_p == 1   ? " (no changes allowed)"
+          : *certification_p == 2 ? " (form filling and further seals allowed)"
+                                  : " (form filling, seals and annotations allowed)");
+  }
+  o << "\nDocument checks:\n";
+  for (const auto& c : checks) line(c, "  ");
+  int n = 0;
+  for (const auto& s : signatures) {
+    o << "Signature " << ++n << ": field '" << utf8_clean(s.field_name) << "' ("
+      << (s.docmdp_p ? "certification, DocMDP P=" + std::to_string(*s.docmdp_p) : "approval")
+      << ") -> " << to_string(s.result) << "\n";
+    if (!s.department.empty() || !s.signer_subject.empty()) {
+      o << "  Signer:       " << s.department;
+      if (!s.uscc.empty()) o << " (USCC " << s.uscc << ")";
+      o << "\n  Subject:      " << s.signer_subject << "\n";
+      o << "  Seal key:     certificate SHA-256 " << s.cert_sha256;
+      if (!s.key_version.empty()) o << ", version " << s.key_version << " (" << s.key_state << ")";
+      o << "\n  Certificate:  serial " << s.cert_serial << ", valid " << s.cert_not_before << " .. "
+        << s.cert_not_after << "\n";
+    }
+    o << "  Signing time: " << (s.signing_time.empty() ? "-" : s.signing_time) << " ["
+      << s.signing_time_source << "]\n";
+    o << "  Format:       " << utf8_clean(s.sub_filter)
+      << (s.digest_algorithm.empty() ? "" : ", " + s.digest_algorithm) << "\n";
+    if (s.byte_range.size() == 4) {
+      o << "  Coverage:     "
+        << (s.covers_whole_file
+                ? "whole file"
+                : "revision " + std::to_string(s.signed_revision + 1) + " (later revisions follow)")
+        << ", " << s.signed_bytes << " signed bytes, ByteRange [" << s.byte_range[0] << " "
+        << s.byte_range[1] << " " << s.byte_range[2] << " " << s.byte_range[3] << "], file "
+        << s.file_size << " bytes\n";
+    }
+    for (const auto& c : s.checks) line(c, "  ");
+    if (!s.changes.empty()) {
+      o << "  Changes after this signature:\n";
+      for (const auto& c : s.changes) {
+        o << "    revision " << c.revision + 1 << " " << c.object << ": " << to_string(c.kind)
+          << (c.allowed ? " (allowed)" : " (NOT allowed)") << ": " << utf8_clean(c.description)
+          << "\n";
+      }
+    }
+  }
+  return o.str();
+}
+
+// ---- verification --------------------------------------------------------------------------
+
+namespace {
+
+using pdf::Dict;
+using pdf::Kind;
+using pdf::Object;
+
+void add(std::vector<Check>& v, std::string id, CheckStatus s, std::string detail) {
+  v.push_back(Check{std::move(id), s, std::move(detail)});
+}
+
+std::string text_string(const Object* o) {
+  if (o == nullptr || !o->is(Kind::kString)) return {};
+  const std::string& b = o->as_string().bytes;
+  // ISO 32000-1 §7.9.2.2: a text string is UTF-16BE with a BOM, or PDFDocEncoding (ASCII subset
+  // handled; other bytes become U+FFFD in the output).
+  if (b.size() >= 2 && static_cast<unsigned char>(b[0]) == 0xFE &&
+      static_cast<unsigned char>(b[1]) == 0xFF) {
+    std::string out;
+    for (std::size_t i = 2; i + 1 < b.size(); i += 2) {
+      std::uint32_t cp =
+          (static_cast<unsigned char>(b[i]) << 8) | static_cast<unsigned char>(b[i + 1]);
+      if (cp >= 0xD800 && cp <= 0xDBFF && i + 3 < b.size()) {
+        const std::uint32_t lo =
+            (static_cast<unsigned char>(b[i + 2]) << 8) | static_cast<unsigned char>(b[i + 3]);
+        if (lo >= 0xDC00 && lo <= 0xDFFF) {
+          cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+          i += 2;
+        }
+      }
+      if (cp < 0x80) {
+        out += static_cast<char>(cp);
+      } else if (cp < 0x800) {
+        out += static_cast<char>(0xC0 | (cp >> 6));
+        out += static_cast<char>(0x80 | (cp & 0x3F));
+      } else if (cp < 0x10000) {
+        out += static_cast<char>(0xE0 | (cp >> 12));
+        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+        out += static_cast<char>(0x80 | (cp & 0x3F));
+      } else {
+        out += static_cast<char>(0xF0 | (cp >> 18));
+        out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+        out += static_cast<char>(0x80 | (cp & 0x3F));
+      }
+    }
+    return out;
+  }
+  return utf8_clean(b);
+}
+
+std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) {
+  y -= m <= 2;
+  const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const auto yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
+}
+
+// ISO 32000-1 §7.9.4: D:YYYYMMDDHHmmSSOHH'mm' (everything after the year optional).
+std::optional<std::int64_t> parse_pdf_date(std::string_view s) {
+  if (s.substr(0, 2) == "D:") s.remove_prefix(2);
+  auto num = [&](std::size_t pos, std::size_t n, int dflt, int lo, int hi) -> std::optional<int> {
+    if (s.size() < pos + n) return dflt;
+    int v = 0;
+    for (std::size_t i = pos; i < pos + n; ++i) {
+      if (s[i] < '0' || s[i] > '9') return std::nullopt;
+      v = v * 10 + (s[i] - '0');
+    }
+    if (v < lo || v > hi) return std::nullopt;
+    return v;
+  };
+  if (s.size() < 4) return std::nullopt;
+  const auto y = num(0, 4, 0, 0, 9999), mo = num(4, 2, 1, 1, 12), d = num(6, 2, 1, 1, 31),
+             h = num(8, 2, 0, 0, 23), mi = num(10, 2, 0, 0, 59), se = num(12, 2, 0, 0, 59);
+  if (!y || !mo || !d || !h || !mi || !se) return std::nullopt;
+  std::int64_t t =
+      days_from_civil(*y, static_cast<unsigned>(*mo), static_cast<unsigned>(*d)) * 86400 +
+      *h * 3600 + *mi * 60 + *se;
+  if (s.size() > 14) {
+    const char o = s[14];
+    if (o == '+' || o == '-') {
+      const auto oh = num(15, 2, 0, 0, 23);
+      const auto om =
+          s.size() >= 20 && s[17] == '\'' ? num(18, 2, 0, 0, 59) : std::optional<int>(0);
+      if (!oh || !om) return std::nullopt;
+      const std::int64_t off = *oh * 3600 + *om * 60;
+      t += o == '+' ? -off : off;
+    } else if (o != 'Z') {
+      return std::nullopt;
+    }
+  }
+  return t;
+}
+
+struct SigField {
+  std::string name;
+  Object value;  // the /V value as written (usually a reference)
+};
+
+void collect_fields(const pdf::Document& doc, const Object& entry, const std::string& prefix,
+                    const std::string& inherited_ft, int depth, std::set<std::uint32_t>& seen,
+                    std::vector<SigField>& out, std::size_t max_fields) {
+  if (depth > 32 || out.size() > max_fields || seen.size() > 10000) return;
+  if (entry.is(Kind::kRef) && !seen.insert(entry.as_ref().num).second) return;  // loop
+  const Object o = doc.resolve(entry);
+  if (!o.is(Kind::kDict)) return;
+  const Dict& d = o.as_dict();
+  std::string name = prefix;
+  if (const Object* t = d.get("T"); t != nullptr && t->is(Kind::kString)) {
+    name += (name.empty() ? "" : ".") + text_string(t);
+  }
+  std::string ft = inherited_ft;
+  if (const Object* f = d.get("FT"); f != nullptr && f->is(Kind::kName)) ft = f->as_name();
+  if (const Object* kids = d.get("Kids"); kids != nullptr) {
+    const Object k = doc.resolve(kids);
+    if (k.is(Kind::kArray)) {
+      bool has_field_kids = false;
+      for (const auto& kid : k.as_array()) {
+        const Object kd = doc.resolve(kid);
+        if (kd.is(Kind::kDict) && kd.as_dict().has("T")) has_field_kids = true;
+      }
+      if (has_field_kids) {
+        for (const auto& kid : k.as_array())
+          collect_fields(doc, kid, name, ft, depth + 1, seen, out, max_fields);
+        return;
+      }
+    }
+  }
+  if (ft != "Sig") return;
+  const Object* v = d.get("V");
+  if (v == nullptr) return;  // an empty signature field: nothing signed
+  out.push_back(SigField{name, *v});
+}
+
+struct Ctx {
+  std::string_view pdf;
+  const pdf::Document& doc;
+  const TrustStore& trust;
+  const VerifyOptions& opts;
+  std::int64_t now;
+};
+
+bool signature_invalidating(const std::string& id) {
+  static const std::set<std::string, std::less<>> kIds = {"byte-range",
+                                                          "contents",
+                                                          "sub-filter",
+                                                          "cms",
+                                                          "digest",
+                                                          "signature",
+                                                          "signed-attributes",
+                                                          "signing-certificate",
+                                                          "validity-at-signing-time",
+                                                          "key-usage",
+                                                          "key-state"};
+  return kIds.count(id) != 0;
+}
+
+// Does `end` (b + c) end revision `r`? The revision's end includes the end-of-line after
+// "%%EOF"; a signer may or may not have included it in the signed range.
+bool ends_revision(std::string_view pdf, std::size_t end, const pdf::Revision& r) {
+  if (end == r.end) return true;
+  return end < r.end && end >= 5 && pdf.substr(end - 5, 5) == "%%EOF" &&
+         pdf.substr(end, r.end - end).find_first_not_of("\r\n") == std::string_view::npos;
+}
+
+SignatureReport verify_one(const Ctx& ctx, const SigField& field) {
+  SignatureReport s;
+  s.field_name = field.name;
+  s.file_size = static_cast<std::int64_t>(ctx.pdf.size());
+  auto& checks = s.checks;
+  auto invalid = [&](std::string id, std::string detail) {
+    add(checks, std::move(id), CheckStatus::kFail, std::move(detail));
+  };
+
+  Object v;
+  try {
+    v = ctx.doc.resolve(field.value);
+  } catch (const Error& e) {
+    invalid("contents", std::string("signature dictionary cannot be read: ") + e.what());
+    return s;
+  }
+  if (!v.is(Kind::kDict)) {
+    invalid("contents", "the field's /V is " + std::string(pdf::to_string(v.kind())) +
+                            ", not a signature dictionary");
+    return s;
+  }
+  const Dict& sig = v.as_dict();
+  s.sub_filter = [&] {
+    const Object* f = sig.get("SubFilter");
+    return f != nullptr && f->is(Kind::kName) ? f->as_name() : std::string();
+  }();
+  s.reason = text_string(sig.get("Reason"));
+  s.location = text_string(sig.get("Location"));
+  s.name = text_string(sig.get("Name"));
+
+  // ---- sub-filter (ISO 32000-1 §12.8.3, ETSI EN 319 142-1 §5.1) ----
+  const bool cades = s.sub_filter == "ETSI.CAdES.detached";
+  if (const Object* t = sig.get("Type"); t != nullptr && t->is_name("DocTimeStamp")) {
+    invalid("sub-filter",
+            "document timestamp (/Type /DocTimeStamp, ETSI.RFC3161): verification of timestamp "
+            "tokens is not implemented yet");
+  } else if (cades || s.sub_filter == "adbe.pkcs7.detached") {
+    add(checks, "sub-filter", CheckStatus::kPass, "/SubFilter /" + s.sub_filter);
+  } else {
+    invalid("sub-filter", s.sub_filter.empty() ? "/SubFilter missing"
+                                               : "/SubFilter /" + s.sub_filter +
+                                                     " is not supported (ETSI.CAdES.detached or "
+                                                     "adbe.pkcs7.detached only)");
+  }
+
+  // ---- /ByteRange (Universal Signature Forgery, Signature Wrapping; §12.8.1) ----
+  const std::size_t size = ctx.pdf.size();
+  bool br_ok = false;
+  std::size_t a = 0, b = 0, c = 0;
+  const Object* br = sig.get("ByteRange");
+  if (br == nullptr) {
+    invalid("byte-range", "/ByteRange is missing or null");
+  } else if (!br->is(Kind::kArray)) {
+    invalid("byte-range",
+            "/ByteRange is a " + std::string(pdf::to_string(br->kind())) + ", not an array");
+  } else {
+    const auto& arr = br->as_array();
+    bool ints = true;
+    for (const auto& e : arr) {
+      if (e.is(Kind::kInt)) {
+        s.byte_range.push_back(e.as_int());
+      } else {
+        ints = false;
+      }
+    }
+    if (arr.size() != 4 || !ints) {
+      invalid("byte-range", "/ByteRange must be exactly four integers [0 a b c], it has " +
+                                std::to_string(arr.size()) + " element(s)" +
+                                (ints ? "" : " not all integers"));
+    } else {
+      const auto& r = s.byte_range;
+      if (r[0] != 0) {
+        invalid("byte-range", "/ByteRange does not start at byte 0 (starts at " +
+                                  std::to_string(r[0]) + "): the file head is unsigned");
+      } else if (r[1] <= 0 || r[2] <= r[1] || r[3] < 0 || static_cast<std::uint64_t>(r[2]) > size ||
+                 static_cast<std::uint64_t>(r[3]) > size - static_cast<std::uint64_t>(r[2])) {
+        invalid("byte-range", "/ByteRange [0 " + std::to_string(r[1]) + " " + std::to_string(r[2]) +
+                                  " " + std::to_string(r[3]) +
+                                  "] is not ordered or points outside the file (" +
+                                  std::to_string(size) + " bytes)");
+      } else {
+        a = static_cast<std::size_t>(r[1]);
+        b = static_cast<std::size_t>(r[2]);
+        c = static_cast<std::size_t>(r[3]);
+        br_ok = true;
+      }
+    }
+  }
+
+  // ---- /Contents: a hex string that is exactly the ByteRange gap ----
+  const Object* contents = sig.get("Contents");
+  bool contents_ok = false;
+  if (contents == nullptr) {
+    invalid("contents", "/Contents is missing or null");
+  } else if (!contents->is(Kind::kString)) {
+    invalid("contents", "/Contents is a " + std::string(pdf::to_string(contents->kind())) +
+                            ", not a hex string");
+  } else if (!contents->as_string().hex) {
+    invalid("contents", "/Contents is a literal string, not a hex string (§12.8.1)");
+  } else if (contents->as_string().bytes.empty()) {
+    invalid("contents", "/Contents is empty");
+  } else if (std::all_of(contents->as_string().bytes.begin(), contents->as_string().bytes.end(),
+                         [](char ch) { return ch == 0; })) {
+    invalid("contents", "/Contents holds only zero bytes (an unfilled placeholder)");
+  } else {
+    contents_ok = true;
+  }
+  if (br_ok && contents_ok) {
+    // Signature Wrapping: the gap must be exactly this /Contents string including < and >, and
+    // b + c must be the end of the revision that holds this signature dictionary.
+    if (contents->pos == Object::npos) {
+      invalid("byte-range",
+              "the signature dictionary is not stored directly in the file (object stream), so "
+              "its /Contents cannot be the ByteRange gap");
+      br_ok = false;
+    } else if (contents->pos != a || contents->end != b) {
+      invalid("byte-range", "the ByteRange gap [" + std::to_string(a) + ", " + std::to_string(b) +
+                                ") is not this signature's /Contents string, which is at [" +
+                                std::to_string(contents->pos) + ", " +
+                                std::to_string(contents->end) + ")");
+      br_ok = false;
+    } else if (ctx.pdf[a] != '<' || ctx.pdf[b - 1] != '>') {
+      invalid("byte-range", "the ByteRange gap does not start with '<' and end with '>'");
+      br_ok = false;
+    }
+  }
+  if (br_ok) {
+    const std::size_t end = b + c;
+    s.signed_bytes = static_cast<std::int64_t>(a + c);
+    s.revision_end = static_cast<std::int64_t>(end);
+    const auto& revs = ctx.doc.revisions();
+    int idx = -1;
+    for (std::size_t i = 0; i < revs.size(); ++i) {
+      if (ends_revision(ctx.pdf, end, revs[i])) {
+        idx = static_cast<int>(i);
+        break;
+      }
+    }
+    const std::size_t rev_start = idx > 0 ? revs[static_cast<std::size_t>(idx) - 1].end : 0;
+    if (idx < 0) {
+      invalid("byte-range", "the signed range ends at byte " + std::to_string(end) +
+                                ", which is not the end of any revision (%%EOF): bytes of that "
+                                "revision are unsigned");
+      br_ok = false;
+    } else if (b > end || a < rev_start) {
+      invalid("byte-range",
+              "the signature dictionary is not part of the revision its ByteRange "
+              "ends at");
+      br_ok = false;
+    } else {
+      s.signed_revision = idx;
+      s.covers_whole_file = idx + 1 == static_cast<int>(revs.size()) && revs.back().end == size;
+      add(checks, "byte-range", CheckStatus::kPass,
+          "[0 a b c] with the gap exactly the /Contents hex string, ending at the end of "
+          "revision " +
+              std::to_string(idx + 1));
+    }
+  }
+  if (contents_ok) {
+    add(checks, "contents", CheckStatus::kPass,
+        std::to_string(contents->as_string().bytes.size()) + " bytes of CMS (with padding)");
+  }
+
+  // ---- signing time: /M, claimed by the signer (B-B proves no time) ----
+  if (const Object* m = sig.get("M"); m != nullptr && m->is(Kind::kString)) {
+    s.signing_time_unix = parse_pdf_date(m->as_string().bytes);
+  }
+  std::int64_t when = ctx.now;
+  if (s.signing_time_unix) {
+    when = *s.signing_time_unix;
+    s.signing_time = detail::iso8601(when);
+    s.signing_time_source = "claimed by the signer (/M); a B-B signature does not prove it";
+  } else {
+    s.signing_time_source =
+        "none (/M missing or malformed): certificates checked at verification "
+        "time " +
+        detail::iso8601(ctx.now);
+  }
+
+  // ---- DocMDP certification level (§12.8.2.2) ----
+  if (const Object* refs = sig.get("Reference"); refs != nullptr) {
+    try {
+      const Object arr = ctx.doc.resolve(refs);
+      if (arr.is(Kind::kArray)) {
+        for (const auto& e : arr.as_array()) {
+          const Object rd = ctx.doc.resolve(e);
+          if (!rd.is(Kind::kDict) || !rd.as_dict().get("TransformMethod") ||
+              !rd.as_dict().get("TransformMethod")->is_name("DocMDP")) {
+            continue;
+          }
+          int p = 2;  // Table 254: default P is 2
+          const Object tp = ctx.doc.resolve(rd.as_dict().get("TransformParams"));
+          if (tp.is(Kind::kDict)) {
+            if (const Object* po = tp.as_dict().get("P"); po != nullptr && po->is(Kind::kInt)) {
+              p = static_cast<int>(std::clamp<std::int64_t>(po->as_int(), 0, 4));
+            }
+          }
+          s.docmdp_p = p;
+        }
+      }
+    } catch (const Error&) {
+      // a broken /Reference: treated as an approval signature; the diff analysis still applies
+    }
+  }
+
+  if (!br_ok || !contents_ok) return s;
+
+  // ---- the CMS itself ----
+  const std::vector<std::string_view> parts = {ctx.pdf.substr(0, a), ctx.pdf.substr(b, c)};
+  detail::CmsVerification cms =
+      detail::cms_verify(parts, contents->as_string().bytes, ctx.trust, when, cades);
+  for (auto& ch : cms.checks) checks.push_back(std::move(ch));
+  s.signer_subject = cms.signer_subject;
+  s.department = cms.department;
+  s.uscc = cms.uscc;
+  s.cert_sha256 = cms.cert_sha256;
+  s.cert_serial = cms.cert_serial;
+  s.cert_not_before = cms.cert_not_before;
+  s.cert_not_after = cms.cert_not_after;
+  s.digest_algorithm = cms.digest_algorithm;
+
+  // ---- seal key state (service.md key lifecycle; issue 7) ----
+  if (ctx.opts.keys != nullptr && !s.cert_sha256.empty()) {
+    const auto st = ctx.opts.keys->lookup(s.cert_sha256);
+    if (!st) {
+      add(checks, "key-state", CheckStatus::kWarn, "the seal key is not in the key directory");
+    } else {
+      s.key_version = st->version;
+      using K = SealKeyState::State;
+      s.key_state = st->state == K::kActive    ? "active"
+                    : st->state == K::kRetired ? "retired"
+                    : st->state == K::kPending ? "pending"
+                                               : "revoked";
+      if (st->state == K::kRevoked && (!st->compromised_at || when >= *st->compromised_at)) {
+        invalid(
+            "key-state",
+            "seal key " + st->version + " was revoked" +
+                (st->compromised_at ? " (compromised at " + detail::iso8601(*st->compromised_at) +
+                                          ") at or before the signing time " + detail::iso8601(when)
+                                    : std::string(" without a compromise time")));
+      } else if (st->state == K::kPending) {
+        invalid("key-state", "seal key " + st->version + " was never activated (pending)");
+      } else {
+        add(checks, "key-state", CheckStatus::kPass,
+            "seal key " + st->version + " is " + s.key_state +
+                (st->state == K::kRevoked ? " (compromised after the signing time)" : ""));
+      }
+    }
+  }
+  return s;
+}
+
+Verdict worse(Verdict a, Verdict b) {
+  auto rank = [](Verdict v) {
+    switch (v) {
+      case Verdict::kInvalid:
+        return 3;
+      case Verdict::kModified:
+        return 2;
+      case Verdict::kUnknownSigner:
+        return 1;
+      case Verdict::kValid:
+        return 0;
+    }
+    return 3;
+  };
+  return rank(a) >= rank(b) ? a : b;
+}
+
+bool allowed_by(ChangeClass k, std::optional<int> p) {
+  if (k == ChangeClass::kOther) return false;
+  if (k == ChangeClass::kLtaUpdate) return true;  // allowed at every level (ETSI EN 319 142-1 §5.4)
+  // Form filling (new signatures): P=2 and P=3 allow it, P=1 does not (§12.8.2.2 Table 254).
+  // Without a certification signature, adding further signatures is allowed.
+  return !p || *p >= 2;
+}
+
+void verify_doc(const Ctx& ctx, VerificationReport& rep) {
+  const pdf::Document& doc = ctx.doc;
+  const auto& revs = doc.revisions();
+  rep.revisions = static_cast<int>(revs.size());
+  if (revs.size() > ctx.opts.max_revisions) {
+    add(rep.checks, "limits", CheckStatus::kFail,
+        std::to_string(revs.size()) + " revisions, more than the limit " +
+            std::to_string(ctx.opts.max_revisions));
+    return;
+  }
+  rep.pages = static_cast<int>(doc.page_count());
+  add(rep.checks, "structure", CheckStatus::kPass,
+      std::to_string(revs.size()) + " revision(s), " + std::to_string(rep.pages) + " page(s)");
+
+  std::vector<SigField> fields;
+  if (auto af = doc.acroform()) {
+    if (const Object* f = af->get("Fields"); f != nullptr) {
+      const Object arr = doc.resolve(f);
+      std::set<std::uint32_t> seen;
+      if (arr.is(Kind::kArray)) {
+        for (const auto& e : arr.as_array()) {
+          collect_fields(doc, e, "", "", 0, seen, fields, ctx.opts.max_signatures);
+        }
+      }
+    }
+  }
+  if (fields.size() > ctx.opts.max_signatures) {
+    add(rep.checks, "limits", CheckStatus::kFail,
+        "more than " + std::to_string(ctx.opts.max_signatures) + " signatures");
+    return;
+  }
+  if (fields.empty()) {
+    add(rep.checks, "signatures-present", CheckStatus::kFail,
+        "the document has no signed signature field (/AcroForm /Fields with /FT /Sig and /V)");
+    return;
+  }
+  add(rep.checks, "signatures-present", CheckStatus::kPass,
+      std::to_string(fields.size()) + " signature(s)");
+  for (const auto& f : fields) rep.signatures.push_back(verify_one(ctx, f));
+  std::stable_sort(rep.signatures.begin(), rep.signatures.end(),
+                   [](const SignatureReport& x, const SignatureReport& y) {
+                     return x.revision_end < y.revision_end;
+                   });
+
+  // Certification level: the DocMDP signature referenced from the catalog's /Perms (§12.8.4).
+  for (const auto& s : rep.signatures) {
+    if (s.docmdp_p && !rep.certification_p) rep.certification_p = s.docmdp_p;
+  }
+
+  // ---- difference analysis of every revision after the earliest signed one ----
+  int earliest = static_cast<int>(revs.size());
+  for (const auto& s : rep.signatures)
+    if (s.signed_revision >= 0) earliest = std::min(earliest, s.signed_revision);
+  std::vector<std::vector<Change>> per_rev(revs.size());
+  if (earliest + 1 < static_cast<int>(revs.size())) {
+    std::optional<pdf::Document> prev = doc.revision(static_cast<std::size_t>(earliest));
+    for (std::size_t k = static_cast<std::size_t>(earliest) + 1; k < revs.size(); ++k) {
+      pdf::Document cur = k + 1 == revs.size() ? doc : doc.revision(k);
+      per_rev[k] =
+          detail::classify_update(*prev, cur, static_cast<int>(k), revs[k], ctx.opts.max_objects);
+      prev = std::move(cur);
+    }
+  }
+  for (auto& s : rep.signatures) {
+    if (s.signed_revision < 0) continue;
+    bool all_ok = true;
+    for (std::size_t k = static_cast<std::size_t>(s.signed_revision) + 1; k < revs.size(); ++k) {
+      for (Change c : per_rev[k]) {
+        c.allowed = allowed_by(c.kind, rep.certification_p);
+        all_ok = all_ok && c.allowed;
+        s.changes.push_back(std::move(c));
+      }
+    }
+    if (s.covers_whole_file) {
+      add(s.checks, "coverage", CheckStatus::kPass, "the signature covers the whole file");
+    } else {
+      add(s.checks, "coverage", CheckStatus::kPass,
+          "the signature covers revision " + std::to_string(s.signed_revision + 1) + " of " +
+              std::to_string(revs.size()) + " (" + std::to_string(s.revision_end) + " of " +
+              std::to_string(s.file_size) + " bytes); later changes are listed below");
+    }
+    std::size_t not_allowed = 0;
+    for (const auto& c : s.changes) not_allowed += c.allowed ? 0 : 1;
+    const std::string level = rep.certification_p
+                                  ? "DocMDP P=" + std::to_string(*rep.certification_p)
+                                  : std::string("no certification (further signatures allowed)");
+    if (all_ok) {
+      add(s.checks, "modifications", CheckStatus::kPass,
+          s.changes.empty() ? "no changes after this signature"
+                            : std::to_string(s.changes.size()) +
+                                  " change(s) after this signature, all allowed by " + level);
+    } else {
+      std::string first;
+      for (const auto& c : s.changes) {
+        if (!c.allowed) {
+          first = c.object + " (" + std::string(to_string(c.kind)) + "): " + c.description;
+          break;
+        }
+      }
+      add(s.checks, "modifications", CheckStatus::kFail,
+          std::to_string(not_allowed) + " change(s) after this signature not allowed by " + level +
+              ", e.g. " + first);
+    }
+  }
+
+  // ---- shadow attacks: render the earliest signed revision and the whole file ----
+  if (earliest < static_cast<int>(revs.size()) &&
+      revs[static_cast<std::size_t>(earliest)].end < ctx.pdf.size()) {
+    if (ctx.opts.render_compare) {
+      const std::size_t end = revs[static_cast<std::size_t>(earliest)].end;
+      for (auto& ch : detail::compare_rendering(ctx.pdf.substr(0, end), ctx.pdf, ctx.opts)) {
+        rep.checks.push_back(std::move(ch));
+      }
+    } else {
+      add(rep.checks, "rendering", CheckStatus::kNotChecked,
+          "rendered comparison disabled by the caller");
+    }
+  }
+}
+
+}  // namespace
+
+VerificationReport verify_pdf(std::string_view pdf, const TrustStore& trust,
+                              const VerifyOptions& opts) {
+  VerificationReport rep;
+  rep.file_size = static_cast<std::int64_t>(pdf.size());
+  SystemClock system_clock;
+  const Clock& clock = opts.clock != nullptr ? *opts.clock : system_clock;
+  if (pdf.size() > opts.max_file_size) {
+    add(rep.checks, "limits", CheckStatus::kFail,
+        "file is " + std::to_string(pdf.size()) + " bytes, more than the limit " +
+            std::to_string(opts.max_file_size));
+  } else {
+    try {
+      pdf::Limits lim;
+      lim.max_file_size = opts.max_file_size;
+      lim.max_revisions = opts.max_revisions;
+      const pdf::Document doc = pdf::Document::open(pdf, lim);
+      const Ctx ctx{pdf, doc, trust, opts, clock.now()};
+      verify_doc(ctx, rep);
+    } catch (const Error& e) {
+      add(rep.checks, e.code() == ErrorCode::kLimitExceeded ? "limits" : "structure",
+          CheckStatus::kFail, std::string("not a readable PDF: ") + e.what());
+    } catch (const std::bad_alloc&) {
+      add(rep.checks, "limits", CheckStatus::kFail, "out of memory while reading the PDF");
+    }
+  }
+
+  // ---- verdicts ----
+  Verdict overall = Verdict::kValid;
+  for (const auto& c : rep.checks) {
+    if (c.status == CheckStatus::kFail || c.status == CheckStatus::kNotChecked) {
+      const bool doc_broken =
+          c.id == "structure" || c.id == "limits" || c.id == "signatures-present";
+      overall = worse(overall, doc_broken ? Verdict::kInvalid : Verdict::kModified);
+      rep.reasons.push_back(c.id + ": " + c.detail);
+    }
+  }
+  for (auto& s : rep.signatures) {
+    Verdict v = Verdict::kValid;
+    bool untrusted_only = true;
+    for (const auto& c : s.checks) {
+      if (c.status != CheckStatus::kFail) continue;
+      if (signature_invalidating(c.id)) {
+        v = worse(v, Verdict::kInvalid);
+      } else if (c.id == "chain") {
+        untrusted_only = c.detail.rfind("does not chain to a trusted seal root", 0) == 0;
+        v = worse(v, untrusted_only ? Verdict::kUnknownSigner : Verdict::kInvalid);
+      } else {
+        v = worse(v, Verdict::kModified);
+      }
+      rep.reasons.push_back("signature '" + s.field_name + "': " + c.id + ": " + c.detail);
+    }
+    // A signature with no CMS verified (a structural failure stopped it) cannot be VALID.
+    if (v == Verdict::kValid && s.check("signature") == nullptr) v = Verdict::kInvalid;
+    s.result = v;
+    overall = worse(overall, v);
+  }
+  if (rep.signatures.empty() && overall == Verdict::kValid) overall = Verdict::kInvalid;
+  rep.result = overall;
+  return rep;
+}
+
+}  // namespace libcert

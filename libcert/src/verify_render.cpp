@@ -1,0 +1,224 @@
+#include "verify_render.h"
+
+#include <poppler.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <string>
+
+#include "gobj.h"
+
+namespace libcert::detail {
+
+namespace {
+
+using AnnotMapping = std::unique_ptr<GList, gobj::Deleter<poppler_page_free_annot_mapping>>;
+
+struct Annot {
+  PopplerAnnotType type;
+  double x1, y1, x2, y2;  // PDF user space, relative to the crop box (poppler's convention)
+};
+
+struct Page {
+  double width = 0, height = 0;  // points
+  int px_w = 0, px_h = 0;
+  std::vector<unsigned char> pixels;  // ARGB32, px_w * px_h * 4
+  std::vector<Annot> annots;
+};
+
+struct Rendered {
+  std::string error;  // non-empty: could not load or render within the limits
+  std::vector<Page> pages;
+  int page_count = 0;
+};
+
+constexpr double kMaxPixelsPerPage = 4.0e6;
+
+// Renders every page (up to the limits). `deadline_ms` is a budget for all pages: Poppler cannot
+// be interrupted inside a page, so the budget is checked between pages. The monotonic clock here
+// only bounds work; it never affects a result that is reported as checked.
+Rendered render(std::string_view bytes, const VerifyOptions& opts, std::int64_t& budget_ms) {
+  Rendered r;
+  gobj::Bytes data(g_bytes_new_static(bytes.data(), bytes.size()));
+  GError* err_raw = nullptr;
+  gobj::Object<PopplerDocument> doc(poppler_document_new_from_bytes(data.get(), nullptr, &err_raw));
+  gobj::GErrorPtr err(err_raw);
+  if (!doc) {
+    r.error = std::string("Poppler cannot open it: ") + (err ? err->message : "unknown error");
+    return r;
+  }
+  r.page_count = poppler_document_get_n_pages(doc.get());
+  if (r.page_count > opts.max_render_pages) {
+    r.error = std::to_string(r.page_count) + " pages, more than the rendering limit " +
+              std::to_string(opts.max_render_pages);
+    return r;
+  }
+  const double scale = opts.render_dpi / 72.0;
+  for (int i = 0; i < r.page_count; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    gobj::Object<PopplerPage> page(poppler_document_get_page(doc.get(), i));
+    if (!page) {
+      r.error = "page " + std::to_string(i + 1) + " cannot be loaded";
+      return r;
+    }
+    Page p;
+    poppler_page_get_size(page.get(), &p.width, &p.height);
+    const double pw = std::ceil(p.width * scale), ph = std::ceil(p.height * scale);
+    if (!(pw >= 1 && ph >= 1) || pw * ph > kMaxPixelsPerPage) {
+      r.error = "page " + std::to_string(i + 1) + " size is out of the rendering limits";
+      return r;
+    }
+    p.px_w = static_cast<int>(pw);
+    p.px_h = static_cast<int>(ph);
+    gobj::Surface surface(cairo_image_surface_create(CAIRO_FORMAT_ARGB32, p.px_w, p.px_h));
+    gobj::Cairo cr(cairo_create(surface.get()));
+    cairo_set_source_rgb(cr.get(), 1, 1, 1);
+    cairo_paint(cr.get());
+    cairo_scale(cr.get(), scale, scale);
+    poppler_page_render(page.get(), cr.get());
+    cairo_surface_flush(surface.get());
+    if (cairo_status(cr.get()) != CAIRO_STATUS_SUCCESS) {
+      r.error = "page " + std::to_string(i + 1) + " cannot be rendered";
+      return r;
+    }
+    const int stride = cairo_image_surface_get_stride(surface.get());
+    const unsigned char* src = cairo_image_surface_get_data(surface.get());
+    const auto row = static_cast<std::size_t>(p.px_w) * 4;
+    p.pixels.resize(row * static_cast<std::size_t>(p.px_h));
+    for (int y = 0; y < p.px_h; ++y) {
+      std::copy_n(
+          src + static_cast<std::ptrdiff_t>(y) * stride, row,
+          p.pixels.begin() + static_cast<std::ptrdiff_t>(row * static_cast<std::size_t>(y)));
+    }
+    AnnotMapping annots(poppler_page_get_annot_mapping(page.get()));
+    for (GList* l = annots.get(); l != nullptr; l = l->next) {
+      auto* m = static_cast<PopplerAnnotMapping*>(l->data);
+      p.annots.push_back(Annot{poppler_annot_get_annot_type(m->annot), m->area.x1, m->area.y1,
+                               m->area.x2, m->area.y2});
+    }
+    r.pages.push_back(std::move(p));
+    budget_ms -=
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
+            .count();
+    if (budget_ms < 0 && i + 1 < r.page_count) {
+      r.error =
+          "rendering exceeded the time budget of " + std::to_string(opts.render_budget_ms) + " ms";
+      return r;
+    }
+  }
+  return r;
+}
+
+bool same_rect(const Annot& a, const Annot& b) {
+  return a.type == b.type && std::fabs(a.x1 - b.x1) < 0.5 && std::fabs(a.y1 - b.y1) < 0.5 &&
+         std::fabs(a.x2 - b.x2) < 0.5 && std::fabs(a.y2 - b.y2) < 0.5;
+}
+
+std::string fmt_pct(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f%%", v);
+  return buf;
+}
+
+}  // namespace
+
+std::vector<Check> compare_rendering(std::string_view signed_revision, std::string_view whole,
+                                     const VerifyOptions& opts) {
+  std::vector<Check> out;
+  std::int64_t budget = opts.render_budget_ms;
+  const Rendered a = render(signed_revision, opts, budget);
+  const Rendered b = a.error.empty() ? render(whole, opts, budget) : Rendered{};
+  if (!a.error.empty() || !b.error.empty()) {
+    const std::string why =
+        !a.error.empty() ? "signed revision: " + a.error : "whole file: " + b.error;
+    out.push_back({"rendering", CheckStatus::kNotChecked,
+                   "the rendered comparison could not be made (" + why +
+                       "); content hidden or replaced after signing cannot be ruled out"});
+    return out;
+  }
+  if (a.page_count != b.page_count) {
+    out.push_back({"pages", CheckStatus::kFail,
+                   "signed revision has " + std::to_string(a.page_count) +
+                       " page(s), the whole file " + std::to_string(b.page_count)});
+  } else {
+    out.push_back({"pages", CheckStatus::kPass, std::to_string(a.page_count) + " page(s) in both"});
+  }
+
+  std::string annot_problems;
+  std::string render_problems;
+  const std::size_t n = std::min(a.pages.size(), b.pages.size());
+  for (std::size_t i = 0; i < n; ++i) {
+    const Page& pa = a.pages[i];
+    const Page& pb = b.pages[i];
+    const std::string page = "page " + std::to_string(i + 1);
+    // Annotations: every signed one must still be there, unchanged in type and place; new ones
+    // must be widgets of a moderate size.
+    std::vector<const Annot*> added;
+    for (const auto& x : pa.annots) {
+      bool found = false;
+      for (const auto& y : pb.annots) found = found || same_rect(x, y);
+      if (!found) annot_problems += "; " + page + ": an annotation was removed or moved";
+    }
+    for (const auto& y : pb.annots) {
+      bool found = false;
+      for (const auto& x : pa.annots) found = found || same_rect(x, y);
+      if (found) continue;
+      if (y.type != POPPLER_ANNOT_WIDGET) {
+        annot_problems += "; " + page + ": a new non-widget annotation was added";
+        continue;
+      }
+      const double area = std::fabs((y.x2 - y.x1) * (y.y2 - y.y1));
+      const double share = 100.0 * area / (pb.width * pb.height);
+      if (share > 10.0) {
+        annot_problems += "; " + page + ": a new widget covers " + fmt_pct(share) +
+                          " of the page (at most 10% is accepted for a seal)";
+      }
+      added.push_back(&y);
+    }
+    if (pa.px_w != pb.px_w || pa.px_h != pb.px_h) {
+      render_problems += "; " + page + ": page size changed";
+      continue;
+    }
+    // Pixels inside new widgets (plus 2 px of anti-aliasing) may differ; nothing else may.
+    const double scale = opts.render_dpi / 72.0;
+    std::vector<unsigned char> mask(
+        static_cast<std::size_t>(pa.px_w) * static_cast<std::size_t>(pa.px_h), 0);
+    for (const Annot* w : added) {
+      const int x0 = std::max(0, static_cast<int>(std::floor(std::min(w->x1, w->x2) * scale)) - 2);
+      const int x1 =
+          std::min(pa.px_w, static_cast<int>(std::ceil(std::max(w->x1, w->x2) * scale)) + 2);
+      const int y0 = std::max(
+          0, static_cast<int>(std::floor((pb.height - std::max(w->y1, w->y2)) * scale)) - 2);
+      const int y1 = std::min(
+          pa.px_h, static_cast<int>(std::ceil((pb.height - std::min(w->y1, w->y2)) * scale)) + 2);
+      for (int y = y0; y < y1; ++y)
+        for (int x = x0; x < x1; ++x)
+          mask[static_cast<std::size_t>(y) * static_cast<std::size_t>(pa.px_w) +
+               static_cast<std::size_t>(x)] = 1;
+    }
+    std::size_t differ = 0;
+    for (std::size_t px = 0; px < mask.size(); ++px) {
+      if (mask[px] != 0) continue;
+      const unsigned char* p = &pa.pixels[px * 4];
+      const unsigned char* q = &pb.pixels[px * 4];
+      if (p[0] != q[0] || p[1] != q[1] || p[2] != q[2] || p[3] != q[3]) ++differ;
+    }
+    if (differ != 0) {
+      render_problems += "; " + page + ": " + std::to_string(differ) + " of " +
+                         std::to_string(mask.size()) + " pixels (at " +
+                         std::to_string(static_cast<int>(opts.render_dpi)) +
+                         " dpi) differ from the signed revision outside new signature widgets";
+    }
+  }
+  out.push_back({"annotations", annot_problems.empty() ? CheckStatus::kPass : CheckStatus::kFail,
+                 annot_problems.empty() ? "signed annotations unchanged; new ones are seal widgets"
+                                        : annot_problems.substr(2)});
+  out.push_back({"rendering", render_problems.empty() ? CheckStatus::kPass : CheckStatus::kFail,
+                 render_problems.empty()
+                     ? "whole file renders like the signed revision outside new seal widgets"
+                     : render_problems.substr(2)});
+  return out;
+}
+
+}  // namespace libcert::detail

@@ -20,13 +20,17 @@ struct Deleter {
 using Surface = std::unique_ptr<cairo_surface_t, Deleter<cairo_surface_destroy>>;
 using Cairo = std::unique_ptr<cairo_t, Deleter<cairo_destroy>>;
 using Path = std::unique_ptr<cairo_path_t, Deleter<cairo_path_destroy>>;
+using FontOptions = std::unique_ptr<cairo_font_options_t, Deleter<cairo_font_options_destroy>>;
 using FontDescription = std::unique_ptr<PangoFontDescription, Deleter<pango_font_description_free>>;
 using AttrList = std::unique_ptr<PangoAttrList, Deleter<pango_attr_list_unref>>;
 using Bytes = std::unique_ptr<GBytes, Deleter<g_bytes_unref>>;
 using GErrorPtr = std::unique_ptr<GError, Deleter<g_error_free>>;
 
 // Any GObject (PangoLayout, PangoContext, PangoFontMap, PopplerDocument, PopplerPage...).
+// (A named function, not a lambda: a lambda's type would give every struct holding an Object in
+// a header internal linkage, -Wsubobject-linkage.)
+inline void object_unref(void* p) noexcept { g_object_unref(p); }
 template <typename T>
-using Object = std::unique_ptr<T, Deleter<+[](void* p) { g_object_unref(p); }>>;
+using Object = std::unique_ptr<T, Deleter<object_unref>>;
 
 }  // namespace libcert::gobj

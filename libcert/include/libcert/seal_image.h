@@ -23,6 +23,7 @@ struct SealSpec {
   std::string name_zh;       // along the upper arc (Song-style font)
   std::string name_bo;       // on an inner arc (Tibetan, shaped)
   std::string function_zh;   // horizontal under the star, e.g. 电子证照专用章
+  std::string function_bo;   // optional Tibetan legend under function_zh (may be empty)
   std::string code;          // optional small text at the bottom (e.g. seal serial), may be empty
   double diameter_mm = 42;   // outer diameter of the border
   double border_mm = 1.2;    // border width (1.0–1.3 mm)

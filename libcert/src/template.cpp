@@ -63,7 +63,8 @@ class Checker {
 
   // True if `j` is an object; reports every key not in `allowed` (keys starting with '_' are
   // comments and always allowed).
-  bool object(const json& j, const std::string& ptr, std::initializer_list<std::string_view> allowed) {
+  bool object(const json& j, const std::string& ptr,
+              std::initializer_list<std::string_view> allowed) {
     if (!j.is_object()) {
       fail(ptr, "type", "must be an object");
       return false;
@@ -245,31 +246,39 @@ bool is_date_format(std::string_view f) {
   return f == "iso" || f == "zh" || f == "bo" || f == "bo-until";
 }
 
-const std::set<std::string, std::less<>> kBuiltins = {
-    "title", "department", "department_uscc", "identifier", "issue_date", "number"};
+const std::set<std::string, std::less<>> kBuiltins = {"title",      "department", "department_uscc",
+                                                      "identifier", "issue_date", "number"};
 
 const std::set<std::string, std::less<>> kMetadataKeys = {
-    "holder", "holder_code", "holder_code_type", "valid_from", "valid_until", "area_code",
-    "related_item"};
+    "holder",      "holder_code", "holder_code_type", "valid_from",
+    "valid_until", "area_code",   "related_item"};
 
 std::string field_type_name(FieldType t) {
   switch (t) {
-    case FieldType::kText: return "text";
-    case FieldType::kMultiline: return "multiline";
-    case FieldType::kDate: return "date";
-    case FieldType::kUscc: return "uscc";
-    case FieldType::kIdNumber: return "id-number";
-    case FieldType::kEnum: return "enum";
-    case FieldType::kNumber: return "number";
-    case FieldType::kPattern: return "pattern";
+    case FieldType::kText:
+      return "text";
+    case FieldType::kMultiline:
+      return "multiline";
+    case FieldType::kDate:
+      return "date";
+    case FieldType::kUscc:
+      return "uscc";
+    case FieldType::kIdNumber:
+      return "id-number";
+    case FieldType::kEnum:
+      return "enum";
+    case FieldType::kNumber:
+      return "number";
+    case FieldType::kPattern:
+      return "pattern";
   }
   return "text";
 }
 
 std::optional<FieldType> field_type_from(std::string_view s) {
-  for (FieldType t : {FieldType::kText, FieldType::kMultiline, FieldType::kDate, FieldType::kUscc,
-                      FieldType::kIdNumber, FieldType::kEnum, FieldType::kNumber,
-                      FieldType::kPattern}) {
+  for (FieldType t :
+       {FieldType::kText, FieldType::kMultiline, FieldType::kDate, FieldType::kUscc,
+        FieldType::kIdNumber, FieldType::kEnum, FieldType::kNumber, FieldType::kPattern}) {
     if (field_type_name(t) == s) return t;
   }
   return std::nullopt;
@@ -277,14 +286,22 @@ std::optional<FieldType> field_type_from(std::string_view s) {
 
 std::size_t default_max_length(FieldType t) {
   switch (t) {
-    case FieldType::kText: return 100;
-    case FieldType::kMultiline: return 1000;
-    case FieldType::kDate: return 20;
-    case FieldType::kUscc: return 18;
-    case FieldType::kIdNumber: return 18;
-    case FieldType::kEnum: return 100;
-    case FieldType::kNumber: return 24;
-    case FieldType::kPattern: return 64;
+    case FieldType::kText:
+      return 100;
+    case FieldType::kMultiline:
+      return 1000;
+    case FieldType::kDate:
+      return 20;
+    case FieldType::kUscc:
+      return 18;
+    case FieldType::kIdNumber:
+      return 18;
+    case FieldType::kEnum:
+      return 100;
+    case FieldType::kNumber:
+      return 24;
+    case FieldType::kPattern:
+      return 64;
   }
   return 100;
 }
@@ -324,7 +341,8 @@ bool regex_matches(const std::string& pattern, const std::string& value) {
   UParseError pe{};
   std::unique_ptr<icu::RegexPattern> p(
       icu::RegexPattern::compile(icu::UnicodeString::fromUTF8(pattern), 0, pe, st));
-  if (U_FAILURE(st)) throw Error(ErrorCode::kInternal, "pattern compiled at load no longer compiles");
+  if (U_FAILURE(st))
+    throw Error(ErrorCode::kInternal, "pattern compiled at load no longer compiles");
   std::unique_ptr<icu::RegexMatcher> m(p->matcher(icu::UnicodeString::fromUTF8(value), st));
   if (U_FAILURE(st)) throw Error(ErrorCode::kInternal, "ICU matcher failed");
   const bool ok = m->matches(st) != 0;
@@ -354,7 +372,7 @@ bool parse_date_parts(const std::string& s, int& y, int& m, int& d) {
 }
 
 std::string iso(int y, int m, int d) {
-  char buf[16];
+  char buf[48];
   std::snprintf(buf, sizeof buf, "%04d-%02d-%02d", y, m, d);
   return buf;
 }
@@ -430,14 +448,14 @@ class TemplateLoader {
  public:
   explicit TemplateLoader(std::filesystem::path dir) : dir_(std::move(dir)) {}
 
-  std::shared_ptr<const TemplateSet> load() {
+  TemplateSet load() {
     std::error_code ec;
     if (!std::filesystem::is_directory(dir_, ec)) {
       throw Error(ErrorCode::kIo, dir_.string() + ": not a readable directory");
     }
-    auto set = std::make_shared<TemplateSet>();
-    load_glossary(*set);
-    load_departments(*set);
+    TemplateSet set;
+    load_glossary(set);
+    load_departments(set);
     std::vector<std::filesystem::path> subdirs;
     for (const auto& e : std::filesystem::directory_iterator(dir_, ec)) {
       if (e.is_directory() && std::filesystem::exists(e.path() / "manifest.json")) {
@@ -450,8 +468,8 @@ class TemplateLoader {
       auto j = read_json(d / "manifest.json", name, problems_);
       if (!j) continue;
       const std::size_t before = problems_.size();
-      auto t = load_manifest(*set, *j, d.filename().string(), name);
-      if (problems_.size() == before) set->templates_[t->id_] = std::move(t);
+      auto t = load_manifest(set, *j, d.filename().string(), name);
+      if (problems_.size() == before) set.templates_[t->id_] = std::move(t);
     }
     if (!problems_.empty()) {
       throw Error(ErrorCode::kTemplate,
@@ -610,8 +628,9 @@ class TemplateLoader {
         }
       } else if (r.sigil == '@') {
         if (!kBuiltins.count(r.name)) {
-          c.fail(ptr, "expression", "unknown built-in '@" + r.name + "' (known: @" +
-                                        join({kBuiltins.begin(), kBuiltins.end()}, ", @") + ")");
+          c.fail(ptr, "expression",
+                 "unknown built-in '@" + r.name + "' (known: @" +
+                     join({kBuiltins.begin(), kBuiltins.end()}, ", @") + ")");
         } else if (r.name == "issue_date") {
           if (!r.fmt.empty() && !is_date_format(r.fmt))
             c.fail(ptr, "expression", "{@issue_date}: format must be iso, zh, bo or bo-until");
@@ -628,7 +647,8 @@ class TemplateLoader {
         if (r.fmt.empty()) continue;
         if (f->type == FieldType::kDate) {
           if (!is_date_format(r.fmt))
-            c.fail(ptr, "expression", "{" + r.name + "}: date format must be iso, zh, bo or bo-until");
+            c.fail(ptr, "expression",
+                   "{" + r.name + "}: date format must be iso, zh, bo or bo-until");
         } else if (f->type == FieldType::kEnum && (r.fmt == "bo" || r.fmt == "zh")) {
           if (r.fmt == "bo" && std::any_of(f->values.begin(), f->values.end(),
                                            [](const EnumValue& v) { return v.bo_key.empty(); })) {
@@ -636,8 +656,9 @@ class TemplateLoader {
                    "{" + r.name + ":bo}: every value of the enum needs a 'bo' glossary key");
           }
         } else {
-          c.fail(ptr, "expression", "{" + r.name + "}: format '" + r.fmt + "' not allowed for type " +
-                                        field_type_name(f->type));
+          c.fail(ptr, "expression",
+                 "{" + r.name + "}: format '" + r.fmt + "' not allowed for type " +
+                     field_type_name(f->type));
         }
       }
     }
@@ -645,9 +666,10 @@ class TemplateLoader {
 
   void load_field(Checker& c, const json& f, const std::string& p, const TemplateSet& set,
                   Template& t) {
-    if (!c.object(f, p, {"name", "label", "type", "required", "max_length", "pattern",
-                         "pattern_description", "values", "check", "min", "max", "decimals",
-                         "not_future", "not_before"})) {
+    if (!c.object(
+            f, p,
+            {"name", "label", "type", "required", "max_length", "pattern", "pattern_description",
+             "values", "check", "min", "max", "decimals", "not_future", "not_before"})) {
       return;
     }
     FieldDef d;
@@ -753,8 +775,7 @@ class TemplateLoader {
     }
     for (std::size_t i = 0; i < arr.size(); ++i) {
       const std::string lp = p + "/" + std::to_string(i);
-      if (!c.object(arr[i], lp,
-                    {"text", "font", "size", "min_size", "letter_spacing", "color"})) {
+      if (!c.object(arr[i], lp, {"text", "font", "size", "min_size", "letter_spacing", "color"})) {
         continue;
       }
       TextLine l;
@@ -870,8 +891,9 @@ class TemplateLoader {
     label_proto.fit = Fit::kShrink;
     if (auto it = l.find("label"); it != l.end()) {
       const std::string lp = p + "/label";
-      if (c.object(*it, lp, {"bo_size", "bo_min_size", "zh_size", "zh_min_size", "color", "align",
-                             "valign", "fit"})) {
+      if (c.object(*it, lp,
+                   {"bo_size", "bo_min_size", "zh_size", "zh_min_size", "color", "align", "valign",
+                    "fit"})) {
         bo_label.size_pt = c.num(*it, lp, "bo_size", false, 4, 40).value_or(bo_label.size_pt);
         bo_label.min_size_pt =
             c.num(*it, lp, "bo_min_size", false, 4, 40).value_or(bo_label.size_pt * 0.8);
@@ -924,7 +946,9 @@ class TemplateLoader {
           zh.text = "{#" + f->label_key + ":zh}";
           b.lines = {bo, zh};
           if (auto la = c.str(it, ip, "label_align", false)) {
-            b.align = *la == "right" ? Align::kRight : *la == "center" ? Align::kCenter : Align::kLeft;
+            b.align = *la == "right"    ? Align::kRight
+                      : *la == "center" ? Align::kCenter
+                                        : Align::kLeft;
             if (*la != "left" && *la != "right" && *la != "center")
               c.fail(ip + "/label_align", "enum", "must be left, center or right");
           }
@@ -984,8 +1008,8 @@ class TemplateLoader {
     }
   }
 
-  void check_geometry(Checker& c, Template& t, const std::vector<std::string>& ptrs,
-                      bool have_seal, bool have_qr) {
+  void check_geometry(Checker& c, Template& t, const std::vector<std::string>& ptrs, bool have_seal,
+                      bool have_qr) {
     const double W = t.page_.width_mm, H = t.page_.height_mm;
     const auto& blocks = t.layout_.blocks;
     auto inside = [&](const BoxMm& b) {
@@ -1019,9 +1043,8 @@ class TemplateLoader {
       const double r = t.department_.seal.diameter_mm / 2;
       const double cx = t.seal_.cx_mm, cy = t.seal_.cy_mm;
       if (cx - r < 0 || cy - r < 0 || cx + r > W || cy + r > H) {
-        c.fail("/seal/centre_mm", "outside-page", "the seal (diameter " +
-                                                      Checker::fmt(2 * r) +
-                                                      " mm) is not inside the page");
+        c.fail("/seal/centre_mm", "outside-page",
+               "the seal (diameter " + Checker::fmt(2 * r) + " mm) is not inside the page");
       }
       if (have_qr && circle_overlaps(cx, cy, r, qr)) {
         c.fail("/seal/centre_mm", "overlap-qr", "the seal overlaps the QR code");
@@ -1049,9 +1072,9 @@ class TemplateLoader {
                                           const std::string& dirname, const std::string& file) {
     auto t = std::make_shared<Template>();
     Checker c(file, problems_);
-    if (!c.object(j, "", {"id", "version", "type_code", "title", "department", "page", "holder",
-                          "holder_code", "number", "fields", "layout", "seal", "qr",
-                          "metadata"})) {
+    if (!c.object(j, "",
+                  {"id", "version", "type_code", "title", "department", "page", "holder",
+                   "holder_code", "number", "fields", "layout", "seal", "qr", "metadata"})) {
       return t;
     }
     if (auto id = c.str(j, "", "id", true)) {
@@ -1072,7 +1095,8 @@ class TemplateLoader {
     }
     if (auto title = c.str(j, "", "title", true)) {
       t->title_key_ = *title;
-      if (const GlossaryEntry* e = use_key(c, "/title", *title, set, *t)) t->title_ = {e->bo, e->zh};
+      if (const GlossaryEntry* e = use_key(c, "/title", *title, set, *t))
+        t->title_ = {e->bo, e->zh};
     }
     if (auto dep = c.str(j, "", "department", true)) {
       auto it = std::find_if(set.departments_.begin(), set.departments_.end(),
@@ -1213,7 +1237,7 @@ class TemplateLoader {
   std::vector<Problem> problems_;
 };
 
-std::shared_ptr<const TemplateSet> TemplateSet::load(const std::filesystem::path& dir) {
+TemplateSet TemplateSet::load(const std::filesystem::path& dir) {
   return TemplateLoader(dir).load();
 }
 
@@ -1227,7 +1251,8 @@ std::shared_ptr<const TemplateSet> TemplateSet::cached(const std::filesystem::pa
     std::lock_guard<std::mutex> lock(mu);
     if (auto it = cache.find(canon); it != cache.end()) return it->second;
   }
-  auto set = load(dir);  // outside the lock: parsing is slow, a duplicate parse is harmless
+  auto set = std::make_shared<const TemplateSet>(
+      load(dir));  // outside the lock: parsing is slow, a duplicate parse is harmless
   std::lock_guard<std::mutex> lock(mu);
   return cache.emplace(canon, std::move(set)).first->second;
 }
@@ -1258,7 +1283,8 @@ std::vector<std::string> TemplateSet::unused_glossary_keys() const {
     used.insert(d.name_key);
     used.insert(d.seal_function_key);
   }
-  for (const auto& [id, t] : templates_) used.insert(t->glossary_keys().begin(), t->glossary_keys().end());
+  for (const auto& [id, t] : templates_)
+    used.insert(t->glossary_keys().begin(), t->glossary_keys().end());
   std::vector<std::string> unused;
   for (const auto& [k, e] : glossary_)
     if (!used.count(k)) unused.push_back(k);
@@ -1303,8 +1329,8 @@ LicenceData Template::validate(const json& data, const Clock& clock) const {
         raw.assign(buf, r.ptr);
       }
     } else {
-      add("type", f.type == FieldType::kNumber ? "must be a number or a string"
-                                              : "must be a string");
+      add("type",
+          f.type == FieldType::kNumber ? "must be a number or a string" : "must be a string");
       continue;
     }
     auto cps0 = text::decode(raw);
@@ -1334,8 +1360,8 @@ LicenceData Template::validate(const json& data, const Clock& clock) const {
       const bool bidi = (c >= 0x202A && c <= 0x202E) || (c >= 0x2066 && c <= 0x2069) ||
                         c == 0x200E || c == 0x200F || c == 0xFEFF;
       if ((cc && !(c == U'\n' && f.type == FieldType::kMultiline)) || bidi) {
-        add("control-character", "control character " + text::code_point_name(c) +
-                                     " at position " + std::to_string(i + 1) + " is not allowed");
+        add("control-character", "control character " + text::code_point_name(c) + " at position " +
+                                     std::to_string(i + 1) + " is not allowed");
         break;
       }
     }
@@ -1375,12 +1401,13 @@ LicenceData Template::validate(const json& data, const Clock& clock) const {
         break;
       case FieldType::kUscc: {
         // GB 32100 codes use upper-case letters only; accept lower case on input.
-        std::transform(v.begin(), v.end(), v.begin(),
-                       [](char ch) { return (ch >= 'a' && ch <= 'z') ? static_cast<char>(ch - 32) : ch; });
+        std::transform(v.begin(), v.end(), v.begin(), [](char ch) {
+          return (ch >= 'a' && ch <= 'z') ? static_cast<char>(ch - 32) : ch;
+        });
         if (auto why = check_uscc(v)) {
           if (f.check_warn) {
-            out.warnings.push_back({f.name, "uscc-check", quote(v) + ": " + *why +
-                                                              " (accepted: check is \"warn\")"});
+            out.warnings.push_back(
+                {f.name, "uscc-check", quote(v) + ": " + *why + " (accepted: check is \"warn\")"});
           } else {
             add("uscc-check", quote(v) + ": " + *why);
           }

@@ -78,9 +78,8 @@ std::u32string nfc(const std::u32string& s) {
   UErrorCode st = U_ZERO_ERROR;
   const icu::Normalizer2* n = icu::Normalizer2::getNFCInstance(st);
   if (U_FAILURE(st)) throw Error(ErrorCode::kInternal, "ICU NFC normaliser unavailable");
-  const icu::UnicodeString in =
-      icu::UnicodeString::fromUTF32(reinterpret_cast<const UChar32*>(s.data()),
-                                    static_cast<int32_t>(s.size()));
+  const icu::UnicodeString in = icu::UnicodeString::fromUTF32(
+      reinterpret_cast<const UChar32*>(s.data()), static_cast<int32_t>(s.size()));
   const icu::UnicodeString out = n->normalize(in, st);
   if (U_FAILURE(st)) throw Error(ErrorCode::kInternal, "ICU NFC normalisation failed");
   std::u32string r(static_cast<std::size_t>(out.countChar32()), U'\0');

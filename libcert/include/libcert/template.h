@@ -1,20 +1,22 @@
 // libcert/template.h — licence templates (data, not code): the manifest, the one Tibetan glossary,
 // the issuing departments, and validation of holder data against a template's field schema.
 //
-//   auto set = libcert::TemplateSet::load("templates");        // throws Error(kTemplate, problems)
-//   auto tmpl = set->get("business-licence-enterprise");        // shared, immutable
+//   libcert::TemplateSet set = libcert::TemplateSet::load("templates");  // Error(kTemplate)
+//   auto tmpl = set.get("business-licence-enterprise");          // shared, immutable
 //   libcert::SystemClock clock;
-//   libcert::LicenceData data = tmpl->validate(json, clock);   // throws Error(kValidation, problems)
-//   data.value("uscc");                                          // normalised ("91542523MA6T1D4L25")
+//   libcert::LicenceData data = tmpl->validate(json, clock);   // throws Error(kValidation,
+//   problems) data.value("uscc");                                          // normalised
+//   ("91542523MA6T1D4L25")
 //
 // A directory of templates holds `departments.json`, `glossary.json` (every Tibetan string of every
 // template, keyed) and one `<id>/manifest.json` per template. The manifest format is documented in
-// docs/templates.md. Loading checks every manifest completely and reports *all* problems at once,
-// each naming the file and the JSON pointer (RFC 6901) of the offending value, e.g.
+// docs/template-manifest.md. Loading checks every manifest completely and reports *all* problems at
+// once, each naming the file and the JSON pointer (RFC 6901) of the offending value, e.g.
 // "business-licence-enterprise/manifest.json#/layout/items/3/box".
 //
 // Thread-safety: a loaded TemplateSet and its Templates are immutable; any number of threads may
-// use them concurrently. TemplateSet::cached() is itself thread-safe.
+// use them concurrently. TemplateSet::cached() is itself thread-safe. Copying a TemplateSet is
+// cheap (templates are shared).
 #pragma once
 
 #include <cstdint>
@@ -60,10 +62,10 @@ struct Department {
 enum class FieldType { kText, kMultiline, kDate, kUscc, kIdNumber, kEnum, kNumber, kPattern };
 
 struct EnumValue {
-  std::string zh;        // canonical value (what data holds after validation)
-  std::string code;      // optional alternative accepted on input (e.g. "M"); may be empty
-  std::string bo_key;    // optional glossary key, needed only if the value is shown as {f:bo}
-  std::string bo;        // resolved Tibetan (empty if no bo_key)
+  std::string zh;      // canonical value (what data holds after validation)
+  std::string code;    // optional alternative accepted on input (e.g. "M"); may be empty
+  std::string bo_key;  // optional glossary key, needed only if the value is shown as {f:bo}
+  std::string bo;      // resolved Tibetan (empty if no bo_key)
 };
 
 struct FieldDef {
@@ -72,15 +74,15 @@ struct FieldDef {
   Bilingual label;
   FieldType type = FieldType::kText;
   bool required = false;
-  std::size_t max_length = 0;          // in Unicode code points after NFC; 0 = type default
-  std::string pattern;                 // ICU regex, whole value must match (type pattern/text)
-  std::string pattern_description;     // human description used in the error message
-  std::vector<EnumValue> values;       // type enum
-  bool check_warn = false;             // uscc: "check": "warn" accepts a failing check digit
-  std::optional<double> min, max;      // type number
-  int decimals = 0;                    // type number: digits allowed after the point
-  bool not_future = false;             // type date: must not be after today
-  std::string not_before;              // type date: must not be before this other date field
+  std::size_t max_length = 0;       // in Unicode code points after NFC; 0 = type default
+  std::string pattern;              // ICU regex, whole value must match (type pattern/text)
+  std::string pattern_description;  // human description used in the error message
+  std::vector<EnumValue> values;    // type enum
+  bool check_warn = false;          // uscc: "check": "warn" accepts a failing check digit
+  std::optional<double> min, max;   // type number
+  int decimals = 0;                 // type number: digits allowed after the point
+  bool not_future = false;          // type date: must not be after today
+  std::string not_before;           // type date: must not be before this other date field
 };
 
 // A rectangle on the page in millimetres, origin top-left (like a paper form).
@@ -105,7 +107,7 @@ struct TextLine {
 // A box of text: lines stacked top to bottom, fitted into `box` (wrap and/or shrink down to each
 // line's min size). Never clipped: a block that cannot fit is a render error naming `what`.
 struct TextBlock {
-  std::string what;  // field name or "text:<json pointer>" for messages
+  std::string what;   // field name or "text:<json pointer>" for messages
   std::string field;  // field whose value this block shows ("" for labels and constant text)
   BoxMm box;
   std::vector<TextLine> lines;
@@ -227,14 +229,14 @@ class TemplateSet {
   // Loads dir/departments.json, dir/glossary.json and every dir/<id>/manifest.json. Success: an
   // immutable set. Failure: throws Error(kTemplate) whose problems() list every problem of every
   // file ("<file>#<json pointer>", rule, message), or Error(kIo) if the directory is unreadable.
-  static std::shared_ptr<const TemplateSet> load(const std::filesystem::path& dir);
+  static TemplateSet load(const std::filesystem::path& dir);
   // Like load(), but parses each directory only once per process (keyed by canonical path);
   // later calls share the same immutable set. Thread-safe.
   static std::shared_ptr<const TemplateSet> cached(const std::filesystem::path& dir);
 
   // Throws Error(kNotFound) naming the id.
   [[nodiscard]] std::shared_ptr<const Template> get(std::string_view id) const;
-  [[nodiscard]] std::vector<std::string> ids() const;  // sorted
+  [[nodiscard]] std::vector<std::string> ids() const;                     // sorted
   [[nodiscard]] const Department& department(std::string_view id) const;  // kNotFound
   [[nodiscard]] const std::vector<Department>& departments() const { return departments_; }
   [[nodiscard]] const std::map<std::string, GlossaryEntry, std::less<>>& glossary() const {

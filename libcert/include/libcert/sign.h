@@ -105,15 +105,17 @@ struct Rect {
 struct SealOptions {
   const Clock* clock = nullptr;  // required: /M and nothing else
   SealKind kind = SealKind::kCertification;
-  int docmdp_p = 1;                   // certification only: 1 = no changes (one seal), 2 = form
-                                      // filling and further signatures allowed (more seals follow)
-  std::size_t page = 0;               // 0-based page that carries the widget
-  Rect rect;                          // the drawn seal; w = h = 0 makes an invisible signature
-  std::string field_name;             // /T of the field; default "Seal1", "Seal2", ... (unique)
-  std::string reason;                 // /Reason (UTF-8; written as UTF-16BE text string), optional
-  std::string name;                   // /Name, default: the certificate subject's CN
-  std::string location;               // /Location, optional
-  std::size_t contents_capacity = 0;  // bytes reserved for the CMS; 0 = measured DER size + 2 KiB
+  int docmdp_p = 1;        // certification only: 1 = no changes (one seal), 2 = form
+                           // filling and further signatures allowed (more seals follow)
+  std::size_t page = 0;    // 0-based page that carries the widget
+  Rect rect;               // the drawn seal; w = h = 0 makes an invisible signature
+  std::string field_name;  // /T of the field; default "Seal1", "Seal2", ... (unique)
+  std::string reason;      // /Reason (UTF-8; written as UTF-16BE text string), optional
+  std::string name;        // /Name, default: the certificate subject's CN
+  std::string location;    // /Location, optional
+  // Bytes reserved for the CMS in /Contents (written as 2x hex digits); 0 = the DER size measured
+  // with a maximum-size signature of the signer's key, + 256.
+  std::size_t contents_capacity = 0;
 };
 
 // Seals `pdf` (an unsigned or already sealed PDF) with `signer` as described at the top.

@@ -164,13 +164,12 @@ std::string alg_id(std::string_view o, bool null_params) {
 
 // The SignedData of RFC 5652 §5 with the PAdES signed attributes. `signature` == nullopt means
 // "measure": a zero signature of the key's maximum size is used.
-std::string build_cms(std::string_view content_digest, const Signer& signer,
+std::string build_cms(std::string_view content_digest, const Signer& signer, const CertIds& ids,
                       const std::string* fixed_signature) {
   if (content_digest.size() != 32) {
     throw Error(ErrorCode::kInvalidArgument, "sign: content digest must be 32 bytes (SHA-256)");
   }
   const std::string& cert = signer.certificate();
-  const CertIds ids = cert_ids(cert);
 
   // RFC 5035 §3: SigningCertificateV2 { certs SEQUENCE OF ESSCertIDv2 }, ESSCertIDv2 {
   // hashAlgorithm DEFAULT sha256 (so omitted), certHash, issuerSerial { GeneralNames
@@ -208,8 +207,7 @@ std::string build_cms(std::string_view content_digest, const Signer& signer,
   return seq(oid(kOidSignedData) + tlv(0xA0, signed_data));
 }
 
-// ---- PDF text
-// ------------------------------------------------------------------------------------
+// ---- PDF text ----------------------------------------------------------------------------------
 
 // A PDF text string (§7.9.2.2): plain ASCII stays a literal string, anything else is UTF-16BE
 // with a byte order mark. Throws kInvalidArgument on invalid UTF-8.
@@ -297,8 +295,7 @@ std::int64_t docmdp_permission(const pdf::Document& doc, const pdf::Dict& catalo
 
 }  // namespace
 
-// ---- PemFileSigner
-// -------------------------------------------------------------------------------
+// ---- PemFileSigner -----------------------------------------------------------------------------
 
 struct PemFileSigner::Impl {
   ossl::PKey key;
@@ -414,14 +411,13 @@ std::string PemFileSigner::sign(std::span<const std::uint8_t> digest) const {
   return sig;
 }
 
-// ---- CMS + seal_pdf
-// ------------------------------------------------------------------------------
+// ---- CMS + seal_pdf ----------------------------------------------------------------------------
 
 std::string cades_detached_signature(std::span<const std::uint8_t> content_digest,
                                      const Signer& signer) {
   return build_cms(
       std::string_view(reinterpret_cast<const char*>(content_digest.data()), content_digest.size()),
-      signer, nullptr);
+      signer, cert_ids(signer.certificate()), nullptr);
 }
 
 std::string seal_pdf(std::string_view bytes, const Signer& signer, const SealOptions& options) {
@@ -599,14 +595,14 @@ std::string seal_pdf(std::string_view bytes, const Signer& signer, const SealOpt
   if (capacity == 0) {
     const std::string zero32(32, '\0');
     const std::string max_sig(static_cast<std::size_t>(ids.max_sig), '\0');
-    capacity = build_cms(zero32, signer, &max_sig).size() + 256;
+    capacity = build_cms(zero32, signer, ids, &max_sig).size() + 256;
   }
   up.set_signature(sig_ref, std::move(sig), capacity);
   pdf::Output out = up.write();
   const pdf::ByteRange br = pdf::fill_byte_range(out.pdf, *out.signature);
   const std::string digest = sha256(std::string_view(out.pdf).substr(0, br.a),
                                     std::string_view(out.pdf).substr(br.b, br.c));
-  const std::string cms = build_cms(digest, signer, nullptr);
+  const std::string cms = build_cms(digest, signer, ids, nullptr);
   pdf::fill_contents(out.pdf, *out.signature, cms);
   return std::move(out.pdf);
 }

@@ -99,7 +99,7 @@ class Dict {
   [[nodiscard]] const std::vector<std::pair<std::string, Object>>& entries() const {
     return entries_;
   }
-  [[nodiscard]] std::size_t size() const { return entries_.size(); }
+  [[nodiscard]] std::size_t size() const;  // defined after Object (clang needs it complete)
   friend bool operator==(const Dict& a, const Dict& b);
 
  private:
@@ -172,6 +172,8 @@ class Object {
  private:
   Value v_;
 };
+
+inline std::size_t Dict::size() const { return entries_.size(); }
 
 // Serialises an object in PDF syntax (no indirect-object wrapper). Strings are written as literal
 // strings with escapes unless `hex` is set; names with #xx escapes (§7.3.5); reals without

@@ -1,0 +1,130 @@
+// libcert/qr_payload.h — the signed QR payload of qr.md: CWT claims in a COSE_Sign1 (ES256),
+// its text forms, and offline verification against a trust bundle.
+//
+//   libcert::QrClaims c;
+//   c.issuer = "115425000199003834";  c.issued_at = clock.now();  c.licence.identifier = id.str();
+//   ...
+//   std::string text = libcert::make_qr_text(c, cert_der, sign, "LIC.ALI.EXAMPLE");
+//   // "HTTPS://LIC.ALI.EXAMPLE/V#0384...": draw it with QrMatrix::encode(text, QrEcc::kQ)
+//
+//   libcert::TrustBundle bundle = libcert::TrustBundle::parse(file_bytes, pinned_root_der);
+//   libcert::QrVerdict v = libcert::verify_qr(scanned_text, bundle, clock.now());
+//   if (v.status == libcert::QrStatus::kValid) show(v.claims->licence.holder_name);
+//
+// Wire format (version 1, docs/qr.md): tag 18 [ bstr .cbor {1: -7, 4: kid}, {}, bstr .cbor CWT,
+// bstr r‖s ] with kid = SHA-256(seal certificate DER)[0..8), CWT = {1 iss, 4 exp?, 6 iat,
+// -65537 licence-map}; licence-map = {1 identifier (short form, see QrLicence), 2 type code, 3
+// holder name, 4 holder code, 5 title, 6 issue date YYYYMMDD, 7 area code, 8 status index, 9
+// digest?}. All CBOR is deterministic (RFC 8949 §4.2.1) and the decoder accepts nothing else.
+//
+// Thread-safety: every function here is pure or const and may be called concurrently (a
+// DigestSigner must itself be thread-safe to be shared).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace libcert {
+
+class TrustBundle;
+
+// The licence map of qr.md (the private CWT claim -65537).
+struct QrLicence {
+  std::string identifier;   // 1: GB/T 36904 identifier, canonical form (carried as
+                            //    "{serial}.{version}.{check}" when its type and issuer segments
+                            //    equal type_code and iss; the decoder restores the full form)
+  std::string type_code;    // 2: 21-char licence type code
+  std::string holder_name;  // 3: UTF-8 (Chinese and/or Tibetan), as printed
+  std::string holder_code;  // 4: USCC or resident ID number
+  std::string title;        // 5: title or the key face value
+  std::uint32_t issue_date = 0;       // 6: YYYYMMDD (an integer: 5 bytes instead of 11)
+  std::uint32_t area_code = 0;        // 7: 6-digit administrative area code, e.g. 542500
+  std::uint32_t status_index = 0;     // 8: bit index in the department's status list
+  std::optional<std::string> digest;  // 9: 16 bytes, digest of the registered record
+  friend bool operator==(const QrLicence&, const QrLicence&) = default;
+};
+
+struct QrClaims {
+  std::string issuer;                      // CWT 1 iss: issuing department's USCC
+  std::int64_t issued_at = 0;              // CWT 6 iat, seconds since the epoch
+  std::optional<std::int64_t> expires_at;  // CWT 4 exp: licence expiry, if it has one
+  QrLicence licence;
+  friend bool operator==(const QrClaims&, const QrClaims&) = default;
+};
+
+// Signs a 32-byte SHA-256 digest with the seal's ECDSA P-256 key and returns the DER
+// ECDSA-Sig-Value (what OpenSSL, PKCS#11 wrappers and CMS signers produce). Throws on failure.
+using DigestSigner = std::function<std::string(std::span<const std::uint8_t> sha256)>;
+
+// A DigestSigner over an EC P-256 private key in PEM (PKCS#8 or SEC1). Throws Error(kCrypto) if
+// the PEM is not such a key. The returned function is thread-safe.
+DigestSigner digest_signer_from_pem(std::string_view key_pem);
+
+// kid of qr.md: the first 8 bytes of SHA-256 over the certificate's DER.
+std::string cose_kid(std::string_view certificate_der);
+
+// Limits (bytes). Oversize input is MALFORMED before any parsing.
+inline constexpr std::size_t kQrMaxPayload = 1024;
+inline constexpr std::size_t kQrMaxText = 4096;
+
+// The COSE_Sign1 bytes. `cert_der` is the seal certificate whose key `sign` uses (its kid goes in
+// the protected header). Throws Error(kInvalidArgument) naming the field when a claim breaks a
+// rule (empty identifier, digest not 16 bytes, date not YYYYMMDD...), Error(kLimitExceeded) when
+// the payload exceeds kQrMaxPayload, Error(kCrypto) when the signature is not a P-256 ECDSA
+// DER signature.
+std::string make_qr_payload(const QrClaims& claims, std::string_view cert_der,
+                            const DigestSigner& sign);
+
+// Text forms of a payload. `host` must be upper case [A-Z0-9.-] (keeps the QR alphanumeric
+// segment valid); throws Error(kInvalidArgument) otherwise.
+std::string qr_digits(std::string_view payload);                      // 7 bytes -> 17 digits
+std::string qr_url(std::string_view payload, std::string_view host);  // HTTPS://HOST/V#digits
+std::string qr_app_text(std::string_view payload);                    // LC1:<Base45>
+std::string base45_encode(std::string_view bytes);                    // RFC 9285
+// Strict inverses; throw Error(kInvalidArgument) with the rule (bad length, value out of range).
+std::string qr_digits_decode(std::string_view digits);
+std::string base45_decode(std::string_view text);
+
+// What the issuer calls: the signed payload as the URL text for the printed QR.
+std::string make_qr_text(const QrClaims& claims, std::string_view cert_der,
+                         const DigestSigner& sign, std::string_view host);
+
+// Normalises scanner quirks (a "QR-Code:" prefix, lower-cased scheme/host, surrounding
+// whitespace) and returns the payload bytes of either text form. Throws Error(kInvalidArgument)
+// or Error(kLimitExceeded) with the reason.
+std::string qr_payload_from_text(std::string_view text);
+
+// Decodes (does NOT verify) a payload: checks the COSE/CWT structure strictly. Throws
+// Error(kInvalidArgument) with the rule broken. `kid` receives the protected-header kid.
+QrClaims decode_qr_payload(std::string_view payload, std::string* kid = nullptr);
+
+enum class QrStatus { kValid, kRevoked, kExpired, kUnknownKey, kSignatureInvalid, kMalformed };
+// "VALID", "REVOKED", "EXPIRED", "UNKNOWN KEY", "SIGNATURE INVALID", "MALFORMED".
+std::string_view to_string(QrStatus s) noexcept;
+
+struct QrVerdict {
+  QrStatus status = QrStatus::kMalformed;
+  std::string reason;              // why, for anything but VALID (and notes for VALID)
+  std::optional<QrClaims> claims;  // decoded fields; authentic only if signature_ok
+  bool signature_ok = false;
+  std::string kid_hex;
+  std::string seal_department;  // department id of the seal that verified
+  bool status_checked = false;  // the status list covered the index
+  std::uint64_t bundle_version = 0;
+  std::int64_t bundle_issued_at = 0;
+  std::int64_t bundle_age_seconds = 0;
+};
+
+// Offline verification (qr.md "Verifier behaviour"): never throws for bad input — every failure
+// is a verdict. Order: MALFORMED (text/CBOR/COSE) → UNKNOWN KEY (no certificate with the kid) →
+// SIGNATURE INVALID (no certificate with the kid verifies; alg other than ES256; iss is not the
+// key's department; iat outside the key's validity or usage window — checked at signing time,
+// not at `now`) → REVOKED (key revoked for compromise with compromised_at <= iat, or the status
+// bit set) → EXPIRED (now >= exp) → VALID.
+QrVerdict verify_qr(std::string_view text, const TrustBundle& bundle, std::int64_t now);
+
+}  // namespace libcert

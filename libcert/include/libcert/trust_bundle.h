@@ -1,0 +1,104 @@
+// libcert/trust_bundle.h — the signed trust bundle that offline verifiers import (qr.md).
+//
+//   libcert::TrustBundle b;
+//   b.version = 7;  b.issued_at = clock.now();  b.root_der = root;
+//   b.seals.push_back(libcert::SealEntry::from_certificate("samr", "115425000199003834", der,
+//                                                           libcert::SealState::kActive));
+//   b.status_lists["115425000199003834"] = list;
+//   std::string file = b.sign(bundle_cert_der, libcert::digest_signer_from_pem(bundle_key_pem));
+//
+//   auto got = libcert::TrustBundle::parse(file, pinned_root_der);   // verifies signature + chain
+//   libcert::BundleVersionGuard guard(state.highest);                // persisted by the verifier
+//   guard.accept(got);                                               // throws on rollback
+//
+// Format (docs/qr.md): COSE_Sign1 (tag 18), ES256, protected {1: -7, 4: kid}, unprotected
+// {33: bundle certificate DER} (x5chain, RFC 9360); payload = deterministic CBOR map
+// {1: "libcert-trust-bundle/1", 2: version, 3: issued_at, 4: root DER, 5: [seal...],
+//  6: {issuer USCC: {1: bits, 2: zlib bitstring}}}; seal = {1: department id, 2: issuer USCC,
+// 3: certificate DER, 4: state, 5: usage_from, 6: usage_until?, 7: compromised_at?}.
+// The bundle certificate must be issued directly by the pinned root, and the bundle's root must
+// be that same root: a bundle cannot introduce a new trust anchor.
+//
+// Thread-safety: a parsed TrustBundle is immutable in use; const functions may run concurrently.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "libcert/qr_payload.h"
+#include "libcert/status_list.h"
+
+namespace libcert {
+
+enum class SealState { kPending = 0, kActive = 1, kRetired = 2, kRevoked = 3 };
+std::string_view to_string(SealState s) noexcept;  // "pending", "active", "retired", "revoked"
+
+struct SealEntry {
+  std::string department;   // department id, e.g. "samr"
+  std::string issuer_code;  // the department's USCC: must equal the QR's iss
+  std::string certificate_der;
+  SealState state = SealState::kActive;
+  std::int64_t not_before = 0;  // certificate validity (read from the certificate)
+  std::int64_t not_after = 0;
+  std::int64_t usage_from = 0;                 // signing allowed from (activation)
+  std::optional<std::int64_t> usage_until;     // end of signing use (retirement)
+  std::optional<std::int64_t> compromised_at;  // kRevoked: signatures at or after it are void
+
+  // Reads not_before/not_after from the certificate; usage_from defaults to not_before.
+  // Throws Error(kCrypto) if `der` is not an X.509 certificate.
+  static SealEntry from_certificate(std::string department, std::string issuer_code,
+                                    std::string der, SealState state);
+  [[nodiscard]] std::string kid() const;  // cose_kid(certificate_der)
+};
+
+class TrustBundle {
+ public:
+  std::uint64_t version = 0;  // strictly increasing between published bundles
+  std::int64_t issued_at = 0;
+  std::string root_der;
+  std::vector<SealEntry> seals;
+  std::map<std::string, StatusList> status_lists;  // by issuer USCC
+
+  // The signed bundle file. Throws Error(kInvalidArgument) on inconsistent content (a revoked
+  // seal without compromised_at, a seal without issuer code), Error(kCrypto) on signing failure.
+  [[nodiscard]] std::string sign(std::string_view bundle_cert_der, const DigestSigner& sign) const;
+
+  // Parses and verifies a bundle file against the pinned root certificate (DER). Throws
+  // Error(kInvalidArgument) when malformed (naming the field), Error(kCrypto) when the signature,
+  // the bundle certificate's chain to the root, or the root itself does not match, and
+  // Error(kLimitExceeded) above 64 MB or StatusList::kMaxBits.
+  static TrustBundle parse(std::string_view file, std::string_view pinned_root_der);
+
+  // Seals whose kid equals `kid` (8 bytes): kids may collide, so a verifier tries them all.
+  [[nodiscard]] std::vector<const SealEntry*> seals_with_kid(std::string_view kid) const;
+  // SHA-256 of the signed file parse() read (empty for a bundle built in memory).
+  [[nodiscard]] const std::string& file_sha256() const noexcept { return file_sha256_; }
+
+ private:
+  std::string file_sha256_;
+};
+
+// Rollback protection: a verifier keeps the highest version it has accepted (and the hash of that
+// file) and refuses anything older, or a different file claiming the same version.
+class BundleVersionGuard {
+ public:
+  BundleVersionGuard() = default;
+  BundleVersionGuard(std::uint64_t highest, std::string file_sha256)
+      : highest_(highest), sha256_(std::move(file_sha256)) {}
+  // Accepts `b` (and remembers it) or throws Error(kInvalidArgument) "rollback refused" naming
+  // both versions.
+  void accept(const TrustBundle& b);
+  [[nodiscard]] std::uint64_t highest() const noexcept { return highest_; }
+  [[nodiscard]] const std::string& file_sha256() const noexcept { return sha256_; }
+
+ private:
+  std::uint64_t highest_ = 0;
+  std::string sha256_;
+};
+
+}  // namespace libcert

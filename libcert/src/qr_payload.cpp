@@ -1,0 +1,521 @@
+#include "libcert/qr_payload.h"
+
+#include <openssl/pem.h>
+
+#include <algorithm>
+#include <array>
+#include <memory>
+
+#include "cbor.h"
+#include "cose.h"
+#include "libcert/error.h"
+#include "libcert/trust_bundle.h"
+#include "ossl.h"
+
+namespace libcert {
+
+namespace {
+
+using cbor::Value;
+
+// CWT claim keys (RFC 8392 §3.1.1, §3.1.4, §3.1.6).
+constexpr std::int64_t kIss = 1, kExp = 4, kIat = 6;
+// Private claim holding the licence map: the IANA "CBOR Web Token Claims" registry reserves
+// integer keys below -65536 for private use (RFC 8392 §9.1), so -65537 can never collide with a
+// registered claim. It costs 5 bytes once per payload.
+constexpr std::int64_t kLicenceClaim = -65537;
+
+// Digits per final block of k bytes (k = 0..6), qr.md: the fewest decimal digits that hold
+// 2^(8k)-1.
+constexpr std::array<std::size_t, 7> kDigitsFor = {0, 3, 5, 8, 10, 13, 15};
+constexpr std::size_t kBlockBytes = 7, kBlockDigits = 17;
+
+constexpr std::string_view kB45 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:";
+
+[[noreturn]] void malformed(const std::string& why) {
+  throw Error(ErrorCode::kInvalidArgument, why);
+}
+
+bool valid_date(std::uint32_t d) {
+  const std::uint32_t y = d / 10000, m = d / 100 % 100, day = d % 100;
+  return y >= 1900 && y <= 2999 && m >= 1 && m <= 12 && day >= 1 && day <= 31;
+}
+
+void check_host(std::string_view host) {
+  bool ok = !host.empty() && host.size() <= 253;
+  for (char c : host)
+    if (!((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '-' || c == ':'))
+      ok = false;
+  if (!ok)
+    throw Error(ErrorCode::kInvalidArgument,
+                "qr host '" + std::string(host) +
+                    "': must be upper case [A-Z0-9.-:] (QR alphanumeric mode)");
+}
+
+// The canonical GB/T 36904 identifier repeats the type code (claim 2) and the issuer (iss):
+// "1.2.156.3005.2.{type}.{issuer}.{serial}.{version}.{check}". Writing only
+// "{serial}.{version}.{check}" saves ~58 of the ~350 bytes a realistic licence would otherwise
+// take (qr.md budgets 180–300). The short form has exactly two dots and the full form eight, so
+// the reader can always tell them apart; any other identifier is carried in full.
+constexpr std::string_view kIdRoot = "1.2.156.3005.2.";
+
+std::string id_prefix(std::string_view type_code, std::string_view issuer) {
+  return std::string(kIdRoot) + std::string(type_code) + "." + std::string(issuer) + ".";
+}
+
+std::string compact_identifier(const QrLicence& l, std::string_view issuer) {
+  const std::string prefix = id_prefix(l.type_code, issuer);
+  if (l.identifier.size() > prefix.size() && l.identifier.compare(0, prefix.size(), prefix) == 0) {
+    const std::string rest = l.identifier.substr(prefix.size());
+    if (std::count(rest.begin(), rest.end(), '.') == 2) return rest;
+  }
+  return l.identifier;
+}
+
+Value licence_map(const QrLicence& l, std::string_view issuer) {
+  std::vector<std::pair<Value, Value>> m = {
+      {Value::integer(1), Value::text(compact_identifier(l, issuer))},
+      {Value::integer(2), Value::text(l.type_code)},
+      {Value::integer(3), Value::text(l.holder_name)},
+      {Value::integer(4), Value::text(l.holder_code)},
+      {Value::integer(5), Value::text(l.title)},
+      {Value::integer(6), Value::uint(l.issue_date)},
+      {Value::integer(7), Value::uint(l.area_code)},
+      {Value::integer(8), Value::uint(l.status_index)},
+  };
+  if (l.digest) m.emplace_back(Value::integer(9), Value::bytes(*l.digest));
+  return Value::map(std::move(m));
+}
+
+void validate(const QrClaims& c) {
+  std::vector<Problem> p;
+  auto need = [&](bool ok, const char* field, const char* rule, const char* msg) {
+    if (!ok) p.push_back({field, rule, msg});
+  };
+  need(!c.issuer.empty(), "iss", "required", "issuing department code is empty");
+  need(c.issued_at >= 0, "iat", "range", "issued_at is before 1970");
+  need(!c.expires_at || *c.expires_at > c.issued_at, "exp", "after-iat",
+       "expiry must be after issued_at");
+  need(!c.licence.identifier.empty(), "licence.identifier", "required", "identifier is empty");
+  need(!c.licence.type_code.empty(), "licence.type_code", "required", "type code is empty");
+  need(!c.licence.holder_name.empty(), "licence.holder_name", "required", "holder name is empty");
+  need(!c.licence.holder_code.empty(), "licence.holder_code", "required", "holder code is empty");
+  need(valid_date(c.licence.issue_date), "licence.issue_date", "yyyymmdd",
+       "issue date is not a YYYYMMDD date");
+  need(c.licence.area_code >= 100000 && c.licence.area_code <= 999999, "licence.area_code",
+       "six-digits", "area code is not 6 digits");
+  need(!c.licence.digest || c.licence.digest->size() == 16, "licence.digest", "length",
+       "digest must be 16 bytes");
+  if (!p.empty()) {
+    std::string msg = "QR claims invalid:";
+    for (const auto& x : p) msg += " " + x.field + " (" + x.message + ");";
+    throw Error(ErrorCode::kValidation, msg, std::move(p));
+  }
+}
+
+// Reads the text/uint fields strictly: every key known, required keys present, types exact.
+QrClaims claims_from(const Value& cwt) {
+  if (cwt.kind() != Value::Kind::kMap) malformed("CWT claims are not a map");
+  for (const auto& [k, v] : cwt.as_map()) {
+    if (!k.is_int() || (k.as_int() != kIss && k.as_int() != kExp && k.as_int() != kIat &&
+                        k.as_int() != kLicenceClaim))
+      malformed("CWT: unexpected claim key");
+  }
+  QrClaims c;
+  const Value* iss = cwt.find(kIss);
+  const Value* iat = cwt.find(kIat);
+  const Value* exp = cwt.find(kExp);
+  const Value* lic = cwt.find(kLicenceClaim);
+  if (iss == nullptr || iss->kind() != Value::Kind::kText)
+    malformed("CWT: iss (1) missing or not text");
+  if (iat == nullptr || iat->kind() != Value::Kind::kUint)
+    malformed("CWT: iat (6) missing or not an unsigned integer");
+  if (exp != nullptr && exp->kind() != Value::Kind::kUint)
+    malformed("CWT: exp (4) not an unsigned integer");
+  if (lic == nullptr || lic->kind() != Value::Kind::kMap)
+    malformed("CWT: licence claim (-65537) missing or not a map");
+  c.issuer = iss->as_text();
+  c.issued_at = iat->as_int();
+  if (exp != nullptr) c.expires_at = exp->as_int();
+  for (const auto& [k, v] : lic->as_map())
+    if (k.kind() != Value::Kind::kUint || k.as_uint() < 1 || k.as_uint() > 9)
+      malformed("licence map: unexpected key");
+  auto text = [&](std::int64_t key, const char* name) {
+    const Value* v = lic->find(key);
+    if (v == nullptr || v->kind() != Value::Kind::kText)
+      malformed(std::string("licence map: ") + name + " (" + std::to_string(key) +
+                ") missing or not text");
+    return v->as_text();
+  };
+  auto u32 = [&](std::int64_t key, const char* name) {
+    const Value* v = lic->find(key);
+    if (v == nullptr || v->kind() != Value::Kind::kUint || v->as_uint() > 0xFFFFFFFFu)
+      malformed(std::string("licence map: ") + name + " (" + std::to_string(key) +
+                ") missing or not a 32-bit unsigned integer");
+    return static_cast<std::uint32_t>(v->as_uint());
+  };
+  QrLicence& l = c.licence;
+  l.identifier = text(1, "identifier");
+  l.type_code = text(2, "type code");
+  if (std::count(l.identifier.begin(), l.identifier.end(), '.') == 2)
+    l.identifier = id_prefix(l.type_code, c.issuer) + l.identifier;
+  l.holder_name = text(3, "holder name");
+  l.holder_code = text(4, "holder code");
+  l.title = text(5, "title");
+  l.issue_date = u32(6, "issue date");
+  l.area_code = u32(7, "area code");
+  l.status_index = u32(8, "status index");
+  if (const Value* d = lic->find(9)) {
+    if (d->kind() != Value::Kind::kBytes || d->as_bytes().size() != 16)
+      malformed("licence map: digest (9) is not a 16-byte string");
+    l.digest = d->as_bytes();
+  }
+  return c;
+}
+
+struct Decoded {
+  cose::Sign1 sign1;
+  QrClaims claims;
+};
+
+cbor::Limits payload_limits() {
+  cbor::Limits l;
+  l.max_depth = 4;  // tag → array → (bstr) ; CWT map → licence map
+  l.max_items = 64;
+  return l;
+}
+
+Decoded decode_payload(std::string_view payload) {
+  if (payload.size() > kQrMaxPayload)
+    throw Error(ErrorCode::kLimitExceeded, "payload of " + std::to_string(payload.size()) +
+                                               " bytes exceeds " + std::to_string(kQrMaxPayload));
+  try {
+    Decoded d;
+    d.sign1 = cose::parse_sign1(payload, payload_limits());
+    if (d.sign1.unprotected.kind() != Value::Kind::kMap || !d.sign1.unprotected.as_map().empty())
+      malformed("COSE_Sign1: unprotected header must be empty (nothing unauthenticated)");
+    d.claims = claims_from(cbor::decode(d.sign1.payload, payload_limits()));
+    return d;
+  } catch (const cbor::DecodeError& e) {
+    malformed(std::string("non-canonical or invalid CBOR: ") + e.what());
+  }
+}
+
+std::string trim(std::string_view s) {
+  auto ws = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\0'; };
+  while (!s.empty() && ws(s.front())) s.remove_prefix(1);
+  while (!s.empty() && ws(s.back())) s.remove_suffix(1);
+  return std::string(s);
+}
+
+bool starts_with_ci(std::string_view s, std::string_view prefix) {
+  if (s.size() < prefix.size()) return false;
+  for (std::size_t i = 0; i < prefix.size(); ++i) {
+    char a = s[i];
+    if (a >= 'a' && a <= 'z') a = static_cast<char>(a - 'a' + 'A');
+    char b = prefix[i];
+    if (b >= 'a' && b <= 'z') b = static_cast<char>(b - 'a' + 'A');
+    if (a != b) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+DigestSigner digest_signer_from_pem(std::string_view key_pem) {
+  ossl::Bio bio(BIO_new_mem_buf(key_pem.data(), static_cast<int>(key_pem.size())));
+  ossl::check(bio != nullptr, "seal key: BIO");
+  std::shared_ptr<EVP_PKEY> key(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr),
+                                EVP_PKEY_free);
+  char group[64] = {0};
+  size_t glen = 0;
+  ossl::check(key != nullptr, "seal key: not a PEM private key");
+  ossl::check(
+      EVP_PKEY_is_a(key.get(), "EC") &&
+          EVP_PKEY_get_utf8_string_param(key.get(), "group", group, sizeof group, &glen) == 1 &&
+          std::string_view(group) == "prime256v1",
+      "seal key: not an EC P-256 key (ES256 needs P-256)");
+  return [key](std::span<const std::uint8_t> digest) {
+    ossl::PKeyCtx ctx(EVP_PKEY_CTX_new(key.get(), nullptr));
+    ossl::check(ctx != nullptr && EVP_PKEY_sign_init(ctx.get()) == 1, "ES256: sign init");
+    std::size_t len = 0;
+    ossl::check(EVP_PKEY_sign(ctx.get(), nullptr, &len, digest.data(), digest.size()) == 1,
+                "ES256: sign size");
+    std::string sig(len, '\0');
+    ossl::check(EVP_PKEY_sign(ctx.get(), reinterpret_cast<unsigned char*>(sig.data()), &len,
+                              digest.data(), digest.size()) == 1,
+                "ES256: sign");
+    sig.resize(len);
+    return sig;
+  };
+}
+
+std::string cose_kid(std::string_view certificate_der) {
+  return cose::sha256(certificate_der).substr(0, 8);
+}
+
+std::string make_qr_payload(const QrClaims& claims, std::string_view cert_der,
+                            const DigestSigner& sign) {
+  validate(claims);
+  std::vector<std::pair<Value, Value>> cwt = {
+      {Value::integer(kIss), Value::text(claims.issuer)},
+      {Value::integer(kIat), Value::integer(claims.issued_at)},
+      {Value::integer(kLicenceClaim), licence_map(claims.licence, claims.issuer)},
+  };
+  if (claims.expires_at) cwt.emplace_back(Value::integer(kExp), Value::integer(*claims.expires_at));
+  const std::string payload = cbor::encode(Value::map(std::move(cwt)));
+  std::string out = cose::sign1(payload, cose_kid(cert_der), Value::map({}), sign);
+  if (out.size() > kQrMaxPayload)
+    throw Error(ErrorCode::kLimitExceeded, "QR payload of " + std::to_string(out.size()) +
+                                               " bytes exceeds " + std::to_string(kQrMaxPayload) +
+                                               " (shorten holder name or title)");
+  return out;
+}
+
+std::string qr_digits(std::string_view payload) {
+  std::string out;
+  out.reserve(payload.size() / kBlockBytes * kBlockDigits + kBlockDigits);
+  for (std::size_t i = 0; i < payload.size(); i += kBlockBytes) {
+    const std::size_t k = std::min(kBlockBytes, payload.size() - i);
+    std::uint64_t v = 0;
+    for (std::size_t j = 0; j < k; ++j) v = (v << 8) | static_cast<std::uint8_t>(payload[i + j]);
+    const std::size_t nd = k == kBlockBytes ? kBlockDigits : kDigitsFor[k];
+    std::string block(nd, '0');
+    for (std::size_t j = nd; j-- > 0;) {
+      block[j] = static_cast<char>('0' + v % 10);
+      v /= 10;
+    }
+    out += block;
+  }
+  return out;
+}
+
+std::string qr_digits_decode(std::string_view digits) {
+  const std::size_t rem = digits.size() % kBlockDigits;
+  std::size_t last_k = 0;
+  bool rem_ok = rem == 0;
+  for (std::size_t k = 1; k < kDigitsFor.size(); ++k)
+    if (kDigitsFor[k] == rem) {
+      last_k = k;
+      rem_ok = true;
+    }
+  if (!rem_ok)
+    malformed("digit string of length " + std::to_string(digits.size()) + ": final block of " +
+              std::to_string(rem) + " digits is not 3,5,8,10,13 or 15");
+  std::string out;
+  for (std::size_t i = 0; i < digits.size();) {
+    const std::size_t nd = std::min(kBlockDigits, digits.size() - i);
+    const std::size_t k = nd == kBlockDigits ? kBlockBytes : last_k;
+    std::uint64_t v = 0;
+    for (std::size_t j = 0; j < nd; ++j) {
+      const char c = digits[i + j];
+      if (c < '0' || c > '9')
+        malformed("non-digit character in the fragment at " + std::to_string(i + j));
+      v = v * 10 + static_cast<std::uint64_t>(c - '0');  // 17 digits < 2^64: no overflow
+    }
+    if (v >> (8 * k) != 0)
+      malformed("digit block at " + std::to_string(i) + " exceeds the range of " +
+                std::to_string(k) + " bytes");
+    for (std::size_t j = k; j-- > 0;) out.push_back(static_cast<char>((v >> (8 * j)) & 0xFF));
+    i += nd;
+  }
+  return out;
+}
+
+std::string base45_encode(std::string_view bytes) {
+  // RFC 9285 §4: two bytes -> three characters c + 45 d + 45² e, a final byte -> two characters.
+  std::string out;
+  for (std::size_t i = 0; i < bytes.size(); i += 2) {
+    if (i + 1 < bytes.size()) {
+      unsigned n = static_cast<unsigned>(static_cast<std::uint8_t>(bytes[i])) * 256u +
+                   static_cast<std::uint8_t>(bytes[i + 1]);
+      out += kB45[n % 45];
+      out += kB45[n / 45 % 45];
+      out += kB45[n / 2025];
+    } else {
+      unsigned n = static_cast<std::uint8_t>(bytes[i]);
+      out += kB45[n % 45];
+      out += kB45[n / 45];
+    }
+  }
+  return out;
+}
+
+std::string base45_decode(std::string_view text) {
+  if (text.size() % 3 == 1)
+    malformed("Base45 length " + std::to_string(text.size()) + " is impossible (RFC 9285 §4)");
+  auto val = [&](std::size_t i) -> unsigned {
+    const auto p = kB45.find(text[i]);
+    if (p == std::string_view::npos) malformed("Base45: invalid character at " + std::to_string(i));
+    return static_cast<unsigned>(p);
+  };
+  std::string out;
+  for (std::size_t i = 0; i < text.size(); i += 3) {
+    if (i + 2 < text.size()) {
+      const unsigned n = val(i) + val(i + 1) * 45 + val(i + 2) * 2025;
+      if (n > 0xFFFF) malformed("Base45: triple at " + std::to_string(i) + " exceeds 65535");
+      out.push_back(static_cast<char>(n >> 8));
+      out.push_back(static_cast<char>(n & 0xFF));
+    } else {
+      const unsigned n = val(i) + val(i + 1) * 45;
+      if (n > 0xFF) malformed("Base45: final pair exceeds 255");
+      out.push_back(static_cast<char>(n));
+    }
+  }
+  return out;
+}
+
+std::string qr_url(std::string_view payload, std::string_view host) {
+  check_host(host);
+  return "HTTPS://" + std::string(host) + "/V#" + qr_digits(payload);
+}
+
+std::string qr_app_text(std::string_view payload) { return "LC1:" + base45_encode(payload); }
+
+std::string make_qr_text(const QrClaims& claims, std::string_view cert_der,
+                         const DigestSigner& sign, std::string_view host) {
+  return qr_url(make_qr_payload(claims, cert_der, sign), host);
+}
+
+std::string qr_payload_from_text(std::string_view raw) {
+  if (raw.size() > kQrMaxText)
+    throw Error(ErrorCode::kLimitExceeded, "QR text of " + std::to_string(raw.size()) +
+                                               " bytes exceeds " + std::to_string(kQrMaxText));
+  std::string t = trim(raw);
+  // zbarimg without --raw prints "QR-Code:" before the data.
+  if (starts_with_ci(t, "QR-Code:")) t = trim(std::string_view(t).substr(8));
+  std::string payload;
+  if (starts_with_ci(t, "LC1:")) {
+    payload = base45_decode(std::string_view(t).substr(4));
+  } else if (starts_with_ci(t, "HTTPS://")) {
+    const auto hash = t.find('#');
+    if (hash == std::string::npos) malformed("URL has no '#' fragment holding the payload");
+    const std::string_view before = std::string_view(t).substr(8, hash - 8);
+    if (before.size() < 3 || !starts_with_ci(before.substr(before.size() - 2), "/V"))
+      malformed("URL path is not /V");
+    for (char c : before.substr(0, before.size() - 2))
+      if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+            c == '.' || c == '-' || c == ':'))
+        malformed("URL host has a character outside [A-Za-z0-9.-:]");
+    payload = qr_digits_decode(std::string_view(t).substr(hash + 1));
+  } else {
+    malformed("text is neither HTTPS://HOST/V#<digits> nor LC1:<Base45>");
+  }
+  if (payload.size() > kQrMaxPayload)
+    throw Error(ErrorCode::kLimitExceeded, "payload of " + std::to_string(payload.size()) +
+                                               " bytes exceeds " + std::to_string(kQrMaxPayload));
+  return payload;
+}
+
+QrClaims decode_qr_payload(std::string_view payload, std::string* kid) {
+  Decoded d = decode_payload(payload);
+  if (kid != nullptr) *kid = d.sign1.kid;
+  return d.claims;
+}
+
+std::string_view to_string(QrStatus s) noexcept {
+  switch (s) {
+    case QrStatus::kValid:
+      return "VALID";
+    case QrStatus::kRevoked:
+      return "REVOKED";
+    case QrStatus::kExpired:
+      return "EXPIRED";
+    case QrStatus::kUnknownKey:
+      return "UNKNOWN KEY";
+    case QrStatus::kSignatureInvalid:
+      return "SIGNATURE INVALID";
+    case QrStatus::kMalformed:
+      return "MALFORMED";
+  }
+  return "MALFORMED";
+}
+
+QrVerdict verify_qr(std::string_view text, const TrustBundle& bundle, std::int64_t now) {
+  QrVerdict v;
+  v.bundle_version = bundle.version;
+  v.bundle_issued_at = bundle.issued_at;
+  v.bundle_age_seconds = now - bundle.issued_at;
+  auto verdict = [&](QrStatus s, std::string why) {
+    v.status = s;
+    v.reason = std::move(why);
+    return v;
+  };
+  Decoded d;
+  try {
+    d = decode_payload(qr_payload_from_text(text));
+  } catch (const Error& e) {
+    return verdict(QrStatus::kMalformed, e.what());
+  }
+  v.claims = d.claims;
+  v.kid_hex = cose::hex(d.sign1.kid);
+  const QrClaims& c = d.claims;
+
+  // 2. Key by kid, then the signature (alg allowlist: ES256 only, RFC 9053 §2.1).
+  const auto candidates = bundle.seals_with_kid(d.sign1.kid);
+  if (candidates.empty())
+    return verdict(QrStatus::kUnknownKey, "no seal certificate with kid " + v.kid_hex +
+                                              " in trust bundle version " +
+                                              std::to_string(bundle.version));
+  if (d.sign1.alg != cose::kAlgES256)
+    return verdict(QrStatus::kSignatureInvalid,
+                   "algorithm " + std::to_string(d.sign1.alg) + " is not allowed (ES256 only)");
+  const SealEntry* seal = nullptr;
+  for (const SealEntry* s : candidates) {
+    try {
+      if (cose::verify_es256(d.sign1, s->certificate_der)) {
+        seal = s;
+        break;
+      }
+    } catch (const Error&) {
+      // A certificate without a P-256 key cannot have made this signature: try the next one.
+    }
+  }
+  if (seal == nullptr)
+    return verdict(QrStatus::kSignatureInvalid, "signature does not verify with the " +
+                                                    std::to_string(candidates.size()) +
+                                                    " certificate(s) of kid " + v.kid_hex);
+  v.signature_ok = true;
+  v.seal_department = seal->department;
+
+  // 3. The key must have been allowed to sign at iat — signing time, not now.
+  if (c.issuer != seal->issuer_code)
+    return verdict(QrStatus::kSignatureInvalid,
+                   "iss " + c.issuer + " is not the seal's department code " + seal->issuer_code);
+  if (seal->state == SealState::kPending)
+    return verdict(QrStatus::kSignatureInvalid, "seal key is pending (never activated)");
+  if (c.issued_at < seal->not_before || c.issued_at > seal->not_after)
+    return verdict(
+        QrStatus::kSignatureInvalid,
+        "iat " + std::to_string(c.issued_at) + " is outside the seal certificate's validity [" +
+            std::to_string(seal->not_before) + ", " + std::to_string(seal->not_after) + "]");
+  if (c.issued_at < seal->usage_from || (seal->usage_until && c.issued_at >= *seal->usage_until))
+    return verdict(QrStatus::kSignatureInvalid, "iat " + std::to_string(c.issued_at) +
+                                                    " is outside the seal key's usage window");
+  if (seal->state == SealState::kRevoked && seal->compromised_at &&
+      c.issued_at >= *seal->compromised_at)
+    return verdict(QrStatus::kRevoked, "seal key revoked: compromised at " +
+                                           std::to_string(*seal->compromised_at) +
+                                           ", payload signed at " + std::to_string(c.issued_at));
+
+  // 4. Local status list.
+  std::string note;
+  if (auto it = bundle.status_lists.find(c.issuer);
+      it != bundle.status_lists.end() && c.licence.status_index < it->second.size()) {
+    v.status_checked = true;
+    if (it->second.get(c.licence.status_index))
+      return verdict(QrStatus::kRevoked,
+                     "licence revoked: status bit " + std::to_string(c.licence.status_index) +
+                         " set in trust bundle version " + std::to_string(bundle.version));
+  } else {
+    note = "no status data for this licence in the bundle; ";
+  }
+  if (c.expires_at && now >= *c.expires_at)
+    return verdict(QrStatus::kExpired, "licence expired at " + std::to_string(*c.expires_at));
+  // Degrade, never fail hard, when the bundle is old (qr.md): VALID with a note.
+  if (v.bundle_age_seconds > 30 * 86400)
+    note += "status data is " + std::to_string(v.bundle_age_seconds / 86400) + " days old";
+  return verdict(QrStatus::kValid, note);
+}
+
+}  // namespace libcert

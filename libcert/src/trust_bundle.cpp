@@ -1,0 +1,209 @@
+#include "libcert/trust_bundle.h"
+
+#include "cbor.h"
+#include "cose.h"
+#include "libcert/error.h"
+
+namespace libcert {
+
+namespace {
+
+using cbor::Value;
+
+constexpr std::string_view kFormat = "libcert-trust-bundle/1";
+constexpr std::size_t kMaxFile = 64u << 20;
+
+[[noreturn]] void bad(const std::string& what) {
+  throw Error(ErrorCode::kInvalidArgument, "trust bundle: " + what);
+}
+
+const Value& need(const Value& m, std::int64_t key, Value::Kind kind, const std::string& name) {
+  const Value* v = m.find(key);
+  if (v == nullptr || v->kind() != kind)
+    bad(name + " (" + std::to_string(key) + ") missing or of the wrong type");
+  return *v;
+}
+
+void only_keys(const Value& m, std::int64_t lo, std::int64_t hi, const std::string& name) {
+  for (const auto& [k, v] : m.as_map())
+    if (k.kind() != Value::Kind::kUint || k.as_int() < lo || k.as_int() > hi)
+      bad(name + ": unexpected key");
+}
+
+std::optional<std::int64_t> opt_int(const Value& m, std::int64_t key, const std::string& name) {
+  const Value* v = m.find(key);
+  if (v == nullptr) return std::nullopt;
+  if (!v->is_int()) bad(name + " (" + std::to_string(key) + ") is not an integer");
+  return v->as_int();
+}
+
+}  // namespace
+
+std::string_view to_string(SealState s) noexcept {
+  switch (s) {
+    case SealState::kPending:
+      return "pending";
+    case SealState::kActive:
+      return "active";
+    case SealState::kRetired:
+      return "retired";
+    case SealState::kRevoked:
+      return "revoked";
+  }
+  return "revoked";
+}
+
+SealEntry SealEntry::from_certificate(std::string department, std::string issuer_code,
+                                      std::string der, SealState state) {
+  SealEntry e;
+  const cose::CertTimes t = cose::cert_times(der);
+  e.department = std::move(department);
+  e.issuer_code = std::move(issuer_code);
+  e.certificate_der = std::move(der);
+  e.state = state;
+  e.not_before = t.not_before;
+  e.not_after = t.not_after;
+  e.usage_from = t.not_before;
+  return e;
+}
+
+std::string SealEntry::kid() const { return cose_kid(certificate_der); }
+
+std::string TrustBundle::sign(std::string_view bundle_cert_der, const DigestSigner& signer) const {
+  std::vector<Value> seal_values;
+  for (const SealEntry& s : seals) {
+    if (s.issuer_code.empty() || s.department.empty())
+      throw Error(ErrorCode::kInvalidArgument,
+                  "trust bundle: seal without department or issuer code");
+    if (s.state == SealState::kRevoked && !s.compromised_at)
+      throw Error(ErrorCode::kInvalidArgument,
+                  "trust bundle: revoked seal of " + s.department + " needs compromised_at");
+    std::vector<std::pair<Value, Value>> m = {
+        {Value::integer(1), Value::text(s.department)},
+        {Value::integer(2), Value::text(s.issuer_code)},
+        {Value::integer(3), Value::bytes(s.certificate_der)},
+        {Value::integer(4), Value::uint(static_cast<std::uint64_t>(s.state))},
+        {Value::integer(5), Value::integer(s.usage_from)},
+    };
+    if (s.usage_until) m.emplace_back(Value::integer(6), Value::integer(*s.usage_until));
+    if (s.compromised_at) m.emplace_back(Value::integer(7), Value::integer(*s.compromised_at));
+    seal_values.push_back(Value::map(std::move(m)));
+  }
+  std::vector<std::pair<Value, Value>> lists;
+  for (const auto& [code, list] : status_lists)
+    lists.emplace_back(Value::text(code),
+                       Value::map({{Value::integer(1), Value::uint(list.size())},
+                                   {Value::integer(2), Value::bytes(list.compressed())}}));
+  const std::string payload = cbor::encode(Value::map({
+      {Value::integer(1), Value::text(kFormat)},
+      {Value::integer(2), Value::uint(version)},
+      {Value::integer(3), Value::integer(issued_at)},
+      {Value::integer(4), Value::bytes(root_der)},
+      {Value::integer(5), Value::array(std::move(seal_values))},
+      {Value::integer(6), Value::map(std::move(lists))},
+  }));
+  // The bundle certificate travels in x5chain (RFC 9360 §2) so a verifier needs only the root.
+  return cose::sign1(
+      payload, cose_kid(bundle_cert_der),
+      Value::map({{Value::integer(cose::kHdrX5Chain), Value::bytes(bundle_cert_der)}}), signer);
+}
+
+TrustBundle TrustBundle::parse(std::string_view file, std::string_view pinned_root_der) {
+  if (file.size() > kMaxFile)
+    throw Error(ErrorCode::kLimitExceeded, "trust bundle: file exceeds 64 MB");
+  cbor::Limits limits;
+  limits.max_depth = 8;
+  cose::Sign1 s;
+  Value body;
+  try {
+    s = cose::parse_sign1(file, limits);
+    body = cbor::decode(s.payload, limits);
+  } catch (const cbor::DecodeError& e) {
+    bad(std::string("invalid or non-canonical CBOR: ") + e.what());
+  }
+  if (s.alg != cose::kAlgES256) bad("algorithm " + std::to_string(s.alg) + " is not ES256");
+  if (s.unprotected.kind() != Value::Kind::kMap || s.unprotected.as_map().size() != 1)
+    bad("unprotected header must hold exactly the x5chain (33)");
+  const std::string& bundle_cert =
+      need(s.unprotected, cose::kHdrX5Chain, Value::Kind::kBytes, "x5chain").as_bytes();
+  if (cose_kid(bundle_cert) != s.kid) bad("kid does not match the x5chain certificate");
+  if (!cose::issued_by(bundle_cert, pinned_root_der))
+    throw Error(ErrorCode::kCrypto, "trust bundle: signing certificate (" +
+                                        cose::cert_subject(bundle_cert) +
+                                        ") is not issued by the pinned root");
+  if (!cose::verify_es256(s, bundle_cert))
+    throw Error(ErrorCode::kCrypto, "trust bundle: signature does not verify");
+
+  // Authentic from here on; still check the structure strictly.
+  if (body.kind() != Value::Kind::kMap) bad("payload is not a map");
+  only_keys(body, 1, 6, "payload");
+  TrustBundle b;
+  if (need(body, 1, Value::Kind::kText, "format").as_text() != kFormat)
+    bad("format is not " + std::string(kFormat));
+  b.version = need(body, 2, Value::Kind::kUint, "version").as_uint();
+  b.issued_at = need(body, 3, Value::Kind::kUint, "issued_at").as_int();
+  b.root_der = need(body, 4, Value::Kind::kBytes, "root").as_bytes();
+  if (b.root_der != pinned_root_der)
+    throw Error(ErrorCode::kCrypto, "trust bundle: its root is not the pinned root");
+  const cose::CertTimes bt = cose::cert_times(bundle_cert);
+  if (b.issued_at < bt.not_before || b.issued_at > bt.not_after)
+    throw Error(ErrorCode::kCrypto,
+                "trust bundle: issued_at lies outside the signing certificate's validity");
+  for (const Value& sv : need(body, 5, Value::Kind::kArray, "seals").as_array()) {
+    if (sv.kind() != Value::Kind::kMap) bad("seal entry is not a map");
+    only_keys(sv, 1, 7, "seal entry");
+    const std::uint64_t st = need(sv, 4, Value::Kind::kUint, "seal.state").as_uint();
+    if (st > 3) bad("seal.state " + std::to_string(st) + " is unknown");
+    SealEntry e =
+        SealEntry::from_certificate(need(sv, 1, Value::Kind::kText, "seal.department").as_text(),
+                                    need(sv, 2, Value::Kind::kText, "seal.issuer_code").as_text(),
+                                    need(sv, 3, Value::Kind::kBytes, "seal.certificate").as_bytes(),
+                                    static_cast<SealState>(st));
+    auto from = opt_int(sv, 5, "seal.usage_from");
+    if (!from) bad("seal.usage_from (5) missing");
+    e.usage_from = *from;
+    e.usage_until = opt_int(sv, 6, "seal.usage_until");
+    e.compromised_at = opt_int(sv, 7, "seal.compromised_at");
+    if (e.state == SealState::kRevoked && !e.compromised_at)
+      bad("revoked seal of " + e.department + " lacks compromised_at");
+    b.seals.push_back(std::move(e));
+  }
+  for (const auto& [k, v] : need(body, 6, Value::Kind::kMap, "status_lists").as_map()) {
+    if (k.kind() != Value::Kind::kText || v.kind() != Value::Kind::kMap)
+      bad("status_lists entry is not text -> map");
+    only_keys(v, 1, 2, "status list");
+    const std::uint64_t bits = need(v, 1, Value::Kind::kUint, "status list bits").as_uint();
+    if (bits > StatusList::kMaxBits)
+      throw Error(ErrorCode::kLimitExceeded, "trust bundle: status list of " + k.as_text() +
+                                                 " exceeds " +
+                                                 std::to_string(StatusList::kMaxBits) + " bits");
+    b.status_lists.emplace(
+        k.as_text(),
+        StatusList::from_compressed(need(v, 2, Value::Kind::kBytes, "status list data").as_bytes(),
+                                    static_cast<std::uint32_t>(bits)));
+  }
+  b.file_sha256_ = cose::hex(cose::sha256(file));
+  return b;
+}
+
+std::vector<const SealEntry*> TrustBundle::seals_with_kid(std::string_view kid) const {
+  std::vector<const SealEntry*> out;
+  for (const SealEntry& s : seals)
+    if (s.kid() == kid) out.push_back(&s);
+  return out;
+}
+
+void BundleVersionGuard::accept(const TrustBundle& b) {
+  if (b.version < highest_)
+    throw Error(ErrorCode::kInvalidArgument,
+                "trust bundle version " + std::to_string(b.version) + " is older than version " +
+                    std::to_string(highest_) + " already accepted: rollback refused");
+  if (b.version == highest_ && !sha256_.empty() && b.file_sha256() != sha256_)
+    throw Error(ErrorCode::kInvalidArgument,
+                "trust bundle version " + std::to_string(b.version) +
+                    " differs from the accepted bundle of the same version: refused");
+  highest_ = b.version;
+  sha256_ = b.file_sha256();
+}
+
+}  // namespace libcert

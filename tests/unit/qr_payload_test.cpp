@@ -1,0 +1,363 @@
+// The signed QR payload: round trip, text forms, tamper detection byte by byte, key lookup,
+// revocation, expiry, signing-time validity, rollback. Keys: tests/data/qr (openssl CLI).
+#include "libcert/qr_payload.h"
+
+#include <gtest/gtest.h>
+
+#include <iostream>
+#include <map>
+
+#include "cbor.h"
+#include "cose.h"
+#include "libcert/error.h"
+#include "libcert/trust_bundle.h"
+#include "support/qr_fixture.h"
+
+namespace {
+
+using libcert::QrStatus;
+using testsupport::QrKeys;
+using testsupport::realistic_claims;
+
+class QrPayload : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { keys_ = new QrKeys(); }
+  static void TearDownTestSuite() {
+    delete keys_;
+    keys_ = nullptr;
+  }
+  static const QrKeys& k() { return *keys_; }
+  // A signing time inside the test certificates' validity.
+  static std::int64_t t0() { return libcert::cose::cert_times(k().seal).not_before + 3600; }
+  static std::string payload(const libcert::QrClaims& c) {
+    return libcert::make_qr_payload(c, k().seal, k().seal_sign);
+  }
+  static inline QrKeys* keys_ = nullptr;
+};
+
+TEST_F(QrPayload, RoundTripIsValidWithEveryField) {
+  const auto claims = realistic_claims(t0());
+  const std::string text =
+      libcert::make_qr_text(claims, k().seal, k().seal_sign, "LIC.ALI.EXAMPLE");
+  ASSERT_EQ(text.rfind("HTTPS://LIC.ALI.EXAMPLE/V#", 0), 0u);
+  const auto bundle = k().published(k().bundle_v(1, t0() + 10));
+  const auto v = libcert::verify_qr(text, bundle, t0() + 86400);
+  EXPECT_EQ(v.status, QrStatus::kValid) << v.reason;
+  ASSERT_TRUE(v.claims.has_value());
+  EXPECT_EQ(*v.claims, claims);
+  EXPECT_EQ(v.claims->licence.holder_name, "阿里地区噶尔县雪域高原牧业有限公司");
+  EXPECT_TRUE(v.signature_ok);
+  EXPECT_TRUE(v.status_checked);
+  EXPECT_EQ(v.seal_department, "samr");
+  EXPECT_EQ(v.kid_hex, libcert::cose::hex(libcert::cose_kid(k().seal)));
+  EXPECT_EQ(v.bundle_version, 1u);
+  EXPECT_EQ(v.bundle_age_seconds, 86400 - 10);
+  EXPECT_EQ(libcert::to_string(v.status), "VALID");
+}
+
+TEST_F(QrPayload, RealisticPayloadIs180To300Bytes) {
+  const std::string p = payload(realistic_claims(t0()));
+  std::cout << "realistic payload: " << p.size() << " bytes, " << libcert::qr_digits(p).size()
+            << " digits\n";
+  EXPECT_GE(p.size(), 180u);
+  EXPECT_LE(p.size(), 300u);
+  // The COSE envelope as qr.md specifies it, read back by our strict decoder.
+  const auto s = libcert::cose::parse_sign1(p);
+  EXPECT_EQ(s.alg, -7);
+  EXPECT_EQ(s.kid, libcert::cose_kid(k().seal));
+  EXPECT_EQ(s.signature.size(), 64u);
+  EXPECT_EQ(static_cast<unsigned char>(p[0]), 0xD2);  // tag 18
+}
+
+TEST_F(QrPayload, DigitBlocks) {
+  EXPECT_EQ(libcert::qr_digits(std::string(7, '\xff')), "72057594037927935");
+  EXPECT_EQ(libcert::qr_digits(std::string(7, '\0')), std::string(17, '0'));
+  const std::size_t want[] = {0, 3, 5, 8, 10, 13, 15};
+  for (std::size_t kb = 1; kb <= 6; ++kb) {
+    const std::string bytes(7 + kb, '\xff');
+    const std::string d = libcert::qr_digits(bytes);
+    EXPECT_EQ(d.size(), 17 + want[kb]) << kb;
+    EXPECT_EQ(libcert::qr_digits_decode(d), bytes);
+  }
+  EXPECT_EQ(libcert::qr_digits("\x01"), "001");
+  EXPECT_EQ(libcert::qr_digits(std::string("\x01\x00", 2)), "00256");
+  auto why = [](const std::string& d) {
+    try {
+      (void)libcert::qr_digits_decode(d);
+    } catch (const libcert::Error& e) {
+      EXPECT_EQ(e.code(), libcert::ErrorCode::kInvalidArgument);
+      return std::string(e.what());
+    }
+    return std::string("accepted");
+  };
+  EXPECT_NE(why("0000").find("final block of 4 digits"), std::string::npos);
+  EXPECT_NE(why("256").find("exceeds the range of 1 bytes"), std::string::npos);
+  EXPECT_NE(why("72057594037927936").find("exceeds the range of 7 bytes"), std::string::npos);
+  EXPECT_NE(why("99999999999999999").find("exceeds the range"), std::string::npos);
+  EXPECT_NE(why("00a").find("non-digit"), std::string::npos);
+}
+
+TEST_F(QrPayload, Base45Rfc9285Vectors) {
+  EXPECT_EQ(libcert::base45_encode("AB"), "BB8");
+  EXPECT_EQ(libcert::base45_encode("Hello!!"), "%69 VD92EX0");
+  EXPECT_EQ(libcert::base45_encode("base-45"), "UJCLQE7W581");
+  EXPECT_EQ(libcert::base45_decode("QED8WEX0"), "ietf!");
+  EXPECT_THROW((void)libcert::base45_decode("GGW"), libcert::Error);  // 65536+: RFC 9285 §6
+  EXPECT_THROW((void)libcert::base45_decode("A"), libcert::Error);
+  EXPECT_THROW((void)libcert::base45_decode("aa"), libcert::Error);
+}
+
+TEST_F(QrPayload, SurvivesScannerQuirks) {
+  const std::string p = payload(realistic_claims(t0()));
+  const std::string url = libcert::qr_url(p, "LIC.ALI.EXAMPLE");
+  std::string lower = url;
+  for (std::size_t i = 0; i < url.find('#'); ++i)
+    lower[i] = static_cast<char>(std::tolower(static_cast<unsigned char>(lower[i])));
+  ASSERT_EQ(lower.rfind("https://lic.ali.example/v#", 0), 0u);
+  const auto bundle = k().published(k().bundle_v(1, t0()));
+  for (const std::string& t : {url, "QR-Code:" + url, "QR-Code:" + url + "\n", url + " \r\n", lower,
+                               "qr-code:" + lower + "\n", libcert::qr_app_text(p),
+                               "QR-Code:" + libcert::qr_app_text(p) + "\n"}) {
+    EXPECT_EQ(libcert::qr_payload_from_text(t), p) << t;
+    EXPECT_EQ(libcert::verify_qr(t, bundle, t0()).status, QrStatus::kValid) << t;
+  }
+}
+
+TEST_F(QrPayload, RejectsMalformedTextWithReason) {
+  const auto bundle = k().published(k().bundle_v(1, t0()));
+  const std::string p = payload(realistic_claims(t0()));
+  const std::string url = libcert::qr_url(p, "LIC.ALI.EXAMPLE");
+  auto reason = [&](const std::string& t) {
+    const auto v = libcert::verify_qr(t, bundle, t0());
+    EXPECT_EQ(v.status, QrStatus::kMalformed) << t.substr(0, 60);
+    EXPECT_FALSE(v.signature_ok);
+    return v.reason;
+  };
+  EXPECT_NE(reason(url.substr(0, url.size() - 1)).find("final block"), std::string::npos);
+  EXPECT_NE(reason(url + std::string(5000, '0')).find("exceeds 4096"), std::string::npos);
+  EXPECT_NE(reason("HTTPS://LIC.ALI.EXAMPLE/X#" + libcert::qr_digits(p)).find("path is not /V"),
+            std::string::npos);
+  EXPECT_NE(reason("HTTPS://LIC.ALI.EXAMPLE/V").find("no '#'"), std::string::npos);
+  EXPECT_NE(reason("hello").find("neither"), std::string::npos);
+  // A digit block beyond 2^56: not a byte string at all.
+  std::string big = url;
+  big.replace(big.find('#') + 1, 17, "99999999999999999");
+  EXPECT_NE(reason(big).find("exceeds the range of 7 bytes"), std::string::npos);
+  // 2000 digit blocks = 2000*7 bytes: more than the payload limit.
+  EXPECT_NE(reason("HTTPS://H/V#" + std::string(17 * 200, '0')).find("exceeds 1024"),
+            std::string::npos);
+}
+
+// Every byte of the payload, changed two ways: never VALID. Bytes of the kid name another key
+// (UNKNOWN KEY, since no certificate carries that kid); all others give SIGNATURE INVALID or
+// MALFORMED.
+TEST_F(QrPayload, FlippingAnyByteIsDetected) {
+  const std::string p = payload(realistic_claims(t0()));
+  const auto bundle = k().published(k().bundle_v(1, t0()));
+  const std::string kid = libcert::cose_kid(k().seal);
+  const std::size_t kid_at = p.find(kid);
+  ASSERT_NE(kid_at, std::string::npos);
+  std::map<QrStatus, int> tally;
+  for (std::size_t i = 0; i < p.size(); ++i) {
+    for (const int x : {0x01, 0xFF}) {
+      std::string q = p;
+      q[i] = static_cast<char>(static_cast<unsigned char>(q[i]) ^ static_cast<unsigned char>(x));
+      const auto v = libcert::verify_qr(libcert::qr_url(q, "LIC.ALI.EXAMPLE"), bundle, t0());
+      ++tally[v.status];
+      if (i >= kid_at && i < kid_at + 8) {
+        EXPECT_EQ(v.status, QrStatus::kUnknownKey) << "byte " << i;
+      } else {
+        EXPECT_TRUE(v.status == QrStatus::kSignatureInvalid || v.status == QrStatus::kMalformed)
+            << "byte " << i << " ^ " << x << ": " << libcert::to_string(v.status) << " "
+            << v.reason;
+      }
+    }
+  }
+  std::cout << p.size() << " bytes x 2 flips: SIGNATURE INVALID "
+            << tally[QrStatus::kSignatureInvalid] << ", MALFORMED " << tally[QrStatus::kMalformed]
+            << ", UNKNOWN KEY (kid bytes) " << tally[QrStatus::kUnknownKey] << "\n";
+  EXPECT_EQ(tally[QrStatus::kValid], 0);
+  EXPECT_EQ(tally[QrStatus::kUnknownKey], 16);
+  EXPECT_GT(tally[QrStatus::kSignatureInvalid], 0);
+  EXPECT_GT(tally[QrStatus::kMalformed], 0);
+}
+
+TEST_F(QrPayload, UnknownKey) {
+  const std::string text = libcert::make_qr_text(realistic_claims(t0()), k().unknown,
+                                                 k().unknown_sign, "LIC.ALI.EXAMPLE");
+  const auto v = libcert::verify_qr(text, k().published(k().bundle_v(1, t0())), t0());
+  EXPECT_EQ(v.status, QrStatus::kUnknownKey);
+  EXPECT_NE(v.reason.find(libcert::cose::hex(libcert::cose_kid(k().unknown))), std::string::npos);
+  EXPECT_FALSE(v.signature_ok);
+}
+
+TEST_F(QrPayload, WrongKeyWithSameKidIsSignatureInvalid) {
+  // The kid names seal.crt but the signature is made with another key.
+  const std::string text =
+      libcert::make_qr_text(realistic_claims(t0()), k().seal, k().unknown_sign, "LIC.ALI.EXAMPLE");
+  const auto v = libcert::verify_qr(text, k().published(k().bundle_v(1, t0())), t0());
+  EXPECT_EQ(v.status, QrStatus::kSignatureInvalid);
+  EXPECT_NE(v.reason.find("does not verify"), std::string::npos);
+}
+
+TEST_F(QrPayload, RevokedBitInNewerBundleAndRollbackRefused) {
+  const auto claims = realistic_claims(t0());
+  const std::string text = libcert::make_qr_text(claims, k().seal, k().seal_sign, "H.EXAMPLE");
+  const auto v1 = k().published(k().bundle_v(1, t0()));
+  auto b2 = k().bundle_v(2, t0() + 100);
+  b2.status_lists.at(testsupport::kSamrUscc).set(claims.licence.status_index, true);
+  const auto v2 = k().published(b2);
+
+  libcert::BundleVersionGuard guard;
+  guard.accept(v1);
+  EXPECT_EQ(libcert::verify_qr(text, v1, t0() + 200).status, QrStatus::kValid);
+  guard.accept(v2);
+  const auto r = libcert::verify_qr(text, v2, t0() + 200);
+  EXPECT_EQ(r.status, QrStatus::kRevoked);
+  EXPECT_NE(r.reason.find("status bit 734211"), std::string::npos);
+  EXPECT_TRUE(r.signature_ok);
+  try {
+    guard.accept(v1);
+    ADD_FAILURE() << "rollback accepted";
+  } catch (const libcert::Error& e) {
+    EXPECT_EQ(e.code(), libcert::ErrorCode::kInvalidArgument);
+    EXPECT_NE(std::string(e.what()).find("version 1 is older than version 2"), std::string::npos);
+  }
+  EXPECT_EQ(guard.highest(), 2u);
+  // A different file claiming the accepted version is refused too.
+  auto b2b = k().bundle_v(2, t0() + 101);
+  EXPECT_THROW(guard.accept(k().published(b2b)), libcert::Error);
+  EXPECT_NO_THROW(guard.accept(v2));
+}
+
+TEST_F(QrPayload, Expired) {
+  const auto claims = realistic_claims(t0());
+  const std::string p = libcert::qr_url(payload(claims), "H");
+  const auto b = k().published(k().bundle_v(1, t0()));
+  EXPECT_EQ(libcert::verify_qr(p, b, *claims.expires_at - 1).status, QrStatus::kValid);
+  const auto v = libcert::verify_qr(p, b, *claims.expires_at);
+  EXPECT_EQ(v.status, QrStatus::kExpired);
+  EXPECT_TRUE(v.signature_ok);
+  auto no_exp = claims;
+  no_exp.expires_at.reset();
+  EXPECT_EQ(libcert::verify_qr(libcert::qr_url(payload(no_exp), "H"), b, t0() + 1000000000).status,
+            QrStatus::kValid);
+}
+
+TEST_F(QrPayload, KeyCompromiseInvalidatesOnlyLaterSignatures) {
+  const auto claims = realistic_claims(t0());
+  const std::string text = libcert::qr_url(payload(claims), "H");
+  auto verdict_with = [&](std::int64_t compromised_at) {
+    auto b = k().bundle_v(3, t0() + 500);
+    b.seals[0].state = libcert::SealState::kRevoked;
+    b.seals[0].compromised_at = compromised_at;
+    return libcert::verify_qr(text, k().published(b), t0() + 600);
+  };
+  EXPECT_EQ(verdict_with(t0() + 1).status, QrStatus::kValid);  // signed before the compromise
+  const auto at = verdict_with(t0());
+  EXPECT_EQ(at.status, QrStatus::kRevoked);
+  EXPECT_NE(at.reason.find("compromised at"), std::string::npos);
+  EXPECT_EQ(verdict_with(t0() - 1).status, QrStatus::kRevoked);
+}
+
+TEST_F(QrPayload, ValidityCheckedAtSigningTimeNotNow) {
+  const auto b = k().published(k().bundle_v(1, t0()));
+  const auto nb = libcert::cose::cert_times(k().seal).not_before;
+  const auto na = libcert::cose::cert_times(k().seal).not_after;
+  // Signed before the certificate existed, verified "now" inside its validity: refused.
+  auto early = realistic_claims(nb - 86400);
+  const auto v = libcert::verify_qr(libcert::qr_url(payload(early), "H"), b, nb + 10);
+  EXPECT_EQ(v.status, QrStatus::kSignatureInvalid);
+  EXPECT_NE(v.reason.find("outside the seal certificate's validity"), std::string::npos);
+  // Signed inside the validity, verified after the certificate expired: still valid.
+  auto ok = realistic_claims(t0());
+  ok.expires_at.reset();
+  EXPECT_EQ(libcert::verify_qr(libcert::qr_url(payload(ok), "H"), b, na + 86400).status,
+            QrStatus::kValid);
+  // Retired key: valid for what it signed before retirement, refused after.
+  auto retired = k().bundle_v(2, t0());
+  retired.seals[0].state = libcert::SealState::kRetired;
+  retired.seals[0].usage_until = t0() + 10;
+  const auto rb = k().published(retired);
+  EXPECT_EQ(libcert::verify_qr(libcert::qr_url(payload(ok), "H"), rb, t0() + 100).status,
+            QrStatus::kValid);
+  const auto late = libcert::verify_qr(libcert::qr_url(payload(realistic_claims(t0() + 10)), "H"),
+                                       rb, t0() + 100);
+  EXPECT_EQ(late.status, QrStatus::kSignatureInvalid);
+  EXPECT_NE(late.reason.find("usage window"), std::string::npos);
+}
+
+TEST_F(QrPayload, IssuerMustBeTheSealsDepartment) {
+  auto c = realistic_claims(t0());
+  c.issuer = "115425000199003166";  // approval bureau, but signed with the SAMR seal
+  const auto v = libcert::verify_qr(libcert::qr_url(payload(c), "H"),
+                                    k().published(k().bundle_v(1, t0())), t0());
+  EXPECT_EQ(v.status, QrStatus::kSignatureInvalid);
+  EXPECT_NE(v.reason.find("is not the seal's department"), std::string::npos);
+}
+
+TEST_F(QrPayload, OnlyEs256IsAllowed) {
+  // A correctly signed envelope that claims ES384 (-35): refused by the allowlist.
+  using libcert::cbor::Value;
+  const auto good = libcert::cose::parse_sign1(payload(realistic_claims(t0())));
+  const std::string prot = libcert::cbor::encode(Value::map(
+      {{Value::integer(1), Value::integer(-35)}, {Value::integer(4), Value::bytes(good.kid)}}));
+  const std::string tbs =
+      libcert::cbor::encode(Value::array({Value::text("Signature1"), Value::bytes(prot),
+                                          Value::bytes(""), Value::bytes(good.payload)}));
+  const std::string digest = libcert::cose::sha256(tbs);
+  const std::string raw = libcert::cose::der_to_raw(k().seal_sign(std::span<const std::uint8_t>(
+      reinterpret_cast<const std::uint8_t*>(digest.data()), digest.size())));
+  const std::string forged = libcert::cbor::encode(
+      Value::tag(18, Value::array({Value::bytes(prot), Value::map({}), Value::bytes(good.payload),
+                                   Value::bytes(raw)})));
+  const auto v =
+      libcert::verify_qr(libcert::qr_url(forged, "H"), k().published(k().bundle_v(1, t0())), t0());
+  EXPECT_EQ(v.status, QrStatus::kSignatureInvalid);
+  EXPECT_NE(v.reason.find("ES256 only"), std::string::npos);
+}
+
+TEST_F(QrPayload, NonCanonicalCborIsMalformedEvenWhenSigned) {
+  // iat written in 8 bytes instead of 4: a correct signature over non-deterministic CBOR.
+  using libcert::cbor::encode;
+  using libcert::cbor::Value;
+  const auto c = realistic_claims(t0());
+  const auto good = libcert::cose::parse_sign1(payload(c));
+  const Value cwt = libcert::cbor::decode(good.payload);
+  std::string bad = "\xa4";
+  bad += encode(Value::integer(1)) + encode(*cwt.find(1));
+  bad += encode(Value::integer(4)) + encode(*cwt.find(4));
+  bad += encode(Value::integer(6)) + "\x1b";
+  for (int i = 7; i >= 0; --i) bad.push_back(static_cast<char>((c.issued_at >> (8 * i)) & 0xFF));
+  bad += encode(Value::integer(-65537)) + encode(*cwt.find(-65537));
+  const std::string env = libcert::cose::sign1(bad, good.kid, Value::map({}), k().seal_sign);
+  const auto v =
+      libcert::verify_qr(libcert::qr_url(env, "H"), k().published(k().bundle_v(1, t0())), t0());
+  EXPECT_EQ(v.status, QrStatus::kMalformed);
+  EXPECT_NE(v.reason.find("shortest form"), std::string::npos);
+  // Unprotected headers are refused: nothing may ride along unauthenticated.
+  const std::string env2 = libcert::cose::sign1(
+      good.payload, good.kid, Value::map({{Value::integer(33), Value::bytes("x")}}), k().seal_sign);
+  const auto v2 =
+      libcert::verify_qr(libcert::qr_url(env2, "H"), k().published(k().bundle_v(1, t0())), t0());
+  EXPECT_EQ(v2.status, QrStatus::kMalformed);
+  EXPECT_NE(v2.reason.find("unprotected header must be empty"), std::string::npos);
+}
+
+TEST_F(QrPayload, ClaimValidationNamesEveryField) {
+  libcert::QrClaims c;
+  try {
+    (void)payload(c);
+    ADD_FAILURE();
+  } catch (const libcert::Error& e) {
+    EXPECT_EQ(e.code(), libcert::ErrorCode::kValidation);
+    std::vector<std::string> fields;
+    for (const auto& pr : e.problems()) fields.push_back(pr.field);
+    EXPECT_EQ(fields, (std::vector<std::string>{"iss", "licence.identifier", "licence.type_code",
+                                                "licence.holder_name", "licence.holder_code",
+                                                "licence.issue_date", "licence.area_code"}));
+  }
+  EXPECT_THROW((void)libcert::qr_url("x", "lic.example"), libcert::Error);  // lower-case host
+}
+
+}  // namespace

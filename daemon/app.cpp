@@ -1,0 +1,517 @@
+#include "app.h"
+
+#include <chrono>
+#include <ctime>
+
+#include "app_internal.h"
+#include "auth.h"
+#include "openapi.h"
+#include "sqlite.h"
+
+namespace certd {
+
+namespace detail {
+
+HttpResponse json_response(int status, const nlohmann::json& body) {
+  HttpResponse r;
+  r.status = status;
+  r.content_type = "application/json";
+  r.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return r;
+}
+
+std::string rfc3339(std::int64_t t) {
+  const std::time_t tt = static_cast<std::time_t>(t);
+  std::tm tm{};
+  gmtime_r(&tt, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+Principal require(Store& store, const HttpRequest& req, std::string_view scope) {
+  const auto a =
+      authenticate(store, req.header_or_empty("Authorization"), req.header_or_empty("X-Api-Key"));
+  auto unauthorized = [](const std::string& detail) {
+    ApiError e(401, "unauthorized", "Authentication required", detail);
+    e.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"certd\"");
+    return e;
+  };
+  switch (a.kind) {
+    case AuthResult::kOk:
+      break;
+    case AuthResult::kMissing:
+      throw unauthorized("Authorization: missing; send 'Authorization: Bearer lic_…'");
+    case AuthResult::kMalformed:
+      throw unauthorized("Authorization: not a certd API key ('Bearer lic_' + 52 base32 chars)");
+    case AuthResult::kUnknown:
+      throw unauthorized("Authorization: unknown API key");
+    case AuthResult::kRevoked:
+      throw unauthorized("Authorization: this API key was revoked");
+  }
+  if (!a.principal.has(scope)) {
+    throw ApiError(403, "forbidden", "Forbidden",
+                   "Authorization: this key lacks the scope '" + std::string(scope) + "'");
+  }
+  return a.principal;
+}
+
+namespace {
+std::string media_type(const HttpRequest& req) {
+  std::string ct = req.header_or_empty("Content-Type");
+  const auto semi = ct.find(';');
+  if (semi != std::string::npos) ct.resize(semi);
+  while (!ct.empty() && ct.back() == ' ') ct.pop_back();
+  for (auto& c : ct) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return ct;
+}
+}  // namespace
+
+nlohmann::json json_body(const HttpRequest& req, std::size_t limit,
+                         const std::set<std::string>& allowed) {
+  if (media_type(req) != "application/json") {
+    throw ApiError(415, "unsupported-media-type", "Unsupported media type",
+                   "Content-Type: expected application/json, got '" +
+                       req.header_or_empty("Content-Type") + "'");
+  }
+  if (req.body.size() > limit) {
+    throw ApiError(413, "payload-too-large", "Payload too large",
+                   "body: " + std::to_string(req.body.size()) + " bytes exceeds the limit of " +
+                       std::to_string(limit) + " bytes for JSON");
+  }
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(req.body);  // strict: rejects ill-formed UTF-8 and comments
+  } catch (const nlohmann::json::parse_error& e) {
+    std::string what = e.what();
+    if (const auto p = what.find("] "); p != std::string::npos) what = what.substr(p + 2);
+    throw ApiError(400, "malformed-json", "Malformed JSON", "body: " + what);
+  }
+  if (!j.is_object()) {
+    throw ApiError(400, "invalid-request", "Invalid request", "body: expected a JSON object");
+  }
+  for (const auto& [k, v] : j.items()) {
+    if (!allowed.count(k)) {
+      throw ApiError(400, "invalid-request", "Invalid request", "body." + k + ": unknown field");
+    }
+  }
+  return j;
+}
+
+void check_licence_id(const std::string& id) {
+  bool ok = !id.empty() && id.size() <= 128 && id.find("..") == std::string::npos;
+  for (char c : id) {
+    ok = ok && ((c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+                c == '.' || c == '-');
+  }
+  if (!ok) {
+    throw ApiError(400, "invalid-id", "Invalid identifier",
+                   "path id: a licence identifier has 1-128 characters [0-9A-Za-z.-] and no '..'");
+  }
+}
+
+void check_template_id(const std::string& id, const std::string& what) {
+  bool ok = !id.empty() && id.size() <= 64;
+  for (char c : id) ok = ok && ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || c == '-');
+  if (!ok) {
+    throw ApiError(400, "invalid-id", "Invalid identifier",
+                   what + ": a template id has 1-64 characters [a-z0-9-]");
+  }
+}
+
+nlohmann::json licence_view(const LicenceRecord& r, bool with_data) {
+  nlohmann::json j = {{"id", r.id},
+                      {"number", r.number},
+                      {"serial", r.serial},
+                      {"template", r.template_id},
+                      {"template_version", r.template_version},
+                      {"department", r.department},
+                      {"status", r.status},
+                      {"issued_at", rfc3339(r.issued_at)},
+                      {"pdf_sha256", r.pdf_sha256},
+                      {"seal",
+                       {{"department", r.department},
+                        {"version", r.seal_version},
+                        {"cert_sha256", r.seal_cert_sha256}}},
+                      {"qr_text", r.qr_text},
+                      {"status_index", r.status_index},
+                      {"audit_index", r.audit_index},
+                      {"links",
+                       {{"self", "/v1/licences/" + r.id},
+                        {"pdf", "/v1/licences/" + r.id + "/pdf"},
+                        {"preview", "/v1/licences/" + r.id + "/preview.png"}}}};
+  if (r.revoked_at) j["revoked_at"] = rfc3339(*r.revoked_at);
+  if (r.reason) j["revocation_reason"] = *r.reason;
+  if (with_data) {
+    auto d = nlohmann::json::parse(r.data_json, nullptr, false);
+    if (!d.is_discarded()) j["data"] = d;
+  }
+  return j;
+}
+
+void require_department(const Principal& p, const std::string& department,
+                        const std::string& what) {
+  if (p.is_admin()) return;
+  if (p.department != department) {
+    throw ApiError(403, "forbidden-department", "Forbidden",
+                   what + ": belongs to department '" + department +
+                       "'; this key is bound to department '" + p.department.value_or("") + "'");
+  }
+}
+
+}  // namespace detail
+
+using detail::json_response;
+
+struct App::Impl {
+  const Services& s;
+
+  HttpResponse healthz(const HttpRequest&, const Params&) const {
+    return json_response(200, {{"status", "ok"}});
+  }
+
+  HttpResponse readyz(const HttpRequest&, const Params&) const {
+    nlohmann::json checks = nlohmann::json::object();
+    bool ok = true;
+    try {
+      s.store->ping();
+      checks["store"] = "ok";
+    } catch (const StoreError& e) {
+      checks["store"] = std::string("failing: ") + e.what();
+      ok = false;
+    }
+    checks["templates"] = s.templates != nullptr ? "ok" : "not loaded";
+    checks["issuer"] = s.issuer != nullptr ? "ok" : "not loaded";
+    checks["trust"] = s.trust != nullptr ? "ok" : "not loaded";
+    ok = ok && s.templates != nullptr && s.issuer != nullptr;
+    auto r =
+        json_response(ok ? 200 : 503, {{"status", ok ? "ready" : "not-ready"}, {"checks", checks}});
+    if (!ok) r.headers.emplace_back("Retry-After", "5");
+    return r;
+  }
+
+  HttpResponse openapi(const HttpRequest&, const Params&) const {
+    HttpResponse r;
+    r.content_type = "application/json";
+    r.body = openapi_json();
+    return r;
+  }
+
+  HttpResponse get_licence(const HttpRequest& req, const Params& p) const {
+    const Principal who = detail::require(*s.store, req, kScopeRead);
+    const std::string& id = p.at("id");
+    detail::check_licence_id(id);
+    const auto rec = s.store->get_licence(id, false);
+    if (!rec) throw ApiError(404, "not-found", "Not found", "id: no licence '" + id + "'");
+    detail::require_department(who, rec->department, "licence " + id);
+    return json_response(200, detail::licence_view(*rec, true));
+  }
+
+  HttpResponse get_pdf(const HttpRequest& req, const Params& p) const {
+    const Principal who = detail::require(*s.store, req, kScopeRead);
+    const std::string& id = p.at("id");
+    detail::check_licence_id(id);
+    auto rec = s.store->get_licence(id, true);
+    if (!rec) throw ApiError(404, "not-found", "Not found", "id: no licence '" + id + "'");
+    detail::require_department(who, rec->department, "licence " + id);
+    HttpResponse r;
+    const std::string etag = "\"" + rec->pdf_sha256 + "\"";
+    r.headers.emplace_back("ETag", etag);
+    r.headers.emplace_back("Cache-Control", "private, max-age=0, must-revalidate");
+    if (req.header_or_empty("If-None-Match") == etag) {
+      r.status = 304;
+      r.content_type.clear();
+      return r;
+    }
+    r.content_type = "application/pdf";
+    r.body = std::move(rec->pdf);
+    return r;
+  }
+
+  HttpResponse list_licences(const HttpRequest& req, const Params&) const {
+    const Principal who = detail::require(*s.store, req, kScopeRead);
+    ListQuery q;
+    if (!who.is_admin()) q.department = who.department;
+    static const std::set<std::string> kAllowed = {"status", "template", "issued_after",
+                                                   "limit",  "cursor",   "department"};
+    for (const auto& [k, v] : req.query) {
+      if (!kAllowed.count(k)) {
+        throw ApiError(400, "invalid-request", "Invalid request",
+                       "query " + k + ": unknown parameter");
+      }
+      if (req.query.count(k) > 1) {
+        throw ApiError(400, "invalid-request", "Invalid request", "query " + k + ": given twice");
+      }
+    }
+    auto get = [&](const char* k) -> std::optional<std::string> {
+      auto it = req.query.find(k);
+      if (it == req.query.end()) return std::nullopt;
+      return it->second;
+    };
+    auto integer = [](const std::string& name, const std::string& v, std::int64_t lo,
+                      std::int64_t hi) {
+      std::int64_t n = 0;
+      bool ok = !v.empty() && v.size() <= 18;
+      for (char c : v) {
+        ok = ok && c >= '0' && c <= '9';
+        if (ok) n = n * 10 + (c - '0');
+      }
+      if (!ok || n < lo || n > hi) {
+        throw ApiError(400, "invalid-request", "Invalid request",
+                       "query " + name + ": expected an integer between " + std::to_string(lo) +
+                           " and " + std::to_string(hi));
+      }
+      return n;
+    };
+    if (auto v = get("status")) {
+      if (*v != "valid" && *v != "revoked") {
+        throw ApiError(400, "invalid-request", "Invalid request",
+                       "query status: expected 'valid' or 'revoked'");
+      }
+      q.status = *v;
+    }
+    if (auto v = get("template")) {
+      detail::check_template_id(*v, "query template");
+      q.template_id = *v;
+    }
+    if (auto v = get("department")) {
+      if (!who.is_admin() && *v != who.department) {
+        detail::require_department(who, *v, "query department");
+      }
+      q.department = *v;
+    }
+    if (auto v = get("issued_after")) q.issued_after = integer("issued_after", *v, 0, 1LL << 40);
+    if (auto v = get("limit")) q.limit = static_cast<int>(integer("limit", *v, 1, 200));
+    if (auto v = get("cursor")) {
+      // Opaque to clients; "a" + the audit index to continue below (keyset pagination).
+      if (v->size() < 2 || (*v)[0] != 'a') {
+        throw ApiError(400, "invalid-request", "Invalid request",
+                       "query cursor: not a cursor returned by this API");
+      }
+      q.before_audit_index = integer("cursor", v->substr(1), 0, 1LL << 62);
+    }
+    const ListPage page = s.store->list_licences(q);
+    nlohmann::json items = nlohmann::json::array();
+    for (const auto& r : page.items) items.push_back(detail::licence_view(r, false));
+    nlohmann::json body = {{"items", items}};
+    body["next_cursor"] = page.next_before ? nlohmann::json("a" + std::to_string(*page.next_before))
+                                           : nlohmann::json();
+    return json_response(200, body);
+  }
+
+  HttpResponse revoke(const HttpRequest& req, const Params& p) const {
+    const Principal who = detail::require(*s.store, req, kScopeRevoke);
+    const std::string& id = p.at("id");
+    detail::check_licence_id(id);
+    const auto body = detail::json_body(req, s.config->limits.json_body_bytes, {"reason"});
+    if (!body.contains("reason") || !body["reason"].is_string()) {
+      throw ApiError(400, "invalid-request", "Invalid request",
+                     "body.reason: required, a string of 1-500 characters");
+    }
+    const std::string reason = body["reason"].get<std::string>();
+    if (reason.empty() || reason.size() > 2000) {
+      throw ApiError(400, "invalid-request", "Invalid request",
+                     "body.reason: required, a string of 1-500 characters");
+    }
+    // Resource check before any write: a key of another department changes nothing.
+    const auto rec = s.store->get_licence(id, false);
+    if (!rec) throw ApiError(404, "not-found", "Not found", "id: no licence '" + id + "'");
+    detail::require_department(who, rec->department, "licence " + id);
+    const auto res = s.store->revoke_licence(id, reason, s.clock->now(), {who.id, req.request_id});
+    if (!res) throw ApiError(404, "not-found", "Not found", "id: no licence '" + id + "'");
+    return json_response(200, detail::licence_view(res->record, true));
+  }
+};
+
+App::App(Services s) : s_(std::move(s)), metrics_(std::make_unique<Metrics>()) {
+  public_limiter_ = std::make_unique<RateLimiter>(s_.config->limits.verify_per_minute,
+                                                  s_.config->limits.verify_burst);
+  impl_ = std::make_unique<Impl>(Impl{s_});
+  auto bind = [this](HttpResponse (Impl::*fn)(const HttpRequest&, const Params&) const) {
+    return [this, fn](const HttpRequest& r, const Params& p) { return (impl_.get()->*fn)(r, p); };
+  };
+  routes_ = {
+      {"GET", "/healthz", true, bind(&Impl::healthz)},
+      {"GET", "/readyz", true, bind(&Impl::readyz)},
+      {"GET", "/metrics", true,
+       [this](const HttpRequest&, const Params&) {
+         HttpResponse r;
+         r.content_type = "text/plain; version=0.0.4";
+         r.body = metrics_->render();
+         return r;
+       }},
+      {"GET", "/v1/openapi.json", true, bind(&Impl::openapi)},
+      {"GET", "/v1/licences", false, bind(&Impl::list_licences)},
+      {"GET", "/v1/licences/{id}", false, bind(&Impl::get_licence)},
+      {"GET", "/v1/licences/{id}/pdf", false, bind(&Impl::get_pdf)},
+      {"POST", "/v1/licences/{id}/revoke", false, bind(&Impl::revoke)},
+  };
+}
+
+App::~App() = default;
+
+std::vector<std::pair<std::string, std::string>> App::routes() const {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& r : routes_) out.emplace_back(r.method, r.pattern);
+  return out;
+}
+
+namespace {
+
+std::vector<std::string> split_path(const std::string& path) {
+  std::vector<std::string> segs;
+  std::size_t i = 1;
+  while (i <= path.size()) {
+    std::size_t j = path.find('/', i);
+    if (j == std::string::npos) j = path.size();
+    segs.push_back(path.substr(i, j - i));
+    i = j + 1;
+  }
+  return segs;
+}
+
+bool match(const std::string& pattern, const std::vector<std::string>& segs, Params& out) {
+  const auto pat = split_path(pattern);
+  if (pat.size() != segs.size()) return false;
+  Params p;
+  for (std::size_t i = 0; i < pat.size(); ++i) {
+    if (pat[i].size() > 2 && pat[i].front() == '{' && pat[i].back() == '}') {
+      if (segs[i].empty()) return false;
+      p[pat[i].substr(1, pat[i].size() - 2)] = segs[i];
+    } else if (pat[i] != segs[i]) {
+      return false;
+    }
+  }
+  out = std::move(p);
+  return true;
+}
+
+bool valid_request_id(const std::string& s) {
+  if (s.empty() || s.size() > 64) return false;
+  for (char c : s) {
+    if (!((c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '-' ||
+          c == '_' || c == '.')) {
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+HttpResponse App::dispatch(const HttpRequest& req, std::string& route) const {
+  if (req.path.empty() || req.path[0] != '/') {
+    throw ApiError(400, "invalid-request", "Invalid request", "path: must start with '/'");
+  }
+  const auto segs = split_path(req.path);
+  for (const auto& seg : segs) {
+    // Dot segments, empty segments and control bytes (a decoded %2F..%2F or %00) never name a
+    // resource: refuse them before any route sees them.
+    bool ctl = false;
+    for (char c : seg) ctl = ctl || static_cast<unsigned char>(c) < 0x20;
+    if (seg == "." || seg == ".." || ctl || (seg.empty() && &seg != &segs.back())) {
+      throw ApiError(400, "invalid-path", "Invalid path",
+                     "path: dot segments, empty segments and control characters are not allowed");
+    }
+  }
+  std::vector<std::string> allow;
+  for (const auto& r : routes_) {
+    Params p;
+    if (!match(r.pattern, segs, p)) continue;
+    if (r.method != req.method) {
+      allow.push_back(r.method);
+      continue;
+    }
+    route = r.pattern;
+    if (r.is_public && r.pattern.rfind("/v1/verify", 0) == 0) {
+      const double now =
+          std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
+              .count();
+      if (auto wait = public_limiter_->take(req.remote_addr, now)) {
+        ApiError e(
+            429, "rate-limited", "Too many requests",
+            "this address sent more than " + std::to_string(s_.config->limits.verify_per_minute) +
+                " verification requests per minute; retry after " + std::to_string(*wait) + " s");
+        e.headers.emplace_back("Retry-After", std::to_string(*wait));
+        throw e;
+      }
+    }
+    return r.handler(req, p);
+  }
+  if (!allow.empty()) {
+    std::string a;
+    for (const auto& m : allow) a += (a.empty() ? "" : ", ") + m;
+    ApiError e(405, "method-not-allowed", "Method not allowed",
+               "method " + req.method + " is not allowed on this path; allowed: " + a);
+    e.headers.emplace_back("Allow", a);
+    throw e;
+  }
+  throw ApiError(404, "not-found", "Not found", "path: no such route");
+}
+
+HttpResponse App::handle(HttpRequest req) const {
+  const auto t0 = std::chrono::steady_clock::now();
+  if (!valid_request_id(req.request_id)) {
+    std::string incoming = req.header_or_empty("X-Request-Id");
+    if (valid_request_id(incoming)) {
+      req.request_id = incoming;
+    } else {
+      std::uint8_t b[12];
+      s_.rng->fill(b);
+      req.request_id = base32_lower(std::string_view(reinterpret_cast<const char*>(b), sizeof b));
+    }
+  }
+  std::string route = "(unmatched)";
+  HttpResponse r;
+  std::string internal_error;
+  try {
+    r = dispatch(req, route);
+  } catch (const ApiError& e) {
+    r = problem_response(e, req.path, req.request_id);
+  } catch (const libcert::Error& e) {
+    r = problem_response(from_libcert(e), req.path, req.request_id);
+    if (r.status >= 500) internal_error = e.what();
+  } catch (const StoreError& e) {
+    internal_error = e.what();
+    if (e.busy()) {
+      ApiError a(503, "unavailable", "Service unavailable",
+                 "the registry is busy; retry after 1 s");
+      a.headers.emplace_back("Retry-After", "1");
+      r = problem_response(a, req.path, req.request_id);
+    } else {
+      r = problem_response(
+          ApiError(500, "internal", "Internal error",
+                   "the registry failed; see the server log for request " + req.request_id),
+          req.path, req.request_id);
+    }
+  } catch (const std::exception& e) {
+    internal_error = e.what();
+    r = problem_response(ApiError(500, "internal", "Internal error",
+                                  "see the server log for request " + req.request_id),
+                         req.path, req.request_id);
+  }
+  r.route = route;
+  r.headers.emplace_back("X-Request-Id", req.request_id);
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  metrics_->observe_request(route, req.method, r.status, secs);
+  if (!r.problem_type.empty()) metrics_->count_error(r.problem_type);
+  if (s_.log) {
+    // One line per request. No keys, no bodies, no query strings, no client addresses (personal
+    // data): the request id ties it to the client's own records.
+    nlohmann::json line = {
+        {"ts", detail::rfc3339(s_.clock->now())},
+        {"level", r.status >= 500 ? "error" : "info"},
+        {"msg", "request"},
+        {"request_id", req.request_id},
+        {"method", req.method},
+        {"route", route},
+        {"status", r.status},
+        {"latency_ms", static_cast<double>(static_cast<std::int64_t>(secs * 1e5)) / 100.0}};
+    if (!r.problem_type.empty()) line["problem"] = r.problem_type;
+    if (!internal_error.empty()) line["error"] = internal_error;
+    s_.log(line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  }
+  return r;
+}
+
+}  // namespace certd

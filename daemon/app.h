@@ -1,0 +1,75 @@
+// daemon/app.h — certd's HTTP API (docs/service.md, docs/openapi.json) as a pure function of a
+// request: routing, authentication and department scoping, problem+json errors, limits, metrics
+// and one JSON log line per request. No sockets here (server.cpp adapts cpp-httplib to it), so
+// the whole request path runs in tests and fuzzers.
+//
+//   certd::App app(services);
+//   certd::HttpResponse r = app.handle(request);   // never throws
+//
+// Thread-safety: handle() may be called from many threads at once.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config.h"
+#include "http.h"
+#include "libcert/clock.h"
+#include "metrics.h"
+#include "ratelimit.h"
+#include "store.h"
+
+namespace libcert {
+class TemplateSet;
+class Issuer;
+class TrustStore;
+}  // namespace libcert
+
+namespace certd {
+
+// Everything the API uses, owned elsewhere (main.cpp or a test) and outliving the App.
+struct Services {
+  const Config* config = nullptr;
+  Store* store = nullptr;
+  const libcert::Clock* clock = nullptr;
+  libcert::Rng* rng = nullptr;                      // request ids
+  const libcert::TemplateSet* templates = nullptr;  // nullptr: template routes answer 503
+  const libcert::Issuer* issuer = nullptr;          // nullptr: issuing answers 503
+  const libcert::TrustStore* trust = nullptr;       // nullptr: verification answers 503
+  std::function<void(const std::string&)> log;      // one JSON line; nullptr: no logging
+};
+
+using Params = std::map<std::string, std::string>;
+using Handler = std::function<HttpResponse(const HttpRequest&, const Params&)>;
+
+struct Route {
+  std::string method;
+  std::string pattern;  // "/v1/licences/{id}/pdf"; a segment may also be literal with ':' suffix
+  bool is_public = false;
+  Handler handler;
+};
+
+class App {
+ public:
+  explicit App(Services s);
+  ~App();
+  [[nodiscard]] HttpResponse handle(HttpRequest req) const;
+  // The route table (method, pattern) — the OpenAPI test compares it with docs/openapi.json.
+  [[nodiscard]] std::vector<std::pair<std::string, std::string>> routes() const;
+  [[nodiscard]] Metrics& metrics() const { return *metrics_; }
+
+ private:
+  HttpResponse dispatch(const HttpRequest& req, std::string& route) const;
+
+  Services s_;
+  std::vector<Route> routes_;
+  std::unique_ptr<Metrics> metrics_;
+  std::unique_ptr<RateLimiter> public_limiter_;
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace certd

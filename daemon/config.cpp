@@ -1,0 +1,159 @@
+#include "config.h"
+
+#include <cstdlib>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+
+#include "libcert/error.h"
+
+namespace certd {
+
+namespace {
+
+[[noreturn]] void bad(const std::string& field, const std::string& rule) {
+  throw libcert::Error(libcert::ErrorCode::kInvalidArgument, "config " + field + ": " + rule);
+}
+
+void check_keys(const nlohmann::json& obj, const std::string& where,
+                const std::set<std::string>& allowed) {
+  for (const auto& [k, v] : obj.items()) {
+    if (!allowed.count(k)) bad(where + k, "unknown field");
+  }
+}
+
+std::string str(const nlohmann::json& obj, const char* key, const std::string& where,
+                const std::string& dflt) {
+  if (!obj.contains(key)) return dflt;
+  if (!obj[key].is_string()) bad(where + key, "expected a string");
+  return obj[key].get<std::string>();
+}
+
+std::int64_t num(const nlohmann::json& obj, const char* key, const std::string& where,
+                 std::int64_t dflt, std::int64_t lo, std::int64_t hi) {
+  if (!obj.contains(key)) return dflt;
+  if (!obj[key].is_number_integer()) bad(where + key, "expected an integer");
+  const auto v = obj[key].get<std::int64_t>();
+  if (v < lo || v > hi) {
+    bad(where + key, "must be between " + std::to_string(lo) + " and " + std::to_string(hi));
+  }
+  return v;
+}
+
+std::int64_t env_num(const std::string& name, const std::string& text, std::int64_t lo,
+                     std::int64_t hi) {
+  std::size_t used = 0;
+  long long v = 0;
+  try {
+    v = std::stoll(text, &used, 10);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used == 0 || used != text.size() || v < lo || v > hi) {
+    bad(name, "expected an integer between " + std::to_string(lo) + " and " + std::to_string(hi));
+  }
+  return v;
+}
+
+}  // namespace
+
+Config::Env Config::process_env() {
+  return [](const char* name) -> std::optional<std::string> {
+    const char* v = std::getenv(name);
+    if (v == nullptr || *v == '\0') return std::nullopt;
+    return std::string(v);
+  };
+}
+
+Config Config::load(const std::string& path, const Env& env) {
+  Config c;
+  if (!path.empty()) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw libcert::Error(libcert::ErrorCode::kIo, "config " + path + ": cannot read");
+    std::stringstream ss;
+    ss << in.rdbuf();
+    const auto j = nlohmann::json::parse(ss.str(), nullptr, false);
+    if (j.is_discarded() || !j.is_object()) bad(path, "not a JSON object");
+    check_keys(j, "",
+               {"listen", "port", "tls", "store", "templates", "keys", "qr_host", "threads",
+                "max_queue", "idempotency_lease_s", "status_list_size", "limits", "_comment"});
+    c.listen = str(j, "listen", "", c.listen);
+    c.port = static_cast<int>(num(j, "port", "", c.port, 0, 65535));
+    c.store = str(j, "store", "", c.store);
+    c.templates = str(j, "templates", "", c.templates);
+    c.keys = str(j, "keys", "", c.keys);
+    c.qr_host = str(j, "qr_host", "", c.qr_host);
+    c.threads = static_cast<int>(num(j, "threads", "", c.threads, 1, 256));
+    c.max_queue = static_cast<std::size_t>(
+        num(j, "max_queue", "", static_cast<std::int64_t>(c.max_queue), 1, 100000));
+    c.idempotency_lease_s = num(j, "idempotency_lease_s", "", c.idempotency_lease_s, 1, 86400);
+    c.status_list_size = num(j, "status_list_size", "", c.status_list_size, 8, 1LL << 32);
+    if (j.contains("tls")) {
+      const auto& t = j["tls"];
+      if (!t.is_object()) bad("tls", "expected an object");
+      check_keys(t, "tls.", {"cert", "key", "client_ca"});
+      c.tls_cert = str(t, "cert", "tls.", "");
+      c.tls_key = str(t, "key", "tls.", "");
+      c.tls_client_ca = str(t, "client_ca", "tls.", "");
+    }
+    if (j.contains("limits")) {
+      const auto& l = j["limits"];
+      if (!l.is_object()) bad("limits", "expected an object");
+      check_keys(l, "limits.",
+                 {"json_body_bytes", "pdf_body_bytes", "batch_items", "read_timeout_s",
+                  "write_timeout_s", "verify_per_minute", "verify_burst"});
+      auto& L = c.limits;
+      L.json_body_bytes = static_cast<std::size_t>(num(l, "json_body_bytes", "limits.",
+                                                       static_cast<std::int64_t>(L.json_body_bytes),
+                                                       1024, 64LL << 20));
+      L.pdf_body_bytes = static_cast<std::size_t>(num(l, "pdf_body_bytes", "limits.",
+                                                      static_cast<std::int64_t>(L.pdf_body_bytes),
+                                                      1024, 256LL << 20));
+      L.batch_items = static_cast<std::size_t>(
+          num(l, "batch_items", "limits.", static_cast<std::int64_t>(L.batch_items), 1, 10000));
+      L.read_timeout_s =
+          static_cast<int>(num(l, "read_timeout_s", "limits.", L.read_timeout_s, 1, 600));
+      L.write_timeout_s =
+          static_cast<int>(num(l, "write_timeout_s", "limits.", L.write_timeout_s, 1, 600));
+      L.verify_per_minute =
+          static_cast<int>(num(l, "verify_per_minute", "limits.", L.verify_per_minute, 1, 1000000));
+      L.verify_burst =
+          static_cast<int>(num(l, "verify_burst", "limits.", L.verify_burst, 1, 1000000));
+    }
+  }
+  auto s = [&](const char* name, std::string& field) {
+    if (auto v = env(name)) field = *v;
+  };
+  s("CERTD_LISTEN", c.listen);
+  s("CERTD_STORE", c.store);
+  s("CERTD_TEMPLATES", c.templates);
+  s("CERTD_KEYS", c.keys);
+  s("CERTD_QR_HOST", c.qr_host);
+  s("CERTD_TLS_CERT", c.tls_cert);
+  s("CERTD_TLS_KEY", c.tls_key);
+  s("CERTD_TLS_CLIENT_CA", c.tls_client_ca);
+  if (auto v = env("CERTD_PORT")) c.port = static_cast<int>(env_num("CERTD_PORT", *v, 0, 65535));
+  if (auto v = env("CERTD_THREADS")) {
+    c.threads = static_cast<int>(env_num("CERTD_THREADS", *v, 1, 256));
+  }
+  if (auto v = env("CERTD_VERIFY_PER_MINUTE")) {
+    c.limits.verify_per_minute =
+        static_cast<int>(env_num("CERTD_VERIFY_PER_MINUTE", *v, 1, 1000000));
+  }
+  if (c.tls_cert.empty() != c.tls_key.empty()) {
+    bad("tls", "cert and key must be given together");
+  }
+  if (!c.tls_client_ca.empty() && c.tls_cert.empty()) {
+    bad("tls.client_ca", "mutual TLS needs tls.cert and tls.key");
+  }
+  std::string host;
+  for (char ch : c.qr_host) {
+    if (!((ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '.' || ch == '-')) {
+      bad("qr_host", "upper-case letters, digits, '.' and '-' only (QR alphanumeric mode)");
+    }
+  }
+  return c;
+}
+
+}  // namespace certd

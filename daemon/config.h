@@ -1,0 +1,49 @@
+// daemon/config.h — certd's configuration: one JSON file, then environment overrides.
+//
+//   certd::Config c = certd::Config::load("certd.json", certd::Config::process_env());
+//
+// The file is optional (every field has a default); unknown fields and wrong types are rejected
+// with a message naming the field ("limits.json_body_bytes: expected a positive integer").
+// Environment variables override the file: CERTD_LISTEN, CERTD_PORT, CERTD_STORE, CERTD_TEMPLATES,
+// CERTD_KEYS, CERTD_QR_HOST, CERTD_TLS_CERT, CERTD_TLS_KEY, CERTD_TLS_CLIENT_CA, CERTD_THREADS,
+// CERTD_VERIFY_PER_MINUTE. Throws libcert::Error(kInvalidArgument) or (kIo) for an unreadable file.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+
+namespace certd {
+
+struct Limits {
+  std::size_t json_body_bytes = 1u << 20;  // 1 MB (413 above)
+  std::size_t pdf_body_bytes = 20u << 20;  // 20 MB for PDF uploads to /v1/verify
+  std::size_t batch_items = 100;
+  int read_timeout_s = 10;
+  int write_timeout_s = 30;
+  int verify_per_minute = 60;  // per client address, public routes
+  int verify_burst = 20;
+};
+
+struct Config {
+  std::string listen = "127.0.0.1";  // loopback unless told otherwise
+  int port = 8080;                   // 0: any free port (see --port-file)
+  std::string tls_cert, tls_key, tls_client_ca;
+  std::string store = "certd.db";
+  std::string templates = "templates";
+  std::string keys = "keys-example";
+  std::string qr_host = "LIC.ALI.EXAMPLE";
+  int threads = 8;
+  std::size_t max_queue = 256;
+  std::int64_t idempotency_lease_s = 120;
+  std::int64_t status_list_size = 1 << 20;
+  Limits limits;
+
+  using Env = std::function<std::optional<std::string>(const char*)>;
+  static Env process_env();
+  // `path` empty: defaults + environment only.
+  static Config load(const std::string& path, const Env& env);
+};
+
+}  // namespace certd

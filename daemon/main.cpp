@@ -1,0 +1,101 @@
+// certd — the licence issuance and verification daemon. See docs/service.md and README.md.
+//
+//   certd [--config FILE] [--listen ADDR] [--port N] [--store PATH] [--templates DIR]
+//         [--keys DIR] [--port-file PATH]
+#include <cstdio>
+#include <cstring>
+#include <iostream>
+#include <mutex>
+#include <nlohmann/json.hpp>
+
+#include "app.h"
+#include "config.h"
+#include "libcert/error.h"
+#include "server.h"
+#include "sqlite.h"
+#include "store.h"
+
+namespace {
+
+void log_line(const std::string& line) {
+  static std::mutex mu;
+  std::lock_guard l(mu);
+  std::fwrite(line.data(), 1, line.size(), stderr);
+  std::fputc('\n', stderr);
+  std::fflush(stderr);
+}
+
+int usage() {
+  std::cerr << "usage: certd [--config FILE] [--listen ADDR] [--port N] [--store PATH]\n"
+               "             [--templates DIR] [--keys DIR] [--port-file PATH]\n";
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string config_path, port_file;
+  std::map<std::string, std::string> overrides;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--help" || a == "-h") return usage() == 2 ? 0 : 0;
+    if (i + 1 >= argc) return usage();
+    const std::string v = argv[++i];
+    if (a == "--config") {
+      config_path = v;
+    } else if (a == "--port-file") {
+      port_file = v;
+    } else if (a == "--listen" || a == "--port" || a == "--store" || a == "--templates" ||
+               a == "--keys") {
+      overrides[a] = v;
+    } else {
+      std::cerr << "certd: unknown option " << a << "\n";
+      return usage();
+    }
+  }
+  try {
+    // Command-line options win over the environment, which wins over the file.
+    const auto process_env = certd::Config::process_env();
+    const certd::Config::Env env = [&](const char* name) -> std::optional<std::string> {
+      static const std::map<std::string, std::string> kFlag = {{"CERTD_LISTEN", "--listen"},
+                                                               {"CERTD_PORT", "--port"},
+                                                               {"CERTD_STORE", "--store"},
+                                                               {"CERTD_TEMPLATES", "--templates"},
+                                                               {"CERTD_KEYS", "--keys"}};
+      if (auto f = kFlag.find(name); f != kFlag.end()) {
+        if (auto o = overrides.find(f->second); o != overrides.end()) return o->second;
+      }
+      return process_env(name);
+    };
+    const certd::Config config = certd::Config::load(config_path, env);
+
+    certd::block_stop_signals();
+    libcert::SystemClock clock;
+    libcert::SystemRng rng;
+    certd::StoreOptions so;
+    so.status_list_size = config.status_list_size;
+    auto store = certd::open_store(config.store, so);
+
+    certd::Services s;
+    s.config = &config;
+    s.store = store.get();
+    s.clock = &clock;
+    s.rng = &rng;
+    s.log = log_line;
+    certd::App app(s);
+    log_line(nlohmann::json{
+        {"level", "info"}, {"msg", "registry open"}, {"schema_version", store->schema_version()}}
+                 .dump());
+    return certd::serve(config, app, port_file, log_line);
+  } catch (const libcert::Error& e) {
+    log_line(
+        nlohmann::json{{"level", "error"}, {"msg", "start-up failed"}, {"error", e.what()}}.dump(
+            -1, ' ', false, nlohmann::json::error_handler_t::replace));
+    return 1;
+  } catch (const certd::StoreError& e) {
+    log_line(
+        nlohmann::json{{"level", "error"}, {"msg", "registry failed"}, {"error", e.what()}}.dump(
+            -1, ' ', false, nlohmann::json::error_handler_t::replace));
+    return 1;
+  }
+}

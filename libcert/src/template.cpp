@@ -343,7 +343,10 @@ bool regex_matches(const std::string& pattern, const std::string& value) {
       icu::RegexPattern::compile(icu::UnicodeString::fromUTF8(pattern), 0, pe, st));
   if (U_FAILURE(st))
     throw Error(ErrorCode::kInternal, "pattern compiled at load no longer compiles");
-  std::unique_ptr<icu::RegexMatcher> m(p->matcher(icu::UnicodeString::fromUTF8(value), st));
+  // RegexMatcher keeps a reference to its input: the string must outlive the matcher (a
+  // temporary here left values longer than UnicodeString's inline buffer dangling).
+  const icu::UnicodeString input = icu::UnicodeString::fromUTF8(value);
+  std::unique_ptr<icu::RegexMatcher> m(p->matcher(input, st));
   if (U_FAILURE(st)) throw Error(ErrorCode::kInternal, "ICU matcher failed");
   const bool ok = m->matches(st) != 0;
   if (U_FAILURE(st)) throw Error(ErrorCode::kInternal, "ICU match failed");

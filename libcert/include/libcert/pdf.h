@@ -197,7 +197,8 @@ struct XrefEntry {
 };
 
 // One revision = one cross-reference section and its trailer, i.e. the original file or one
-// incremental update (§7.5.6). Revisions are listed oldest first.
+// incremental update (§7.5.6). Revisions are listed oldest first. (A linearized file, §F, shows
+// its first-page cross-reference section as one more revision: it is one in the /Prev chain.)
 struct Revision {
   std::size_t xref_offset = 0;         // where this section's xref table / xref stream starts
   std::size_t end = 0;                 // byte length of the file up to and including this

@@ -1,0 +1,124 @@
+// `certctl verify` on files of the attack corpus (exit code, the verdict and the failed check in
+// its output), with pdfsig (Poppler/NSS, nobody here wrote it) as a second opinion where it has
+// one: it must agree on the intact and the byte-changed licence.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "support/attack_corpus.h"
+#include "support/process.h"
+
+namespace {
+
+using testsupport::run;
+using testsupport::shell_quote;
+
+class CertctlVerify : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new testsupport::TempDir();
+    const std::string unsigned_pdf = attack::cairo_licence();
+    const std::string p1 = attack::seal(unsigned_pdf, attack::seal_of("samr"), 1);
+    const std::string p2 = attack::seal(unsigned_pdf, attack::seal_of("samr"), 2);
+    testsupport::spit(*dir_ / "valid.pdf", p1);
+    testsupport::spit(*dir_ / "two-seals.pdf", attack::seal(p2, attack::seal_of("ecology"), 2,
+                                                            libcert::SealKind::kApproval, 260));
+    std::string changed = p1;
+    changed[changed.find("cairo")] = 'C';
+    testsupport::spit(*dir_ / "byte-changed.pdf", changed);
+    testsupport::spit(*dir_ / "face-value.pdf", attack::face_value_changed(p2));
+    const attack::SigPos p = attack::sig_pos(p1);
+    testsupport::spit(*dir_ / "contents-null.pdf",
+                      attack::overwrite(p1, p.ct_pos, p.ct_end, "null"));
+    const auto size = static_cast<std::int64_t>(p1.size());
+    testsupport::spit(*dir_ / "short-range.pdf",
+                      attack::with_byte_range(p1, static_cast<std::int64_t>(p.ct_pos),
+                                              static_cast<std::int64_t>(p.ct_end),
+                                              size - static_cast<std::int64_t>(p.ct_end) - 30));
+    // NSS database trusting the example root, for pdfsig (testing.md).
+    const std::string db = (*dir_ / "nss").string();
+    const auto r = run("mkdir -p " + shell_quote(db) + " && certutil -N -d sql:" + shell_quote(db) +
+                       " --empty-password && certutil -A -d sql:" + shell_quote(db) +
+                       " -n root -t C,C,C -i " + shell_quote(attack::kKeys + "/root/root.crt"));
+    ASSERT_EQ(r.exit_code, 0) << r.out;
+  }
+  static void TearDownTestSuite() { delete dir_; }
+
+  static testsupport::RunResult certctl(const std::string& args) {
+    return run(std::string(CERTCTL_BIN) + " verify " + args);
+  }
+  static std::string file(const std::string& name) { return shell_quote((*dir_ / name).string()); }
+  static testsupport::TempDir* dir_;
+};
+testsupport::TempDir* CertctlVerify::dir_ = nullptr;
+
+TEST_F(CertctlVerify, ValidLicenceExitsZeroAndPdfsigAgrees) {
+  const auto r = certctl(file("valid.pdf"));
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("Result: VALID"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("阿里地区市场监督管理局 (USCC 115425000199003834)"), std::string::npos);
+  const auto s =
+      run("pdfsig -nssdir sql:" + shell_quote((*dir_ / "nss").string()) + " " + file("valid.pdf"));
+  EXPECT_NE(s.out.find("Signature is Valid."), std::string::npos) << s.out;
+}
+
+TEST_F(CertctlVerify, TwoSealsVerifyValidWithBothListed) {
+  const auto r = certctl("--json " + file("two-seals.pdf"));
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["result"], "VALID");
+  ASSERT_EQ(j["signatures"].size(), 2u);
+  EXPECT_EQ(j["signatures"][0]["field"], "Seal1");
+  EXPECT_EQ(j["signatures"][0]["kind"], "certification");
+  EXPECT_EQ(j["signatures"][1]["field"], "Seal2");
+  EXPECT_EQ(j["signatures"][1]["kind"], "approval");
+  EXPECT_EQ(j["signatures"][0]["changes"][0]["class"], "form-filling");
+}
+
+TEST_F(CertctlVerify, ByteChangedIsInvalidAndPdfsigAgrees) {
+  const auto r = certctl(file("byte-changed.pdf"));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.out.find("Result: INVALID"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("signature 'Seal1': digest:"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("Failed checks: Seal1:digest"), std::string::npos) << r.out;
+  const auto s = run("pdfsig -nssdir sql:" + shell_quote((*dir_ / "nss").string()) + " " +
+                     file("byte-changed.pdf"));
+  EXPECT_EQ(s.out.find("Signature is Valid."), std::string::npos) << s.out;
+}
+
+TEST_F(CertctlVerify, FaceValueUpdateIsModified) {
+  const auto r = certctl(file("face-value.pdf"));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.out.find("Result: MODIFIED"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("[fail] modifications"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("page 1: /Contents changed"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("[fail] rendering"), std::string::npos) << r.out;
+}
+
+TEST_F(CertctlVerify, ForgedStructuresNameTheirCheck) {
+  auto r = certctl("--json " + file("contents-null.pdf"));
+  EXPECT_EQ(r.exit_code, 1);
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["result"], "INVALID");
+  EXPECT_EQ(j["reasons"][0], "signature 'Seal1': contents: /Contents is missing or null");
+  r = certctl(file("short-range.pdf"));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.out.find("[fail] byte-range: the signed range ends at byte"), std::string::npos)
+      << r.out;
+}
+
+TEST_F(CertctlVerify, UsageAndUnreadableInput) {
+  EXPECT_EQ(certctl("").exit_code, 2);
+  EXPECT_EQ(certctl("--bogus " + file("valid.pdf")).exit_code, 2);
+  const auto r = certctl(file("missing.pdf"));
+  EXPECT_EQ(r.exit_code, 4);
+  EXPECT_NE(r.out.find("missing.pdf"), std::string::npos);
+  // Another trust root: the licence's signer is unknown.
+  const auto u =
+      certctl("--trust " + shell_quote(attack::kKeys + "/tsa/tsa.crt") + " " + file("valid.pdf"));
+  EXPECT_EQ(u.exit_code, 1);
+  EXPECT_NE(u.out.find("Result: UNKNOWN-SIGNER"), std::string::npos) << u.out;
+}
+
+}  // namespace

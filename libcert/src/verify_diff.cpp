@@ -386,6 +386,12 @@ class Analysis {
       const Object new_page = cur_.object(p);
       const Dict* b = dict_of(new_page);
       if (b == nullptr) continue;
+      if (const Object* c = b->get("Contents"); c != nullptr) {
+        if (c->is(Kind::kRef)) content_of_[c->as_ref().num] = i;
+        if (c->is(Kind::kArray))
+          for (const auto& e : c->as_array())
+            if (e.is(Kind::kRef)) content_of_[e.as_ref().num] = i;
+      }
       const Object* annots_val = b->get("Annots");
       const bool annots_obj_changed = annots_val != nullptr && annots_val->is(Kind::kRef) &&
                                       is_changed(annots_val->as_ref().num);
@@ -484,23 +490,9 @@ class Analysis {
   std::string describe(std::uint32_t num, const Object& o_old, const Object& o_new) const {
     const std::string verb = o_old.is_null() ? "new object" : "changed object";
     // Which page uses it as content?
-    for (const auto& [pnum, idx] : page_index_) {
-      try {
-        const Object page = cur_.object(pnum);
-        const Dict* d = dict_of(page);
-        if (d == nullptr) continue;
-        const Object* c = d->get("Contents");
-        if (c == nullptr) continue;
-        bool hit = c->is(Kind::kRef) && c->as_ref().num == num;
-        if (c->is(Kind::kArray))
-          for (const auto& e : c->as_array())
-            hit = hit || (e.is(Kind::kRef) && e.as_ref().num == num);
-        if (hit) {
-          return verb + ": content stream of page " + std::to_string(idx + 1) +
-                 " (the displayed page content changed)";
-        }
-      } catch (const Error&) {
-      }
+    if (auto it = content_of_.find(num); it != content_of_.end()) {
+      return verb + ": content stream of page " + std::to_string(it->second + 1) +
+             " (the displayed page content changed)";
     }
     const Dict* d = dict_of(o_new);
     if (d != nullptr) {
@@ -526,6 +518,7 @@ class Analysis {
   std::set<std::uint32_t> explained_;
   std::set<std::uint32_t> structural_;  // catalog, AcroForm, pages: own rules, never walked into
   std::map<std::uint32_t, std::size_t> page_index_;
+  std::map<std::uint32_t, std::size_t> content_of_;  // content stream -> page index
   std::vector<Change> out_;
 };
 

@@ -108,7 +108,8 @@ struct VerifyOptions {
   std::size_t max_objects = 200000;  // objects per revision compared by the diff analysis
   // Shadow-attack rendering: pages rendered at this resolution; skipped (check "rendering" ends
   // "not-checked" and the result cannot be VALID) if the document has more pages than
-  // max_render_pages or a page takes longer than render_budget_ms in total.
+  // max_render_pages or rendering takes longer than render_budget_ms in total (Poppler cannot be
+  // interrupted inside a page, so the budget is checked between pages).
   double render_dpi = 36.0;
   int max_render_pages = 20;
   std::int64_t render_budget_ms = 5000;

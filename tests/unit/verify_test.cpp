@@ -41,6 +41,65 @@ struct Outcome {
   }
 };
 
+// An update adding an empty signature field (form filling) whose widget at `rect` has an
+// appearance that paints its rectangle white.
+std::string add_white_sig_widget(const std::string& sealed, const pdf::Array& rect) {
+  const auto doc = pdf::Document::open(sealed);
+  const pdf::Ref page_ref = doc.page_ref(0);
+  pdf::Object page = doc.object(page_ref);
+  pdf::IncrementalUpdate up(doc);
+  const pdf::Ref ap = up.allocate();
+  const pdf::Ref widget = up.allocate();
+  pdf::Stream appearance;
+  appearance.dict.set("Type", pdf::Name{"XObject"});
+  appearance.dict.set("Subtype", pdf::Name{"Form"});
+  appearance.dict.set("BBox", rect);
+  appearance.data = "1 1 1 rg 0 0 2000 2000 re f";
+  up.set(ap, pdf::Object(std::move(appearance)));
+  pdf::Dict w;
+  w.set("Type", pdf::Name{"Annot"});
+  w.set("Subtype", pdf::Name{"Widget"});
+  w.set("FT", pdf::Name{"Sig"});
+  w.set("T", pdf::String{"Seal9", false});
+  w.set("F", 4);
+  w.set("P", page_ref);
+  w.set("Rect", rect);
+  pdf::Dict apd;
+  apd.set("N", ap);
+  w.set("AP", apd);
+  up.set(widget, pdf::Object(std::move(w)));
+  // Append the widget to the page's /Annots and the field to /AcroForm /Fields.
+  const pdf::Object* annots = page.as_dict().get("Annots");
+  if (annots->is(pdf::Kind::kRef)) {
+    pdf::Object arr = doc.resolve(annots);
+    arr.as_array().emplace_back(widget);
+    up.set(annots->as_ref(), arr);
+  } else {
+    pdf::Array arr = annots->as_array();
+    arr.emplace_back(widget);
+    page.as_dict().set("Annots", pdf::Object(arr));
+    up.set(page_ref, page);
+  }
+  const pdf::Ref cat_ref = doc.catalog_ref();
+  pdf::Dict cat = doc.catalog();
+  const pdf::Object* af = cat.get("AcroForm");
+  if (af->is(pdf::Kind::kRef)) {
+    pdf::Object form = doc.resolve(af);
+    pdf::Object fields = doc.resolve(form.as_dict().get("Fields"));
+    fields.as_array().emplace_back(widget);
+    form.as_dict().set("Fields", fields);
+    up.set(af->as_ref(), form);
+  } else {
+    pdf::Dict form = af->as_dict();
+    pdf::Array fields = doc.resolve(form.get("Fields")).as_array();
+    fields.emplace_back(widget);
+    form.set("Fields", pdf::Object(fields));
+    cat.set("AcroForm", pdf::Object(form));
+    up.set(cat_ref, pdf::Object(cat));
+  }
+  return up.write().pdf;
+}
+
 class VerifyCorpus : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -174,68 +233,57 @@ TEST_F(VerifyCorpus, AppendedPageIsModified) {
 // widget appearance paints the whole page white. The difference analysis allows the change; the
 // rendered comparison does not.
 TEST_F(VerifyCorpus, ShadowOverlayWidgetIsCaughtByRendering) {
-  const auto doc = pdf::Document::open(*valid_p2_);
-  const pdf::Ref page_ref = doc.page_ref(0);
-  pdf::Object page = doc.object(page_ref);
-  pdf::IncrementalUpdate up(doc);
-  const pdf::Ref ap = up.allocate();
-  const pdf::Ref widget = up.allocate();
-  pdf::Stream appearance;
-  appearance.dict.set("Type", pdf::Name{"XObject"});
-  appearance.dict.set("Subtype", pdf::Name{"Form"});
-  appearance.dict.set("BBox", pdf::Array{0, 0, 596, 842});
-  appearance.data = "1 1 1 rg 0 0 596 842 re f";
-  up.set(ap, pdf::Object(std::move(appearance)));
-  pdf::Dict w;
-  w.set("Type", pdf::Name{"Annot"});
-  w.set("Subtype", pdf::Name{"Widget"});
-  w.set("FT", pdf::Name{"Sig"});
-  w.set("T", pdf::String{"Seal9", false});
-  w.set("F", 4);
-  w.set("P", page_ref);
-  w.set("Rect", pdf::Array{0, 0, 596, 842});
-  pdf::Dict apd;
-  apd.set("N", ap);
-  w.set("AP", apd);
-  up.set(widget, pdf::Object(std::move(w)));
-  // Append the widget to the page's /Annots and the field to /AcroForm /Fields.
-  const pdf::Object* annots = page.as_dict().get("Annots");
-  ASSERT_NE(annots, nullptr);
-  if (annots->is(pdf::Kind::kRef)) {
-    pdf::Object arr = doc.resolve(annots);
-    arr.as_array().emplace_back(widget);
-    up.set(annots->as_ref(), arr);
-  } else {
-    pdf::Array arr = annots->as_array();
-    arr.emplace_back(widget);
-    page.as_dict().set("Annots", pdf::Object(arr));
-    up.set(page_ref, page);
-  }
-  const pdf::Ref cat_ref = doc.catalog_ref();
-  pdf::Dict cat = doc.catalog();
-  const pdf::Object* af = cat.get("AcroForm");
-  if (af->is(pdf::Kind::kRef)) {
-    pdf::Object form = doc.resolve(af);
-    pdf::Object fields = doc.resolve(form.as_dict().get("Fields"));
-    fields.as_array().emplace_back(widget);
-    ASSERT_FALSE(form.as_dict().get("Fields")->is(pdf::Kind::kRef));
-    form.as_dict().set("Fields", fields);
-    up.set(af->as_ref(), form);
-  } else {
-    pdf::Dict form = af->as_dict();
-    pdf::Array fields = doc.resolve(form.get("Fields")).as_array();
-    fields.emplace_back(widget);
-    form.set("Fields", pdf::Object(fields));
-    cat.set("AcroForm", pdf::Object(form));
-    up.set(cat_ref, pdf::Object(cat));
-  }
-  const Outcome o = verify(up.write().pdf);
+  const std::string bad = add_white_sig_widget(*valid_p2_, pdf::Array{0, 0, 596, 842});
+  const Outcome o = verify(bad);
   EXPECT_EQ(o.report.result, Verdict::kModified) << o.report.to_text();
   EXPECT_EQ(o.sig("modifications"), CheckStatus::kPass) << o.sig_detail("modifications");
   EXPECT_EQ(o.doc("annotations"), CheckStatus::kFail);
   EXPECT_NE(o.report.check("annotations")->detail.find("a new widget covers"), std::string::npos)
       << o.report.check("annotations")->detail;
   EXPECT_EQ(o.doc("rendering"), CheckStatus::kPass);  // only inside the (too large) widget
+}
+
+// DocMDP P=1 (ISO 32000-1 §12.8.2.2 Table 254): even a new signature field — form filling,
+// which P=2 allows — is a forbidden change.
+TEST_F(VerifyCorpus, NewSignatureFieldOnP1CertificationIsModified) {
+  const Outcome o = verify(add_white_sig_widget(*valid_p1_, pdf::Array{200, 90.5, 260, 150.5}));
+  EXPECT_EQ(o.report.result, Verdict::kModified) << o.report.to_text();
+  EXPECT_EQ(o.sig("modifications"), CheckStatus::kFail);
+  EXPECT_NE(o.sig_detail("modifications").find("not allowed by DocMDP P=1"), std::string::npos)
+      << o.sig_detail("modifications");
+  for (const auto& c : o.report.signatures[0].changes) {
+    EXPECT_EQ(c.kind, libcert::ChangeClass::kFormFilling) << c.object << ": " << c.description;
+    EXPECT_FALSE(c.allowed);
+  }
+  // The same update on a P=2 certification is allowed and renders the same outside the widget.
+  const Outcome ok = verify(add_white_sig_widget(*valid_p2_, pdf::Array{200, 90.5, 260, 150.5}));
+  EXPECT_EQ(ok.report.result, Verdict::kValid) << ok.report.to_text();
+}
+
+// Incremental Saving Attack with a new catalog: the trailer's /Root points to another object.
+TEST_F(VerifyCorpus, AppendedNewCatalogIsModified) {
+  const auto doc = pdf::Document::open(*valid_p2_);
+  pdf::IncrementalUpdate up(doc);
+  const pdf::Ref cat = up.allocate();
+  pdf::Dict c = doc.catalog();
+  c.set("PageMode", pdf::Name{"UseOutlines"});
+  up.set(cat, pdf::Object(c));
+  std::string bytes = up.write().pdf;
+  // The writer copies /Root from the previous trailer; point the new trailer at the new catalog
+  // (the trailer follows the xref section, so startxref stays right).
+  const std::string old_root = "/Root " + std::to_string(doc.catalog_ref().num) + " 0 R";
+  const auto t = bytes.rfind(old_root);
+  ASSERT_NE(t, std::string::npos);
+  ASSERT_GT(t, valid_p2_->size());
+  bytes.replace(t, old_root.size(), "/Root " + std::to_string(cat.num) + " 0 R");
+  const Outcome o = verify(bytes);
+  EXPECT_EQ(o.report.result, Verdict::kModified) << o.report.to_text();
+  EXPECT_EQ(o.sig("modifications"), CheckStatus::kFail);
+  bool found = false;
+  for (const auto& ch : o.report.signatures[0].changes)
+    found = found || ch.description.find("trailer /Root now points to a different catalog") !=
+                         std::string::npos;
+  EXPECT_TRUE(found) << o.report.to_text();
 }
 
 // Signature Wrapping.

@@ -126,14 +126,15 @@ nlohmann::json VerificationReport::to_json() const {
     sj["result"] = to_string(s.result);
     sj["kind"] = s.docmdp_p ? "certification" : "approval";
     sj["docmdp_p"] = s.docmdp_p ? nlohmann::json(*s.docmdp_p) : nlohmann::json();
-    sj["signer"] = {{"subject", s.signer_subject},
-                    {"department", s.department},
-                    {"uscc", s.uscc},
+    // Certificate strings can hold anything a (hostile) issuer put there: clean them too.
+    sj["signer"] = {{"subject", utf8_clean(s.signer_subject)},
+                    {"department", utf8_clean(s.department)},
+                    {"uscc", utf8_clean(s.uscc)},
                     {"cert_sha256", s.cert_sha256},
                     {"cert_serial", s.cert_serial},
                     {"not_before", s.cert_not_before},
                     {"not_after", s.cert_not_after},
-                    {"key_version", s.key_version},
+                    {"key_version", utf8_clean(s.key_version)},
                     {"key_state", s.key_state}};
     sj["signing_time"] = {
         {"value", s.signing_time},

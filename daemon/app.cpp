@@ -5,6 +5,10 @@
 
 #include "app_internal.h"
 #include "auth.h"
+#include "libcert/qr_payload.h"
+#include "libcert/template.h"
+#include "libcert/trust_bundle.h"
+#include "libcert/verify.h"
 #include "openapi.h"
 #include "sqlite.h"
 
@@ -49,7 +53,7 @@ Principal require(Store& store, const HttpRequest& req, std::string_view scope) 
     case AuthResult::kRevoked:
       throw unauthorized("Authorization: this API key was revoked");
   }
-  if (!a.principal.has(scope)) {
+  if (!scope.empty() && !a.principal.has(scope)) {
     throw ApiError(403, "forbidden", "Forbidden",
                    "Authorization: this key lacks the scope '" + std::string(scope) + "'");
   }
@@ -163,8 +167,208 @@ void require_department(const Principal& p, const std::string& department,
 
 using detail::json_response;
 
+namespace {
+
+std::string_view field_type_name(libcert::FieldType t) {
+  switch (t) {
+    case libcert::FieldType::kText:
+      return "text";
+    case libcert::FieldType::kMultiline:
+      return "multiline";
+    case libcert::FieldType::kDate:
+      return "date";
+    case libcert::FieldType::kUscc:
+      return "uscc";
+    case libcert::FieldType::kIdNumber:
+      return "id-number";
+    case libcert::FieldType::kEnum:
+      return "enum";
+    case libcert::FieldType::kNumber:
+      return "number";
+    case libcert::FieldType::kPattern:
+      return "pattern";
+  }
+  return "text";
+}
+
+nlohmann::json template_summary(const libcert::Template& t) {
+  return {{"id", t.id()},
+          {"version", t.version()},
+          {"type_code", t.type_code()},
+          {"title", {{"bo", t.title().bo}, {"zh", t.title().zh}}},
+          {"department",
+           {{"id", t.department().id},
+            {"name", {{"bo", t.department().name.bo}, {"zh", t.department().name.zh}}}}}};
+}
+
+nlohmann::json template_detail(const libcert::Template& t) {
+  nlohmann::json j = template_summary(t);
+  nlohmann::json fields = nlohmann::json::array();
+  for (const auto& f : t.fields()) {
+    nlohmann::json fj = {{"name", f.name},
+                         {"label", {{"bo", f.label.bo}, {"zh", f.label.zh}}},
+                         {"type", field_type_name(f.type)},
+                         {"required", f.required}};
+    if (f.max_length != 0) fj["max_length"] = f.max_length;
+    if (!f.pattern.empty()) fj["pattern"] = f.pattern;
+    if (!f.pattern_description.empty()) fj["pattern_description"] = f.pattern_description;
+    if (!f.values.empty()) {
+      nlohmann::json vals = nlohmann::json::array();
+      for (const auto& v : f.values) {
+        nlohmann::json vj = {{"zh", v.zh}};
+        if (!v.code.empty()) vj["code"] = v.code;
+        if (!v.bo.empty()) vj["bo"] = v.bo;
+        vals.push_back(vj);
+      }
+      fj["values"] = vals;
+    }
+    if (f.min) fj["min"] = *f.min;
+    if (f.max) fj["max"] = *f.max;
+    if (f.type == libcert::FieldType::kNumber) fj["decimals"] = f.decimals;
+    if (f.not_future) fj["not_future"] = true;
+    if (!f.not_before.empty()) fj["not_before"] = f.not_before;
+    fields.push_back(fj);
+  }
+  j["fields"] = fields;
+  j["holder_field"] = t.holder_field();
+  j["holder_code_field"] = t.holder_code_field();
+  return j;
+}
+
+nlohmann::json registry_view(const std::optional<LicenceRecord>& rec) {
+  if (!rec) return {{"found", false}};
+  nlohmann::json j = {{"found", true},
+                      {"id", rec->id},
+                      {"status", rec->status},
+                      {"department", rec->department},
+                      {"template", rec->template_id},
+                      {"issued_at", detail::rfc3339(rec->issued_at)}};
+  if (rec->revoked_at) j["revoked_at"] = detail::rfc3339(*rec->revoked_at);
+  return j;
+}
+
+}  // namespace
+
 struct App::Impl {
   const Services& s;
+
+  void need(const void* component, const char* what) const {
+    if (component == nullptr) {
+      ApiError e(503, "unavailable", "Service unavailable",
+                 std::string(what) + " is not loaded on this server");
+      e.headers.emplace_back("Retry-After", "30");
+      throw e;
+    }
+  }
+
+  HttpResponse list_templates(const HttpRequest& req, const Params&) const {
+    (void)detail::require(*s.store, req, "");
+    need(s.templates, "the template set");
+    nlohmann::json items = nlohmann::json::array();
+    for (const auto& id : s.templates->ids()) {
+      items.push_back(template_summary(*s.templates->get(id)));
+    }
+    return json_response(200, {{"items", items}});
+  }
+
+  HttpResponse get_template(const HttpRequest& req, const Params& p) const {
+    (void)detail::require(*s.store, req, "");
+    need(s.templates, "the template set");
+    const std::string& id = p.at("id");
+    detail::check_template_id(id, "path id");
+    const auto ids = s.templates->ids();
+    if (std::find(ids.begin(), ids.end(), id) == ids.end()) {
+      throw ApiError(404, "not-found", "Not found", "id: no template '" + id + "'");
+    }
+    return json_response(200, template_detail(*s.templates->get(id)));
+  }
+
+  // POST /v1/verify: a PDF (application/pdf) or {"qr": "..."} (application/json). Public and
+  // rate-limited; the answer joins the cryptographic verdict with the registry's status.
+  HttpResponse verify(const HttpRequest& req, const Params&) const {
+    std::string ct = req.header_or_empty("Content-Type");
+    if (auto semi = ct.find(';'); semi != std::string::npos) ct.resize(semi);
+    for (auto& c : ct) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (ct == "application/pdf") {
+      need(s.trust, "the trust store");
+      if (req.body.size() > s.config->limits.pdf_body_bytes) {
+        throw ApiError(413, "payload-too-large", "Payload too large",
+                       "body: " + std::to_string(req.body.size()) + " bytes exceeds the limit of " +
+                           std::to_string(s.config->limits.pdf_body_bytes) + " bytes for PDF");
+      }
+      if (req.body.empty()) {
+        throw ApiError(400, "invalid-request", "Invalid request", "body: empty; send the PDF");
+      }
+      libcert::VerifyOptions opts;
+      opts.clock = s.clock;
+      opts.max_file_size = s.config->limits.pdf_body_bytes;
+      const libcert::VerificationReport rep = libcert::verify_pdf(req.body, *s.trust, opts);
+      const auto rec = s.store->find_licence_by_pdf(sha256_hex(req.body));
+      std::string overall(libcert::to_string(rep.result));
+      if (rep.result == libcert::Verdict::kUnknownSigner) overall = "UNKNOWN";
+      std::vector<std::string> reasons = rep.reasons;
+      if (rep.result == libcert::Verdict::kValid && rec && rec->status == "revoked") {
+        overall = "REVOKED";
+        reasons.push_back("registry: licence " + rec->id + " was revoked on " +
+                          detail::rfc3339(*rec->revoked_at));
+      }
+      nlohmann::json body = {{"result", overall},
+                             {"kind", "pdf"},
+                             {"reasons", reasons},
+                             {"registry", registry_view(rec)},
+                             {"report", rep.to_json()}};
+      return json_response(200, body);
+    }
+    if (ct == "application/json") {
+      need(s.seals, "the seal certificates");
+      const auto j = detail::json_body(req, s.config->limits.json_body_bytes, {"qr"});
+      if (!j.contains("qr") || !j["qr"].is_string() || j["qr"].get<std::string>().empty() ||
+          j["qr"].get<std::string>().size() > 4096) {
+        throw ApiError(400, "invalid-request", "Invalid request",
+                       "body.qr: required, the scanned QR text (1-4096 characters)");
+      }
+      const libcert::QrVerdict v =
+          libcert::verify_qr(j["qr"].get<std::string>(), *s.seals, s.clock->now());
+      std::optional<LicenceRecord> rec;
+      if (v.signature_ok && v.claims) {
+        const std::string& id = v.claims->licence.identifier;
+        bool plausible = !id.empty() && id.size() <= 128;
+        if (plausible) rec = s.store->get_licence(id, false);
+      }
+      std::string overall(libcert::to_string(v.status));
+      std::string reason = v.reason;
+      // Online: the registry is the authority on revocation (the QR's status bit is only as fresh
+      // as the verifier's bundle).
+      if (v.status == libcert::QrStatus::kValid && rec && rec->status == "revoked") {
+        overall = "REVOKED";
+        reason =
+            "registry: licence " + rec->id + " was revoked on " + detail::rfc3339(*rec->revoked_at);
+      }
+      nlohmann::json claims = nullptr;
+      if (v.claims && v.signature_ok) {
+        const auto& l = v.claims->licence;
+        claims = {{"identifier", l.identifier},
+                  {"type_code", l.type_code},
+                  {"holder_name", l.holder_name},
+                  {"holder_code", l.holder_code},
+                  {"title", l.title},
+                  {"issue_date", l.issue_date},
+                  {"area_code", l.area_code},
+                  {"status_index", l.status_index},
+                  {"issuer", v.claims->issuer},
+                  {"issued_at", v.claims->issued_at}};
+      }
+      nlohmann::json body = {{"result", overall}, {"kind", "qr"},
+                             {"reason", reason},  {"signature_ok", v.signature_ok},
+                             {"kid", v.kid_hex},  {"seal_department", v.seal_department},
+                             {"claims", claims},  {"registry", registry_view(rec)}};
+      return json_response(200, body);
+    }
+    throw ApiError(415, "unsupported-media-type", "Unsupported media type",
+                   "Content-Type: expected application/pdf (a licence file) or application/json "
+                   "({\"qr\": ...}), got '" +
+                       req.header_or_empty("Content-Type") + "'");
+  }
 
   HttpResponse healthz(const HttpRequest&, const Params&) const {
     return json_response(200, {{"status", "ok"}});
@@ -341,6 +545,9 @@ App::App(Services s) : s_(std::move(s)), metrics_(std::make_unique<Metrics>()) {
          return r;
        }},
       {"GET", "/v1/openapi.json", true, bind(&Impl::openapi)},
+      {"GET", "/v1/templates", false, bind(&Impl::list_templates)},
+      {"GET", "/v1/templates/{id}", false, bind(&Impl::get_template)},
+      {"POST", "/v1/verify", true, bind(&Impl::verify)},
       {"GET", "/v1/licences", false, bind(&Impl::list_licences)},
       {"GET", "/v1/licences/{id}", false, bind(&Impl::get_licence)},
       {"GET", "/v1/licences/{id}/pdf", false, bind(&Impl::get_pdf)},

@@ -11,6 +11,10 @@
 #include "app.h"
 #include "config.h"
 #include "libcert/error.h"
+#include "libcert/template.h"
+#include "libcert/trust_bundle.h"
+#include "libcert/verify.h"
+#include "seals.h"
 #include "server.h"
 #include "sqlite.h"
 #include "store.h"
@@ -76,7 +80,17 @@ int main(int argc, char** argv) {
     so.status_list_size = config.status_list_size;
     auto store = certd::open_store(config.store, so);
 
+    // Templates, seal certificates and the trust anchor are loaded once; a broken template set or
+    // key directory stops the start-up with the file and rule that failed.
+    const libcert::TemplateSet templates = libcert::TemplateSet::load(config.templates);
+    libcert::TrustStore trust;
+    trust.add_path(config.keys + "/root/root.crt");
+    const libcert::TrustBundle seals = certd::load_seal_bundle(templates, config.keys, clock.now());
+
     certd::Services s;
+    s.templates = &templates;
+    s.trust = &trust;
+    s.seals = &seals;
     s.config = &config;
     s.store = store.get();
     s.clock = &clock;

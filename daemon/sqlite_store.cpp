@@ -107,6 +107,8 @@ CREATE TABLE audit_checkpoints(
   created_at INTEGER NOT NULL
 );
 )sql"},
+      {2, "index licences by PDF hash (verification looks uploads up)",
+       "CREATE INDEX licences_by_pdf_sha256 ON licences(pdf_sha256);"},
   };
   return m;
 }
@@ -605,6 +607,15 @@ ListPage SqliteStore::list_licences(const ListQuery& q) {
     page.next_before = page.items.back().audit_index;
   }
   return page;
+}
+
+std::optional<LicenceRecord> SqliteStore::find_licence_by_pdf(const std::string& pdf_sha256) {
+  Lease l(*this);
+  auto st = l.db().prepare(std::string("SELECT ") + kLicenceCols +
+                           " FROM licences WHERE pdf_sha256 = ?1 ORDER BY audit_index LIMIT 1");
+  st.bind(1, pdf_sha256);
+  if (!st.step()) return std::nullopt;
+  return read_licence(st);
 }
 
 std::optional<RevokeResult> SqliteStore::revoke_licence(const std::string& id,

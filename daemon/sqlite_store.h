@@ -47,6 +47,7 @@ class SqliteStore final : public Store {
                       const std::function<Rendered(const Allocation&)>& render) override;
   std::optional<LicenceRecord> get_licence(const std::string& id, bool with_pdf) override;
   ListPage list_licences(const ListQuery& q) override;
+  std::optional<LicenceRecord> find_licence_by_pdf(const std::string& pdf_sha256) override;
   std::optional<RevokeResult> revoke_licence(const std::string& id, const std::string& reason,
                                              std::int64_t now, const Actor& by) override;
   std::int64_t count_licences() override;

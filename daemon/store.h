@@ -195,6 +195,9 @@ class Store {
   [[nodiscard]] virtual std::optional<LicenceRecord> get_licence(const std::string& id,
                                                                  bool with_pdf) = 0;
   [[nodiscard]] virtual ListPage list_licences(const ListQuery& q) = 0;
+  // The licence whose stored PDF has this SHA-256 (lower-case hex), without the PDF bytes.
+  [[nodiscard]] virtual std::optional<LicenceRecord> find_licence_by_pdf(
+      const std::string& pdf_sha256) = 0;
   // nullopt: no such licence. Revoking a revoked licence changes nothing (changed=false).
   virtual std::optional<RevokeResult> revoke_licence(const std::string& id,
                                                      const std::string& reason, std::int64_t now,

@@ -73,10 +73,11 @@ class StoreTest : public ::testing::Test {
 };
 
 TEST_F(StoreTest, MigrationsAppliedOnceAndRecorded) {
-  EXPECT_EQ(store_->schema_version(), 1);
+  EXPECT_EQ(store_->schema_version(), 2);
   store_.reset();
   store_ = open();  // reopening applies nothing twice
-  EXPECT_EQ(count("SELECT COUNT(*) FROM schema_migrations"), 1);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM schema_migrations"), 2);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM sqlite_master WHERE name='licences_by_pdf_sha256'"), 1);
   for (const char* t : {"principals", "seal_keys", "licences", "idempotency", "audit_log",
                         "audit_checkpoints", "serial_counters"}) {
     EXPECT_EQ(
@@ -286,6 +287,10 @@ TEST_F(StoreTest, RevocationIsIdempotentAndAudited) {
   ASSERT_EQ(rows.size(), 2u);
   EXPECT_EQ(rows[1].action, "licence.revoke");
   EXPECT_EQ(rows[1].request_id, "r2");
+  const auto by_pdf = store_->find_licence_by_pdf(rec.pdf_sha256);
+  ASSERT_TRUE(by_pdf);
+  EXPECT_EQ(by_pdf->id, rec.id);
+  EXPECT_FALSE(store_->find_licence_by_pdf(std::string(64, '0')));
   const auto got = store_->get_licence(rec.id, true);
   ASSERT_TRUE(got);
   EXPECT_EQ(got->pdf, "%PDF-1.7 " + rec.serial);

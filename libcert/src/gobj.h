@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cairo.h>
+#include <fontconfig/fontconfig.h>
 #include <glib-object.h>
 #include <pango/pangocairo.h>
 
@@ -25,6 +26,11 @@ using FontDescription = std::unique_ptr<PangoFontDescription, Deleter<pango_font
 using AttrList = std::unique_ptr<PangoAttrList, Deleter<pango_attr_list_unref>>;
 using Bytes = std::unique_ptr<GBytes, Deleter<g_bytes_unref>>;
 using GErrorPtr = std::unique_ptr<GError, Deleter<g_error_free>>;
+using LayoutIter = std::unique_ptr<PangoLayoutIter, Deleter<pango_layout_iter_free>>;
+using FcPatternPtr = std::unique_ptr<FcPattern, Deleter<FcPatternDestroy>>;
+using FcObjectSetPtr = std::unique_ptr<FcObjectSet, Deleter<FcObjectSetDestroy>>;
+using FcFontSetPtr = std::unique_ptr<FcFontSet, Deleter<FcFontSetDestroy>>;
+using FcCharSetPtr = std::unique_ptr<FcCharSet, Deleter<FcCharSetDestroy>>;
 
 // Any GObject (PangoLayout, PangoContext, PangoFontMap, PopplerDocument, PopplerPage...).
 // (A named function, not a lambda: a lambda's type would give every struct holding an Object in

@@ -132,6 +132,14 @@ void cluster_path(cairo_t* cr, const Cluster& c) {
   pango_cairo_glyph_string_path(cr, c.font, &view);
 }
 
+void cluster_show(cairo_t* cr, const Cluster& c) {
+  PangoGlyphString view{};
+  view.num_glyphs = c.g1 - c.g0;
+  view.glyphs = c.glyphs->glyphs + c.g0;
+  view.log_clusters = c.glyphs->log_clusters + c.g0;
+  pango_cairo_show_glyph_string(cr, c.font, &view);
+}
+
 }  // namespace seal_detail
 
 namespace {
@@ -155,7 +163,7 @@ void arc_path(cairo_t* cr, const ShapedText& t, double cx, double cy, double r_m
     cairo_translate(cr, 0, -r_mid);
     cairo_scale(cr, sx, 1);
     cairo_move_to(cr, -c.width / 2, -y_centre);
-    seal_detail::cluster_path(cr, c);
+    seal_detail::cluster_show(cr, c);
     cairo_restore(cr);
   }
 }
@@ -167,7 +175,7 @@ void line_path(cairo_t* cr, const ShapedText& t, double cx, double top, double s
   cairo_scale(cr, sx, 1);
   for (const auto& c : t.clusters) {
     cairo_move_to(cr, c.x - t.width / 2, 0);
-    seal_detail::cluster_path(cr, c);
+    seal_detail::cluster_show(cr, c);
   }
   cairo_restore(cr);
 }

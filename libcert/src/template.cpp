@@ -570,7 +570,9 @@ class TemplateLoader {
         if (auto f = c.str(*sealit, sp, "function_zh", true)) dep.seal.function_zh = *f;
         if (auto f = c.str(*sealit, sp, "function_bo", true)) {
           dep.seal_function_key = *f;
-          resolve(c, sp + "/function_bo", *f, set.glossary_);
+          if (const GlossaryEntry* e = resolve(c, sp + "/function_bo", *f, set.glossary_)) {
+            dep.seal.function_bo = e->bo;
+          }
         }
       }
       if (id && zh && bo && uscc && area) {
@@ -848,10 +850,12 @@ class TemplateLoader {
   void load_layout(Checker& c, const json& l, const std::string& p, const TemplateSet& set,
                    Template& t, std::vector<std::string>& block_ptrs) {
     if (!c.object(l, p, {"fonts", "frame", "label", "items"})) return;
-    // Fonts: families found through fontconfig. Defaults are TrueType fonts (cairo subsets them to
-    // a few KB), Tibetan first for Tibetan text, HanaMin A/B as fallbacks for CJK Ext A/B.
+    // Fonts: families found through fontconfig, in order of preference; each character is set in
+    // the first family that has it. Defaults are TrueType fonts (cairo's subsets stay small):
+    // AR PL UMing (Song/Ming style) for Chinese, digits and punctuation, Noto Serif Tibetan
+    // (Uchen) for Tibetan, HanaMinA/HanaMinB for CJK Extension A/B (生僻字).
     t.layout_.fonts = {
-        {"bo", {"Noto Serif Tibetan", "AR PL UMing CN"}},
+        {"bo", {"AR PL UMing CN", "Noto Serif Tibetan"}},
         {"zh", {"AR PL UMing CN", "HanaMinA", "HanaMinB"}},
         {"value", {"AR PL UMing CN", "Noto Serif Tibetan", "HanaMinA", "HanaMinB"}},
     };

@@ -8,7 +8,10 @@
 // (validation), 4 other libcert error.
 #pragma once
 
+#include <cstdint>
 #include <map>
+#include <nlohmann/json.hpp>
+#include <stdexcept>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -54,6 +57,26 @@ struct UsageError : std::runtime_error {
 // LIBCERT_TEMPLATES and LIBCERT_KEYS): the source tree's templates/ and keys-example/.
 std::string templates_dir(const Options& o);
 std::string keys_dir(const Options& o);
+
+// Reads a JSON file; a syntax error is Error(kValidation) with one problem naming the file.
+nlohmann::json read_json(const std::string& path);
+
+// The issue time of a CLI run: `--issued YYYY-MM-DD` means 00:00 China time (UTC+8) that day, which
+// makes the run fully deterministic; without it, the wall clock (the CLI is the one place that
+// reads it — the library takes time injected).
+struct IssueTime {
+  std::int64_t unix_seconds = 0;
+  std::string iso_date;  // YYYY-MM-DD in China time
+};
+IssueTime issue_time(const Options& o);
+
+// Deterministic default GB/T 36904 serial for CLI runs: 12 decimal digits of SHA-256 over the
+// template id and the canonical JSON of the data, so issuing the same data twice gives the same
+// identifier. (certd allocates serials from its registry instead.)
+std::string default_serial(std::string_view template_id, const nlohmann::json& data);
+
+// Parses a decimal integer option in [lo, hi]; throws UsageError naming the option.
+int parse_int(const std::string& text, std::string_view option, int lo, int hi);
 
 // Reads a whole file; throws libcert::Error(kIo) naming the path.
 std::string read_file(const std::string& path);

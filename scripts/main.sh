@@ -1,16 +1,28 @@
 #!/usr/bin/env bash
-# The main job: install dependencies, build, and issue the sample licence of every template
-# into out/ (PDFs, and the seal image). Run from anywhere; works on a fresh Debian 12 as root.
+# The main job: install dependencies, build (release), then issue one sealed licence of every
+# template from its templates/<id>/sample.json into out/, and verify each one. When certd is built,
+# scripts/demo-certd.sh (if present) repeats this through the HTTP API.
+# Works on a fresh Debian 12 machine as root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh
+# git does not keep file modes: the demo private keys must not be readable by others.
+find keys-example -name '*.key' -exec chmod 600 {} +
 cmake --preset release >/dev/null
 cmake --build --preset release
 BIN=build/release
 mkdir -p out
+n=0
 for dir in templates/*/; do
   id=$(basename "$dir")
   [ -f "$dir/manifest.json" ] || continue
-  "$BIN/certctl" render --template "$id" --data "$dir/sample.json" -o "out/$id.pdf"
-  echo "main: out/$id.pdf ($(stat -c %s "out/$id.pdf") bytes)"
+  "$BIN/certctl" issue --template "$id" --data "$dir/sample.json" -o "out/$id.pdf" >/dev/null
+  verdict=$("$BIN/certctl" verify "out/$id.pdf" | sed -n 's/^Result: //p')
+  printf 'main: out/%-48s %6d bytes  %s\n' "$id.pdf" "$(stat -c %s "out/$id.pdf")" "$verdict"
+  n=$((n + 1))
 done
+"$BIN/certctl" seal-image --department samr --format svg -o out/seal-samr.svg
+echo "main: issued and verified $n licences in out/ (seal picture: out/seal-samr.svg)"
+if [ -x "$BIN/certd" ] && [ -f scripts/demo-certd.sh ]; then
+  bash scripts/demo-certd.sh "$BIN"
+fi

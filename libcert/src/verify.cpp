@@ -245,11 +245,12 @@ std::string text_string(const Object* o) {
       static_cast<unsigned char>(b[1]) == 0xFF) {
     std::string out;
     for (std::size_t i = 2; i + 1 < b.size(); i += 2) {
-      std::uint32_t cp =
-          (static_cast<unsigned char>(b[i]) << 8) | static_cast<unsigned char>(b[i + 1]);
+      std::uint32_t cp = (static_cast<std::uint32_t>(static_cast<unsigned char>(b[i])) << 8) |
+                         static_cast<std::uint32_t>(static_cast<unsigned char>(b[i + 1]));
       if (cp >= 0xD800 && cp <= 0xDBFF && i + 3 < b.size()) {
         const std::uint32_t lo =
-            (static_cast<unsigned char>(b[i + 2]) << 8) | static_cast<unsigned char>(b[i + 3]);
+            (static_cast<std::uint32_t>(static_cast<unsigned char>(b[i + 2])) << 8) |
+            static_cast<std::uint32_t>(static_cast<unsigned char>(b[i + 3]));
         if (lo >= 0xDC00 && lo <= 0xDFFF) {
           cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
           i += 2;

@@ -87,15 +87,32 @@ nlohmann::json checks_json(const std::vector<Check>& v) {
 }
 
 // Replaces invalid UTF-8 (names and strings from a hostile PDF) so the JSON dump cannot throw.
+// Strict RFC 3629 §4: no overlong forms, no surrogates, nothing above U+10FFFF.
 std::string utf8_clean(const std::string& s) {
   std::string out;
   out.reserve(s.size());
   std::size_t i = 0;
+  auto byte = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
   while (i < s.size()) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    std::size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+    const unsigned char c = byte(i);
+    std::size_t n = 0;
+    unsigned char lo = 0x80, hi = 0xBF;  // allowed range of the second byte
+    if (c < 0x80) {
+      n = 1;
+    } else if (c >= 0xC2 && c <= 0xDF) {
+      n = 2;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      n = 3;
+      if (c == 0xE0) lo = 0xA0;
+      if (c == 0xED) hi = 0x9F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      n = 4;
+      if (c == 0xF0) lo = 0x90;
+      if (c == 0xF4) hi = 0x8F;
+    }
     bool ok = n != 0 && i + n <= s.size();
-    for (std::size_t k = 1; ok && k < n; ++k) ok = (static_cast<unsigned char>(s[i + k]) >> 6) == 2;
+    if (ok && n > 1) ok = byte(i + 1) >= lo && byte(i + 1) <= hi;
+    for (std::size_t k = 2; ok && k < n; ++k) ok = (byte(i + k) & 0xC0) == 0x80;
     if (ok && n == 1 && c < 0x20 && c != '\n' && c != '\t') ok = false;
     if (ok) {
       out.append(s, i, n);

@@ -4,6 +4,7 @@
 #include <ctime>
 
 #include "app_internal.h"
+#include "app_issue.h"
 #include "auth.h"
 #include "libcert/qr_payload.h"
 #include "libcert/template.h"
@@ -548,6 +549,16 @@ App::App(Services s) : s_(std::move(s)), metrics_(std::make_unique<Metrics>()) {
       {"GET", "/v1/templates", false, bind(&Impl::list_templates)},
       {"GET", "/v1/templates/{id}", false, bind(&Impl::get_template)},
       {"POST", "/v1/verify", true, bind(&Impl::verify)},
+#ifdef CERTD_WITH_ISSUER
+      {"POST", "/v1/licences", false,
+       [this](const HttpRequest& r, const Params&) {
+         return detail::issue_licence(s_, *metrics_, r);
+       }},
+      {"POST", "/v1/licences:batch", false,
+       [this](const HttpRequest& r, const Params&) {
+         return detail::issue_batch(s_, *metrics_, r);
+       }},
+#endif
       {"GET", "/v1/licences", false, bind(&Impl::list_licences)},
       {"GET", "/v1/licences/{id}", false, bind(&Impl::get_licence)},
       {"GET", "/v1/licences/{id}/pdf", false, bind(&Impl::get_pdf)},

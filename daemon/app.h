@@ -27,6 +27,7 @@ class TemplateSet;
 class Issuer;
 class TrustStore;
 class TrustBundle;
+class SealKeyring;
 }  // namespace libcert
 
 namespace certd {
@@ -39,6 +40,7 @@ struct Services {
   libcert::Rng* rng = nullptr;                      // request ids
   const libcert::TemplateSet* templates = nullptr;  // nullptr: template routes answer 503
   const libcert::Issuer* issuer = nullptr;          // nullptr: issuing answers 503
+  const libcert::SealKeyring* keyring = nullptr;    // the seal keys the issuer signs with
   const libcert::TrustStore* trust = nullptr;       // nullptr: verification answers 503
   const libcert::TrustBundle* seals = nullptr;      // root + seal certificates, for QR checks
   std::function<void(const std::string&)> log;      // one JSON line; nullptr: no logging

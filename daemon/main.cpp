@@ -11,6 +11,9 @@
 #include "app.h"
 #include "config.h"
 #include "libcert/error.h"
+#ifdef CERTD_WITH_ISSUER
+#include "libcert/issuer.h"
+#endif
 #include "libcert/template.h"
 #include "libcert/trust_bundle.h"
 #include "libcert/verify.h"
@@ -88,6 +91,13 @@ int main(int argc, char** argv) {
     const libcert::TrustBundle seals = certd::load_seal_bundle(templates, config.keys, clock.now());
 
     certd::Services s;
+#ifdef CERTD_WITH_ISSUER
+    const libcert::SealKeyring keyring = libcert::SealKeyring::load_dir(config.keys);
+    const libcert::Issuer issuer(templates, keyring,
+                                 libcert::IssuerOptions{&clock, config.qr_host});
+    s.issuer = &issuer;
+    s.keyring = &keyring;
+#endif
     s.templates = &templates;
     s.trust = &trust;
     s.seals = &seals;

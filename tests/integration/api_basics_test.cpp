@@ -233,6 +233,11 @@ TEST(OpenApi, EveryServerRouteIsDocumentedAndViceVersa) {
       doc.emplace(m, path);
     }
   }
+#ifndef CERTD_WITH_ISSUER
+  // This tree has no libcert Issuer yet (daemon/CMakeLists.txt): the issuing routes are not built.
+  doc.erase({"POST", "/v1/licences"});
+  doc.erase({"POST", "/v1/licences:batch"});
+#endif
   for (const auto& r : server) {
     EXPECT_TRUE(doc.count(r)) << r.first << " " << r.second << " is served but not documented";
   }

@@ -1,0 +1,287 @@
+// POST /v1/licences and POST /v1/licences:batch — issuing through libcert::Issuer inside the
+// registry's issuing transaction, with Idempotency-Key semantics (service.md).
+#include "app_issue.h"
+
+#include "app_internal.h"
+#include "libcert/issuer.h"
+#include "libcert/sign.h"
+#include "libcert/template.h"
+
+namespace certd::detail {
+
+namespace {
+
+std::string idempotency_key(const HttpRequest& req) {
+  const auto k = req.header("Idempotency-Key");
+  auto bad = [](const std::string& d) {
+    return ApiError(400, "missing-idempotency-key", "Idempotency-Key required", d);
+  };
+  if (!k) throw bad("Idempotency-Key: required header (1-255 printable ASCII characters)");
+  if (k->empty() || k->size() > 255) {
+    throw bad("Idempotency-Key: must have 1-255 printable ASCII characters");
+  }
+  for (char c : *k) {
+    if (c < 0x21 || c > 0x7e) {
+      throw bad("Idempotency-Key: must have 1-255 printable ASCII characters");
+    }
+  }
+  return *k;
+}
+
+struct Item {
+  std::shared_ptr<const libcert::Template> tmpl;
+  nlohmann::json data;
+};
+
+// Checks one issuing request object and everything that needs no write: the template exists and
+// belongs to the key's department, and the holder data passes the template's rules (422 with
+// every problem). Nothing is written for a request rejected here.
+Item check_item(const Services& s, const Principal& who, const nlohmann::json& body,
+                const std::string& where) {
+  static const std::set<std::string> kAllowed = {"template", "data", "valid_from", "valid_to"};
+  for (const auto& [k, v] : body.items()) {
+    if (!kAllowed.count(k)) {
+      throw ApiError(400, "invalid-request", "Invalid request",
+                     where + "." + k + ": unknown field");
+    }
+  }
+  if (!body.contains("template") || !body["template"].is_string()) {
+    throw ApiError(400, "invalid-request", "Invalid request",
+                   where + ".template: required, a template id (string)");
+  }
+  const std::string id = body["template"].get<std::string>();
+  check_template_id(id, where + ".template");
+  if (!body.contains("data") || !body["data"].is_object()) {
+    throw ApiError(400, "invalid-request", "Invalid request",
+                   where + ".data: required, an object of holder fields");
+  }
+  const auto ids = s.templates->ids();
+  if (std::find(ids.begin(), ids.end(), id) == ids.end()) {
+    throw ApiError(422, "unknown-template", "Unknown template",
+                   where + ".template: no template '" + id + "'");
+  }
+  Item item{s.templates->get(id), body["data"]};
+  // A department issues only its own templates, with its own seal (checked here, at the
+  // resource; the route already required licence:issue).
+  require_department(who, item.tmpl->department().id, where + ".template '" + id + "'");
+  // valid_from / valid_to fill the template's fields of the same name, when it has them.
+  for (const char* k : {"valid_from", "valid_to"}) {
+    if (!body.contains(k)) continue;
+    if (item.tmpl->field(k) == nullptr) {
+      throw ApiError(400, "invalid-request", "Invalid request",
+                     where + "." + k + ": template '" + id + "' has no field '" + k + "'");
+    }
+    if (item.data.contains(k)) {
+      throw ApiError(400, "invalid-request", "Invalid request",
+                     where + "." + k + ": given both here and in " + where + ".data");
+    }
+    item.data[k] = body[k];
+  }
+  try {
+    (void)item.tmpl->validate(item.data, *s.clock);
+  } catch (const libcert::Error& e) {
+    ApiError a = from_libcert(e);
+    if (e.code() != libcert::ErrorCode::kValidation) throw a;
+    // Name the fields relative to the request body.
+    std::string detail;
+    for (const auto& p : e.problems()) {
+      if (!detail.empty()) detail += "; ";
+      detail += where + ".data." + p.field + ": " + p.message + " [" + p.rule + "]";
+    }
+    throw ApiError(a.status(), a.slug(), a.title(), detail.empty() ? a.what() : detail, a.extra());
+  }
+  return item;
+}
+
+struct Outcome {
+  int status = 0;
+  std::string body;        // JSON (licence view) or problem+json
+  std::string licence_id;  // when issued
+};
+
+Outcome issue_item(const Services& s, Metrics& metrics, const Principal& who, const Item& item,
+                   const IdempotencyRef& ref, const std::string& request_sha256,
+                   const HttpRequest& req) {
+  const auto begun =
+      s.store->begin_idempotent(ref, request_sha256, s.clock->now(), s.config->idempotency_lease_s);
+  switch (begun.kind) {
+    case IdempotencyBegin::kReplay: {
+      Outcome o{begun.status_code, begun.response, ""};
+      if (o.status == 201) {
+        const auto j = nlohmann::json::parse(o.body, nullptr, false);
+        if (j.is_object() && j.contains("id")) o.licence_id = j["id"].get<std::string>();
+      }
+      return o;
+    }
+    case IdempotencyBegin::kInFlight:
+      throw ApiError(409, "idempotency-in-flight", "Request in progress",
+                     "Idempotency-Key: a request with this key is still being processed; retry "
+                     "later for its result");
+    case IdempotencyBegin::kMismatch:
+      throw ApiError(422, "idempotency-key-reused", "Idempotency key reused",
+                     "Idempotency-Key: already used with a different request body");
+    case IdempotencyBegin::kStarted:
+      break;
+  }
+  const libcert::Template& t = *item.tmpl;
+  IssueContext ctx;
+  ctx.department = t.department().id;
+  ctx.template_id = t.id();
+  ctx.type_code = t.type_code();
+  ctx.issuer_code = t.department().uscc;
+  ctx.now = s.clock->now();
+  ctx.actor = {who.id, req.request_id};
+  ctx.idempotency = ref;
+  ctx.response = [](const LicenceRecord& r) {
+    return std::pair<int, std::string>{201, licence_view(r, false).dump()};
+  };
+  try {
+    const LicenceRecord rec = s.store->issue(ctx, [&](const Allocation& a) {
+      libcert::IssueRequest r;
+      r.template_id = t.id();
+      r.data = item.data;
+      r.serial = a.serial;
+      r.status_index = static_cast<std::uint32_t>(a.status_index);
+      r.issued_at = ctx.now;
+      const libcert::IssuedLicence lic = s.issuer->issue(r);
+      Rendered out;
+      out.id = lic.identifier;
+      out.number = lic.identifier;
+      if (!t.number_field().empty() && lic.data.contains(t.number_field()) &&
+          lic.data[t.number_field()].is_string()) {
+        out.number = lic.data[t.number_field()].get<std::string>();
+      }
+      out.template_version = std::to_string(t.version());
+      out.data_json = lic.data.dump();
+      out.pdf = lic.pdf;
+      out.pdf_sha256 = lic.pdf_sha256;
+      out.qr_text = lic.qr_text;
+      // One seal version per department until key rotation (issue 7) versions them.
+      out.seal_version = "1";
+      out.seal_cert_sha256 = sha256_hex(s.keyring->get(t.department().id).certificate());
+      out.issued_at = lic.issued_at;
+      return out;
+    });
+    metrics.count_issued(t.id());
+    return {201, licence_view(rec, false).dump(), rec.id};
+  } catch (const libcert::Error& e) {
+    ApiError a = from_libcert(e);
+    if (a.status() < 500) {
+      // A deterministic rejection: remember it, so the same request gets the same answer.
+      const HttpResponse p = problem_response(a, req.path, req.request_id);
+      s.store->finish_idempotent(ref, a.status(), p.body);
+    } else {
+      s.store->abandon_idempotent(ref);
+    }
+    throw a;
+  } catch (...) {
+    s.store->abandon_idempotent(ref);
+    throw;
+  }
+}
+
+bool wants_pdf(const HttpRequest& req) {
+  const std::string a = req.header_or_empty("Accept");
+  return a.find("application/pdf") != std::string::npos;
+}
+
+HttpResponse to_http(const Services& s, const HttpRequest& req, const Outcome& o) {
+  HttpResponse r;
+  r.status = o.status;
+  r.body = o.body;
+  r.content_type = o.status >= 400 ? "application/problem+json" : "application/json";
+  if (o.status == 201 && !o.licence_id.empty()) {
+    r.headers.emplace_back("Location", "/v1/licences/" + o.licence_id);
+    if (wants_pdf(req)) {
+      const auto rec = s.store->get_licence(o.licence_id, true);
+      if (rec) {
+        r.content_type = "application/pdf";
+        r.body = rec->pdf;
+        r.headers.emplace_back("ETag", "\"" + rec->pdf_sha256 + "\"");
+        r.headers.emplace_back("X-Licence-Id", rec->id);
+      }
+    }
+  }
+  return r;
+}
+
+void need_issuing(const Services& s) {
+  if (s.templates == nullptr || s.issuer == nullptr || s.keyring == nullptr) {
+    ApiError e(503, "unavailable", "Service unavailable",
+               "issuing is not available: templates or seal keys are not loaded");
+    e.headers.emplace_back("Retry-After", "30");
+    throw e;
+  }
+}
+
+Principal issuing_principal(const Services& s, const HttpRequest& req) {
+  Principal who = require(*s.store, req, kScopeIssue);
+  if (who.is_admin()) {
+    throw ApiError(403, "forbidden-department", "Forbidden",
+                   "Authorization: an admin key has no department seal; issue with a key of the "
+                   "template's department");
+  }
+  return who;
+}
+
+}  // namespace
+
+HttpResponse issue_licence(const Services& s, Metrics& metrics, const HttpRequest& req) {
+  const Principal who = issuing_principal(s, req);
+  const std::string key = idempotency_key(req);
+  need_issuing(s);
+  const auto body = json_body(req, s.config->limits.json_body_bytes,
+                              {"template", "data", "valid_from", "valid_to"});
+  const Item item = check_item(s, who, body, "body");
+  const std::string hash = sha256_hex(req.method + " " + req.path + "\n" + req.body);
+  return to_http(s, req, issue_item(s, metrics, who, item, {who.id, key}, hash, req));
+}
+
+HttpResponse issue_batch(const Services& s, Metrics& metrics, const HttpRequest& req) {
+  const Principal who = issuing_principal(s, req);
+  const std::string key = idempotency_key(req);
+  need_issuing(s);
+  const auto body = json_body(req, s.config->limits.json_body_bytes, {"items"});
+  if (!body.contains("items") || !body["items"].is_array() || body["items"].empty()) {
+    throw ApiError(400, "invalid-request", "Invalid request",
+                   "body.items: required, a non-empty array of issuing requests");
+  }
+  if (body["items"].size() > s.config->limits.batch_items) {
+    throw ApiError(413, "payload-too-large", "Too many items",
+                   "body.items: " + std::to_string(body["items"].size()) +
+                       " items exceeds the limit of " +
+                       std::to_string(s.config->limits.batch_items));
+  }
+  nlohmann::json results = nlohmann::json::array();
+  int ok = 0, failed = 0;
+  for (std::size_t i = 0; i < body["items"].size(); ++i) {
+    const std::string where = "body.items[" + std::to_string(i) + "]";
+    const auto& it = body["items"][i];
+    nlohmann::json res = {{"index", i}};
+    try {
+      if (!it.is_object()) {
+        throw ApiError(400, "invalid-request", "Invalid request", where + ": expected an object");
+      }
+      const Item item = check_item(s, who, it, where);
+      // Each item is its own idempotent request: key#index, bound to the item's own content.
+      const Outcome o = issue_item(s, metrics, who, item, {who.id, key + "#" + std::to_string(i)},
+                                   sha256_hex(it.dump()), req);
+      res["status"] = o.status;
+      res[o.status == 201 ? "licence" : "problem"] = nlohmann::json::parse(o.body);
+      (o.status == 201 ? ok : failed)++;
+    } catch (const ApiError& e) {
+      res["status"] = e.status();
+      res["problem"] = nlohmann::json::parse(problem_response(e, req.path, req.request_id).body);
+      ++failed;
+    } catch (const libcert::Error& e) {
+      const ApiError a = from_libcert(e);
+      res["status"] = a.status();
+      res["problem"] = nlohmann::json::parse(problem_response(a, req.path, req.request_id).body);
+      ++failed;
+    }
+    results.push_back(res);
+  }
+  return json_response(200, {{"results", results}, {"issued", ok}, {"failed", failed}});
+}
+
+}  // namespace certd::detail

@@ -11,6 +11,8 @@ PKGS=(
   fonts-noto-core fonts-arphic-uming fonts-hanazono fonts-tibetan-machine fonts-wqy-zenhei
   # independent verifiers used by the tests
   poppler-utils mupdf-tools qpdf zbar-tools libnss3-tools
+  # certd demo (daemon/demo.sh) reads JSON answers with jq; tests use curl as an HTTPS peer
+  jq curl
   # fuzzing (preset `fuzz`): clang with libFuzzer and the sanitizer runtimes
   clang libclang-rt-14-dev
 )

@@ -2,7 +2,7 @@
 # certd demo (part of the main job): starts certd on 127.0.0.1 with a fresh SQLite registry and
 # keys-example, creates one demo API key per department with certctl, issues one licence of each
 # template through the HTTP API, verifies every PDF and every QR text through the API, prints where
-# the PDFs are, and stops certd. Usage: daemon/demo.sh [BUILD_DIR] (default build/release).
+# the PDFs are, and stops certd. (The public verify rate limit is raised for this one client.) Usage: daemon/demo.sh [BUILD_DIR] (default build/release).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${1:-build/release}
@@ -11,7 +11,7 @@ rm -rf "$OUT"
 mkdir -p "$OUT"
 DB=$OUT/registry.db
 
-"$BIN/daemon/certd" --store "$DB" --listen 127.0.0.1 --port 0 --port-file "$OUT/port" \
+CERTD_VERIFY_PER_MINUTE=100000 "$BIN/daemon/certd" --store "$DB" --listen 127.0.0.1 --port 0 --port-file "$OUT/port" \
   --templates templates --keys keys-example 2>"$OUT/certd.log" &
 PID=$!
 trap 'kill "$PID" 2>/dev/null; wait "$PID" 2>/dev/null || true' EXIT

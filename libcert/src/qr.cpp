@@ -53,7 +53,7 @@ struct Segment {
 // Minimum-bit segmentation for one version group (dynamic programming over the three modes,
 // costs in 1/6 bit so that numeric 10/3 and alphanumeric 11/2 bits per character are integers).
 // A segment costs its 4-bit mode indicator + character count indicator + data bits.
-std::vector<Segment> segment(std::string_view text, std::size_t group) {
+std::vector<Segment> segment(std::string_view text, std::size_t group, long* bits) {
   const std::size_t n = text.size();
   constexpr std::array<long, 3> kPerChar = {20, 33, 48};  // ×6: 10/3, 11/2, 8 bits
   constexpr long kInf = std::numeric_limits<long>::max() / 4;
@@ -89,6 +89,7 @@ std::vector<Segment> segment(std::string_view text, std::size_t group) {
   for (std::size_t k = 1; k < 3; ++k) {
     if (cost[n][k] < cost[n][m]) m = k;
   }
+  *bits = (cost[n][m] + 5) / 6;  // a lower bound of the real count (partial groups round up)
   // Walk back to each character's mode, then merge equal neighbours into segments.
   std::vector<std::size_t> modes(n);
   for (std::size_t i = n; i > 0; --i) {
@@ -157,8 +158,18 @@ QrMatrix QrMatrix::encode(std::string_view text, QrEcc ecc, int max_version) {
   // group it was segmented for is optimal; otherwise keep the smallest seen.
   static constexpr std::array<int, 3> kGroupMax = {9, 26, 40};
   Code best;
+  // Data capacity in bits of the largest version of each group (ISO/IEC 18004 Table 7: data
+  // codewords of versions 9, 26 and 40 at L, M, Q, H); lets us skip hopeless encodings, the
+  // expensive part being libqrencode's mask selection.
+  static constexpr std::array<std::array<long, 4>, 3> kGroupCapacity = {
+      {{232 * 8, 182 * 8, 132 * 8, 100 * 8},
+       {1370 * 8, 1062 * 8, 754 * 8, 596 * 8},
+       {2956 * 8, 2334 * 8, 1666 * 8, 1276 * 8}}};
   for (std::size_t g = 0; g < 3; ++g) {
-    Code c = encode_segments(text, segment(text, g), ecc);
+    long bits = 0;
+    const auto segs = segment(text, g, &bits);
+    if (bits > kGroupCapacity[g][static_cast<std::size_t>(ecc)]) continue;
+    Code c = encode_segments(text, segs, ecc);
     if (!c) continue;
     const bool in_group = c->version <= kGroupMax[g] && (g == 0 || c->version > kGroupMax[g - 1]);
     if (!best || c->version < best->version) best = std::move(c);
@@ -218,6 +229,7 @@ void draw_qr(cairo_t* cr, const QrMatrix& m, double x, double y, double size_mm)
     cairo_stroke(rc.get());
   }
   cairo_save(cr);
+  cairo_new_path(cr);  // a path the caller left open must not be filled with ours
   cairo_translate(cr, x, y);
   cairo_scale(cr, size / n, size / n);
   cairo_set_source_surface(cr, rec.get(), 0, 0);

@@ -9,6 +9,8 @@
 #include <cstring>
 #include <regex>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "gobj.h"
 #include "libcert/error.h"
@@ -255,6 +257,20 @@ TEST(SealImage, BadSpecsAreRejected) {
   s.name_bo = very_long;
   EXPECT_EQ(code_of(s), ErrorCode::kRender);  // would be illegibly small: refused
   EXPECT_THROW((void)libcert::seal_png(samr(), 10), libcert::Error);
+}
+
+TEST(SealImage, ConcurrentDrawingGivesIdenticalPictures) {
+  // certd draws seals from several threads: same bytes as a single-threaded render.
+  const std::string expected = libcert::seal_png(samr(), 200);
+  std::vector<std::string> got(4);
+  std::vector<std::thread> threads;
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    threads.emplace_back([&got, i] {
+      for (int k = 0; k < 3; ++k) got[i] = libcert::seal_png(samr(), 200);
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (const auto& g : got) EXPECT_TRUE(g == expected);
 }
 
 TEST(SealImageCli, ExportsEveryDepartment) {

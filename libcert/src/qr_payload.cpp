@@ -9,6 +9,8 @@
 #include "cbor.h"
 #include "cose.h"
 #include "libcert/error.h"
+#include "libcert/qr.h"
+#include "libcert/sign.h"
 #include "libcert/trust_bundle.h"
 #include "ossl.h"
 
@@ -31,6 +33,9 @@ constexpr std::array<std::size_t, 7> kDigitsFor = {0, 3, 5, 8, 10, 13, 15};
 constexpr std::size_t kBlockBytes = 7, kBlockDigits = 17;
 
 constexpr std::string_view kB45 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:";
+
+// A syntactically valid DER ECDSA-Sig-Value with 32-byte r and s, used only to measure sizes.
+std::string raw_to_der_placeholder() { return cose::raw_to_der(std::string(64, '\x7f')); }
 
 [[noreturn]] void malformed(const std::string& why) {
   throw Error(ErrorCode::kInvalidArgument, why);
@@ -72,11 +77,49 @@ std::string compact_identifier(const QrLicence& l, std::string_view issuer) {
   return l.identifier;
 }
 
+// Tibetan-packed text: a name written entirely in the Tibetan block U+0F00–U+0FFF is carried as a
+// byte string of one byte per character (b -> U+0F00 + b) instead of 3 bytes of UTF-8 each —
+// the same idea as a SCSU window (Unicode TS #6). A 69-character Tibetan company name then takes
+// 69 bytes instead of 207, which keeps the QR within version 16 (qr.md). Any other name stays a
+// UTF-8 text string.
+std::optional<std::string> pack_tibetan(std::string_view utf8) {
+  std::string out;
+  for (std::size_t i = 0; i < utf8.size(); i += 3) {
+    // U+0F00..U+0FFF is E0 BC 80 .. E0 BF BF in UTF-8.
+    if (utf8.size() - i < 3 || static_cast<std::uint8_t>(utf8[i]) != 0xE0) return std::nullopt;
+    const auto b1 = static_cast<std::uint8_t>(utf8[i + 1]);
+    const auto b2 = static_cast<std::uint8_t>(utf8[i + 2]);
+    if (b1 < 0xBC || b1 > 0xBF || (b2 & 0xC0) != 0x80) return std::nullopt;
+    out.push_back(static_cast<char>(((b1 - 0xBC) << 6) | (b2 & 0x3F)));
+  }
+  if (out.empty()) return std::nullopt;
+  return out;
+}
+
+std::string unpack_tibetan(std::string_view packed) {
+  std::string out;
+  for (char c : packed) {
+    const auto b = static_cast<std::uint8_t>(c);
+    out.push_back(static_cast<char>(0xE0));
+    out.push_back(static_cast<char>(0xBC + (b >> 6)));
+    out.push_back(static_cast<char>(0x80 | (b & 0x3F)));
+  }
+  return out;
+}
+
+std::size_t utf8_chars(std::string_view s) {
+  std::size_t n = 0;
+  for (char c : s)
+    if ((static_cast<std::uint8_t>(c) & 0xC0) != 0x80) ++n;
+  return n;
+}
+
 Value licence_map(const QrLicence& l, std::string_view issuer) {
   std::vector<std::pair<Value, Value>> m = {
       {Value::integer(1), Value::text(compact_identifier(l, issuer))},
       {Value::integer(2), Value::text(l.type_code)},
-      {Value::integer(3), Value::text(l.holder_name)},
+      {Value::integer(3), pack_tibetan(l.holder_name) ? Value::bytes(*pack_tibetan(l.holder_name))
+                                                      : Value::text(l.holder_name)},
       {Value::integer(4), Value::text(l.holder_code)},
       {Value::integer(5), Value::text(l.title)},
       {Value::integer(6), Value::uint(l.issue_date)},
@@ -84,6 +127,7 @@ Value licence_map(const QrLicence& l, std::string_view issuer) {
       {Value::integer(8), Value::uint(l.status_index)},
   };
   if (l.digest) m.emplace_back(Value::integer(9), Value::bytes(*l.digest));
+  if (l.holder_name_chars) m.emplace_back(Value::integer(10), Value::uint(*l.holder_name_chars));
   return Value::map(std::move(m));
 }
 
@@ -138,7 +182,7 @@ QrClaims claims_from(const Value& cwt) {
   c.issued_at = iat->as_int();
   if (exp != nullptr) c.expires_at = exp->as_int();
   for (const auto& [k, v] : lic->as_map())
-    if (k.kind() != Value::Kind::kUint || k.as_uint() < 1 || k.as_uint() > 9)
+    if (k.kind() != Value::Kind::kUint || k.as_uint() < 1 || k.as_uint() > 10)
       malformed("licence map: unexpected key");
   auto text = [&](std::int64_t key, const char* name) {
     const Value* v = lic->find(key);
@@ -159,7 +203,12 @@ QrClaims claims_from(const Value& cwt) {
   l.type_code = text(2, "type code");
   if (std::count(l.identifier.begin(), l.identifier.end(), '.') == 2)
     l.identifier = id_prefix(l.type_code, c.issuer) + l.identifier;
-  l.holder_name = text(3, "holder name");
+  if (const Value* hn = lic->find(3); hn != nullptr && hn->kind() == Value::Kind::kBytes) {
+    if (hn->as_bytes().empty()) malformed("licence map: packed holder name (3) is empty");
+    l.holder_name = unpack_tibetan(hn->as_bytes());
+  } else {
+    l.holder_name = text(3, "holder name");
+  }
   l.holder_code = text(4, "holder code");
   l.title = text(5, "title");
   l.issue_date = u32(6, "issue date");
@@ -169,6 +218,12 @@ QrClaims claims_from(const Value& cwt) {
     if (d->kind() != Value::Kind::kBytes || d->as_bytes().size() != 16)
       malformed("licence map: digest (9) is not a 16-byte string");
     l.digest = d->as_bytes();
+  }
+  if (const Value* n = lic->find(10)) {
+    if (n->kind() != Value::Kind::kUint || n->as_uint() <= utf8_chars(l.holder_name) ||
+        n->as_uint() > 0xFFFFFFFFu)
+      malformed("licence map: holder name length (10) is not larger than the name carried");
+    l.holder_name_chars = static_cast<std::uint32_t>(n->as_uint());
   }
   return c;
 }
@@ -272,6 +327,23 @@ std::string make_qr_payload(const QrClaims& claims, std::string_view cert_der,
   return out;
 }
 
+std::string make_qr_payload(const QrClaims& claims, const Signer& signer) {
+  if (signer.algorithm() != SignatureAlgorithm::kEcdsaP256Sha256)
+    throw Error(ErrorCode::kCrypto,
+                "QR payload: the seal key is not ECDSA P-256 (ES256 is the only QR algorithm)");
+  return make_qr_payload(claims, signer.certificate(),
+                         [&signer](std::span<const std::uint8_t> d) { return signer.sign(d); });
+}
+
+std::string make_qr_text(const QrClaims& claims, const Signer& signer, std::string_view host) {
+  if (signer.algorithm() != SignatureAlgorithm::kEcdsaP256Sha256)
+    throw Error(ErrorCode::kCrypto,
+                "QR payload: the seal key is not ECDSA P-256 (ES256 is the only QR algorithm)");
+  return make_qr_text(
+      claims, signer.certificate(),
+      [&signer](std::span<const std::uint8_t> d) { return signer.sign(d); }, host);
+}
+
 std::string qr_digits(std::string_view payload) {
   std::string out;
   out.reserve(payload.size() / kBlockBytes * kBlockDigits + kBlockDigits);
@@ -372,9 +444,48 @@ std::string qr_url(std::string_view payload, std::string_view host) {
 
 std::string qr_app_text(std::string_view payload) { return "LC1:" + base45_encode(payload); }
 
+QrClaims fit_qr_claims(const QrClaims& claims, std::string_view host) {
+  check_host(host);
+  validate(claims);
+  // The signature is always 64 bytes, so the size (hence the QR version) is known before signing:
+  // measure with a placeholder signature and sign once, at the end.
+  const DigestSigner measure = [](std::span<const std::uint8_t>) {
+    return raw_to_der_placeholder();
+  };
+  auto fits = [&](const QrClaims& c) {
+    try {
+      (void)QrMatrix::encode(qr_url(make_qr_payload(c, std::string(), measure), host), QrEcc::kQ,
+                             kQrMaxVersion);
+      return true;
+    } catch (const Error&) {
+      return false;
+    }
+  };
+  QrClaims c = claims;
+  if (fits(c)) return c;
+  // 1. The optional record digest goes first: the online check can use the identifier instead.
+  c.licence.digest.reset();
+  if (fits(c)) return c;
+  // 2. Then the holder name is shortened, character by character, with its full length recorded
+  //    (claim 10) so the verifier shows that it is truncated — as ICAO 9303 VDS truncates names.
+  const std::size_t full = utf8_chars(claims.licence.holder_name);
+  std::string& name = c.licence.holder_name;
+  while (utf8_chars(name) > 1) {
+    // Drop the last character: its continuation bytes (10xxxxxx), then its lead byte.
+    while ((static_cast<std::uint8_t>(name.back()) & 0xC0) == 0x80) name.pop_back();
+    name.pop_back();
+    c.licence.holder_name_chars = static_cast<std::uint32_t>(full);
+    if (fits(c)) return c;
+  }
+  throw Error(ErrorCode::kLimitExceeded,
+              "QR payload does not fit version " + std::to_string(kQrMaxVersion) +
+                  " at ECC Q even with the holder name shortened (host '" + std::string(host) +
+                  "' or other fields too long)");
+}
+
 std::string make_qr_text(const QrClaims& claims, std::string_view cert_der,
                          const DigestSigner& sign, std::string_view host) {
-  return qr_url(make_qr_payload(claims, cert_der, sign), host);
+  return qr_url(make_qr_payload(fit_qr_claims(claims, host), cert_der, sign), host);
 }
 
 std::string qr_payload_from_text(std::string_view raw) {

@@ -135,6 +135,15 @@ TrustBundle TrustBundle::parse(std::string_view file, std::string_view pinned_ro
     throw Error(ErrorCode::kCrypto, "trust bundle: signature does not verify");
 
   // Authentic from here on; still check the structure strictly.
+  try {
+    return parse_body(body, bundle_cert, pinned_root_der, file);
+  } catch (const cbor::DecodeError& e) {
+    bad(std::string("unexpected value: ") + e.what());
+  }
+}
+
+TrustBundle TrustBundle::parse_body(const cbor::Value& body, std::string_view bundle_cert,
+                                    std::string_view pinned_root_der, std::string_view file) {
   if (body.kind() != Value::Kind::kMap) bad("payload is not a map");
   only_keys(body, 1, 6, "payload");
   TrustBundle b;
@@ -185,6 +194,8 @@ TrustBundle TrustBundle::parse(std::string_view file, std::string_view pinned_ro
   b.file_sha256_ = cose::hex(cose::sha256(file));
   return b;
 }
+
+std::string certificate_der_from_pem(std::string_view pem) { return cose::cert_pem_to_der(pem); }
 
 std::vector<const SealEntry*> TrustBundle::seals_with_kid(std::string_view kid) const {
   std::vector<const SealEntry*> out;

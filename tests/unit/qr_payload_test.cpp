@@ -361,3 +361,53 @@ TEST_F(QrPayload, ClaimValidationNamesEveryField) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST_F(QrPayload, TibetanNamesArePackedOneBytePerCharacter) {
+  auto c = realistic_claims(t0());
+  const std::string tib = "བཀྲ་ཤིས་རྡོ་རྗེ།";  // 16 characters, 48 bytes of UTF-8
+  c.licence.holder_name = tib;
+  const std::string p = payload(c);
+  const auto s = libcert::cose::parse_sign1(p);
+  const auto lic = *libcert::cbor::decode(s.payload).find(-65537);
+  ASSERT_EQ(lic.find(3)->kind(), libcert::cbor::Value::Kind::kBytes);
+  EXPECT_EQ(lic.find(3)->as_bytes().size(), 16u);
+  const auto v =
+      libcert::verify_qr(libcert::qr_url(p, "H"), k().published(k().bundle_v(1, t0())), t0());
+  EXPECT_EQ(v.status, QrStatus::kValid);
+  EXPECT_EQ(v.claims->licence.holder_name, tib);
+  // Mixed scripts stay UTF-8 text.
+  c.licence.holder_name = tib + "（阿里）";
+  const auto lic2 =
+      *libcert::cbor::decode(libcert::cose::parse_sign1(payload(c)).payload).find(-65537);
+  EXPECT_EQ(lic2.find(3)->kind(), libcert::cbor::Value::Kind::kText);
+}
+
+TEST_F(QrPayload, FitDropsDigestThenShortensNameOnlyWhenNeeded) {
+  const auto c = realistic_claims(t0());
+  EXPECT_EQ(libcert::fit_qr_claims(c, "LIC.ALI.EXAMPLE"), c);  // fits as is
+  auto big = c;
+  big.licence.holder_name = std::string(120, 'A');  // 120 ASCII characters
+  const auto f = libcert::fit_qr_claims(big, "LIC.ALI.EXAMPLE");
+  EXPECT_FALSE(f.licence.digest.has_value());
+  ASSERT_TRUE(f.licence.holder_name_chars.has_value());
+  EXPECT_EQ(*f.licence.holder_name_chars, 120u);
+  EXPECT_LT(f.licence.holder_name.size(), 120u);
+  const std::string text = libcert::make_qr_text(big, k().seal, k().seal_sign, "LIC.ALI.EXAMPLE");
+  const auto v = libcert::verify_qr(text, k().published(k().bundle_v(1, t0())), t0());
+  EXPECT_EQ(v.status, QrStatus::kValid);
+  EXPECT_EQ(v.claims->licence, f.licence);
+  EXPECT_THROW((void)libcert::fit_qr_claims(c, std::string(400, 'H')), libcert::Error);
+}
+
+TEST_F(QrPayload, NonCanonicalIdentifierIsCarriedInFull) {
+  auto c = realistic_claims(t0());
+  c.licence.identifier = "1.2.156.3003.2.11100000000013338W032.115425000199003834.2025000123.001.J";
+  const auto v = libcert::verify_qr(libcert::qr_url(payload(c), "H"),
+                                    k().published(k().bundle_v(1, t0())), t0());
+  EXPECT_EQ(v.status, QrStatus::kValid);
+  EXPECT_EQ(v.claims->licence.identifier, c.licence.identifier);
+}
+
+}  // namespace

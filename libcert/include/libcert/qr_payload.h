@@ -4,7 +4,7 @@
 //   libcert::QrClaims c;
 //   c.issuer = "115425000199003834";  c.issued_at = clock.now();  c.licence.identifier = id.str();
 //   ...
-//   std::string text = libcert::make_qr_text(c, cert_der, sign, "LIC.ALI.EXAMPLE");
+//   std::string text = libcert::make_qr_text(c, seal_signer, "LIC.ALI.EXAMPLE");  // sign.h Signer
 //   // "HTTPS://LIC.ALI.EXAMPLE/V#0384...": draw it with QrMatrix::encode(text, QrEcc::kQ)
 //
 //   libcert::TrustBundle bundle = libcert::TrustBundle::parse(file_bytes, pinned_root_der);
@@ -15,7 +15,9 @@
 // bstr r‖s ] with kid = SHA-256(seal certificate DER)[0..8), CWT = {1 iss, 4 exp?, 6 iat,
 // -65537 licence-map}; licence-map = {1 identifier (short form, see QrLicence), 2 type code, 3
 // holder name, 4 holder code, 5 title, 6 issue date YYYYMMDD, 7 area code, 8 status index, 9
-// digest?}. All CBOR is deterministic (RFC 8949 §4.2.1) and the decoder accepts nothing else.
+// digest?, 10 full holder-name length if shortened?}; the holder name (3) is a text string, or a
+// byte string of Tibetan-block characters packed one byte each (U+0F00 + b). All CBOR is
+// deterministic (RFC 8949 §4.2.1) and the decoder accepts nothing else.
 //
 // Thread-safety: every function here is pure or const and may be called concurrently (a
 // DigestSigner must itself be thread-safe to be shared).
@@ -31,6 +33,7 @@
 namespace libcert {
 
 class TrustBundle;
+class Signer;  // libcert/sign.h
 
 // The licence map of qr.md (the private CWT claim -65537).
 struct QrLicence {
@@ -45,6 +48,9 @@ struct QrLicence {
   std::uint32_t area_code = 0;        // 7: 6-digit administrative area code, e.g. 542500
   std::uint32_t status_index = 0;     // 8: bit index in the department's status list
   std::optional<std::string> digest;  // 9: 16 bytes, digest of the registered record
+  // 10: set only when holder_name was shortened to fit the QR: the full name's length in
+  // characters (the verifier shows the name as truncated).
+  std::optional<std::uint32_t> holder_name_chars;
   friend bool operator==(const QrLicence&, const QrLicence&) = default;
 };
 
@@ -67,6 +73,8 @@ DigestSigner digest_signer_from_pem(std::string_view key_pem);
 // kid of qr.md: the first 8 bytes of SHA-256 over the certificate's DER.
 std::string cose_kid(std::string_view certificate_der);
 
+// qr.md: ECC level Q, version at most 16.
+inline constexpr int kQrMaxVersion = 16;
 // Limits (bytes). Oversize input is MALFORMED before any parsing.
 inline constexpr std::size_t kQrMaxPayload = 1024;
 inline constexpr std::size_t kQrMaxText = 4096;
@@ -78,6 +86,10 @@ inline constexpr std::size_t kQrMaxText = 4096;
 // DER signature.
 std::string make_qr_payload(const QrClaims& claims, std::string_view cert_der,
                             const DigestSigner& sign);
+// The same through a seal Signer (sign.h), so the QR is signed by the same key version as the
+// PDF seal (and by an HSM once a PKCS#11 Signer exists). Throws Error(kCrypto) unless the signer
+// is ECDSA P-256 (ES256 is the only algorithm verifiers accept).
+std::string make_qr_payload(const QrClaims& claims, const Signer& signer);
 
 // Text forms of a payload. `host` must be upper case [A-Z0-9.-] (keeps the QR alphanumeric
 // segment valid); throws Error(kInvalidArgument) otherwise.
@@ -89,7 +101,17 @@ std::string base45_encode(std::string_view bytes);                    // RFC 928
 std::string qr_digits_decode(std::string_view digits);
 std::string base45_decode(std::string_view text);
 
-// What the issuer calls: the signed payload as the URL text for the printed QR.
+// The claims as they will be signed so that HTTPS://host/V#<digits> fits version kQrMaxVersion at
+// ECC Q: unchanged when they fit; otherwise the optional digest is dropped, then the holder name
+// is shortened character by character with holder_name_chars = its full length. (A name wholly in
+// the Tibetan block is packed one byte per character, so a 69-character Tibetan company name
+// still fits whole.) Throws Error(kLimitExceeded) if even a 1-character name does not fit.
+QrClaims fit_qr_claims(const QrClaims& claims, std::string_view host);
+
+// What the issuer calls: fit_qr_claims, signed, as the URL text for the printed QR,
+// e.g. make_qr_text(claims, seals.get(dept), options.qr_host). Same failures as make_qr_payload
+// plus Error(kInvalidArgument) for a host that is not upper case [A-Z0-9.-:].
+std::string make_qr_text(const QrClaims& claims, const Signer& signer, std::string_view host);
 std::string make_qr_text(const QrClaims& claims, std::string_view cert_der,
                          const DigestSigner& sign, std::string_view host);
 

@@ -35,6 +35,10 @@
 
 namespace libcert {
 
+namespace cbor {
+class Value;
+}
+
 enum class SealState { kPending = 0, kActive = 1, kRetired = 2, kRevoked = 3 };
 std::string_view to_string(SealState s) noexcept;  // "pending", "active", "retired", "revoked"
 
@@ -80,8 +84,14 @@ class TrustBundle {
   [[nodiscard]] const std::string& file_sha256() const noexcept { return file_sha256_; }
 
  private:
+  static TrustBundle parse_body(const cbor::Value& body, std::string_view bundle_cert,
+                                std::string_view pinned_root_der, std::string_view file);
   std::string file_sha256_;
 };
+
+// DER of the first certificate in a PEM text (helper for callers that hold PEM files). Throws
+// Error(kCrypto) if there is none.
+std::string certificate_der_from_pem(std::string_view pem);
 
 // Rollback protection: a verifier keeps the highest version it has accepted (and the hash of that
 // file) and refuses anything older, or a different file claiming the same version.

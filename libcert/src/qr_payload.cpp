@@ -120,12 +120,14 @@ Value licence_map(const QrLicence& l, std::string_view issuer) {
       {Value::integer(2), Value::text(l.type_code)},
       {Value::integer(3), pack_tibetan(l.holder_name) ? Value::bytes(*pack_tibetan(l.holder_name))
                                                       : Value::text(l.holder_name)},
-      {Value::integer(4), Value::text(l.holder_code)},
       {Value::integer(5), Value::text(l.title)},
       {Value::integer(6), Value::uint(l.issue_date)},
       {Value::integer(7), Value::uint(l.area_code)},
       {Value::integer(8), Value::uint(l.status_index)},
   };
+  // Some licences have no holder code (a marriage or birth certificate names people, not one
+  // coded holder): the claim is then absent rather than empty.
+  if (!l.holder_code.empty()) m.emplace_back(Value::integer(4), Value::text(l.holder_code));
   if (l.digest) m.emplace_back(Value::integer(9), Value::bytes(*l.digest));
   if (l.holder_name_chars) m.emplace_back(Value::integer(10), Value::uint(*l.holder_name_chars));
   return Value::map(std::move(m));
@@ -143,7 +145,6 @@ void validate(const QrClaims& c) {
   need(!c.licence.identifier.empty(), "licence.identifier", "required", "identifier is empty");
   need(!c.licence.type_code.empty(), "licence.type_code", "required", "type code is empty");
   need(!c.licence.holder_name.empty(), "licence.holder_name", "required", "holder name is empty");
-  need(!c.licence.holder_code.empty(), "licence.holder_code", "required", "holder code is empty");
   need(valid_date(c.licence.issue_date), "licence.issue_date", "yyyymmdd",
        "issue date is not a YYYYMMDD date");
   need(c.licence.area_code >= 100000 && c.licence.area_code <= 999999, "licence.area_code",
@@ -209,7 +210,10 @@ QrClaims claims_from(const Value& cwt) {
   } else {
     l.holder_name = text(3, "holder name");
   }
-  l.holder_code = text(4, "holder code");
+  if (lic->find(4) != nullptr) {
+    l.holder_code = text(4, "holder code");
+    if (l.holder_code.empty()) malformed("licence map: holder code (4) is empty (omit it instead)");
+  }
   l.title = text(5, "title");
   l.issue_date = u32(6, "issue date");
   l.area_code = u32(7, "area code");
@@ -470,10 +474,15 @@ QrClaims fit_qr_claims(const QrClaims& claims, std::string_view host) {
   //    (claim 10) so the verifier shows that it is truncated — as ICAO 9303 VDS truncates names.
   const std::size_t full = utf8_chars(claims.licence.holder_name);
   std::string& name = c.licence.holder_name;
+  const bool has_breaks =
+      name.find(' ') != std::string::npos || name.find("\u0F0B") != std::string::npos;
   while (utf8_chars(name) > 1) {
     // Drop the last character: its continuation bytes (10xxxxxx), then its lead byte.
     while ((static_cast<std::uint8_t>(name.back()) & 0xC0) == 0x80) name.pop_back();
     name.pop_back();
+    // Cut between words: after a tsheg (U+0F0B, the Tibetan syllable mark) or a space, when the
+    // name has any, so no syllable is left half-written.
+    if (has_breaks && !(name.back() == ' ' || name.ends_with("\u0F0B"))) continue;
     c.licence.holder_name_chars = static_cast<std::uint32_t>(full);
     if (fits(c)) return c;
   }

@@ -354,7 +354,7 @@ TEST_F(QrPayload, ClaimValidationNamesEveryField) {
     std::vector<std::string> fields;
     for (const auto& pr : e.problems()) fields.push_back(pr.field);
     EXPECT_EQ(fields, (std::vector<std::string>{"iss", "licence.identifier", "licence.type_code",
-                                                "licence.holder_name", "licence.holder_code",
+                                                "licence.holder_name",
                                                 "licence.issue_date", "licence.area_code"}));
   }
   EXPECT_THROW((void)libcert::qr_url("x", "lic.example"), libcert::Error);  // lower-case host

@@ -42,7 +42,7 @@ struct QrLicence {
                             //    equal type_code and iss; the decoder restores the full form)
   std::string type_code;    // 2: 21-char licence type code
   std::string holder_name;  // 3: UTF-8 (Chinese and/or Tibetan), as printed
-  std::string holder_code;  // 4: USCC or resident ID number
+  std::string holder_code;  // 4: USCC or resident ID number; empty = none (claim omitted)
   std::string title;        // 5: title or the key face value
   std::uint32_t issue_date = 0;       // 6: YYYYMMDD (an integer: 5 bytes instead of 11)
   std::uint32_t area_code = 0;        // 7: 6-digit administrative area code, e.g. 542500

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job: install dependencies, build (release), then issue one sealed licence of every
-# template from its templates/<id>/sample.json into out/, and verify each one. When certd is built,
-# scripts/demo-certd.sh (if present) repeats this through the HTTP API.
+# template from its templates/<id>/sample.json into out/, and verify each one; then start certd on
+# 127.0.0.1 with a SQLite registry and the example keys and do the same through its HTTP API
+# (daemon/demo.sh), and stop it.
 # Works on a fresh Debian 12 machine as root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,6 +24,4 @@ for dir in templates/*/; do
 done
 "$BIN/certctl" seal-image --department samr --format svg -o out/seal-samr.svg
 echo "main: issued and verified $n licences in out/ (seal picture: out/seal-samr.svg)"
-if [ -x "$BIN/certd" ] && [ -f scripts/demo-certd.sh ]; then
-  bash scripts/demo-certd.sh "$BIN"
-fi
+bash daemon/demo.sh "$BIN"

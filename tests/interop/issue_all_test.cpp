@@ -50,6 +50,9 @@ class IssueAll : public ::testing::TestWithParam<std::string> {
   static void SetUpTestSuite() {
     dir_ = new testsupport::TempDir();
     nss_ = new testsupport::NssTrust(*dir_ / "nss", kSrc + "/keys-example/root/root.crt");
+    const auto r = run(std::string(CERTCTL_BIN) + " trust-bundle export --version 1 -o " +
+                       shell_quote((*dir_ / "bundle.cose").string()));
+    ASSERT_EQ(r.exit_code, 0) << r.out;
   }
   static void TearDownTestSuite() {
     delete nss_;
@@ -84,8 +87,15 @@ TEST_P(IssueAll, IssuedSampleIsValidForIndependentVerifiers) {
   EXPECT_EQ(r.exit_code, 0) << r.out;
   EXPECT_TRUE(contains(r.out, "No syntax or stream encoding errors found")) << r.out;
 
-  // 3. The QR on the page, at 150 dpi, decodes to exactly the issued QR text.
+  // 3. The QR on the page, at 150 dpi, decodes to exactly the issued QR text, and verifies
+  //    offline against the exported bundle alone (certctl decodes the same PNG with zbar).
   EXPECT_EQ(testsupport::zbar_first_page(pdf, 150, *dir_ / (id + "-page")), qr_text);
+  r = run(std::string(CERTCTL_BIN) + " verify-qr --json --bundle " +
+          shell_quote((*dir_ / "bundle.cose").string()) + " " +
+          shell_quote((*dir_ / (id + "-page.png")).string()));
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_TRUE(contains(r.out, "\"VALID\"")) << r.out;
+  EXPECT_TRUE(contains(r.out, issued.at("identifier").get<std::string>())) << r.out;
 
   // 4. Every Chinese value of the sample is extractable text on the page.
   r = run("pdftotext -enc UTF-8 " + shell_quote(pdf.string()) + " -");

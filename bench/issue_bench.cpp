@@ -23,24 +23,16 @@
 #include "libcert/render.h"
 #include "libcert/template.h"
 #include "libcert/verify.h"
+#include "timing.h"
 
 namespace {
 
 const std::string kSrc = LIBCERT_SOURCE_DIR;
 
 void report(const char* what, int n, const std::function<void()>& f) {
-  for (int i = 0; i < 5; ++i) f();
-  std::vector<double> ms;
-  ms.reserve(static_cast<std::size_t>(n));
-  for (int i = 0; i < n; ++i) {
-    const auto t0 = std::chrono::steady_clock::now();
-    f();
-    const auto t1 = std::chrono::steady_clock::now();
-    ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
-  }
-  std::sort(ms.begin(), ms.end());
-  std::printf("%-34s n=%d  min %7.2f ms  median %7.2f ms  p90 %7.2f ms\n", what, n, ms.front(),
-              ms[ms.size() / 2], ms[ms.size() * 9 / 10]);
+  const bench::Stats st = bench::measure(5, n, f);
+  std::printf("%-34s n=%d  min %7.2f ms  median %7.2f ms  p90 %7.2f ms\n", what, n,
+              st.min_us / 1000, st.median_us / 1000, st.p90_us / 1000);
 }
 
 nlohmann::json sample(const std::string& id) {
@@ -81,8 +73,7 @@ int main(int argc, char** argv) {
          [&] { (void)libcert::verify_pdf(pdf, trust, {.clock = &clock}); });
   report("issue + verify", n, [&] {
     const auto lic = issuer.issue(req);
-    if (libcert::verify_pdf(lic.pdf, trust, {.clock = &clock}).result !=
-        libcert::Verdict::kValid) {
+    if (libcert::verify_pdf(lic.pdf, trust, {.clock = &clock}).result != libcert::Verdict::kValid) {
       std::abort();
     }
   });

@@ -17,22 +17,14 @@
 #include "libcert/pdf.h"
 #include "libcert/sign.h"
 #include "support/test_pdf.h"
+#include "timing.h"
 
 namespace {
 
 void report(const char* what, int n, const std::function<void()>& f) {
-  for (int i = 0; i < 20; ++i) f();
-  std::vector<double> us;
-  us.reserve(static_cast<std::size_t>(n));
-  for (int i = 0; i < n; ++i) {
-    const auto t0 = std::chrono::steady_clock::now();
-    f();
-    const auto t1 = std::chrono::steady_clock::now();
-    us.push_back(std::chrono::duration<double, std::micro>(t1 - t0).count());
-  }
-  std::sort(us.begin(), us.end());
-  std::printf("%-34s n=%d  min %8.1f us  median %8.1f us  p90 %8.1f us\n", what, n, us.front(),
-              us[us.size() / 2], us[us.size() * 9 / 10]);
+  const bench::Stats st = bench::measure(20, n, f);
+  std::printf("%-34s n=%d  min %8.1f us  median %8.1f us  p90 %8.1f us\n", what, n, st.min_us,
+              st.median_us, st.p90_us);
 }
 
 }  // namespace

@@ -11,8 +11,11 @@
 
 #include "libcert/clock.h"
 #include "support/process.h"
+#include "support/verifiers.h"
 #include "support/test_pdf.h"
 
+using testsupport::contains;
+using testsupport::pdfsig_blocks;
 using testsupport::run;
 using testsupport::shell_quote;
 
@@ -20,22 +23,6 @@ namespace {
 
 const std::string kKeys = std::string(LIBCERT_SOURCE_DIR) + "/keys-example";
 constexpr std::int64_t kJune2025 = 1748736000;  // 2025-06-01T00:00:00Z
-
-// One block of pdfsig output per signature ("Signature #1:" ...).
-std::vector<std::string> pdfsig_blocks(const std::string& out) {
-  std::vector<std::string> blocks;
-  std::size_t p = out.find("Signature #");
-  while (p != std::string::npos) {
-    const std::size_t next = out.find("Signature #", p + 1);
-    blocks.push_back(out.substr(p, next == std::string::npos ? std::string::npos : next - p));
-    p = next;
-  }
-  return blocks;
-}
-
-bool contains(const std::string& hay, const std::string& needle) {
-  return hay.find(needle) != std::string::npos;
-}
 
 class SignInterop : public ::testing::Test {
  protected:

@@ -19,6 +19,7 @@ struct Deleter {
 };
 
 using Surface = std::unique_ptr<cairo_surface_t, Deleter<cairo_surface_destroy>>;
+using Pattern = std::unique_ptr<cairo_pattern_t, Deleter<cairo_pattern_destroy>>;
 using Cairo = std::unique_ptr<cairo_t, Deleter<cairo_destroy>>;
 using Path = std::unique_ptr<cairo_path_t, Deleter<cairo_path_destroy>>;
 using FontOptions = std::unique_ptr<cairo_font_options_t, Deleter<cairo_font_options_destroy>>;

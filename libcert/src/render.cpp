@@ -12,6 +12,7 @@
 #include <mutex>
 #include <regex>
 #include <set>
+#include <unordered_map>
 
 #include "gobj.h"
 #include "libcert/error.h"
@@ -271,10 +272,10 @@ struct FamilyRun {
   std::size_t family = 0;
 };
 
-gobj::Object<PangoLayout> make_layout(PangoContext* ctx, const std::string& text,
-                                      const std::vector<std::string>& fams,
-                                      const std::vector<FamilyRun>& runs, double size,
-                                      double spacing, bool wrap, double width_pt, Align align) {
+gobj::Object<PangoLayout> new_layout(PangoContext* ctx, const std::string& text,
+                                     const std::vector<std::string>& fams,
+                                     const std::vector<FamilyRun>& runs, double size,
+                                     double spacing, bool wrap, double width_pt, Align align) {
   gobj::Object<PangoLayout> l(pango_layout_new(ctx));
   gobj::FontDescription fd(pango_font_description_new());
   pango_font_description_set_family(fd.get(), fams.front().c_str());
@@ -305,6 +306,78 @@ gobj::Object<PangoLayout> make_layout(PangoContext* ctx, const std::string& text
   }
   pango_layout_set_text(l.get(), text.c_str(), static_cast<int>(text.size()));
   return l;
+}
+
+// Shaping is, after compression, the largest cost of a render (perf, 2026-11-22:
+// pango_shape_item ≈ 23 % of an issuance), and most of a licence's text — the bilingual title,
+// labels and notes — is the same on every licence of a template. Laid-out PangoLayouts are
+// therefore kept and reused across documents, per thread: a PangoLayout and its PangoContext
+// must not be used from two threads at once, and pango's default cairo font map is per thread.
+// A layout depends only on its text, families, size, spacing and wrapping, which form the key.
+// Bounded: when full, the entries not used since the previous sweep (the holder values, which
+// differ on every licence) are dropped and the labels stay, so memory stays flat over a batch.
+class LayoutCache {
+ public:
+  LayoutCache() {
+    ctx_.reset(pango_font_map_create_context(pango_cairo_font_map_get_default()));
+    // Vector output: no hinting, unrounded positions, so metrics do not depend on a device
+    // resolution (the same options pango_cairo_create_context would take from a PDF surface,
+    // set explicitly).
+    gobj::FontOptions fo(cairo_font_options_create());
+    cairo_font_options_set_hint_style(fo.get(), CAIRO_HINT_STYLE_NONE);
+    cairo_font_options_set_hint_metrics(fo.get(), CAIRO_HINT_METRICS_OFF);
+    pango_cairo_context_set_font_options(ctx_.get(), fo.get());
+    pango_context_set_round_glyph_positions(ctx_.get(), FALSE);
+  }
+
+  // A new reference to the cached layout for these parameters, laid out on first use.
+  gobj::Object<PangoLayout> get(const std::string& text, const std::vector<std::string>& fams,
+                                const std::vector<FamilyRun>& runs, double size, double spacing,
+                                bool wrap, double width_pt, Align align) {
+    std::string key = text;
+    key += '\0';
+    for (const auto& f : fams) (key += f) += '\0';
+    const double nums[] = {size, spacing, wrap ? width_pt : -1.0};
+    key.append(reinterpret_cast<const char*>(nums), sizeof nums);
+    key += static_cast<char>(wrap ? '0' + static_cast<int>(align) : '-');
+    auto it = entries_.find(key);
+    if (it == entries_.end()) {
+      if (entries_.size() >= kMaxEntries) sweep();
+      auto l = new_layout(ctx_.get(), text, fams, runs, size, spacing, wrap, width_pt, align);
+      // Lay it out now, once, rather than on first use by each document.
+      pango_layout_get_extents(l.get(), nullptr, nullptr);
+      it = entries_.emplace(std::move(key), Entry{std::move(l), false}).first;
+    }
+    it->second.used = true;
+    return gobj::Object<PangoLayout>(
+        static_cast<PangoLayout*>(g_object_ref(it->second.layout.get())));
+  }
+
+ private:
+  static constexpr std::size_t kMaxEntries = 2048;
+  struct Entry {
+    gobj::Object<PangoLayout> layout;
+    bool used;
+  };
+  void sweep() {
+    for (auto it = entries_.begin(); it != entries_.end();) {
+      if (it->second.used) {
+        it->second.used = false;
+        ++it;
+      } else {
+        it = entries_.erase(it);
+      }
+    }
+    if (entries_.size() >= kMaxEntries) entries_.clear();  // everything was in use: start over
+  }
+
+  gobj::Object<PangoContext> ctx_;
+  std::unordered_map<std::string, Entry> entries_;
+};
+
+LayoutCache& layout_cache() {
+  thread_local LayoutCache cache;
+  return cache;
 }
 
 }  // namespace
@@ -399,14 +472,7 @@ RenderResult Renderer::render(const Template& t, const LicenceData& data,
   cairo_pdf_surface_set_metadata(surface.get(), CAIRO_PDF_METADATA_MOD_DATE, created.c_str());
   gobj::Cairo cr(cairo_create(surface.get()));
 
-  // A pango context on this thread's font map; vector output: no hinting, unrounded positions,
-  // so metrics do not depend on a device resolution.
-  gobj::Object<PangoContext> ctx(pango_cairo_create_context(cr.get()));
-  gobj::FontOptions fo(cairo_font_options_create());
-  cairo_font_options_set_hint_style(fo.get(), CAIRO_HINT_STYLE_NONE);
-  cairo_font_options_set_hint_metrics(fo.get(), CAIRO_HINT_METRICS_OFF);
-  pango_cairo_context_set_font_options(ctx.get(), fo.get());
-  pango_context_set_round_glyph_positions(ctx.get(), FALSE);
+  LayoutCache& layouts = layout_cache();
 
   // 3. Frame: a strong outer rule and a fine inner rule, like the printed forms.
   const Frame& fr = lay.frame;
@@ -443,7 +509,7 @@ RenderResult Renderer::render(const Template& t, const LicenceData& data,
         const TextLine& line = blk.lines[i];
         double size = std::max(line.size_pt * scale, line.min_size_pt);
         if (size > line.min_size_pt + 1e-9) at_min = false;
-        auto l = make_layout(ctx.get(), texts[b][i], lay.fonts.at(line.font), runs[b][i], size,
+        auto l = layouts.get(texts[b][i], lay.fonts.at(line.font), runs[b][i], size,
                              line.letter_spacing_pt, wrap, bw, blk.align);
         PangoRectangle ink, logical;
         pango_layout_get_extents(l.get(), &ink, &logical);

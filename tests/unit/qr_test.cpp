@@ -2,7 +2,7 @@
 // the rendered symbol by zbarimg (a decoder nobody here wrote).
 #include "libcert/qr.h"
 
-#include <cairo-svg.h>
+#include <cairo-pdf.h>
 #include <cairo.h>
 #include <gtest/gtest.h>
 #include <qrencode.h>
@@ -11,6 +11,7 @@
 
 #include "gobj.h"
 #include "libcert/error.h"
+#include "libcert/pdf.h"
 #include "support/process.h"
 
 namespace {
@@ -78,7 +79,7 @@ TEST(Qr, DecodesExactlyWithZbar) {
   EXPECT_EQ(zbar_decode(QrMatrix::encode(mixed, QrEcc::kM), 5), mixed);
 }
 
-TEST(Qr, DrawsQuietZoneAndMergesRuns) {
+TEST(Qr, DrawsQuietZoneAndEveryModule) {
   const auto m = QrMatrix::encode("HTTPS://LIC.EXAMPLE/V#0123456789", QrEcc::kQ);
   const int px = 3, side = (m.width() + 8) * px;
   libcert::gobj::Surface s(cairo_image_surface_create(CAIRO_FORMAT_RGB24, side, side));
@@ -101,34 +102,55 @@ TEST(Qr, DrawsQuietZoneAndMergesRuns) {
     EXPECT_FALSE(pixel_dark(4 * px - 1, i));
     EXPECT_FALSE(pixel_dark(i, side - 4 * px));
   }
-  // Vector drawing: cairo's SVG surface writes the white background as one closed path and the
-  // modules as one stroked path with one "M x y L x' y" segment per horizontal run.
-  int runs = 0, dark = 0;
-  for (int y = 0; y < m.width(); ++y) {
-    for (int x = 0; x < m.width(); ++x) {
-      if (!m.dark(x, y)) continue;
-      ++dark;
-      if (x == 0 || !m.dark(x - 1, y)) ++runs;
-    }
-  }
-  std::string svg;
+}
+
+// In a PDF the symbol is a 1-bit stencil mask (ISO 32000-1 §8.9.6.2) with one sample per module,
+// not interpolated (§8.9.5.3), whose painted samples are exactly the dark modules.
+TEST(Qr, PdfHoldsOneStencilSamplePerModule) {
+  const auto m = QrMatrix::encode("HTTPS://LIC.EXAMPLE/V#0123456789", QrEcc::kQ);
+  std::string bytes;
   auto sink = [](void* closure, const unsigned char* d, unsigned int n) {
     static_cast<std::string*>(closure)->append(reinterpret_cast<const char*>(d), n);
     return CAIRO_STATUS_SUCCESS;
   };
   {
-    libcert::gobj::Surface vs(cairo_svg_surface_create_for_stream(sink, &svg, 200, 200));
-    libcert::gobj::Cairo vcr(cairo_create(vs.get()));
-    libcert::draw_qr(vcr.get(), m, 0, 0, 50);
+    libcert::gobj::Surface ps(cairo_pdf_surface_create_for_stream(sink, &bytes, 200, 200));
+    libcert::gobj::Cairo pcr(cairo_create(ps.get()));
+    libcert::draw_qr(pcr.get(), m, 10, 10, 50);
+    pcr.reset();
+    cairo_surface_finish(ps.get());
   }
-  std::size_t moves = 0, closes = 0;
-  for (std::size_t p = svg.find("M "); p != std::string::npos; p = svg.find("M ", p + 1)) ++moves;
-  for (std::size_t p = svg.find(" Z"); p != std::string::npos; p = svg.find(" Z", p + 1)) ++closes;
-  EXPECT_LE(closes, 2U);  // the white background (and the painted symbol's extent)
-  // one move per run, plus at most the two rectangles above
-  EXPECT_GE(moves, static_cast<std::size_t>(runs));
-  EXPECT_LE(moves, static_cast<std::size_t>(runs) + 2);
-  EXPECT_LT(runs, dark * 2 / 3);  // merging must save a good share of the path operators
+  const auto doc = libcert::pdf::Document::open(bytes);
+  int masks = 0;
+  for (std::uint32_t num = 1; num < doc.size(); ++num) {
+    const auto o = doc.object(num);
+    if (!o.is(libcert::pdf::Kind::kStream)) continue;
+    const auto& d = o.as_dict();
+    const auto* im = d.get("ImageMask");
+    if (im == nullptr || !im->as_bool()) continue;
+    ++masks;
+    const int n = m.width() + 8;
+    ASSERT_EQ(d.get("Width")->as_int(), n);
+    ASSERT_EQ(d.get("Height")->as_int(), n);
+    ASSERT_NE(d.get("Interpolate"), nullptr);
+    EXPECT_FALSE(d.get("Interpolate")->as_bool());
+    // §8.9.6.2: with /Decode [0 1] (the default) a 0 sample paints; [1 0] inverts that.
+    bool paint_one = false;
+    if (const auto* dec = d.get("Decode")) paint_one = dec->as_array().at(0).as_number() == 1;
+    const std::string px = doc.decode(o.as_stream());
+    const auto row_bytes = static_cast<std::size_t>((n + 7) / 8);
+    ASSERT_EQ(px.size(), row_bytes * static_cast<std::size_t>(n));
+    for (int y = 0; y < n; ++y) {
+      for (int x = 0; x < n; ++x) {
+        const auto byte = static_cast<unsigned char>(
+            px[static_cast<std::size_t>(y) * row_bytes + static_cast<std::size_t>(x / 8)]);
+        const bool bit = ((byte >> (7 - x % 8)) & 1U) != 0;
+        const bool module = x >= 4 && y >= 4 && x < n - 4 && y < n - 4 && m.dark(x - 4, y - 4);
+        ASSERT_EQ(bit == paint_one, module) << x << "," << y;
+      }
+    }
+  }
+  EXPECT_EQ(masks, 1);
 }
 
 TEST(Qr, ErrorsAreSpecific) {

@@ -109,6 +109,83 @@ std::vector<Segment> segment(std::string_view text, std::size_t group, long* bit
   return segs;
 }
 
+// Data codewords per version (index 0 = version 1) and ECC level L, M, Q, H: ISO/IEC 18004:2015
+// Table 7 ("Number of data codewords"). Checked against libqrencode's own choice of version by
+// Qr.VersionForAgreesWithLibqrencode over texts of every version.
+constexpr std::array<std::array<short, 40>, 4> kDataCodewords = {{
+    {19,   34,   55,   80,   108,  136,  156,  194,  232,  274,  324,  370,  428,  461,
+     523,  589,  647,  721,  795,  861,  932,  1006, 1094, 1174, 1276, 1370, 1468, 1531,
+     1631, 1735, 1843, 1955, 2071, 2191, 2306, 2434, 2566, 2702, 2812, 2956},
+    {16,   28,   44,   64,   86,   108,  124,  154,  182,  216,  254,  290,  334,  365,
+     415,  453,  507,  563,  627,  669,  714,  782,  860,  914,  1000, 1062, 1128, 1193,
+     1267, 1373, 1455, 1541, 1631, 1725, 1812, 1914, 1992, 2102, 2216, 2334},
+    {13,  22,  34,   48,   62,   76,   88,   110,  132,  154,  180,  206, 244, 261,
+     295, 325, 367,  397,  445,  485,  512,  568,  614,  664,  718,  754, 808, 871,
+     911, 985, 1033, 1115, 1171, 1231, 1286, 1354, 1426, 1502, 1582, 1666},
+    {9,   16,  26,  36,  46,  60,  66,  86,   100,  122,  140,  158, 180, 197,
+     223, 253, 283, 313, 341, 385, 406, 442,  464,  514,  538,  596, 628, 661,
+     701, 745, 793, 845, 901, 961, 986, 1054, 1096, 1142, 1222, 1276},
+}};
+
+std::size_t group_of(int version) { return version <= 9 ? 0 : version <= 26 ? 1 : 2; }
+
+// The exact bit count of `segs` with the count indicators of version group `group`, as
+// libqrencode counts it (ISO/IEC 18004 §7.4.3-7.4.5): numeric 10 bits per 3 digits (+4 or 7),
+// alphanumeric 11 per 2 characters (+6), 8-bit 8 per byte; a segment longer than its count
+// indicator can express is split, each part with its own mode and count indicator.
+long exact_bits(const std::vector<Segment>& segs, std::size_t group) {
+  long bits = 0;
+  for (const auto& s : segs) {
+    const auto len = static_cast<long>(s.end - s.begin);
+    const int count_bits = kCountBits[group][s.mode];
+    const long max_count = (1L << count_bits) - 1;
+    bits += (len + max_count - 1) / max_count * (4 + count_bits);
+    switch (s.mode) {
+      case kNum:
+        bits += len / 3 * 10 + (len % 3 == 1 ? 4 : len % 3 == 2 ? 7 : 0);
+        break;
+      case kAlnum:
+        bits += len / 2 * 11 + (len % 2) * 6;
+        break;
+      case kByte:
+        bits += len * 8;
+        break;
+    }
+  }
+  return bits;
+}
+
+// The version libqrencode chooses for `segs`: the smallest whose data capacity holds them, with
+// the count indicators of that version's group (0 if none up to 40).
+int smallest_version(const std::vector<Segment>& segs, QrEcc ecc) {
+  const auto& cap = kDataCodewords[static_cast<std::size_t>(ecc)];
+  for (int v = 1; v <= 40; ++v) {
+    if (exact_bits(segs, group_of(v)) <= 8L * cap[static_cast<std::size_t>(v - 1)]) return v;
+  }
+  return 0;
+}
+
+struct Plan {
+  std::vector<Segment> segs;
+  int version = 0;  // 0: does not fit version 40
+};
+
+// The optimal segmentation depends on the count-indicator lengths, which depend on the version
+// group. Try the groups from the smallest: the first result whose version lies in the group it was
+// segmented for is optimal; otherwise keep the smallest seen.
+Plan plan(std::string_view text, QrEcc ecc) {
+  Plan best;
+  for (std::size_t g = 0; g < 3; ++g) {
+    long bound = 0;
+    auto segs = segment(text, g, &bound);
+    const int v = smallest_version(segs, ecc);
+    if (v == 0) continue;
+    if (best.version == 0 || v < best.version) best = {std::move(segs), v};
+    if (group_of(v) == g) break;
+  }
+  return best;
+}
+
 QRecLevel level(QrEcc e) {
   switch (e) {
     case QrEcc::kL:
@@ -155,34 +232,20 @@ QrMatrix QrMatrix::encode(std::string_view text, QrEcc ecc, int max_version) {
     throw Error(ErrorCode::kInvalidArgument,
                 "qr: text of " + std::to_string(text.size()) + " bytes cannot fit any QR symbol");
   }
-  // The optimal segmentation depends on the count-indicator lengths, which depend on the
-  // version group. Try the groups from the smallest: the first result whose version lies in the
-  // group it was segmented for is optimal; otherwise keep the smallest seen.
-  static constexpr std::array<int, 3> kGroupMax = {9, 26, 40};
-  Code best;
-  // Data capacity in bits of the largest version of each group (ISO/IEC 18004 Table 7: data
-  // codewords of versions 9, 26 and 40 at L, M, Q, H); lets us skip hopeless encodings, the
-  // expensive part being libqrencode's mask selection.
-  static constexpr std::array<std::array<long, 4>, 3> kGroupCapacity = {
-      {{232 * 8, 182 * 8, 132 * 8, 100 * 8},
-       {1370 * 8, 1062 * 8, 754 * 8, 596 * 8},
-       {2956 * 8, 2334 * 8, 1666 * 8, 1276 * 8}}};
-  for (std::size_t g = 0; g < 3; ++g) {
-    long bits = 0;
-    const auto segs = segment(text, g, &bits);
-    if (bits > kGroupCapacity[g][static_cast<std::size_t>(ecc)]) continue;
-    Code c = encode_segments(text, segs, ecc);
-    if (!c) continue;
-    const bool in_group = c->version <= kGroupMax[g] && (g == 0 || c->version > kGroupMax[g - 1]);
-    if (!best || c->version < best->version) best = std::move(c);
-    if (in_group) break;
-  }
-  if (!best || best->version > max_version) {
+  const Plan p = plan(text, ecc);
+  if (p.version == 0 || p.version > max_version) {
     throw Error(ErrorCode::kInvalidArgument,
                 "qr: text of " + std::to_string(text.size()) + " bytes does not fit version " +
                     std::to_string(max_version) +
-                    (best ? " (needs version " + std::to_string(best->version) + ")"
-                          : std::string(" (exceeds version 40)")));
+                    (p.version != 0 ? " (needs version " + std::to_string(p.version) + ")"
+                                    : std::string(" (exceeds version 40)")));
+  }
+  // One libqrencode call (its mask selection is the expensive part); it picks the same version.
+  const Code best = encode_segments(text, p.segs, ecc);
+  if (!best || best->version != p.version) {
+    throw Error(ErrorCode::kInternal, "qr: libqrencode chose version " +
+                                          std::to_string(best ? best->version : 0) + ", expected " +
+                                          std::to_string(p.version));
   }
   QrMatrix m;
   m.version_ = best->version;
@@ -191,6 +254,12 @@ QrMatrix QrMatrix::encode(std::string_view text, QrEcc ecc, int max_version) {
   m.modules_.resize(cells);
   for (std::size_t i = 0; i < cells; ++i) m.modules_[i] = best->data[i] & 1U;  // bit 0: dark
   return m;
+}
+
+int QrMatrix::version_for(std::string_view text, QrEcc ecc) {
+  if (text.empty()) throw Error(ErrorCode::kInvalidArgument, "qr: text is empty");
+  if (text.size() > 7089) return 0;
+  return plan(text, ecc).version;
 }
 
 void draw_qr(cairo_t* cr, const QrMatrix& m, double x, double y, double size_mm) {

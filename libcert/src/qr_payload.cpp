@@ -457,13 +457,11 @@ QrClaims fit_qr_claims(const QrClaims& claims, std::string_view host) {
     return raw_to_der_placeholder();
   };
   auto fits = [&](const QrClaims& c) {
-    try {
-      (void)QrMatrix::encode(qr_url(make_qr_payload(c, std::string(), measure), host), QrEcc::kQ,
-                             kQrMaxVersion);
-      return true;
-    } catch (const Error&) {
-      return false;
-    }
+    // The version alone decides; it is computed without building the symbol (the renderer
+    // encodes the final text once).
+    const int v =
+        QrMatrix::version_for(qr_url(make_qr_payload(c, std::string(), measure), host), QrEcc::kQ);
+    return v != 0 && v <= kQrMaxVersion;
   };
   QrClaims c = claims;
   if (fits(c)) return c;

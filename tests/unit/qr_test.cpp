@@ -7,6 +7,9 @@
 #include <gtest/gtest.h>
 #include <qrencode.h>
 
+#include <array>
+#include <random>
+#include <set>
 #include <string>
 
 #include "gobj.h"
@@ -151,6 +154,44 @@ TEST(Qr, PdfHoldsOneStencilSamplePerModule) {
     }
   }
   EXPECT_EQ(masks, 1);
+}
+
+// version_for (capacity table + exact bit count) must give the version libqrencode itself picks
+// (QrMatrix::encode checks the two agree and throws kInternal otherwise), over texts of every
+// version and mode mix at every ECC level.
+TEST(Qr, VersionForAgreesWithLibqrencode) {
+  std::mt19937 rng(20261122);
+  const std::string alnum = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:";
+  const std::array<QrEcc, 4> levels = {QrEcc::kL, QrEcc::kM, QrEcc::kQ, QrEcc::kH};
+  std::set<int> seen;
+  for (int i = 0; i < 240; ++i) {
+    const QrEcc ecc = levels[static_cast<std::size_t>(i) % 4];
+    const auto len = std::uniform_int_distribution<std::size_t>(1, 3200)(rng);
+    std::string text;
+    for (std::size_t k = 0; k < len; ++k) {
+      switch (i / 4 % 4) {
+        case 0:  // numeric only
+          text += static_cast<char>('0' + rng() % 10);
+          break;
+        case 1:  // alphanumeric
+          text += alnum[rng() % alnum.size()];
+          break;
+        case 2:  // a URL-like prefix then digits, as the licence QR
+          text += k < 24 ? alnum[rng() % alnum.size()] : static_cast<char>('0' + rng() % 10);
+          break;
+        default:  // anything, bytes included
+          text += static_cast<char>(rng() % 256);
+      }
+    }
+    const int v = QrMatrix::version_for(text, ecc);
+    if (v == 0) {
+      EXPECT_THROW((void)QrMatrix::encode(text, ecc), libcert::Error) << len;
+      continue;
+    }
+    seen.insert(v);
+    EXPECT_EQ(QrMatrix::encode(text, ecc).version(), v) << "length " << len << " case " << i;
+  }
+  EXPECT_GE(seen.size(), 30U);  // most of the 40 versions were exercised
 }
 
 TEST(Qr, ErrorsAreSpecific) {

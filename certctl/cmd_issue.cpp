@@ -1,7 +1,13 @@
 // certctl issue — render + seal one licence (the library's Issuer façade) in one call.
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <thread>
 
+#include "batch.h"
 #include "command.h"
 #include "libcert/clock.h"
 #include "libcert/error.h"
@@ -10,12 +16,58 @@
 
 namespace {
 
+int run_batch(const certctl::Options& o) {
+  for (const char* single : {"--template", "--data", "--serial", "--version", "-o"}) {
+    if (o.get(single)) {
+      throw certctl::UsageError(std::string(single) + " is per line in a --batch file");
+    }
+  }
+  const auto templates = libcert::TemplateSet::cached(certctl::templates_dir(o));
+  const auto seals = libcert::SealKeyring::load_dir(certctl::keys_dir(o));
+  const certctl::IssueTime when = certctl::issue_time(o);
+  const libcert::FixedClock clock(when.unix_seconds);
+  libcert::IssuerOptions opts;
+  opts.clock = &clock;
+  if (auto h = o.get("--qr-host")) opts.qr_host = *h;
+  const libcert::Issuer issuer(*templates, seals, opts);
+
+  certctl::BatchOptions b;
+  b.input = o.require("--batch");
+  b.out_dir = o.require("--out-dir");
+  b.results = o.get("--results").value_or("");
+  const unsigned hw = std::max(1U, std::thread::hardware_concurrency());
+  b.threads = o.get("--threads") ? certctl::parse_int(*o.get("--threads"), "--threads", 1, 256)
+                                 : static_cast<int>(hw);
+  b.progress = o.flag("--progress") || (!o.flag("--no-progress") && ::isatty(2) != 0);
+  const certctl::BatchSummary s = certctl::run_batch(issuer, b);
+  const double rate = s.seconds > 0 ? static_cast<double>(s.issued + s.rejected) / s.seconds : 0;
+  if (o.flag("--json")) {
+    std::cout << nlohmann::json{{"lines", s.lines},     {"skipped", s.skipped},
+                                {"issued", s.issued},   {"rejected", s.rejected},
+                                {"seconds", s.seconds}, {"per_second", rate},
+                                {"threads", b.threads}, {"peak_rss_kb", s.peak_rss_kb}}
+                     .dump()
+              << "\n";
+  } else {
+    std::printf(
+        "batch: %lld lines, %lld issued, %lld rejected, %lld already done; %.1f s, %.1f "
+        "licences/s on %d threads; peak RSS %.1f MB\n",
+        static_cast<long long>(s.lines), static_cast<long long>(s.issued),
+        static_cast<long long>(s.rejected), static_cast<long long>(s.skipped), s.seconds, rate,
+        b.threads, static_cast<double>(s.peak_rss_kb) / 1024.0);
+  }
+  return s.rejected > 0 ? 3 : 0;
+}
+
 int run_issue(const certctl::Args& args) {
-  const certctl::Options o(args,
-                           {"--template", "--data", "--serial", "--issued", "--version", "-o",
-                            "--templates", "--keys", "--qr-host"},
-                           {"--json"});
-  if (!o.positional().empty()) throw certctl::UsageError("unexpected argument " + o.positional()[0]);
+  const certctl::Options o(
+      args,
+      {"--template", "--data", "--serial", "--issued", "--version", "-o", "--templates", "--keys",
+       "--qr-host", "--batch", "--out-dir", "--results", "--threads"},
+      {"--json", "--progress", "--no-progress"});
+  if (!o.positional().empty())
+    throw certctl::UsageError("unexpected argument " + o.positional()[0]);
+  if (o.get("--batch")) return run_batch(o);
   const std::string id = o.require("--template");
   const std::string out = o.require("-o");
   const nlohmann::json data = certctl::read_json(o.require("--data"));
@@ -56,7 +108,11 @@ int run_issue(const certctl::Args& args) {
 const certctl::Command kIssue{
     "issue", "issue a licence: validate, render, seal with the department's seal key",
     "certctl issue --template ID --data FILE [--serial S] [--issued YYYY-MM-DD] [--version N] "
-    "[--templates DIR] [--keys DIR] [--qr-host HOST] [--json] -o OUT.pdf",
+    "[--templates DIR] [--keys DIR] [--qr-host HOST] [--json] -o OUT.pdf\n"
+    "       certctl issue --batch FILE.jsonl --out-dir DIR [--results FILE] [--threads N] "
+    "[--issued YYYY-MM-DD] [--progress|--no-progress] [--json]\n"
+    "         (one {\"template\", \"data\", \"serial\"?, \"version\"?} per line; resumable: "
+    "run again to continue)",
     run_issue};
 
 }  // namespace

@@ -5,7 +5,9 @@
 
 #include "app_internal.h"
 #include "app_issue.h"
+#include "app_public.h"
 #include "auth.h"
+#include "bundle.h"
 #include "libcert/qr_payload.h"
 #include "libcert/template.h"
 #include "libcert/trust_bundle.h"
@@ -524,6 +526,7 @@ struct App::Impl {
     detail::require_department(who, rec->department, "licence " + id);
     const auto res = s.store->revoke_licence(id, reason, s.clock->now(), {who.id, req.request_id});
     if (!res) throw ApiError(404, "not-found", "Not found", "id: no licence '" + id + "'");
+    if (res->changed && s.bundle != nullptr) s.bundle->invalidate();  // its status bit is set now
     return json_response(200, detail::licence_view(res->record, true));
   }
 };
@@ -563,6 +566,10 @@ App::App(Services s) : s_(std::move(s)), metrics_(std::make_unique<Metrics>()) {
       {"GET", "/v1/licences/{id}", false, bind(&Impl::get_licence)},
       {"GET", "/v1/licences/{id}/pdf", false, bind(&Impl::get_pdf)},
       {"POST", "/v1/licences/{id}/revoke", false, bind(&Impl::revoke)},
+      {"GET", "/v1/licences/{id}/preview.png", false,
+       [this](const HttpRequest& r, const Params& p) { return detail::preview_png(s_, r, p); }},
+      {"GET", "/v1/trust-bundle", true,
+       [this](const HttpRequest& r, const Params& p) { return detail::trust_bundle(s_, r, p); }},
   };
 }
 
@@ -641,7 +648,10 @@ HttpResponse App::dispatch(const HttpRequest& req, std::string& route) const {
       continue;
     }
     route = r.pattern;
-    if (r.is_public && r.pattern.rfind("/v1/verify", 0) == 0) {
+    // Public routes that do work per request are limited per address: verification, and the
+    // preview fetched with a QR proof instead of a key.
+    if ((r.is_public && r.pattern.rfind("/v1/verify", 0) == 0) ||
+        (r.pattern == "/v1/licences/{id}/preview.png" && detail::anonymous(req))) {
       const double now =
           std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
               .count();

@@ -32,6 +32,8 @@ class SealKeyring;
 
 namespace certd {
 
+class BundlePublisher;
+
 // Everything the API uses, owned elsewhere (main.cpp or a test) and outliving the App.
 struct Services {
   const Config* config = nullptr;
@@ -43,6 +45,7 @@ struct Services {
   const libcert::SealKeyring* keyring = nullptr;    // the seal keys the issuer signs with
   const libcert::TrustStore* trust = nullptr;       // nullptr: verification answers 503
   const libcert::TrustBundle* seals = nullptr;      // root + seal certificates, for QR checks
+  BundlePublisher* bundle = nullptr;                // nullptr: GET /v1/trust-bundle answers 503
   std::function<void(const std::string&)> log;      // one JSON line; nullptr: no logging
 };
 

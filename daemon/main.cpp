@@ -4,11 +4,15 @@
 //         [--keys DIR] [--port-file PATH]
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "app.h"
+#include "bundle.h"
 #include "config.h"
 #include "libcert/error.h"
 #ifdef CERTD_WITH_ISSUER
@@ -90,7 +94,22 @@ int main(int argc, char** argv) {
     trust.add_path(config.keys + "/root/root.crt");
     const libcert::TrustBundle seals = certd::load_seal_bundle(templates, config.keys, clock.now());
 
+    // The trust bundle for offline verifiers is signed with the bundle key (keys/bundle, issued
+    // by the root); without it GET /v1/trust-bundle answers 503 and everything else works.
+    std::unique_ptr<certd::BundlePublisher> bundle;
+    const std::string bundle_dir = config.keys + "/bundle";
+    if (std::filesystem::exists(bundle_dir + "/bundle.crt") &&
+        std::filesystem::exists(bundle_dir + "/bundle.key")) {
+      std::ifstream kin(bundle_dir + "/bundle.key", std::ios::binary);
+      std::stringstream key_pem;
+      key_pem << kin.rdbuf();
+      bundle = std::make_unique<certd::BundlePublisher>(
+          seals, certd::read_pem_certificate_der(bundle_dir + "/bundle.crt"),
+          libcert::digest_signer_from_pem(key_pem.str()), config.status_list_size);
+    }
+
     certd::Services s;
+    s.bundle = bundle.get();
 #ifdef CERTD_WITH_ISSUER
     const libcert::SealKeyring keyring = libcert::SealKeyring::load_dir(config.keys);
     const libcert::Issuer issuer(templates, keyring,

@@ -13,6 +13,8 @@ PKGS=(
   poppler-utils mupdf-tools qpdf zbar-tools libnss3-tools
   # certd demo (daemon/demo.sh) reads JSON answers with jq; tests use curl as an HTTPS peer
   jq curl
+  # certd HTTP benchmark (bench/certd_wrk.sh); inspector page end-to-end tests (headless browser)
+  wrk chromium
   # fuzzing (preset `fuzz`): clang with libFuzzer and the sanitizer runtimes
   clang libclang-rt-14-dev
 )

@@ -1,0 +1,173 @@
+// GET /v1/licences/{id}/preview.png — a PNG of the first page of the exact stored PDF; and
+// GET /v1/trust-bundle — the signed trust bundle for offline QR verification.
+//
+// Who may fetch a preview (docs/service.md "Preview"): a department key for its own licences and
+// an admin key for any (as for /pdf); and anyone who presents the licence's QR proof in the
+// X-Licence-Proof header. The preview shows the holder's personal data, and licence identifiers
+// are structured (type, issuer, serial: guessable), so the id alone must not be enough; the proof
+// is derived from the signed QR payload (an ECDSA signature makes it unguessable), which only a
+// person holding the paper (or the PDF) has. It travels in a header, not the URL (service.md: no
+// secrets in URLs; URLs end up in proxies' logs), and proof-based requests are rate-limited per
+// address like /v1/verify.
+#include "app_public.h"
+
+#include <openssl/crypto.h>
+
+#include <algorithm>
+#include <ctime>
+
+#include "app_internal.h"
+#include "bundle.h"
+#include "libcert/preview.h"
+#include "libcert/qr_payload.h"
+
+namespace certd::detail {
+
+namespace {
+
+constexpr int kMinDpi = 50, kMaxDpi = 200, kDefaultDpi = 100;
+
+int dpi_param(const HttpRequest& req) {
+  for (const auto& [k, v] : req.query) {
+    if (k != "dpi") {
+      throw ApiError(400, "invalid-request", "Invalid request",
+                     "query " + k + ": unknown parameter");
+    }
+  }
+  if (req.query.count("dpi") > 1) {
+    throw ApiError(400, "invalid-request", "Invalid request", "query dpi: given twice");
+  }
+  auto it = req.query.find("dpi");
+  if (it == req.query.end()) return kDefaultDpi;
+  const std::string& v = it->second;
+  int n = 0;
+  bool ok = !v.empty() && v.size() <= 3;
+  for (char c : v) {
+    ok = ok && c >= '0' && c <= '9';
+    if (ok) n = n * 10 + (c - '0');
+  }
+  if (!ok || n < kMinDpi || n > kMaxDpi) {
+    throw ApiError(400, "invalid-request", "Invalid request",
+                   "query dpi: expected an integer between " + std::to_string(kMinDpi) + " and " +
+                       std::to_string(kMaxDpi));
+  }
+  return n;
+}
+
+// RFC 9110 §5.6.7 IMF-fixdate.
+std::string http_date(std::int64_t t) {
+  const auto tt = static_cast<std::time_t>(t);
+  std::tm tm{};
+  gmtime_r(&tt, &tm);
+  char buf[40];
+  std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+  return buf;
+}
+
+bool is_proof(const std::string& s) {
+  if (s.size() != 32) return false;
+  return std::all_of(s.begin(), s.end(),
+                     [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+}
+
+}  // namespace
+
+std::string licence_proof(const std::string& qr_text) {
+  return sha256_hex(libcert::qr_payload_from_text(qr_text)).substr(0, 32);
+}
+
+bool anonymous(const HttpRequest& req) {
+  return !req.header("Authorization") && !req.header("X-Api-Key");
+}
+
+HttpResponse preview_png(const Services& s, const HttpRequest& req, const Params& p) {
+  const std::string& id = p.at("id");
+  check_licence_id(id);
+  const int dpi = dpi_param(req);
+  std::optional<LicenceRecord> rec;
+  std::string cache_control;
+  if (!anonymous(req)) {
+    const Principal who = require(*s.store, req, kScopeRead);
+    rec = s.store->get_licence(id, false);
+    if (!rec) throw ApiError(404, "not-found", "Not found", "id: no licence '" + id + "'");
+    require_department(who, rec->department, "licence " + id);
+  } else {
+    const auto proof = req.header("X-Licence-Proof");
+    if (!proof) {
+      ApiError e(401, "unauthorized", "Authentication required",
+                 "Authorization: missing; send a department API key, or X-Licence-Proof with the "
+                 "proof read from the licence's QR code");
+      e.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"certd\"");
+      throw e;
+    }
+    if (!is_proof(*proof)) {
+      throw ApiError(400, "invalid-request", "Invalid request",
+                     "X-Licence-Proof: expected 32 lower-case hex digits (the first 16 bytes of "
+                     "SHA-256 over the QR payload)");
+    }
+    rec = s.store->get_licence(id, false);
+    // Unknown id and wrong proof answer alike: an anonymous caller learns nothing about which
+    // identifiers exist.
+    bool ok = false;
+    if (rec) {
+      std::string want;
+      try {
+        want = licence_proof(rec->qr_text);
+      } catch (const libcert::Error&) {
+        want.clear();
+      }
+      ok = want.size() == proof->size() && CRYPTO_memcmp(want.data(), proof->data(), 32) == 0;
+    }
+    if (!ok) {
+      throw ApiError(404, "not-found", "Not found",
+                     "id: no licence '" + id + "' with this X-Licence-Proof");
+    }
+  }
+  HttpResponse r;
+  // The stored PDF never changes (its SHA-256 is the licence's), so the picture for one dpi never
+  // changes either: cacheable for a day, but only by the client (personal data, and it depends on
+  // who asks: Vary).
+  const std::string etag = "\"" + rec->pdf_sha256.substr(0, 32) + "-" + std::to_string(dpi) + "\"";
+  r.headers.emplace_back("ETag", etag);
+  r.headers.emplace_back("Cache-Control", "private, max-age=86400");
+  r.headers.emplace_back("Vary", "Authorization, X-Api-Key, X-Licence-Proof");
+  if (req.header_or_empty("If-None-Match") == etag) {
+    r.status = 304;
+    r.content_type.clear();
+    return r;
+  }
+  const auto full = s.store->get_licence(id, true);
+  if (!full) throw ApiError(404, "not-found", "Not found", "id: no licence '" + id + "'");
+  libcert::PreviewOptions o;
+  o.dpi = dpi;
+  r.content_type = "image/png";
+  r.body = libcert::pdf_page_png(full->pdf, o);
+  return r;
+}
+
+HttpResponse trust_bundle(const Services& s, const HttpRequest& req, const Params&) {
+  if (s.bundle == nullptr) {
+    ApiError e(503, "unavailable", "Service unavailable",
+               "the trust bundle signing key (keys/bundle) is not loaded on this server");
+    e.headers.emplace_back("Retry-After", "30");
+    throw e;
+  }
+  const auto b = s.bundle->current(*s.store, s.clock->now());
+  HttpResponse r;
+  r.headers.emplace_back("ETag", b->etag);
+  // Verifiers poll it; five minutes bounds how stale a cached revocation list gets on the way.
+  r.headers.emplace_back("Cache-Control", "public, max-age=300");
+  r.headers.emplace_back("X-Bundle-Version", std::to_string(b->version));
+  r.headers.emplace_back("Last-Modified", http_date(b->issued_at));
+  if (req.header_or_empty("If-None-Match") == b->etag) {
+    r.status = 304;
+    r.content_type.clear();
+    return r;
+  }
+  // RFC 9052 §9.1 media type of a COSE_Sign1 message.
+  r.content_type = "application/cose; cose-type=\"cose-sign1\"";
+  r.body = b->file;
+  return r;
+}
+
+}  // namespace certd::detail

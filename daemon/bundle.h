@@ -1,0 +1,62 @@
+// daemon/bundle.h — the signed trust bundle certd publishes at GET /v1/trust-bundle (docs/qr.md
+// "Trust bundle and revocation"): the root, every seal certificate certd verifies with, and one
+// status list per department in which the bits of the registry's revoked licences are set. The
+// file has the format of `certctl trust-bundle export` (libcert/trust_bundle.h), so offline
+// verifiers (certctl verify-qr --bundle, the inspector's page) import either.
+//
+//   certd::BundlePublisher pub(seals, bundle_cert_der, libcert::digest_signer_from_pem(key_pem),
+//                              config.status_list_size);
+//   auto b = pub.current(store, clock.now());   // b->file, b->etag, b->version
+//   pub.invalidate();                            // after a revocation: rebuild on the next call
+//
+// Versions only increase (qr.md: verifiers refuse a rollback): a new file gets
+// max(previous version + 1, now in seconds), so a restarted certd (whose clock moved on) also
+// publishes higher versions. The file is rebuilt only when its content changes (a revocation,
+// another seal set); it is re-checked against the registry after invalidate() or every
+// `recheck_seconds` (revocations made by another certd process on the same registry).
+// Failure: current() throws StoreError (registry) or libcert::Error (signing). Thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "libcert/qr_payload.h"
+#include "libcert/trust_bundle.h"
+#include "store.h"
+
+namespace certd {
+
+struct PublishedBundle {
+  std::string file;  // the signed bundle bytes
+  std::string etag;  // "\"<sha256 hex of file>\""
+  std::uint64_t version = 0;
+  std::int64_t issued_at = 0;
+};
+
+class BundlePublisher {
+ public:
+  // `seals`: root + seal certificates (their status lists are built here). Throws
+  // libcert::Error(kLimitExceeded) if status_bits exceeds libcert::StatusList::kMaxBits.
+  BundlePublisher(const libcert::TrustBundle& seals, std::string bundle_cert_der,
+                  libcert::DigestSigner sign, std::int64_t status_bits,
+                  std::int64_t recheck_seconds = 60);
+
+  [[nodiscard]] std::shared_ptr<const PublishedBundle> current(Store& store, std::int64_t now);
+  void invalidate();
+
+ private:
+  const libcert::TrustBundle& seals_;
+  std::string cert_der_;
+  libcert::DigestSigner sign_;
+  std::uint32_t bits_;
+  std::int64_t recheck_;
+  std::mutex mu_;
+  std::shared_ptr<const PublishedBundle> cached_;  // GUARDED_BY(mu_)
+  std::string content_sha256_;                     // GUARDED_BY(mu_)
+  std::int64_t checked_at_ = 0;                    // GUARDED_BY(mu_)
+  bool dirty_ = true;                              // GUARDED_BY(mu_)
+};
+
+}  // namespace certd

@@ -1,0 +1,238 @@
+// certd over loopback: the licence preview (GET /v1/licences/{id}/preview.png) and the published
+// trust bundle (GET /v1/trust-bundle), checked with tools nobody here wrote: pdfinfo (page size),
+// zbarimg (the QR in the picture) and the PNG format itself; and the bundle imported by
+// `certctl verify-qr --bundle` (offline verification) before and after a revocation.
+#include <cmath>
+#include <regex>
+
+#include "certd_fixture.h"
+#include "libcert/qr_payload.h"
+#include "store.h"
+
+#ifndef CERTD_WITH_ISSUER
+TEST(ApiPreview, NeedsTheIssuer) {
+  GTEST_SKIP() << "libcert/src/issuer.cpp is not in this tree: certd is built without issuing";
+}
+#else
+namespace {
+
+using certdtest::bearer;
+using certdtest::CertdProcess;
+using certdtest::expect_problem;
+
+const std::string kTemplate = "business-licence-enterprise";
+
+nlohmann::json issue(httplib::Client& c, const std::string& key, const std::string& idem) {
+  const auto data = nlohmann::json::parse(testsupport::slurp(
+      std::string(LIBCERT_SOURCE_DIR) + "/templates/" + kTemplate + "/sample.json"));
+  auto r =
+      c.Post("/v1/licences", {{"Authorization", "Bearer " + key}, {"Idempotency-Key", idem}},
+             nlohmann::json{{"template", kTemplate}, {"data", data}}.dump(), "application/json");
+  if (!r || r->status != 201)
+    throw std::runtime_error("issue failed: " + (r ? r->body : "no reply"));
+  return nlohmann::json::parse(r->body);
+}
+
+std::uint32_t be32(const std::string& s, std::size_t at) {
+  return (static_cast<std::uint32_t>(static_cast<unsigned char>(s[at])) << 24) |
+         (static_cast<std::uint32_t>(static_cast<unsigned char>(s[at + 1])) << 16) |
+         (static_cast<std::uint32_t>(static_cast<unsigned char>(s[at + 2])) << 8) |
+         static_cast<std::uint32_t>(static_cast<unsigned char>(s[at + 3]));
+}
+
+// Page size in points as pdfinfo (poppler-utils) reports it.
+std::pair<double, double> pdfinfo_size(const std::string& pdf_path) {
+  const auto r = testsupport::run("pdfinfo " + pdf_path);
+  std::smatch m;
+  const std::regex re(R"(Page size:\s+([0-9.]+) x ([0-9.]+) pts)");
+  if (!std::regex_search(r.out, m, re)) throw std::runtime_error("pdfinfo: " + r.out);
+  return {std::stod(m[1]), std::stod(m[2])};
+}
+
+std::string proof_of(const std::string& qr_text) {
+  return certd::sha256_hex(libcert::qr_payload_from_text(qr_text)).substr(0, 32);
+}
+
+TEST(ApiPreview, PngOfTheStoredPdfAtTheAskedDpiWithItsQr) {
+  CertdProcess certd;
+  auto c = certd.client();
+  const std::string key = certd.make_key("samr");
+  const auto lic = issue(c, key, "pv-1");
+  const std::string id = lic["id"];
+  const std::string qr = lic["qr_text"];
+
+  testsupport::TempDir d;
+  auto pdf = c.Get("/v1/licences/" + id + "/pdf", bearer(key));
+  ASSERT_TRUE(pdf);
+  testsupport::spit(d / "lic.pdf", pdf->body);
+  const auto [wpt, hpt] = pdfinfo_size((d / "lic.pdf").string());
+
+  for (int dpi : {100, 150}) {
+    const std::string path =
+        "/v1/licences/" + id + "/preview.png" + (dpi == 100 ? "" : "?dpi=" + std::to_string(dpi));
+    auto r = c.Get(path, bearer(key));
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, 200) << r->body;
+    EXPECT_EQ(r->get_header_value("Content-Type"), "image/png");
+    EXPECT_EQ(r->get_header_value("Cache-Control"), "private, max-age=86400");
+    EXPECT_EQ(r->get_header_value("Vary"), "Authorization, X-Api-Key, X-Licence-Proof");
+    // PNG signature, then IHDR: width and height = ceil(points * dpi / 72), 8-bit RGB (type 2).
+    ASSERT_GT(r->body.size(), 33u);
+    EXPECT_EQ(r->body.substr(0, 8), std::string("\x89PNG\r\n\x1a\n", 8));
+    EXPECT_EQ(r->body.substr(12, 4), "IHDR");
+    EXPECT_EQ(be32(r->body, 16), static_cast<std::uint32_t>(std::ceil(wpt * dpi / 72.0))) << dpi;
+    EXPECT_EQ(be32(r->body, 20), static_cast<std::uint32_t>(std::ceil(hpt * dpi / 72.0))) << dpi;
+    EXPECT_EQ(r->body[24], 8);  // bit depth
+    EXPECT_EQ(r->body[25], 2);  // colour type RGB
+    // The picture decodes, and zbar reads this licence's QR text from it (at 150 dpi, as the
+    // interop tests scan: at 100 dpi a 0.5 mm module is 2 pixels, at zbar's limit).
+    if (dpi == 150) {
+      const auto png = d / "p150.png";
+      testsupport::spit(png, r->body);
+      const auto z = testsupport::run("(zbarimg --raw -q " + png.string() + " 2>/dev/null)");
+      EXPECT_EQ(z.exit_code, 0);
+      std::string text = z.out;
+      while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+      EXPECT_EQ(text, qr);
+    }
+    // Revalidation with the ETag.
+    httplib::Headers h = bearer(key);
+    h.emplace("If-None-Match", r->get_header_value("ETag"));
+    auto again = c.Get(path, h);
+    ASSERT_TRUE(again);
+    EXPECT_EQ(again->status, 304);
+  }
+
+  // The dpi bounds and unknown parameters are precise 400s.
+  auto j = expect_problem(c.Get("/v1/licences/" + id + "/preview.png?dpi=49", bearer(key)), 400,
+                          "invalid-request");
+  EXPECT_EQ(j["detail"], "query dpi: expected an integer between 50 and 200");
+  expect_problem(c.Get("/v1/licences/" + id + "/preview.png?dpi=201", bearer(key)), 400,
+                 "invalid-request");
+  j = expect_problem(c.Get("/v1/licences/" + id + "/preview.png?page=2", bearer(key)), 400,
+                     "invalid-request");
+  EXPECT_EQ(j["detail"], "query page: unknown parameter");
+}
+
+TEST(ApiPreview, SameAuthorisationAsThePdfOrTheQrProof) {
+  CertdProcess certd(std::map<std::string, std::string>{{"CERTD_VERIFY_PER_MINUTE", "600"}});
+  auto c = certd.client();
+  const std::string samr = certd.make_key("samr");
+  const std::string civil = certd.make_key("civil-affairs");
+  const std::string admin = certd.make_key("admin");
+  const auto lic = issue(c, samr, "pa-1");
+  const std::string path = "/v1/licences/" + lic["id"].get<std::string>() + "/preview.png";
+
+  // Another department: 403, as for /pdf. Admin: 200.
+  auto j = expect_problem(c.Get(path, bearer(civil)), 403, "forbidden-department");
+  auto a = c.Get(path, bearer(admin));
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->status, 200);
+  // No key and no proof: 401.
+  j = expect_problem(c.Get(path), 401, "unauthorized");
+  EXPECT_EQ(j["detail"],
+            "Authorization: missing; send a department API key, or X-Licence-Proof with the proof "
+            "read from the licence's QR code");
+  // The proof from the QR (what the inspector's page sends): 200, the same picture.
+  const std::string proof = proof_of(lic["qr_text"]);
+  auto p = c.Get(path, {{"X-Licence-Proof", proof}});
+  ASSERT_TRUE(p);
+  ASSERT_EQ(p->status, 200) << p->body;
+  EXPECT_EQ(p->body, a->body);
+  // A wrong proof and an unknown id answer alike (404); a malformed proof is a 400.
+  std::string wrong = proof;
+  wrong[0] = wrong[0] == '0' ? '1' : '0';
+  j = expect_problem(c.Get(path, {{"X-Licence-Proof", wrong}}), 404, "not-found");
+  EXPECT_NE(j["detail"].get<std::string>().find("with this X-Licence-Proof"), std::string::npos);
+  expect_problem(c.Get("/v1/licences/1.2.156.3005.2.X/preview.png", {{"X-Licence-Proof", proof}}),
+                 404, "not-found");
+  j = expect_problem(c.Get(path, {{"X-Licence-Proof", "ZZ"}}), 400, "invalid-request");
+  // Path traversal in the id never reaches the handler.
+  expect_problem(c.Get("/v1/licences/../x/preview.png", bearer(samr)), 400, "invalid-path");
+}
+
+TEST(ApiPreview, ProofRequestsAreRateLimited) {
+  CertdProcess certd(std::map<std::string, std::string>{{"CERTD_VERIFY_PER_MINUTE", "1"}});
+  auto c = certd.client();
+  const std::string samr = certd.make_key("samr");
+  const auto lic = issue(c, samr, "rl-1");
+  const std::string path = "/v1/licences/" + lic["id"].get<std::string>() + "/preview.png";
+  const httplib::Headers h = {{"X-Licence-Proof", proof_of(lic["qr_text"])},
+                              {"If-None-Match", "\"x\""}};
+  int limited = 0;
+  for (int i = 0; i < 40 && limited == 0; ++i) {
+    auto r = c.Get(path, h);
+    ASSERT_TRUE(r);
+    if (r->status == 429) {
+      ++limited;
+      EXPECT_FALSE(r->get_header_value("Retry-After").empty());
+    }
+  }
+  EXPECT_EQ(limited, 1);
+  // A department key is not limited by the public bucket.
+  auto k = c.Get(path, bearer(samr));
+  ASSERT_TRUE(k);
+  EXPECT_EQ(k->status, 200);
+}
+
+TEST(ApiTrustBundle, PublicSignedBundleVerifiesQrOfflineAndCarriesRevocations) {
+  CertdProcess certd;
+  auto c = certd.client();
+  const std::string key = certd.make_key("samr");
+  const auto lic = issue(c, key, "tb-1");
+  const std::string qr = lic["qr_text"];
+
+  // Public: no key.
+  auto b1 = c.Get("/v1/trust-bundle");
+  ASSERT_TRUE(b1);
+  ASSERT_EQ(b1->status, 200) << b1->body;
+  EXPECT_EQ(b1->get_header_value("Content-Type"), "application/cose; cose-type=\"cose-sign1\"");
+  EXPECT_EQ(b1->get_header_value("Cache-Control"), "public, max-age=300");
+  EXPECT_EQ(b1->get_header_value("ETag"), "\"" + certd::sha256_hex(b1->body) + "\"");
+  EXPECT_FALSE(b1->get_header_value("Last-Modified").empty());
+  // Stable while nothing changes; If-None-Match revalidates.
+  auto same = c.Get("/v1/trust-bundle");
+  ASSERT_TRUE(same);
+  EXPECT_EQ(same->body, b1->body);
+  auto nm = c.Get("/v1/trust-bundle", {{"If-None-Match", b1->get_header_value("ETag")}});
+  ASSERT_TRUE(nm);
+  EXPECT_EQ(nm->status, 304);
+
+  // certctl verify-qr (offline: only the downloaded bundle and the pinned root) says VALID.
+  testsupport::TempDir d;
+  testsupport::spit(d / "b1.cose", b1->body);
+  const std::string verify = std::string(CERTCTL_BIN) + " verify-qr --keys " +
+                             std::string(LIBCERT_SOURCE_DIR) + "/keys-example --json --state " +
+                             (d / "state").string() + " --bundle ";
+  auto v = testsupport::run(verify + (d / "b1.cose").string() + " " + testsupport::shell_quote(qr));
+  ASSERT_EQ(v.exit_code, 0) << v.out;
+  auto vj = nlohmann::json::parse(v.out);
+  EXPECT_EQ(vj["verdict"], "VALID");
+  EXPECT_EQ(vj["status_checked"], true);
+  EXPECT_EQ(vj["claims"]["identifier"], lic["id"]);
+  const auto v1 = vj["bundle"]["version"].get<std::uint64_t>();
+  EXPECT_EQ(std::to_string(v1), b1->get_header_value("X-Bundle-Version"));
+
+  // Revoke: the next bundle has a higher version with the licence's status bit set, and the
+  // offline verifier says REVOKED with it (and refuses the old bundle afterwards: rollback).
+  auto rv = c.Post("/v1/licences/" + lic["id"].get<std::string>() + "/revoke", bearer(key),
+                   R"({"reason":"test"})", "application/json");
+  ASSERT_TRUE(rv);
+  ASSERT_EQ(rv->status, 200);
+  auto b2 = c.Get("/v1/trust-bundle", {{"If-None-Match", b1->get_header_value("ETag")}});
+  ASSERT_TRUE(b2);
+  ASSERT_EQ(b2->status, 200);
+  EXPECT_NE(b2->get_header_value("ETag"), b1->get_header_value("ETag"));
+  EXPECT_GT(std::stoull(b2->get_header_value("X-Bundle-Version")), v1);
+  testsupport::spit(d / "b2.cose", b2->body);
+  v = testsupport::run(verify + (d / "b2.cose").string() + " " + testsupport::shell_quote(qr));
+  EXPECT_EQ(v.exit_code, 1) << v.out;
+  vj = nlohmann::json::parse(v.out);
+  EXPECT_EQ(vj["verdict"], "REVOKED");
+  v = testsupport::run(verify + (d / "b1.cose").string() + " " + testsupport::shell_quote(qr));
+  EXPECT_NE(v.exit_code, 0);
+  EXPECT_NE(v.out.find("rollback refused"), std::string::npos) << v.out;
+}
+
+}  // namespace
+#endif

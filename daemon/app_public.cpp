@@ -15,6 +15,8 @@
 
 #include <algorithm>
 #include <ctime>
+#include <fstream>
+#include <sstream>
 
 #include "app_internal.h"
 #include "bundle.h"
@@ -142,6 +144,49 @@ HttpResponse preview_png(const Services& s, const HttpRequest& req, const Params
   o.dpi = dpi;
   r.content_type = "image/png";
   r.body = libcert::pdf_page_png(full->pdf, o);
+  return r;
+}
+
+HttpResponse web_file(const Services& s, const HttpRequest& req, const std::string& name) {
+  (void)req;
+  // Names are a fixed shape (no dots but the extension, no slashes): no path can leave the folder.
+  static const std::map<std::string, std::string> kTypes = {
+      {"html", "text/html; charset=utf-8"},
+      {"js", "text/javascript; charset=utf-8"},
+      {"css", "text/css; charset=utf-8"},
+      {"png", "image/png"},
+      {"svg", "image/svg+xml"},
+      {"webmanifest", "application/manifest+json"}};
+  const auto dot = name.find('.');
+  bool ok = dot != std::string::npos && dot > 0 && dot < 64 &&
+            name.find('.', dot + 1) == std::string::npos;
+  for (std::size_t i = 0; ok && i < dot; ++i) {
+    const char c = name[i];
+    ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+  }
+  const auto type = ok ? kTypes.find(name.substr(dot + 1)) : kTypes.end();
+  if (type == kTypes.end() || s.config->web.empty()) {
+    throw ApiError(404, "not-found", "Not found", "path: no such file of the inspector's page");
+  }
+  std::ifstream in(s.config->web + "/" + name, std::ios::binary);
+  if (!in)
+    throw ApiError(404, "not-found", "Not found", "path: no such file of the inspector's page");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  HttpResponse r;
+  r.content_type = type->second;
+  r.body = ss.str();
+  // Always revalidated online; the service worker keeps the copies used offline.
+  r.headers.emplace_back("Cache-Control", "no-cache");
+  r.headers.emplace_back("X-Content-Type-Options", "nosniff");
+  r.headers.emplace_back("Referrer-Policy", "no-referrer");
+  if (type->first == "html") {
+    // Only our own scripts and styles; images also from blob: (the preview); API calls to us.
+    r.headers.emplace_back("Content-Security-Policy",
+                           "default-src 'self'; img-src 'self' blob: data:; object-src 'none'; "
+                           "base-uri 'none'; frame-ancestors 'none'; form-action 'self'");
+  }
+  if (name == "sw.js") r.headers.emplace_back("Service-Worker-Allowed", "/");
   return r;
 }
 

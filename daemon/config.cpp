@@ -76,13 +76,14 @@ Config Config::load(const std::string& path, const Env& env) {
     const auto j = nlohmann::json::parse(ss.str(), nullptr, false);
     if (j.is_discarded() || !j.is_object()) bad(path, "not a JSON object");
     check_keys(j, "",
-               {"listen", "port", "tls", "store", "templates", "keys", "qr_host", "threads",
+               {"listen", "port", "tls", "store", "templates", "keys", "web", "qr_host", "threads",
                 "max_queue", "idempotency_lease_s", "status_list_size", "limits", "_comment"});
     c.listen = str(j, "listen", "", c.listen);
     c.port = static_cast<int>(num(j, "port", "", c.port, 0, 65535));
     c.store = str(j, "store", "", c.store);
     c.templates = str(j, "templates", "", c.templates);
     c.keys = str(j, "keys", "", c.keys);
+    c.web = str(j, "web", "", c.web);
     c.qr_host = str(j, "qr_host", "", c.qr_host);
     c.threads = static_cast<int>(num(j, "threads", "", c.threads, 1, 256));
     c.max_queue = static_cast<std::size_t>(
@@ -129,6 +130,7 @@ Config Config::load(const std::string& path, const Env& env) {
   s("CERTD_STORE", c.store);
   s("CERTD_TEMPLATES", c.templates);
   s("CERTD_KEYS", c.keys);
+  s("CERTD_WEB", c.web);
   s("CERTD_QR_HOST", c.qr_host);
   s("CERTD_TLS_CERT", c.tls_cert);
   s("CERTD_TLS_KEY", c.tls_key);

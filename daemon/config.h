@@ -5,8 +5,9 @@
 // The file is optional (every field has a default); unknown fields and wrong types are rejected
 // with a message naming the field ("limits.json_body_bytes: expected a positive integer").
 // Environment variables override the file: CERTD_LISTEN, CERTD_PORT, CERTD_STORE, CERTD_TEMPLATES,
-// CERTD_KEYS, CERTD_QR_HOST, CERTD_TLS_CERT, CERTD_TLS_KEY, CERTD_TLS_CLIENT_CA, CERTD_THREADS,
-// CERTD_VERIFY_PER_MINUTE. Throws libcert::Error(kInvalidArgument) or (kIo) for an unreadable file.
+// CERTD_KEYS, CERTD_WEB, CERTD_QR_HOST, CERTD_TLS_CERT, CERTD_TLS_KEY, CERTD_TLS_CLIENT_CA,
+// CERTD_THREADS, CERTD_VERIFY_PER_MINUTE. Throws libcert::Error(kInvalidArgument) or (kIo) for an
+// unreadable file.
 #pragma once
 
 #include <cstdint>
@@ -33,6 +34,7 @@ struct Config {
   std::string store = "certd.db";
   std::string templates = "templates";
   std::string keys = "keys-example";
+  std::string web = "daemon/web";  // the inspector's page (static files; empty: not served)
   std::string qr_host = "LIC.ALI.EXAMPLE";
   int threads = 8;
   std::size_t max_queue = 256;

@@ -1,7 +1,7 @@
 // certd — the licence issuance and verification daemon. See docs/service.md and README.md.
 //
 //   certd [--config FILE] [--listen ADDR] [--port N] [--store PATH] [--templates DIR]
-//         [--keys DIR] [--port-file PATH]
+//         [--keys DIR] [--web DIR] [--port-file PATH]
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -38,7 +38,7 @@ void log_line(const std::string& line) {
 
 int usage() {
   std::cerr << "usage: certd [--config FILE] [--listen ADDR] [--port N] [--store PATH]\n"
-               "             [--templates DIR] [--keys DIR] [--port-file PATH]\n";
+               "             [--templates DIR] [--keys DIR] [--web DIR] [--port-file PATH]\n";
   return 2;
 }
 
@@ -57,7 +57,7 @@ int main(int argc, char** argv) {
     } else if (a == "--port-file") {
       port_file = v;
     } else if (a == "--listen" || a == "--port" || a == "--store" || a == "--templates" ||
-               a == "--keys") {
+               a == "--keys" || a == "--web") {
       overrides[a] = v;
     } else {
       std::cerr << "certd: unknown option " << a << "\n";
@@ -68,11 +68,9 @@ int main(int argc, char** argv) {
     // Command-line options win over the environment, which wins over the file.
     const auto process_env = certd::Config::process_env();
     const certd::Config::Env env = [&](const char* name) -> std::optional<std::string> {
-      static const std::map<std::string, std::string> kFlag = {{"CERTD_LISTEN", "--listen"},
-                                                               {"CERTD_PORT", "--port"},
-                                                               {"CERTD_STORE", "--store"},
-                                                               {"CERTD_TEMPLATES", "--templates"},
-                                                               {"CERTD_KEYS", "--keys"}};
+      static const std::map<std::string, std::string> kFlag = {
+          {"CERTD_LISTEN", "--listen"},       {"CERTD_PORT", "--port"}, {"CERTD_STORE", "--store"},
+          {"CERTD_TEMPLATES", "--templates"}, {"CERTD_KEYS", "--keys"}, {"CERTD_WEB", "--web"}};
       if (auto f = kFlag.find(name); f != kFlag.end()) {
         if (auto o = overrides.find(f->second); o != overrides.end()) return o->second;
       }

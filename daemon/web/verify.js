@@ -1,0 +1,407 @@
+// verify.js — offline verification of a licence QR payload in the browser (docs/qr.md "Verifier
+// behaviour"), the same rules and the same order as libcert::verify_qr (libcert/qr_payload.h), so
+// the page and `certctl verify-qr` give the same verdict for the same payload and bundle
+// (tests/browser/inspector.test.mjs checks that on a shared set of payloads).
+//
+//   import { parseBundle, verifyText, verifyDigits } from './verify.js';
+//   const bundle = await parseBundle(bundleBytes, pinnedRootDer /* or null: first use */);
+//   const v = await verifyDigits(location.hash.slice(1), bundle, Date.now() / 1000);
+//   v.status: 'VALID' | 'REVOKED' | 'EXPIRED' | 'UNKNOWN KEY' | 'SIGNATURE INVALID' | 'MALFORMED'
+//
+// Cryptography is WebCrypto only: ECDSA P-256 with SHA-256 (ES256, RFC 9053 §2.1; WebCrypto takes
+// the raw r‖s signature that COSE carries), SHA-256 for kids, DecompressionStream('deflate') for
+// the zlib (RFC 1950) status lists. parseBundle() throws BundleError; verify*() never throw: every
+// failure is a verdict.
+
+import { decode, encodeSigStructure, CborError } from './cbor.js';
+
+export class BundleError extends Error {}
+
+const TAG_SIGN1 = 18;          // RFC 9052 §4.2
+const ALG_ES256 = -7;          // RFC 9053 §2.1
+const HDR_ALG = 1, HDR_KID = 4, HDR_X5CHAIN = 33;  // RFC 9052 §3.1, RFC 9360 §2
+const CWT_ISS = 1, CWT_EXP = 4, CWT_IAT = 6, LICENCE_CLAIM = -65537;  // RFC 8392 §3.1
+const MAX_TEXT = 4096, MAX_PAYLOAD = 1024;   // libcert kQrMaxText, kQrMaxPayload
+const BUNDLE_FORMAT = 'libcert-trust-bundle/1';
+const ID_ROOT = '1.2.156.3005.2.';
+const ECDSA_SHA256 = '2a8648ce3d040302';     // OID 1.2.840.10045.4.3.2 (DER body)
+const STATES = ['pending', 'active', 'retired', 'revoked'];
+
+export const hex = (b) => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+const eq = (a, b) => a.length === b.length && a.every((x, i) => x === b[i]);
+
+async function sha256(bytes) {
+  return new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
+}
+
+// ---- text forms (qr.md "Text and symbol") ----
+
+const DIGITS_FOR = [0, 3, 5, 8, 10, 13, 15];  // digits of a final block of k bytes
+
+export function digitsDecode(digits) {
+  const rem = digits.length % 17;
+  let lastK = 0;
+  let ok = rem === 0;
+  for (let k = 1; k < DIGITS_FOR.length; k++) if (DIGITS_FOR[k] === rem) { lastK = k; ok = true; }
+  if (!ok) throw new CborError(`digit string of length ${digits.length}: final block of ${rem} digits is not 3,5,8,10,13 or 15`);
+  const out = [];
+  for (let i = 0; i < digits.length;) {
+    const nd = Math.min(17, digits.length - i);
+    const k = nd === 17 ? 7 : lastK;
+    const block = digits.slice(i, i + nd);
+    if (!/^[0-9]+$/.test(block)) throw new CborError(`non-digit character in the fragment near ${i}`);
+    let v = BigInt(block);
+    if (v >> BigInt(8 * k) !== 0n) throw new CborError(`digit block at ${i} exceeds the range of ${k} bytes`);
+    const bytes = [];
+    for (let j = 0; j < k; j++) { bytes.unshift(Number(v & 255n)); v >>= 8n; }
+    out.push(...bytes);
+    i += nd;
+  }
+  return new Uint8Array(out);
+}
+
+export function digitsEncode(bytes) {
+  let s = '';
+  for (let i = 0; i < bytes.length; i += 7) {
+    const k = Math.min(7, bytes.length - i);
+    let v = 0n;
+    for (let j = 0; j < k; j++) v = (v << 8n) | BigInt(bytes[i + j]);
+    s += v.toString().padStart(k === 7 ? 17 : DIGITS_FOR[k], '0');
+  }
+  return s;
+}
+
+const B45 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:';
+function base45Decode(t) {
+  if (t.length % 3 === 1) throw new CborError(`Base45 length ${t.length} is impossible (RFC 9285 §4)`);
+  const val = (i) => {
+    const p = B45.indexOf(t[i]);
+    if (p < 0) throw new CborError(`Base45: invalid character at ${i}`);
+    return p;
+  };
+  const out = [];
+  for (let i = 0; i < t.length; i += 3) {
+    if (i + 2 < t.length) {
+      const n = val(i) + val(i + 1) * 45 + val(i + 2) * 2025;
+      if (n > 0xffff) throw new CborError(`Base45: triple at ${i} exceeds 65535`);
+      out.push(n >> 8, n & 255);
+    } else {
+      const n = val(i) + val(i + 1) * 45;
+      if (n > 0xff) throw new CborError('Base45: final pair exceeds 255');
+      out.push(n);
+    }
+  }
+  return new Uint8Array(out);
+}
+
+// libcert::qr_payload_from_text: scanner quirks (QR-Code: prefix, lower case, whitespace).
+export function payloadFromText(raw) {
+  if (raw.length > MAX_TEXT) throw new CborError(`QR text of ${raw.length} bytes exceeds ${MAX_TEXT}`);
+  const trim = (s) => s.replace(/^[ \t\r\n\0]+|[ \t\r\n\0]+$/g, '');
+  let t = trim(raw);
+  if (t.slice(0, 8).toUpperCase() === 'QR-CODE:') t = trim(t.slice(8));
+  let payload;
+  if (t.slice(0, 4).toUpperCase() === 'LC1:') {
+    payload = base45Decode(t.slice(4));
+  } else if (t.slice(0, 8).toUpperCase() === 'HTTPS://') {
+    const hash = t.indexOf('#');
+    if (hash < 0) throw new CborError("URL has no '#' fragment holding the payload");
+    const before = t.slice(8, hash);
+    if (before.length < 3 || before.slice(-2).toUpperCase() !== '/V') throw new CborError('URL path is not /V');
+    if (!/^[A-Za-z0-9.:-]*$/.test(before.slice(0, -2))) throw new CborError('URL host has a character outside [A-Za-z0-9.-:]');
+    payload = digitsDecode(t.slice(hash + 1));
+  } else {
+    throw new CborError('text is neither HTTPS://HOST/V#<digits> nor LC1:<Base45>');
+  }
+  if (payload.length > MAX_PAYLOAD) throw new CborError(`payload of ${payload.length} bytes exceeds ${MAX_PAYLOAD}`);
+  return payload;
+}
+
+// ---- COSE_Sign1 ----
+
+function parseSign1(bytes) {
+  const top = decode(bytes);
+  if (!top || typeof top !== 'object' || top.tag !== TAG_SIGN1) throw new CborError('COSE_Sign1: not tagged 18 (COSE_Sign1, RFC 9052 §4.2)');
+  const a = top.value;
+  if (!Array.isArray(a) || a.length !== 4) throw new CborError('COSE_Sign1: expected an array of 4 elements');
+  if (!(a[0] instanceof Uint8Array)) throw new CborError('COSE_Sign1: protected header is not a byte string');
+  if (!(a[1] instanceof Map)) throw new CborError('COSE_Sign1: unprotected header is not a map');
+  if (!(a[2] instanceof Uint8Array)) throw new CborError('COSE_Sign1: payload is not a byte string (detached?)');
+  if (!(a[3] instanceof Uint8Array)) throw new CborError('COSE_Sign1: signature is not a byte string');
+  const prot = decode(a[0]);
+  if (!(prot instanceof Map)) throw new CborError('COSE_Sign1: protected header is not a map');
+  const alg = prot.get(HDR_ALG), kid = prot.get(HDR_KID);
+  if (typeof alg !== 'number') throw new CborError('COSE_Sign1: protected header lacks an integer alg (1)');
+  if (!(kid instanceof Uint8Array) || kid.length !== 8) throw new CborError('COSE_Sign1: protected header lacks an 8-byte kid (4)');
+  if (prot.size !== 2) throw new CborError('COSE_Sign1: protected header holds more than alg and kid');
+  if (a[3].length !== 64) throw new CborError('COSE_Sign1: signature is not 64 bytes (ES256 r||s)');
+  return { protectedBytes: a[0], unprotected: a[1], payload: a[2], signature: a[3], alg, kid };
+}
+
+async function verifyEs256(s, key) {
+  if (s.alg !== ALG_ES256 || s.signature.length !== 64) return false;
+  return crypto.subtle.verify({ name: 'ECDSA', hash: 'SHA-256' }, key, s.signature,
+                              encodeSigStructure(s.protectedBytes, s.payload));
+}
+
+// ---- X.509, just enough: TBS bytes, validity, SPKI, signature (RFC 5280 §4.1) ----
+
+function der(b, i) {
+  if (i + 2 > b.length) throw new BundleError('certificate: truncated DER');
+  const tag = b[i];
+  let len = b[i + 1], p = i + 2;
+  if (len & 0x80) {
+    const n = len & 0x7f;
+    if (n < 1 || n > 3) throw new BundleError('certificate: unsupported DER length');
+    len = 0;
+    for (let k = 0; k < n; k++) len = (len << 8) | b[p + k];
+    p += n;
+  }
+  if (p + len > b.length) throw new BundleError('certificate: DER length beyond the data');
+  return { tag, start: i, body: p, end: p + len };
+}
+function children(b, node) {
+  const out = [];
+  for (let i = node.body; i < node.end;) { const c = der(b, i); out.push(c); i = c.end; }
+  return out;
+}
+function derTime(b, n) {
+  const s = new TextDecoder().decode(b.subarray(n.body, n.end));
+  let m;
+  if (n.tag === 0x17 && (m = /^(\d\d)(\d\d)(\d\d)(\d\d)(\d\d)(\d\d)Z$/.exec(s))) {
+    const yy = +m[1];
+    return Date.UTC(yy < 50 ? 2000 + yy : 1900 + yy, +m[2] - 1, +m[3], +m[4], +m[5], +m[6]) / 1000;
+  }
+  if (n.tag === 0x18 && (m = /^(\d{4})(\d\d)(\d\d)(\d\d)(\d\d)(\d\d)Z$/.exec(s))) {
+    return Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6]) / 1000;
+  }
+  throw new BundleError('certificate: unreadable validity time');
+}
+function ecdsaDerToRaw(b) {
+  const seq = der(b, 0);
+  const [r, s] = children(b, seq);
+  const fix = (n) => {
+    let v = b.subarray(n.body, n.end);
+    while (v.length > 32 && v[0] === 0) v = v.subarray(1);
+    if (v.length > 32) throw new BundleError('certificate: ECDSA value longer than 32 bytes');
+    const o = new Uint8Array(32); o.set(v, 32 - v.length); return o;
+  };
+  const out = new Uint8Array(64); out.set(fix(r), 0); out.set(fix(s), 32); return out;
+}
+export function parseCert(b) {
+  const cert = der(b, 0);
+  const [tbs, sigAlg, sigVal] = children(b, cert);
+  const t = children(b, tbs);
+  const off = t[0].tag === 0xa0 ? 1 : 0;   // [0] EXPLICIT version
+  const validity = children(b, t[off + 3]);
+  const spki = t[off + 5];
+  const algOid = children(b, sigAlg)[0];
+  return {
+    tbs: b.subarray(tbs.start, tbs.end),
+    notBefore: derTime(b, validity[0]),
+    notAfter: derTime(b, validity[1]),
+    spki: b.subarray(spki.start, spki.end),
+    sigAlg: hex(b.subarray(algOid.body, algOid.end)),
+    signature: b.subarray(sigVal.body + 1, sigVal.end),   // BIT STRING: skip the unused-bits byte
+  };
+}
+async function importKey(spki) {
+  return crypto.subtle.importKey('spki', spki, { name: 'ECDSA', namedCurve: 'P-256' }, false, ['verify']);
+}
+
+async function inflate(zlib, bytes) {
+  const ds = new DecompressionStream('deflate');   // 'deflate' = the zlib format, RFC 1950
+  const out = new Uint8Array(await new Response(new Blob([zlib]).stream().pipeThrough(ds)).arrayBuffer());
+  if (out.length !== bytes) throw new BundleError(`status list inflates to ${out.length} bytes, expected ${bytes}`);
+  return out;
+}
+
+// ---- the trust bundle (libcert/trust_bundle.h) ----
+
+// Verifies the bundle file: its certificate (x5chain) is issued by the root, the COSE signature
+// verifies with it, and the root is `pinnedRoot` (DER) when given (the page pins the first root it
+// accepted). Returns {version, issuedAt, rootDer, seals, statusLists, sha256}.
+export async function parseBundle(file, pinnedRoot) {
+  let s, body;
+  try {
+    s = parseSign1(file);
+    body = decode(s.payload);
+  } catch (e) {
+    throw new BundleError('trust bundle: invalid or non-canonical CBOR: ' + e.message);
+  }
+  if (s.alg !== ALG_ES256) throw new BundleError(`trust bundle: algorithm ${s.alg} is not ES256`);
+  if (s.unprotected.size !== 1 || !(s.unprotected.get(HDR_X5CHAIN) instanceof Uint8Array)) {
+    throw new BundleError('trust bundle: unprotected header must hold exactly the x5chain (33)');
+  }
+  const bundleCertDer = s.unprotected.get(HDR_X5CHAIN);
+  if (!eq((await sha256(bundleCertDer)).subarray(0, 8), s.kid)) throw new BundleError('trust bundle: kid does not match the x5chain certificate');
+  if (!(body instanceof Map) || body.get(1) !== BUNDLE_FORMAT) throw new BundleError('trust bundle: not ' + BUNDLE_FORMAT);
+  const rootDer = body.get(4);
+  if (!(rootDer instanceof Uint8Array)) throw new BundleError('trust bundle: root (4) missing');
+  if (pinnedRoot && !eq(rootDer, pinnedRoot)) throw new BundleError('trust bundle: its root is not the pinned root');
+  const bundleCert = parseCert(bundleCertDer);
+  const root = parseCert(rootDer);
+  if (bundleCert.sigAlg !== ECDSA_SHA256) throw new BundleError('trust bundle: signing certificate is not ecdsa-with-SHA256');
+  const rootKey = await importKey(root.spki);
+  const issued = await crypto.subtle.verify({ name: 'ECDSA', hash: 'SHA-256' }, rootKey,
+                                            ecdsaDerToRaw(bundleCert.signature), bundleCert.tbs);
+  if (!issued) throw new BundleError('trust bundle: signing certificate is not issued by the root');
+  if (!(await verifyEs256(s, await importKey(bundleCert.spki)))) throw new BundleError('trust bundle: signature does not verify');
+  const version = body.get(2), issuedAt = body.get(3);
+  if (typeof version !== 'number' || typeof issuedAt !== 'number') throw new BundleError('trust bundle: version/issued_at missing');
+  if (issuedAt < bundleCert.notBefore || issuedAt > bundleCert.notAfter) {
+    throw new BundleError("trust bundle: issued_at lies outside the signing certificate's validity");
+  }
+  const seals = [];
+  for (const sv of body.get(5) || []) {
+    const certDer = sv.get(3);
+    const c = parseCert(certDer);
+    let key = null;
+    try { key = await importKey(c.spki); } catch (e) { key = null; }
+    const state = STATES[sv.get(4)];
+    if (!state) throw new BundleError('trust bundle: unknown seal state');
+    seals.push({
+      department: sv.get(1), issuerCode: sv.get(2), certDer, state, key,
+      kid: hex((await sha256(certDer)).subarray(0, 8)),
+      notBefore: c.notBefore, notAfter: c.notAfter,
+      usageFrom: sv.get(5), usageUntil: sv.get(6), compromisedAt: sv.get(7),
+    });
+  }
+  const statusLists = new Map();
+  for (const [code, v] of body.get(6) || new Map()) {
+    const bits = v.get(1);
+    statusLists.set(code, { bits, data: await inflate(v.get(2), Math.ceil(bits / 8)) });
+  }
+  return { version, issuedAt, rootDer, seals, statusLists, sha256: hex(await sha256(file)) };
+}
+
+// ---- the QR claims (libcert claims_from) ----
+
+function unpackTibetan(p) {
+  let s = '';
+  for (const b of p) s += String.fromCodePoint(0x0f00 + b);
+  return s;
+}
+
+function claimsFrom(cwt) {
+  const bad = (m) => { throw new CborError(m); };
+  if (!(cwt instanceof Map)) bad('CWT claims are not a map');
+  for (const k of cwt.keys()) {
+    if (![CWT_ISS, CWT_EXP, CWT_IAT, LICENCE_CLAIM].includes(k)) bad('CWT: unexpected claim key');
+  }
+  const uint = (v) => typeof v === 'number' && Number.isInteger(v) && v >= 0;
+  const iss = cwt.get(CWT_ISS), iat = cwt.get(CWT_IAT), exp = cwt.get(CWT_EXP), lic = cwt.get(LICENCE_CLAIM);
+  if (typeof iss !== 'string') bad('CWT: iss (1) missing or not text');
+  if (!uint(iat)) bad('CWT: iat (6) missing or not an unsigned integer');
+  if (exp !== undefined && !uint(exp)) bad('CWT: exp (4) not an unsigned integer');
+  if (!(lic instanceof Map)) bad('CWT: licence claim (-65537) missing or not a map');
+  for (const k of lic.keys()) if (!(uint(k) && k >= 1 && k <= 10)) bad('licence map: unexpected key');
+  const text = (k, name) => {
+    const v = lic.get(k);
+    if (typeof v !== 'string') bad(`licence map: ${name} (${k}) missing or not text`);
+    return v;
+  };
+  const u32 = (k, name) => {
+    const v = lic.get(k);
+    if (!uint(v) || v > 0xffffffff) bad(`licence map: ${name} (${k}) missing or not a 32-bit unsigned integer`);
+    return v;
+  };
+  const l = {};
+  l.identifier = text(1, 'identifier');
+  l.typeCode = text(2, 'type code');
+  if (l.identifier.split('.').length === 3) l.identifier = `${ID_ROOT}${l.typeCode}.${iss}.${l.identifier}`;
+  const hn = lic.get(3);
+  if (hn instanceof Uint8Array) {
+    if (hn.length === 0) bad('licence map: packed holder name (3) is empty');
+    l.holderName = unpackTibetan(hn);
+  } else {
+    l.holderName = text(3, 'holder name');
+  }
+  l.holderCode = '';
+  if (lic.has(4)) {
+    l.holderCode = text(4, 'holder code');
+    if (!l.holderCode) bad('licence map: holder code (4) is empty (omit it instead)');
+  }
+  l.title = text(5, 'title');
+  l.issueDate = u32(6, 'issue date');
+  l.areaCode = u32(7, 'area code');
+  l.statusIndex = u32(8, 'status index');
+  if (lic.has(9)) {
+    const d = lic.get(9);
+    if (!(d instanceof Uint8Array) || d.length !== 16) bad('licence map: digest (9) is not a 16-byte string');
+  }
+  if (lic.has(10)) {
+    const n = lic.get(10);
+    if (!uint(n) || n <= Array.from(l.holderName).length || n > 0xffffffff) bad('licence map: holder name length (10) is not larger than the name carried');
+    l.holderNameChars = n;
+  }
+  return { issuer: iss, issuedAt: iat, expiresAt: exp, licence: l };
+}
+
+// ---- the verdict (libcert::verify_qr) ----
+
+export async function verifyPayload(payload, bundle, now) {
+  const v = { status: 'MALFORMED', reason: '', claims: null, signatureOk: false, kidHex: '',
+              sealDepartment: '', statusChecked: false, bundleVersion: bundle.version,
+              bundleIssuedAt: bundle.issuedAt, bundleAgeSeconds: Math.floor(now - bundle.issuedAt),
+              proof: '' };
+  const verdict = (status, reason) => Object.assign(v, { status, reason });
+  let s, c;
+  try {
+    if (payload.length > MAX_PAYLOAD) throw new CborError(`payload of ${payload.length} bytes exceeds ${MAX_PAYLOAD}`);
+    s = parseSign1(payload);
+    if (s.unprotected.size !== 0) throw new CborError('COSE_Sign1: unprotected header must be empty (nothing unauthenticated)');
+    c = claimsFrom(decode(s.payload));
+  } catch (e) {
+    return verdict('MALFORMED', 'non-canonical or invalid CBOR: ' + e.message);
+  }
+  v.claims = c;
+  v.kidHex = hex(s.kid);
+  // The proof of possession certd asks for the preview (docs/service.md "Preview").
+  v.proof = hex((await sha256(payload)).subarray(0, 16));
+  const candidates = bundle.seals.filter((x) => x.kid === v.kidHex);
+  if (candidates.length === 0) return verdict('UNKNOWN KEY', `no seal certificate with kid ${v.kidHex} in trust bundle version ${bundle.version}`);
+  if (s.alg !== ALG_ES256) return verdict('SIGNATURE INVALID', `algorithm ${s.alg} is not allowed (ES256 only)`);
+  let seal = null;
+  for (const x of candidates) {
+    if (x.key && (await verifyEs256(s, x.key))) { seal = x; break; }
+  }
+  if (!seal) return verdict('SIGNATURE INVALID', `signature does not verify with the ${candidates.length} certificate(s) of kid ${v.kidHex}`);
+  v.signatureOk = true;
+  v.sealDepartment = seal.department;
+  if (c.issuer !== seal.issuerCode) return verdict('SIGNATURE INVALID', `iss ${c.issuer} is not the seal's department code ${seal.issuerCode}`);
+  if (seal.state === 'pending') return verdict('SIGNATURE INVALID', 'seal key is pending (never activated)');
+  if (c.issuedAt < seal.notBefore || c.issuedAt > seal.notAfter) return verdict('SIGNATURE INVALID', `iat ${c.issuedAt} is outside the seal certificate's validity`);
+  if (c.issuedAt < seal.usageFrom || (seal.usageUntil !== undefined && c.issuedAt >= seal.usageUntil)) return verdict('SIGNATURE INVALID', `iat ${c.issuedAt} is outside the seal key's usage window`);
+  if (seal.state === 'revoked' && seal.compromisedAt !== undefined && c.issuedAt >= seal.compromisedAt) return verdict('REVOKED', `seal key revoked: compromised at ${seal.compromisedAt}`);
+  let note = '';
+  const list = bundle.statusLists.get(c.issuer);
+  if (list && c.licence.statusIndex < list.bits) {
+    v.statusChecked = true;
+    const i = c.licence.statusIndex;
+    // Bit i is bit (7 - i % 8) of byte i / 8 (MSB first, libcert/status_list.h).
+    if ((list.data[i >> 3] >> (7 - (i & 7))) & 1) return verdict('REVOKED', `licence revoked: status bit ${i} set in trust bundle version ${bundle.version}`);
+  } else {
+    note = 'no status data for this licence in the bundle; ';
+  }
+  if (c.expiresAt !== undefined && now >= c.expiresAt) return verdict('EXPIRED', `licence expired at ${c.expiresAt}`);
+  if (v.bundleAgeSeconds > 30 * 86400) note += `status data is ${Math.floor(v.bundleAgeSeconds / 86400)} days old`;
+  return verdict('VALID', note);
+}
+
+export async function verifyText(text, bundle, now) {
+  let payload;
+  try {
+    payload = payloadFromText(text);
+  } catch (e) {
+    return { status: 'MALFORMED', reason: e.message, claims: null, signatureOk: false,
+             bundleVersion: bundle.version, bundleIssuedAt: bundle.issuedAt,
+             bundleAgeSeconds: Math.floor(now - bundle.issuedAt) };
+  }
+  return verifyPayload(payload, bundle, now);
+}
+
+// The page's case: the digits of the URL fragment (location.hash without '#').
+export async function verifyDigits(digits, bundle, now) {
+  return verifyText('HTTPS://X/V#' + digits, bundle, now);
+}

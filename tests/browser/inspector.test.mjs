@@ -232,9 +232,9 @@ async function e2e(browser, dir) {
     eq(r.source, 'cache', 'bundle came from the cache');
     check(/状态数据来自 .* UTC，已 0 天/.test(r.ageText) && r.ageText.includes('离线'), `offline bundle age shown: ${r.ageText}`);
     eq(r.online, 'offline', 'online status: offline');
+    await shot(page, 'inspector-offline-zh.png');
     r = await verdictFor(page, certd.base, db);
     eq(r.status, 'REVOKED', 'certd stopped: revoked licence still REVOKED from the cached bundle');
-    await shot(page, 'inspector-offline-zh.png');
     await ctx.close();
   } finally {
     await certd.stop();

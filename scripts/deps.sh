@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs every Debian 12 package that building, running and testing libcert/certd needs.
-# Idempotent: skips apt-get when everything is already installed.
+# Idempotent: skips apt-get when everything is already installed. Extra package names given as
+# arguments are installed too (bench/run.sh adds its peer tools that way).
 set -euo pipefail
 PKGS=(
   build-essential cmake ninja-build pkg-config git ca-certificates openssl
@@ -18,6 +19,7 @@ PKGS=(
   # fuzzing (preset `fuzz`): clang with libFuzzer and the sanitizer runtimes
   clang libclang-rt-14-dev
 )
+PKGS+=("$@")
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -4,6 +4,7 @@
 #include <cairo.h>
 #include <qrencode.h>
 
+#include <algorithm>
 #include <array>
 #include <bit>
 #include <cerrno>
@@ -11,6 +12,7 @@
 #include <cstring>
 #include <limits>
 #include <memory>
+#include <vector>
 
 #include "gobj.h"
 #include "libcert/error.h"
@@ -266,32 +268,41 @@ void draw_qr(cairo_t* cr, const QrMatrix& m, double x, double y, double size_mm)
   constexpr int kQuiet = 4;  // ISO/IEC 18004 §9.1: quiet zone of 4 modules
   const int n = m.width() + 2 * kQuiet;
   const double size = size_mm * 72.0 / 25.4;
-  // The symbol is one 1-bit image, one sample per module, used as a stencil mask: a PDF
-  // /ImageMask (ISO 32000-1 §8.9.6.2) paints exactly the unit squares of its set samples, and
-  // cairo writes /Interpolate false for CAIRO_FILTER_NEAREST (§8.9.5.3), so conforming readers
-  // (Poppler, MuPDF, pdf.js) render each module as a sharp square at any resolution — the same
-  // squares as vector paths, measured 0/255 only at 150 dpi with pdftoppm and mutool. Against the
-  // earlier vector runs (one stroked path of ~1,000 runs in a Form XObject), a version-14 symbol
-  // costs ~0.7 KB instead of ~5 KB per PDF and 0.03 ms instead of ~2 ms of cairo path output and
-  // compression per licence (bench/README.md).
-  const gobj::Surface mask(cairo_image_surface_create(CAIRO_FORMAT_A1, n, n));
+  // The symbol is a 1-bit image used as a stencil mask: a PDF /ImageMask (ISO 32000-1 §8.9.6.2)
+  // paints exactly the unit squares of its set samples, with /Interpolate false (cairo writes it
+  // for CAIRO_FILTER_NEAREST, §8.9.5.3). Against the earlier vector runs (one stroked path of
+  // ~1,000 runs in a Form XObject) a version-14 symbol costs ~1 KB instead of ~5 KB per PDF and
+  // ~0.1 ms instead of ~2 ms of path output and compression per licence (bench/README.md).
+  // Each module is kSamples x kSamples samples, not one: Poppler's cairo back end (certd's
+  // previews, GNOME viewers) and Splash smooth an image that is magnified less than 4x even with
+  // /Interpolate false, which blurs a one-sample-per-module QR at 100-200 dpi; at 4 samples per
+  // module screen resolutions minify (area-averaged, like anti-aliased vector edges) and a 600 dpi
+  // printer magnifies 2.6x, blurring less than 0.05 mm. Rows repeat, so Flate keeps it small.
+  constexpr int kSamples = 4;
+  const int side = n * kSamples;
+  const gobj::Surface mask(cairo_image_surface_create(CAIRO_FORMAT_A1, side, side));
   if (cairo_surface_status(mask.get()) != CAIRO_STATUS_SUCCESS) {
     throw Error(ErrorCode::kInternal, "qr: cannot create the module image");
   }
   cairo_surface_flush(mask.get());
   unsigned char* bits = cairo_image_surface_get_data(mask.get());
   const auto stride = static_cast<std::size_t>(cairo_image_surface_get_stride(mask.get()));
+  std::vector<std::uint32_t> row(stride / 4);
   for (int r = 0; r < m.width(); ++r) {
-    auto* row = bits + static_cast<std::size_t>(r + kQuiet) * stride;
+    std::fill(row.begin(), row.end(), 0U);
     for (int c = 0; c < m.width(); ++c) {
       if (!m.dark(c, r)) continue;
-      // CAIRO_FORMAT_A1 packs pixels into 32-bit words in the platform's bit order: the first
-      // pixel is the least significant bit on little-endian machines, the most on big-endian.
-      const auto px = static_cast<unsigned>(c + kQuiet);
-      std::uint32_t word = 0;
-      std::memcpy(&word, row + 4 * (px / 32), 4);
-      word |= std::endian::native == std::endian::little ? 1U << (px % 32) : 1U << (31 - px % 32);
-      std::memcpy(row + 4 * (px / 32), &word, 4);
+      for (int k = 0; k < kSamples; ++k) {
+        // CAIRO_FORMAT_A1 packs pixels into 32-bit words in the platform's bit order: the first
+        // pixel is the least significant bit on little-endian machines, the most on big-endian.
+        const auto px = static_cast<unsigned>((c + kQuiet) * kSamples + k);
+        row[px / 32] |=
+            std::endian::native == std::endian::little ? 1U << (px % 32) : 1U << (31 - px % 32);
+      }
+    }
+    for (int k = 0; k < kSamples; ++k) {
+      const auto y0 = static_cast<std::size_t>((r + kQuiet) * kSamples + k);
+      std::memcpy(bits + y0 * stride, row.data(), stride);
     }
   }
   cairo_surface_mark_dirty(mask.get());
@@ -299,9 +310,9 @@ void draw_qr(cairo_t* cr, const QrMatrix& m, double x, double y, double size_mm)
   cairo_save(cr);
   cairo_new_path(cr);  // a path the caller left open must not be filled with ours
   cairo_translate(cr, x, y);
-  cairo_scale(cr, size / n, size / n);
+  cairo_scale(cr, size / side, size / side);
   cairo_set_source_rgb(cr, 1, 1, 1);  // the quiet zone and light modules
-  cairo_rectangle(cr, 0, 0, n, n);
+  cairo_rectangle(cr, 0, 0, side, side);
   cairo_fill(cr);
   cairo_set_source_rgb(cr, 0, 0, 0);
   const gobj::Pattern pat(cairo_pattern_create_for_surface(mask.get()));

@@ -107,9 +107,9 @@ TEST(Qr, DrawsQuietZoneAndEveryModule) {
   }
 }
 
-// In a PDF the symbol is a 1-bit stencil mask (ISO 32000-1 §8.9.6.2) with one sample per module,
-// not interpolated (§8.9.5.3), whose painted samples are exactly the dark modules.
-TEST(Qr, PdfHoldsOneStencilSamplePerModule) {
+// In a PDF the symbol is a 1-bit stencil mask (ISO 32000-1 §8.9.6.2) of 4 x 4 samples per
+// module, not interpolated (§8.9.5.3), whose painted samples are exactly the dark modules.
+TEST(Qr, PdfHoldsAStencilMaskOfTheModules) {
   const auto m = QrMatrix::encode("HTTPS://LIC.EXAMPLE/V#0123456789", QrEcc::kQ);
   std::string bytes;
   auto sink = [](void* closure, const unsigned char* d, unsigned int n) {
@@ -132,7 +132,7 @@ TEST(Qr, PdfHoldsOneStencilSamplePerModule) {
     const auto* im = d.get("ImageMask");
     if (im == nullptr || !im->as_bool()) continue;
     ++masks;
-    const int n = m.width() + 8;
+    const int n = (m.width() + 8) * 4;
     ASSERT_EQ(d.get("Width")->as_int(), n);
     ASSERT_EQ(d.get("Height")->as_int(), n);
     ASSERT_NE(d.get("Interpolate"), nullptr);
@@ -148,7 +148,9 @@ TEST(Qr, PdfHoldsOneStencilSamplePerModule) {
         const auto byte = static_cast<unsigned char>(
             px[static_cast<std::size_t>(y) * row_bytes + static_cast<std::size_t>(x / 8)]);
         const bool bit = ((byte >> (7 - x % 8)) & 1U) != 0;
-        const bool module = x >= 4 && y >= 4 && x < n - 4 && y < n - 4 && m.dark(x - 4, y - 4);
+        const int mx = x / 4 - 4, my = y / 4 - 4;  // module coordinates (quiet zone: 4 modules)
+        const bool module =
+            mx >= 0 && my >= 0 && mx < m.width() && my < m.width() && m.dark(mx, my);
         ASSERT_EQ(bit == paint_one, module) << x << "," << y;
       }
     }

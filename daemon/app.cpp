@@ -532,6 +532,8 @@ struct App::Impl {
 };
 
 App::App(Services s) : s_(std::move(s)), metrics_(std::make_unique<Metrics>()) {
+  auth_limiter_ = std::make_unique<AuthFailureLimiter>(s_.config->limits.auth_failures_per_minute,
+                                                       s_.config->limits.auth_lockout_s);
   public_limiter_ = std::make_unique<RateLimiter>(s_.config->limits.verify_per_minute,
                                                   s_.config->limits.verify_burst);
   impl_ = std::make_unique<Impl>(Impl{s_});
@@ -707,7 +709,23 @@ HttpResponse App::handle(HttpRequest req) const {
   std::string route = "(unmatched)";
   HttpResponse r;
   std::string internal_error;
+  // Credential guessing (issue 10): an address with too many recent 401s gets 429 for every
+  // request that carries a key, before any key is looked up.
+  const bool has_credentials = req.header("Authorization") || req.header("X-Api-Key");
+  const double steady_now =
+      std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
   try {
+    if (has_credentials) {
+      if (auto wait = auth_limiter_->locked(req.remote_addr, steady_now)) {
+        ApiError e(429, "auth-rate-limited", "Too many failed authentications",
+                   "this address presented more than " +
+                       std::to_string(s_.config->limits.auth_failures_per_minute) +
+                       " invalid API keys in a minute; retry after " + std::to_string(*wait) +
+                       " s");
+        e.headers.emplace_back("Retry-After", std::to_string(*wait));
+        throw e;
+      }
+    }
     r = dispatch(req, route);
   } catch (const ApiError& e) {
     r = problem_response(e, req.path, req.request_id);
@@ -733,6 +751,29 @@ HttpResponse App::handle(HttpRequest req) const {
                                   "see the server log for request " + req.request_id),
                          req.path, req.request_id);
   }
+  if (r.status == 401 && has_credentials && auth_limiter_->failed(req.remote_addr, steady_now)) {
+    // The lock-out is a state change of the service: one audit row per lock-out. The address is
+    // personal data, so the row names only a truncated hash of it (enough to correlate rows).
+    const std::string who = "address:" + sha256_hex(req.remote_addr).substr(0, 16);
+    const nlohmann::json details = {
+        {"failures_per_minute", s_.config->limits.auth_failures_per_minute},
+        {"lockout_s", s_.config->limits.auth_lockout_s}};
+    try {
+      (void)s_.store->record_event("auth.lockout", who, details.dump(), s_.clock->now(),
+                                   Actor{"anonymous", req.request_id});
+    } catch (const StoreError& e) {
+      internal_error = std::string("audit row for auth.lockout not written: ") + e.what();
+    }
+    if (s_.log) {
+      s_.log(nlohmann::json{{"ts", detail::rfc3339(s_.clock->now())},
+                            {"level", "warn"},
+                            {"msg", "authentication failures: address locked out"},
+                            {"request_id", req.request_id},
+                            {"client", who},
+                            {"lockout_s", s_.config->limits.auth_lockout_s}}
+                 .dump());
+    }
+  }
   r.route = route;
   r.headers.emplace_back("X-Request-Id", req.request_id);
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -746,7 +787,7 @@ HttpResponse App::handle(HttpRequest req) const {
         {"level", r.status >= 500 ? "error" : "info"},
         {"msg", "request"},
         {"request_id", req.request_id},
-        {"method", req.method},
+        {"method", Metrics::method_label(req.method)},
         {"route", route},
         {"status", r.status},
         {"latency_ms", static_cast<double>(static_cast<std::int64_t>(secs * 1e5)) / 100.0}};

@@ -75,6 +75,7 @@ class App {
   std::vector<Route> routes_;
   std::unique_ptr<Metrics> metrics_;
   std::unique_ptr<RateLimiter> public_limiter_;
+  std::unique_ptr<AuthFailureLimiter> auth_limiter_;
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

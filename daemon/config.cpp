@@ -103,7 +103,8 @@ Config Config::load(const std::string& path, const Env& env) {
       if (!l.is_object()) bad("limits", "expected an object");
       check_keys(l, "limits.",
                  {"json_body_bytes", "pdf_body_bytes", "batch_items", "read_timeout_s",
-                  "write_timeout_s", "verify_per_minute", "verify_burst"});
+                  "write_timeout_s", "verify_per_minute", "verify_burst", "header_bytes",
+                  "body_timeout_s", "auth_failures_per_minute", "auth_lockout_s"});
       auto& L = c.limits;
       L.json_body_bytes = static_cast<std::size_t>(num(l, "json_body_bytes", "limits.",
                                                        static_cast<std::int64_t>(L.json_body_bytes),
@@ -121,6 +122,14 @@ Config Config::load(const std::string& path, const Env& env) {
           static_cast<int>(num(l, "verify_per_minute", "limits.", L.verify_per_minute, 1, 1000000));
       L.verify_burst =
           static_cast<int>(num(l, "verify_burst", "limits.", L.verify_burst, 1, 1000000));
+      L.header_bytes = static_cast<std::size_t>(num(
+          l, "header_bytes", "limits.", static_cast<std::int64_t>(L.header_bytes), 1024, 1 << 20));
+      L.body_timeout_s =
+          static_cast<int>(num(l, "body_timeout_s", "limits.", L.body_timeout_s, 1, 3600));
+      L.auth_failures_per_minute = static_cast<int>(
+          num(l, "auth_failures_per_minute", "limits.", L.auth_failures_per_minute, 1, 100000));
+      L.auth_lockout_s =
+          static_cast<int>(num(l, "auth_lockout_s", "limits.", L.auth_lockout_s, 1, 86400));
     }
   }
   auto s = [&](const char* name, std::string& field) {

@@ -25,6 +25,15 @@ struct Limits {
   int write_timeout_s = 30;
   int verify_per_minute = 60;  // per client address, public routes
   int verify_burst = 20;
+  // Hostile clients (issue 10). Request line + headers above header_bytes: 431. A body must
+  // arrive completely within body_timeout_s of its first byte (slow bodies: 408, connection
+  // closed). More than auth_failures_per_minute failed authentications (401) from one address
+  // lock that address out of authenticated requests (429 + Retry-After) for auth_lockout_s; each
+  // lock-out is an audit-log row.
+  std::size_t header_bytes = 32u << 10;
+  int body_timeout_s = 30;
+  int auth_failures_per_minute = 10;
+  int auth_lockout_s = 60;
 };
 
 struct Config {

@@ -78,6 +78,8 @@ int main(int argc, char** argv) {
     };
     const certd::Config config = certd::Config::load(config_path, env);
 
+    // Before anything reads a private key: keys others may read are refused (issue 10).
+    certd::check_private_key_modes(config.keys, {config.tls_key});
     certd::block_stop_signals();
     libcert::SystemClock clock;
     libcert::SystemRng rng;

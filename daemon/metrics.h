@@ -13,14 +13,17 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <tuple>
 
 namespace certd {
 
 class Metrics {
  public:
+  // `method` is labelled as sent if it is a standard method (RFC 9110 §9), otherwise "other".
   void observe_request(const std::string& route, const std::string& method, int status,
                        double seconds);
+  static std::string method_label(std::string_view method);
   void count_issued(const std::string& template_id);
   void count_error(const std::string& problem_type);
   void set_gauge(const std::string& name, const std::string& help, double value);

@@ -31,4 +31,31 @@ class RateLimiter {
   double last_sweep_ = 0;
 };
 
+// Failed authentications per client address (issue 10: credential guessing). More than
+// `max_failures` within a minute locks the address out for `lockout_s`. Thread-safe; entries idle
+// for 10 minutes are dropped.
+class AuthFailureLimiter {
+ public:
+  AuthFailureLimiter(int max_failures, int lockout_s)
+      : max_failures_(max_failures), lockout_s_(lockout_s) {}
+  // nullopt: not locked out. Otherwise whole seconds until the lock-out ends (>= 1).
+  std::optional<int> locked(const std::string& client, double now);
+  // Records a failure; true when this failure starts a lock-out (once per lock-out).
+  bool failed(const std::string& client, double now);
+
+ private:
+  struct Entry {
+    double window_start = 0;
+    int failures = 0;
+    double locked_until = 0;
+    double last = 0;
+  };
+  void sweep(double now);  // REQUIRES(mu_)
+  int max_failures_;
+  int lockout_s_;
+  std::mutex mu_;
+  std::map<std::string, Entry> entries_;  // GUARDED_BY(mu_)
+  double last_sweep_ = 0;
+};
+
 }  // namespace certd

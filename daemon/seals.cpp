@@ -3,6 +3,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <memory>
 
@@ -47,6 +48,38 @@ libcert::TrustBundle load_seal_bundle(const libcert::TemplateSet& templates,
         d.id, d.uscc, read_pem_certificate_der(crt), libcert::SealState::kActive));
   }
   return b;
+}
+
+void check_private_key_modes(const std::string& keys_dir, const std::vector<std::string>& extra) {
+  namespace fs = std::filesystem;
+  std::vector<fs::path> files;
+  std::error_code ec;
+  for (fs::recursive_directory_iterator it(keys_dir, ec), end; !ec && it != end; it.increment(ec)) {
+    if (it->path().extension() == ".key" && it->is_regular_file(ec)) files.push_back(it->path());
+  }
+  for (const auto& f : extra) {
+    if (!f.empty()) files.emplace_back(f);
+  }
+  std::string bad;
+  std::vector<libcert::Problem> problems;
+  for (const auto& f : files) {
+    const fs::file_status st = fs::status(f, ec);
+    if (ec) continue;  // a missing key is reported by whoever loads it
+    const auto perms = st.permissions();
+    const auto open_to_others = perms & (fs::perms::group_all | fs::perms::others_all);
+    if (open_to_others == fs::perms::none) continue;
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(perms) & 07777u);
+    problems.push_back({f.string(), "key-file-mode",
+                        "private key file has mode " + std::string(mode) +
+                            ": group or others may read it; run chmod 600 " + f.string()});
+    bad += (bad.empty() ? "" : ", ") + f.string() + " (mode " + mode + ")";
+  }
+  if (!problems.empty()) {
+    throw libcert::Error(
+        libcert::ErrorCode::kInvalidArgument,
+        "private key files must be mode 0600 (owner only); refusing to start: " + bad, problems);
+  }
 }
 
 }  // namespace certd

@@ -654,6 +654,19 @@ std::int64_t SqliteStore::count_licences() {
 
 // ---- audit -----------------------------------------------------------------------------------
 
+std::int64_t SqliteStore::record_event(const std::string& action, const std::string& object,
+                                       const std::string& details_json, std::int64_t now,
+                                       const Actor& by) {
+  Lease l(*this);
+  auto& db = l.db();
+  std::lock_guard w(write_mu_);
+  sql::Tx tx(db, sql::Tx::kImmediate);
+  const std::int64_t idx = append_audit(db, now, by, action, object,
+                                        nlohmann::json::parse(details_json, nullptr, false));
+  tx.commit();
+  return idx;
+}
+
 std::int64_t SqliteStore::audit_size() {
   Lease l(*this);
   auto st = l.db().prepare("SELECT COUNT(*) FROM audit_log");

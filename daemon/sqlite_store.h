@@ -52,6 +52,9 @@ class SqliteStore final : public Store {
                                              std::int64_t now, const Actor& by) override;
   std::int64_t count_licences() override;
 
+  std::int64_t record_event(const std::string& action, const std::string& object,
+                            const std::string& details_json, std::int64_t now,
+                            const Actor& by) override;
   std::int64_t audit_size() override;
   std::vector<AuditRow> audit_entries(std::int64_t from_idx, std::int64_t count) override;
 

@@ -205,6 +205,11 @@ class Store {
   [[nodiscard]] virtual std::int64_t count_licences() = 0;
 
   // --- audit ---
+  // Appends one audit row for a state change that is not a registry write (e.g. an address
+  // locked out after repeated authentication failures), in its own transaction. Returns its index.
+  virtual std::int64_t record_event(const std::string& action, const std::string& object,
+                                    const std::string& details_json, std::int64_t now,
+                                    const Actor& by) = 0;
   [[nodiscard]] virtual std::int64_t audit_size() = 0;
   [[nodiscard]] virtual std::vector<AuditRow> audit_entries(std::int64_t from_idx,
                                                             std::int64_t count) = 0;

@@ -162,17 +162,24 @@ std::optional<unsigned> parse_rgb(const std::string& s) {
   return v;
 }
 
-std::optional<json> read_json(const std::filesystem::path& path, const std::string& name,
-                              std::vector<Problem>& problems) {
+std::optional<std::string> read_file(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) {
+  if (!in) return std::nullopt;
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return std::move(ss).str();
+}
+
+// Parses files[name]; a missing file or a syntax error becomes a problem naming the file.
+std::optional<json> parse_json(const TemplateSet::Files& files, const std::string& name,
+                               std::vector<Problem>& problems) {
+  auto it = files.find(name);
+  if (it == files.end()) {
     problems.push_back({name, "missing-file", "cannot read " + name});
     return std::nullopt;
   }
-  std::ostringstream ss;
-  ss << in.rdbuf();
   try {
-    return json::parse(ss.str());
+    return json::parse(it->second);
   } catch (const json::parse_error& e) {
     problems.push_back({name, "json-syntax", e.what()});
     return std::nullopt;
@@ -449,35 +456,28 @@ const FieldDef* Template::field(std::string_view name) const {
 
 class TemplateLoader {
  public:
-  explicit TemplateLoader(std::filesystem::path dir) : dir_(std::move(dir)) {}
+  TemplateLoader(const TemplateSet::Files& files, std::string label)
+      : files_(files), label_(std::move(label)) {}
 
   TemplateSet load() {
-    std::error_code ec;
-    if (!std::filesystem::is_directory(dir_, ec)) {
-      throw Error(ErrorCode::kIo, dir_.string() + ": not a readable directory");
-    }
     TemplateSet set;
     load_glossary(set);
     load_departments(set);
-    std::vector<std::filesystem::path> subdirs;
-    for (const auto& e : std::filesystem::directory_iterator(dir_, ec)) {
-      if (e.is_directory() && std::filesystem::exists(e.path() / "manifest.json")) {
-        subdirs.push_back(e.path());
-      }
-    }
-    std::sort(subdirs.begin(), subdirs.end());
-    for (const auto& d : subdirs) {
-      const std::string name = d.filename().string() + "/manifest.json";
-      auto j = read_json(d / "manifest.json", name, problems_);
+    // Manifests are "<id>/manifest.json"; the map is sorted, so templates load in id order.
+    static constexpr std::string_view kManifest = "/manifest.json";
+    for (const auto& [name, text] : files_) {
+      if (name.size() <= kManifest.size() || !name.ends_with(kManifest)) continue;
+      const std::string dir = name.substr(0, name.size() - kManifest.size());
+      if (dir.find('/') != std::string::npos) continue;
+      auto j = parse_json(files_, name, problems_);
       if (!j) continue;
       const std::size_t before = problems_.size();
-      auto t = load_manifest(set, *j, d.filename().string(), name);
+      auto t = load_manifest(set, *j, dir, name);
       if (problems_.size() == before) set.templates_[t->id_] = std::move(t);
     }
     if (!problems_.empty()) {
       throw Error(ErrorCode::kTemplate,
-                  std::to_string(problems_.size()) + " problem(s) in templates under " +
-                      dir_.filename().string(),
+                  std::to_string(problems_.size()) + " problem(s) in templates under " + label_,
                   problems_);
     }
     return set;
@@ -486,7 +486,7 @@ class TemplateLoader {
  private:
   void load_glossary(TemplateSet& set) {
     const std::string name = "glossary.json";
-    auto j = read_json(dir_ / name, name, problems_);
+    auto j = parse_json(files_, name, problems_);
     if (!j) return;
     Checker c(name, problems_);
     if (!c.object(*j, "", {"entries"})) return;
@@ -532,7 +532,7 @@ class TemplateLoader {
 
   void load_departments(TemplateSet& set) {
     const std::string name = "departments.json";
-    auto j = read_json(dir_ / name, name, problems_);
+    auto j = parse_json(files_, name, problems_);
     if (!j) return;
     Checker c(name, problems_);
     if (!c.object(*j, "", {"departments"})) return;
@@ -1240,12 +1240,31 @@ class TemplateLoader {
     return t;
   }
 
-  std::filesystem::path dir_;
+  const TemplateSet::Files& files_;
+  std::string label_;
   std::vector<Problem> problems_;
 };
 
 TemplateSet TemplateSet::load(const std::filesystem::path& dir) {
-  return TemplateLoader(dir).load();
+  std::error_code ec;
+  if (!std::filesystem::is_directory(dir, ec)) {
+    throw Error(ErrorCode::kIo, dir.string() + ": not a readable directory");
+  }
+  Files files;
+  for (const char* name : {"glossary.json", "departments.json"}) {
+    if (auto text = read_file(dir / name)) files[name] = std::move(*text);
+  }
+  for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
+    if (!e.is_directory()) continue;
+    if (auto text = read_file(e.path() / "manifest.json")) {
+      files[e.path().filename().string() + "/manifest.json"] = std::move(*text);
+    }
+  }
+  return TemplateLoader(files, dir.filename().string()).load();
+}
+
+TemplateSet TemplateSet::parse(const Files& files, std::string_view label) {
+  return TemplateLoader(files, std::string(label)).load();
 }
 
 std::shared_ptr<const TemplateSet> TemplateSet::cached(const std::filesystem::path& dir) {

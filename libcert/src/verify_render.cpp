@@ -2,12 +2,20 @@
 
 #include <poppler.h>
 
+#include <cctype>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <future>
+#include <map>
+#include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
 
 #include "gobj.h"
+#include "libcert/error.h"
+#include "libcert/pdf.h"
 
 namespace libcert::detail {
 
@@ -35,6 +43,117 @@ struct Rendered {
 
 constexpr double kMaxPixelsPerPage = 4.0e6;
 
+// ---- Content cost ------------------------------------------------------------------------------
+// What Poppler will do for a page, estimated before rendering: the decoded bytes of its content
+// streams with every form XObject (ISO 32000-1 §8.10) counted once per `Do` that paints it. A
+// few kilobytes can otherwise expand to billions of operators (a form that paints the next one
+// 8 times, 10 levels deep), which no time budget between pages can stop.
+class ContentCost {
+ public:
+  ContentCost(const pdf::Document& doc, std::uint64_t limit) : doc_(doc), limit_(limit) {}
+
+  // Saturates at limit + 1.
+  std::uint64_t page(pdf::Ref page_ref) {
+    const pdf::Object page = doc_.object(page_ref);
+    const pdf::Dict& d = page.as_dict();
+    // /Resources may be inherited from the page tree (§7.7.3.4).
+    pdf::Object res = doc_.resolve(d.get("Resources"));
+    pdf::Object node = page;
+    for (int hops = 0; res.is_null() && hops < 64; ++hops) {
+      const pdf::Object* parent = node.as_dict().get("Parent");
+      if (parent == nullptr) break;
+      node = doc_.resolve(parent);
+      if (!node.is(pdf::Kind::kDict)) break;
+      res = doc_.resolve(node.as_dict().get("Resources"));
+    }
+    std::string content;
+    const pdf::Object c = doc_.resolve(d.get("Contents"));
+    if (c.is(pdf::Kind::kStream)) {
+      content = doc_.decode(c.as_stream());
+    } else if (c.is(pdf::Kind::kArray)) {
+      for (const auto& part : c.as_array()) {
+        const pdf::Object p = doc_.resolve(part);
+        if (p.is(pdf::Kind::kStream)) content += doc_.decode(p.as_stream()) + "\n";
+        if (content.size() > limit_) return limit_ + 1;
+      }
+    }
+    return stream_cost(content, res, 0);
+  }
+
+ private:
+  std::uint64_t add(std::uint64_t a, std::uint64_t b) const {
+    return a > limit_ || b > limit_ - std::min(a, limit_) ? limit_ + 1 : a + b;
+  }
+
+  std::uint64_t stream_cost(std::string_view content, const pdf::Object& resources, int depth) {
+    std::uint64_t cost = content.size();
+    if (depth > 32) return limit_ + 1;  // deeper than any real document nests forms
+    const pdf::Object xobjects = resources.is(pdf::Kind::kDict)
+                                     ? doc_.resolve(resources.as_dict().get("XObject"))
+                                     : pdf::Object();
+    if (!xobjects.is(pdf::Kind::kDict)) return cost;
+    // "/Name Do": a name token, white space, the operator Do and a delimiter (§8.8, §7.2.2).
+    for (std::size_t i = content.find('/'); i != std::string_view::npos && cost <= limit_;
+         i = content.find('/', i + 1)) {
+      std::size_t e = i + 1;
+      while (e < content.size() && !std::isspace(static_cast<unsigned char>(content[e])) &&
+             std::string_view("/[]()<>{}%").find(content[e]) == std::string_view::npos) {
+        ++e;
+      }
+      std::size_t k = e;
+      while (k < content.size() && std::isspace(static_cast<unsigned char>(content[k]))) ++k;
+      if (content.substr(k, 2) != "Do") continue;
+      if (k + 2 < content.size() && !std::isspace(static_cast<unsigned char>(content[k + 2])) &&
+          std::string_view("/[]()<>{}%").find(content[k + 2]) == std::string_view::npos) {
+        continue;
+      }
+      const pdf::Object* ref = xobjects.as_dict().get(content.substr(i + 1, e - i - 1));
+      if (ref == nullptr || !ref->is(pdf::Kind::kRef)) continue;
+      cost = add(cost, form_cost(ref->as_ref(), depth + 1));
+    }
+    return cost;
+  }
+
+  std::uint64_t form_cost(pdf::Ref ref, int depth) {
+    if (auto it = memo_.find(ref); it != memo_.end()) return it->second;
+    memo_[ref] = limit_ + 1;  // a form that paints itself never ends
+    const pdf::Object o = doc_.object(ref);
+    std::uint64_t cost = 0;
+    if (o.is(pdf::Kind::kStream) && o.as_dict().get("Subtype") != nullptr &&
+        o.as_dict().get("Subtype")->is_name("Form")) {
+      const std::string data = doc_.decode(o.as_stream());
+      cost = stream_cost(data, doc_.resolve(o.as_dict().get("Resources")), depth);
+    }
+    memo_[ref] = cost;
+    return cost;
+  }
+
+  const pdf::Document& doc_;
+  std::uint64_t limit_;
+  std::map<pdf::Ref, std::uint64_t> memo_;
+};
+
+// An empty string if every page is within the limit; otherwise why not. Errors of the reader
+// are left to Poppler (the structure checks report them).
+std::string content_too_costly(std::string_view bytes, const VerifyOptions& opts) {
+  try {
+    const pdf::Document doc = pdf::Document::open(bytes);
+    ContentCost cost(doc, opts.max_render_content);
+    const auto pages = doc.page_refs();
+    for (std::size_t i = 0; i < pages.size(); ++i) {
+      if (cost.page(pages[i]) > opts.max_render_content) {
+        return "page " + std::to_string(i + 1) + " paints more than " +
+               std::to_string(opts.max_render_content) +
+               " bytes of content once its form XObjects are expanded (max_render_content)";
+      }
+    }
+  } catch (const Error& e) {
+    // Left to Poppler and the structure checks, except a limit: that page must not be rendered.
+    if (e.code() == ErrorCode::kLimitExceeded) return e.what();
+  }
+  return {};
+}
+
 // Renders every page (up to the limits). `deadline_ms` is a budget for all pages: Poppler cannot
 // be interrupted inside a page, so the budget is checked between pages. The monotonic clock here
 // only bounds work; it never affects a result that is reported as checked.
@@ -54,6 +173,8 @@ Rendered render(std::string_view bytes, const VerifyOptions& opts, std::int64_t&
               std::to_string(opts.max_render_pages);
     return r;
   }
+  r.error = content_too_costly(bytes, opts);
+  if (!r.error.empty()) return r;
   const double scale = opts.render_dpi / 72.0;
   for (int i = 0; i < r.page_count; ++i) {
     const auto t0 = std::chrono::steady_clock::now();
@@ -121,10 +242,84 @@ std::string fmt_pct(double v) {
   return buf;
 }
 
+std::vector<Check> compare_now(std::string_view signed_revision, std::string_view whole,
+                               const VerifyOptions& opts);
+
+// Renders that overran their deadline and still run (see compare_rendering).
+std::mutex g_overrun_mu;
+int g_overrun = 0;  // GUARDED_BY(g_overrun_mu)
+constexpr int kMaxOverrun = 2;
+
+Check not_checked(const std::string& why) {
+  return {"rendering", CheckStatus::kNotChecked,
+          "the rendered comparison could not be made (" + why +
+              "); content hidden or replaced after signing cannot be ruled out"};
+}
+
 }  // namespace
 
+// Poppler's glib API cannot interrupt a page (poppler_page_render has no abort callback), so one
+// hostile page (a tiling pattern with a tiny step, millions of path operators) could hold the
+// caller for minutes. The comparison therefore runs on its own thread, on its own copy of the
+// bytes, and the caller waits at most render_budget_ms: past that the check is "not-checked"
+// (the result cannot be VALID) and the thread is left to finish on its own. At most kMaxOverrun
+// such threads may still run in the process; while that many do, rendering is skipped at once,
+// so a stream of hostile PDFs costs at most that many cores, never a hang or unbounded threads.
 std::vector<Check> compare_rendering(std::string_view signed_revision, std::string_view whole,
                                      const VerifyOptions& opts) {
+  {
+    std::lock_guard l(g_overrun_mu);
+    if (g_overrun >= kMaxOverrun) {
+      return {not_checked(std::to_string(g_overrun) +
+                          " earlier rendering(s) that exceeded the time budget still run")};
+    }
+  }
+  struct Job {
+    std::string whole;
+    std::size_t signed_size = 0;
+    VerifyOptions opts;
+    std::promise<std::vector<Check>> done;
+    bool overrun = false;  // GUARDED_BY(g_overrun_mu): the caller stopped waiting
+  };
+  auto job = std::make_shared<Job>();
+  job->whole.assign(whole);
+  job->signed_size = std::min(signed_revision.size(), whole.size());
+  job->opts.render_dpi = opts.render_dpi;
+  job->opts.max_render_pages = opts.max_render_pages;
+  job->opts.render_budget_ms = opts.render_budget_ms;
+  job->opts.max_render_content = opts.max_render_content;
+  std::future<std::vector<Check>> result = job->done.get_future();
+  try {
+    std::thread([job] {
+      std::vector<Check> checks;
+      try {
+        const std::string_view w(job->whole);
+        checks = compare_now(w.substr(0, job->signed_size), w, job->opts);
+      } catch (const std::exception& e) {
+        checks = {not_checked(std::string("rendering failed: ") + e.what())};
+      }
+      job->done.set_value(std::move(checks));
+      std::lock_guard l(g_overrun_mu);
+      if (job->overrun) --g_overrun;
+    }).detach();
+  } catch (const std::system_error& e) {
+    return {not_checked(std::string("no thread for rendering: ") + e.what())};
+  }
+  const auto budget = std::chrono::milliseconds(std::max<std::int64_t>(opts.render_budget_ms, 0));
+  if (result.wait_for(budget) == std::future_status::ready) return result.get();
+  std::lock_guard l(g_overrun_mu);
+  // The thread may have finished between wait_for and the lock: then take its answer.
+  if (result.wait_for(std::chrono::seconds(0)) == std::future_status::ready) return result.get();
+  job->overrun = true;
+  ++g_overrun;
+  return {not_checked("rendering exceeded the time budget of " +
+                      std::to_string(opts.render_budget_ms) + " ms")};
+}
+
+namespace {
+
+std::vector<Check> compare_now(std::string_view signed_revision, std::string_view whole,
+                               const VerifyOptions& opts) {
   std::vector<Check> out;
   std::int64_t budget = opts.render_budget_ms;
   const Rendered a = render(signed_revision, opts, budget);
@@ -132,9 +327,7 @@ std::vector<Check> compare_rendering(std::string_view signed_revision, std::stri
   if (!a.error.empty() || !b.error.empty()) {
     const std::string why =
         !a.error.empty() ? "signed revision: " + a.error : "whole file: " + b.error;
-    out.push_back({"rendering", CheckStatus::kNotChecked,
-                   "the rendered comparison could not be made (" + why +
-                       "); content hidden or replaced after signing cannot be ruled out"});
+    out.push_back(not_checked(why));
     return out;
   }
   if (a.page_count != b.page_count) {
@@ -220,5 +413,7 @@ std::vector<Check> compare_rendering(std::string_view signed_revision, std::stri
                      : render_problems.substr(2)});
   return out;
 }
+
+}  // namespace
 
 }  // namespace libcert::detail

@@ -42,7 +42,7 @@ class CertdProcess {
                                      "--templates",
                                      std::string(LIBCERT_SOURCE_DIR) + "/templates",
                                      "--keys",
-                                     std::string(LIBCERT_SOURCE_DIR) + "/keys-example"};
+                                     private_keys_copy()};
     for (auto& a : extra_args) args.push_back(a);
     std::vector<std::string> envs;
     for (char** e = environ; *e != nullptr; ++e) {
@@ -78,6 +78,22 @@ class CertdProcess {
     if (port_ == 0) throw std::runtime_error("certd did not bind: " + log());
   }
   ~CertdProcess() { stop(); }
+
+  // keys-example copied into the temporary directory with its private keys at mode 0600 (git
+  // does not keep file modes, and certd refuses keys others may read).
+  [[nodiscard]] std::string private_keys_copy() const {
+    namespace fs = std::filesystem;
+    const fs::path keys = dir_ / "keys";
+    if (!fs::exists(keys)) {
+      fs::copy(fs::path(LIBCERT_SOURCE_DIR) / "keys-example", keys, fs::copy_options::recursive);
+      for (const auto& e : fs::recursive_directory_iterator(keys)) {
+        if (e.path().extension() == ".key") {
+          fs::permissions(e.path(), fs::perms::owner_read | fs::perms::owner_write);
+        }
+      }
+    }
+    return keys.string();
+  }
   CertdProcess(const CertdProcess&) = delete;
   CertdProcess& operator=(const CertdProcess&) = delete;
 
@@ -85,6 +101,17 @@ class CertdProcess {
   int stop() {
     if (pid_ <= 0) return exit_;
     kill(pid_, SIGTERM);
+    int st = 0;
+    waitpid(pid_, &st, 0);
+    pid_ = -1;
+    exit_ = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    return exit_;
+  }
+
+  // SIGKILL (a crash: no clean shutdown) and wait; returns 128 + 9.
+  int kill9() {
+    if (pid_ <= 0) return exit_;
+    kill(pid_, SIGKILL);
     int st = 0;
     waitpid(pid_, &st, 0);
     pid_ = -1;

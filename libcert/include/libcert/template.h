@@ -230,6 +230,11 @@ class TemplateSet {
   // immutable set. Failure: throws Error(kTemplate) whose problems() list every problem of every
   // file ("<file>#<json pointer>", rule, message), or Error(kIo) if the directory is unreadable.
   static TemplateSet load(const std::filesystem::path& dir);
+  // The same from memory: `files` maps "glossary.json", "departments.json" and
+  // "<id>/manifest.json" to their contents (no file system access: for tools and fuzzers).
+  // `label` names the set in the error message. Failure: Error(kTemplate) as for load().
+  using Files = std::map<std::string, std::string, std::less<>>;
+  static TemplateSet parse(const Files& files, std::string_view label);
   // Like load(), but parses each directory only once per process (keyed by canonical path);
   // later calls share the same immutable set. Thread-safe.
   static std::shared_ptr<const TemplateSet> cached(const std::filesystem::path& dir);

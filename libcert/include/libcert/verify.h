@@ -108,10 +108,16 @@ struct VerifyOptions {
   std::size_t max_objects = 200000;  // objects per revision compared by the diff analysis
   // Shadow-attack rendering: pages rendered at this resolution; skipped (check "rendering" ends
   // "not-checked" and the result cannot be VALID) if the document has more pages than
-  // max_render_pages or rendering takes longer than render_budget_ms in total (Poppler cannot be
-  // interrupted inside a page, so the budget is checked between pages).
+  // max_render_pages or rendering takes longer than render_budget_ms in total. Poppler cannot be
+  // interrupted inside a page, so rendering runs on its own thread and verify_pdf stops waiting
+  // for it after render_budget_ms (the thread finishes on its own; while two such overrunning
+  // renderings still run in the process, later verifications skip rendering at once).
   double render_dpi = 36.0;
   int max_render_pages = 20;
+  // Not rendered either ("not-checked"): a page whose content streams, with every form XObject
+  // counted once per use, exceed this many decoded bytes (a few KB of nested forms can otherwise
+  // ask Poppler for billions of operators).
+  std::uint64_t max_render_content = 64u << 20;
   std::int64_t render_budget_ms = 5000;
   bool render_compare = true;  // false only for benchmarks of the other checks
 };

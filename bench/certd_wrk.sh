@@ -27,6 +27,8 @@ command -v wrk >/dev/null || { echo "wrk is not installed (scripts/deps.sh)"; ex
 
 WORK=$(mktemp -d)
 DB=$WORK/registry.db
+# git does not keep file modes, and certd refuses private keys others may read.
+find keys-example -name '*.key' -exec chmod 600 {} +
 # Public verification is rate-limited per address (60/min by default); one client here.
 CERTD_VERIFY_PER_MINUTE=1000000 "$BIN/daemon/certd" --store "$DB" --listen 127.0.0.1 --port 0 \
   --port-file "$WORK/port" --templates templates --keys keys-example 2>"$WORK/certd.log" &

@@ -11,6 +11,8 @@ rm -rf "$OUT"
 mkdir -p "$OUT"
 DB=$OUT/registry.db
 
+# git does not keep file modes, and certd refuses private keys others may read.
+find keys-example -name '*.key' -exec chmod 600 {} +
 CERTD_VERIFY_PER_MINUTE=100000 "$BIN/daemon/certd" --store "$DB" --listen 127.0.0.1 --port 0 --port-file "$OUT/port" \
   --templates templates --keys keys-example 2>"$OUT/certd.log" &
 PID=$!

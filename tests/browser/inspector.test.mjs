@@ -33,11 +33,27 @@ function eq(a, b, what) { check(a === b, `${what}: ${JSON.stringify(a)}${a === b
 
 // ---- certd ----
 
+// keys-example copied with its private keys at mode 0600 (git does not keep file modes, and
+// certd refuses private keys others may read).
+function privateKeys(dir) {
+  const keys = path.join(dir, 'keys');
+  fs.cpSync(path.join(SRC, 'keys-example'), keys, { recursive: true });
+  const walk = (d) => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.name.endsWith('.key')) fs.chmodSync(p, 0o600);
+    }
+  };
+  walk(keys);
+  return keys;
+}
+
 async function startCertd(dir) {
   const portFile = path.join(dir, 'port');
   const log = fs.openSync(path.join(dir, 'certd.log'), 'w');
   const proc = spawn(CERTD, ['--store', path.join(dir, 'registry.db'), '--listen', '127.0.0.1', '--port', '0',
-    '--port-file', portFile, '--templates', path.join(SRC, 'templates'), '--keys', path.join(SRC, 'keys-example'),
+    '--port-file', portFile, '--templates', path.join(SRC, 'templates'), '--keys', privateKeys(dir),
     '--web', path.join(SRC, 'daemon/web')],
   { env: { ...process.env, CERTD_VERIFY_PER_MINUTE: '100000' }, stdio: ['ignore', 'ignore', log] });
   for (let i = 0; i < 300 && !fs.existsSync(portFile); i++) await new Promise((r) => setTimeout(r, 100));

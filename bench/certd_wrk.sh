@@ -56,6 +56,10 @@ done
 echo "== RSS after warm-up: $(rss_kb) kB"
 
 echo
+echo "== 0. baseline, the HTTP layer alone: wrk -t$THREADS -c$CONNECTIONS -d10s --latency $URL/healthz"
+wrk -t"$THREADS" -c"$CONNECTIONS" -d10s --latency "$URL/healthz" | tee "$WORK/health.out"
+
+echo
 echo "== 1. issuing: wrk -t$THREADS -c$CONNECTIONS -d${ISSUE_SECONDS}s --latency -s bench/certd_issue.lua $URL"
 (
   while kill -0 "$PID" 2>/dev/null; do
@@ -95,7 +99,7 @@ echo "== RSS at the end: $(rss_kb) kB; load average after: $(cut -d' ' -f1-3 /pr
 
 # Any failed request fails the benchmark (wrk counts socket errors and non-2xx separately).
 fail=0
-for f in issue vpdf vqr; do
+for f in health issue vpdf vqr; do
   if grep -qE 'Non-2xx or 3xx responses|Socket errors' "$WORK/$f.out"; then fail=1; echo "!! $f: errors"; fi
 done
 grep -q 'every response was 201 Created' "$WORK/issue.out" || fail=1

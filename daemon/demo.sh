@@ -53,6 +53,7 @@ for dir in templates/*/; do
   echo "certd: $tmpl ($dept) -> $id"
   echo "       PDF $OUT/$tmpl.pdf ($(stat -c %s "$OUT/$tmpl.pdf") bytes), verify: PDF $pdf_result, QR $qr_result"
   echo "       QR / inspector URL: $qr"
+  echo "       the inspector's page on this certd: $URL/V#${qr#*#}"
   if [ "$pdf_result" = VALID ] && [ "$qr_result" = VALID ]; then ok=$((ok + 1)); else failed=$((failed + 1)); fi
 done
 curl -sS "$URL/metrics" | grep '^certd_licences_issued_total' | sed 's/^/certd: /' || true

@@ -264,7 +264,7 @@ function renderReport() {
     const d = document.createElement('div');
     d.className = 'seal';
     const h = document.createElement('h3');
-    h.textContent = `${t('seal')}: ${s.result} — ${t('dept')} ${s.signer.department || '?'}, ${t('key_version')} ${s.signer.key_version || '?'}`;
+    h.textContent = `${t('seal')}: ${s.result} — ${t('dept')} ${s.signer.department || '—'}, ${t('key_version')} ${s.signer.key_version || '—'}`;
     const who = document.createElement('p');
     who.textContent = `${s.signer.subject} · ${s.kind} · ${s.signing_time.value}`;
     const ul = document.createElement('ul');

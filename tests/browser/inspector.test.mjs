@@ -216,6 +216,24 @@ async function e2e(browser, dir) {
     eq(r.word, 'ཚད་ལྡན།', 'Tibetan verdict word');
     await shot(page, 'inspector-valid-bo.png');
 
+    // The upload form: the licence PDF through POST /v1/verify, the report in readable form.
+    const pdf = Buffer.from(await (await fetch(`${certd.base}/v1/licences/${a.id}/pdf`, { headers: { Authorization: 'Bearer ' + key } })).arrayBuffer());
+    fs.writeFileSync(path.join(dir, 'licence.pdf'), pdf);
+    await page.setInputFiles('#pdf', path.join(dir, 'licence.pdf'));
+    await page.click('#upload-form button[type=submit]');
+    await page.locator('#report-verdict').waitFor({ timeout: 60000 });
+    const rep = await page.evaluate(() => ({
+      result: document.querySelector('#report-verdict .code').textContent,
+      seal: document.querySelector('#report .seal h3')?.textContent ?? '',
+      checks: document.querySelectorAll('#report .seal li').length,
+      failed: document.querySelectorAll('#report .seal li[data-status="fail"]').length,
+      registry: document.querySelector('#report p.meta')?.textContent ?? '',
+    }));
+    eq(rep.result, 'VALID', 'uploaded PDF: result');
+    check(rep.seal.includes('VALID') && rep.seal.includes('阿里地区市场监督管理局'), `uploaded PDF: the seal, its result and department shown: ${rep.seal}`);
+    check(rep.checks > 3 && rep.failed === 0, `uploaded PDF: ${rep.checks} checks listed, ${rep.failed} failed`);
+    check(rep.registry.includes(a.id), `uploaded PDF: registry entry shown: ${rep.registry}`);
+
     // 2. A tampered fragment: one bit of the signature -> SIGNATURE INVALID (and no preview).
     r = await verdictFor(page, certd.base, flip(da, -5));
     eq(r.status, 'SIGNATURE INVALID', 'tampered fragment (signature bit): verdict');

@@ -2,6 +2,8 @@
 // trust bundle (GET /v1/trust-bundle), checked with tools nobody here wrote: pdfinfo (page size),
 // zbarimg (the QR in the picture) and the PNG format itself; and the bundle imported by
 // `certctl verify-qr --bundle` (offline verification) before and after a revocation.
+#include <cairo.h>
+
 #include <cmath>
 #include <regex>
 
@@ -49,6 +51,41 @@ std::pair<double, double> pdfinfo_size(const std::string& pdf_path) {
   return {std::stod(m[1]), std::stod(m[2])};
 }
 
+cairo_status_t read_png(void* closure, unsigned char* data, unsigned int length) {
+  auto* s = static_cast<std::string_view*>(closure);
+  if (s->size() < length) return CAIRO_STATUS_READ_ERROR;
+  std::copy_n(s->data(), length, data);
+  s->remove_prefix(length);
+  return CAIRO_STATUS_SUCCESS;
+}
+
+// Decodes the PNG with cairo (fails the test if it does not decode) and writes it back as pure
+// black and white (luma < 128), as a scanner's binarisation does: Poppler's cairo backend draws
+// the QR's 1-bit image mask with bilinear smoothing, and zbar reads a whole page of grey module
+// edges only some of the time.
+void write_binarised(const std::string& png, const std::filesystem::path& out) {
+  std::string_view in(png);
+  cairo_surface_t* s = cairo_image_surface_create_from_png_stream(read_png, &in);
+  ASSERT_EQ(cairo_surface_status(s), CAIRO_STATUS_SUCCESS)
+      << "the preview is not a PNG cairo reads";
+  cairo_surface_flush(s);
+  const int w = cairo_image_surface_get_width(s), h = cairo_image_surface_get_height(s);
+  const int stride = cairo_image_surface_get_stride(s);
+  unsigned char* d = cairo_image_surface_get_data(s);
+  for (int y = 0; y < h; ++y) {
+    for (int x = 0; x < w; ++x) {
+      unsigned char* p = d + static_cast<std::ptrdiff_t>(y) * stride + 4 * x;
+      const int luma = (299 * p[2] + 587 * p[1] + 114 * p[0]) / 1000;
+      const unsigned char v = luma < 128 ? 0 : 255;
+      p[0] = p[1] = p[2] = v;
+    }
+  }
+  cairo_surface_mark_dirty(s);
+  const auto st = cairo_surface_write_to_png(s, out.c_str());
+  cairo_surface_destroy(s);
+  ASSERT_EQ(st, CAIRO_STATUS_SUCCESS);
+}
+
 std::string proof_of(const std::string& qr_text) {
   return certd::sha256_hex(libcert::qr_payload_from_text(qr_text)).substr(0, 32);
 }
@@ -84,12 +121,11 @@ TEST(ApiPreview, PngOfTheStoredPdfAtTheAskedDpiWithItsQr) {
     EXPECT_EQ(be32(r->body, 20), static_cast<std::uint32_t>(std::ceil(hpt * dpi / 72.0))) << dpi;
     EXPECT_EQ(r->body[24], 8);  // bit depth
     EXPECT_EQ(r->body[25], 2);  // colour type RGB
-    // The picture decodes, and zbar reads this licence's QR text from it (at 200 dpi: the QR is a
-    // 1-bit image mask, which Poppler's cairo backend scales with bilinear smoothing below 4x its
-    // 63 ppi, so at 100-150 dpi its module edges blur beyond what zbar reads on a whole page).
+    // The picture decodes, and zbar reads this licence's QR text from it (at 200 dpi a QR module
+    // is about 3 pixels; binarised first, see write_binarised).
     if (dpi == 200) {
       const auto png = d / "p200.png";
-      testsupport::spit(png, r->body);
+      write_binarised(r->body, png);
       const auto z = testsupport::run("(zbarimg --raw -q " + png.string() + " 2>/dev/null)");
       EXPECT_EQ(z.exit_code, 0);
       std::string text = z.out;
@@ -233,6 +269,40 @@ TEST(ApiTrustBundle, PublicSignedBundleVerifiesQrOfflineAndCarriesRevocations) {
   v = testsupport::run(verify + (d / "b1.cose").string() + " " + testsupport::shell_quote(qr));
   EXPECT_NE(v.exit_code, 0);
   EXPECT_NE(v.out.find("rollback refused"), std::string::npos) << v.out;
+}
+
+TEST(ApiWeb, TheInspectorPageAndOnlyItsFiles) {
+  CertdProcess certd(std::map<std::string, std::string>{},
+                     {"--web", std::string(LIBCERT_SOURCE_DIR) + "/daemon/web"});
+  auto c = certd.client();
+  // The QR's path /V (and /v): the page, with a CSP that allows only this origin's scripts.
+  for (const char* path : {"/V", "/v"}) {
+    auto r = c.Get(path);
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, 200) << path;
+    EXPECT_EQ(r->get_header_value("Content-Type"), "text/html; charset=utf-8");
+    EXPECT_EQ(r->body,
+              testsupport::slurp(std::string(LIBCERT_SOURCE_DIR) + "/daemon/web/index.html"));
+    EXPECT_NE(r->get_header_value("Content-Security-Policy").find("default-src 'self'"),
+              std::string::npos);
+    EXPECT_EQ(r->get_header_value("Cache-Control"), "no-cache");
+  }
+  auto sw = c.Get("/sw.js");
+  ASSERT_TRUE(sw);
+  EXPECT_EQ(sw->status, 200);
+  EXPECT_EQ(sw->get_header_value("Content-Type"), "text/javascript; charset=utf-8");
+  EXPECT_EQ(sw->get_header_value("Service-Worker-Allowed"), "/");
+  auto js = c.Get("/web/verify.js");
+  ASSERT_TRUE(js);
+  EXPECT_EQ(js->status, 200);
+  EXPECT_EQ(js->get_header_value("X-Content-Type-Options"), "nosniff");
+  // Nothing else: unknown names, other extensions, dots, traversal.
+  for (const char* bad :
+       {"/web/nothere.js", "/web/index.exe", "/web/x.y.js", "/web/.js", "/web/INDEX.html"}) {
+    expect_problem(c.Get(bad), 404, "not-found");
+  }
+  expect_problem(c.Get("/web/../app.cpp"), 400, "invalid-path");
+  expect_problem(c.Get("/web/%2e%2e%2fapp.cpp"), 400, "invalid-path");
 }
 
 }  // namespace

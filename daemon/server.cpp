@@ -207,6 +207,10 @@ int serve(const Config& config, const App& app, const std::string& port_file,
   srv->new_task_queue = [threads, max_queue] { return new BoundedPool(threads, max_queue); };
   srv->set_read_timeout(config.limits.read_timeout_s, 0);
   srv->set_write_timeout(config.limits.write_timeout_s, 0);
+  // httplib writes the status line + headers and the body separately; with Nagle's algorithm the
+  // body then waits for the client's delayed ACK (40 ms on Linux) on every keep-alive request, which
+  // capped certd at ~25 requests/s per connection (bench/README.md "certd over HTTP").
+  srv->set_tcp_nodelay(true);
   // The largest body any route accepts; each route checks its own, smaller, limit (JSON 1 MB).
   srv->set_payload_max_length(
       std::max(config.limits.pdf_body_bytes, config.limits.json_body_bytes));

@@ -22,6 +22,8 @@ const ALG_ES256 = -7;          // RFC 9053 §2.1
 const HDR_ALG = 1, HDR_KID = 4, HDR_X5CHAIN = 33;  // RFC 9052 §3.1, RFC 9360 §2
 const CWT_ISS = 1, CWT_EXP = 4, CWT_IAT = 6, LICENCE_CLAIM = -65537;  // RFC 8392 §3.1
 const MAX_TEXT = 4096, MAX_PAYLOAD = 1024;   // libcert kQrMaxText, kQrMaxPayload
+// libcert payload_limits(): a QR payload is small; anything with more items is malformed.
+const QR_LIMITS = { maxItems: 64 };
 const BUNDLE_FORMAT = 'libcert-trust-bundle/1';
 const ID_ROOT = '1.2.156.3005.2.';
 const ECDSA_SHA256 = '2a8648ce3d040302';     // OID 1.2.840.10045.4.3.2 (DER body)
@@ -119,8 +121,8 @@ export function payloadFromText(raw) {
 
 // ---- COSE_Sign1 ----
 
-function parseSign1(bytes) {
-  const top = decode(bytes);
+function parseSign1(bytes, limits = {}) {
+  const top = decode(bytes, limits);
   if (!top || typeof top !== 'object' || top.tag !== TAG_SIGN1) throw new CborError('COSE_Sign1: not tagged 18 (COSE_Sign1, RFC 9052 §4.2)');
   const a = top.value;
   if (!Array.isArray(a) || a.length !== 4) throw new CborError('COSE_Sign1: expected an array of 4 elements');
@@ -349,9 +351,9 @@ export async function verifyPayload(payload, bundle, now) {
   let s, c;
   try {
     if (payload.length > MAX_PAYLOAD) throw new CborError(`payload of ${payload.length} bytes exceeds ${MAX_PAYLOAD}`);
-    s = parseSign1(payload);
+    s = parseSign1(payload, QR_LIMITS);
     if (s.unprotected.size !== 0) throw new CborError('COSE_Sign1: unprotected header must be empty (nothing unauthenticated)');
-    c = claimsFrom(decode(s.payload));
+    c = claimsFrom(decode(s.payload, QR_LIMITS));
   } catch (e) {
     return verdict('MALFORMED', 'non-canonical or invalid CBOR: ' + e.message);
   }

@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "fixture.h"
 #include "libcert/clock.h"
 #include "libcert/issuer.h"
 #include "libcert/qr.h"
@@ -28,8 +29,6 @@
 
 namespace {
 
-const std::string kSrc = LIBCERT_SOURCE_DIR;
-
 void report(const char* what, int n, const std::function<void()>& f) {
   const bench::Stats st = bench::measure(5, n, f);
   std::printf("%-34s n=%d  min %7.2f ms  median %7.2f ms  p90 %7.2f ms  cpu median %7.2f ms\n",
@@ -37,23 +36,16 @@ void report(const char* what, int n, const std::function<void()>& f) {
               st.cpu_median_us / 1000);
 }
 
-nlohmann::json sample(const std::string& id) {
-  std::ifstream in(kSrc + "/templates/" + id + "/sample.json");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return nlohmann::json::parse(ss.str());
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
   const int n = argc > 1 ? std::atoi(argv[1]) : 50;
-  const auto templates = libcert::TemplateSet::cached(kSrc + "/templates");
-  const auto seals = libcert::SealKeyring::load_dir(kSrc + "/keys-example");
-  const libcert::FixedClock clock(1793462400);  // 2026-11-01T00:00:00Z
-  const libcert::Issuer issuer(*templates, seals, {.clock = &clock});
-  libcert::TrustStore trust;
-  trust.add_path(kSrc + "/keys-example/root/root.crt");
+  const bench::Fixture fx;
+  const auto& templates = fx.templates;
+  const auto& clock = fx.clock;
+  const auto& issuer = fx.issuer;
+  const auto& trust = fx.trust;
+  using bench::sample;
 
   const std::string id = "business-licence-enterprise";
   const auto tmpl = templates->get(id);

@@ -22,6 +22,7 @@
 #include <thread>
 #include <vector>
 
+#include "fixture.h"
 #include "libcert/clock.h"
 #include "libcert/issuer.h"
 #include "libcert/qr_payload.h"
@@ -31,15 +32,6 @@
 #include "libcert/verify.h"
 
 namespace {
-
-const std::string kSrc = LIBCERT_SOURCE_DIR;
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 struct Result {
   double per_second = 0, p50_ms = 0, p99_ms = 0;
@@ -91,18 +83,20 @@ long peak_rss_kb() {
 
 int main(int argc, char** argv) {
   const int n = argc > 1 ? std::atoi(argv[1]) : 300;
-  const auto templates = libcert::TemplateSet::cached(kSrc + "/templates");
-  const auto seals = libcert::SealKeyring::load_dir(kSrc + "/keys-example");
-  const libcert::FixedClock clock(1793462400);  // 2026-11-01T00:00:00Z
-  const libcert::Issuer issuer(*templates, seals, {.clock = &clock});
-  libcert::TrustStore trust;
-  trust.add_path(kSrc + "/keys-example/root/root.crt");
+  const bench::Fixture fx;
+  const auto& templates = fx.templates;
+  const auto& seals = fx.seals;
+  const auto& clock = fx.clock;
+  const auto& issuer = fx.issuer;
+  const auto& trust = fx.trust;
+  using bench::kSrc;
+  using bench::slurp;
 
   std::vector<libcert::IssueRequest> base;
   for (const auto& id : templates->ids()) {
     libcert::IssueRequest r;
     r.template_id = id;
-    r.data = nlohmann::json::parse(slurp(kSrc + "/templates/" + id + "/sample.json"));
+    r.data = bench::sample(id);
     base.push_back(std::move(r));
   }
   auto request = [&](int thread, int i) {

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "command.h"
+#include "issuing.h"
 #include "libcert/clock.h"
 #include "libcert/error.h"
 #include "libcert/issuer.h"
@@ -70,14 +71,10 @@ int run_gallery(const certctl::Args& args) {
   const int columns = certctl::parse_int(o.get("--columns").value_or("6"), "--columns", 1, 24);
   const int cell = certctl::parse_int(o.get("--cell").value_or("320"), "--cell", 100, 2000);
 
-  const auto templates = libcert::TemplateSet::cached(certctl::templates_dir(o));
-  const auto seals = libcert::SealKeyring::load_dir(certctl::keys_dir(o));
-  const certctl::IssueTime when =
-      o.get("--issued")
-          ? certctl::issue_time(o)
-          : certctl::issue_time(certctl::Options({"--issued", "2026-11-01"}, {"--issued"}, {}));
-  const libcert::FixedClock clock(when.unix_seconds);
-  const libcert::Issuer issuer(*templates, seals, {.clock = &clock});
+  const certctl::IssuingContext ctx(
+      o, o.get("--issued")
+             ? certctl::issue_time(o)
+             : certctl::issue_time(certctl::Options({"--issued", "2026-11-01"}, {"--issued"}, {})));
   std::error_code ec;
   std::filesystem::create_directories(out, ec);
   if (ec) throw Error(ErrorCode::kIo, out + ": " + ec.message());
@@ -87,12 +84,12 @@ int run_gallery(const certctl::Args& args) {
     Surface picture{nullptr, cairo_surface_destroy};
   };
   std::vector<Page> pages;
-  for (const auto& id : templates->ids()) {
+  for (const auto& id : ctx.templates->ids()) {
     libcert::IssueRequest req;
     req.template_id = id;
     req.data = certctl::read_json(certctl::templates_dir(o) + "/" + id + "/sample.json");
     req.serial = certctl::default_serial(id, req.data);
-    const libcert::IssuedLicence lic = issuer.issue(req);
+    const libcert::IssuedLicence lic = ctx.issuer.issue(req);
     libcert::PreviewOptions po;
     po.dpi = dpi;
     const std::string png = libcert::pdf_page_png(lic.pdf, po);

@@ -9,6 +9,7 @@
 
 #include "batch.h"
 #include "command.h"
+#include "issuing.h"
 #include "libcert/clock.h"
 #include "libcert/error.h"
 #include "libcert/issuer.h"
@@ -22,14 +23,7 @@ int run_batch(const certctl::Options& o) {
       throw certctl::UsageError(std::string(single) + " is per line in a --batch file");
     }
   }
-  const auto templates = libcert::TemplateSet::cached(certctl::templates_dir(o));
-  const auto seals = libcert::SealKeyring::load_dir(certctl::keys_dir(o));
-  const certctl::IssueTime when = certctl::issue_time(o);
-  const libcert::FixedClock clock(when.unix_seconds);
-  libcert::IssuerOptions opts;
-  opts.clock = &clock;
-  if (auto h = o.get("--qr-host")) opts.qr_host = *h;
-  const libcert::Issuer issuer(*templates, seals, opts);
+  const certctl::IssuingContext ctx(o, certctl::issue_time(o));
 
   certctl::BatchOptions b;
   b.input = o.require("--batch");
@@ -39,7 +33,7 @@ int run_batch(const certctl::Options& o) {
   b.threads = o.get("--threads") ? certctl::parse_int(*o.get("--threads"), "--threads", 1, 256)
                                  : static_cast<int>(hw);
   b.progress = o.flag("--progress") || (!o.flag("--no-progress") && ::isatty(2) != 0);
-  const certctl::BatchSummary s = certctl::run_batch(issuer, b);
+  const certctl::BatchSummary s = certctl::run_batch(ctx.issuer, b);
   const double rate = s.seconds > 0 ? static_cast<double>(s.issued + s.rejected) / s.seconds : 0;
   if (o.flag("--json")) {
     std::cout << nlohmann::json{{"lines", s.lines},     {"skipped", s.skipped},
@@ -72,21 +66,14 @@ int run_issue(const certctl::Args& args) {
   const std::string out = o.require("-o");
   const nlohmann::json data = certctl::read_json(o.require("--data"));
 
-  const auto templates = libcert::TemplateSet::cached(certctl::templates_dir(o));
-  const auto seals = libcert::SealKeyring::load_dir(certctl::keys_dir(o));
-  const certctl::IssueTime when = certctl::issue_time(o);
-  const libcert::FixedClock clock(when.unix_seconds);
-  libcert::IssuerOptions opts;
-  opts.clock = &clock;
-  if (auto h = o.get("--qr-host")) opts.qr_host = *h;
-  const libcert::Issuer issuer(*templates, seals, opts);
+  const certctl::IssuingContext ctx(o, certctl::issue_time(o));
 
   libcert::IssueRequest req;
   req.template_id = id;
   req.data = data;
   req.serial = o.get("--serial").value_or(certctl::default_serial(id, data));
   if (auto v = o.get("--version")) req.version = certctl::parse_int(*v, "--version", 1, 999);
-  const libcert::IssuedLicence lic = issuer.issue(req);
+  const libcert::IssuedLicence lic = ctx.issuer.issue(req);
   certctl::write_file_atomic(out, lic.pdf);
 
   if (o.flag("--json")) {

@@ -6,6 +6,7 @@
 #include <regex>
 
 #include "command.h"
+#include "issuing.h"
 #include "libcert/clock.h"
 #include "libcert/error.h"
 #include "libcert/template.h"
@@ -82,5 +83,24 @@ int parse_int(const std::string& text, std::string_view option, int lo, int hi) 
   }
   return v;
 }
+
+}  // namespace certctl
+
+namespace certctl {
+
+namespace {
+libcert::IssuerOptions issuer_options(const Options& o, const libcert::Clock* clock) {
+  libcert::IssuerOptions opts;
+  opts.clock = clock;
+  if (auto h = o.get("--qr-host")) opts.qr_host = *h;
+  return opts;
+}
+}  // namespace
+
+IssuingContext::IssuingContext(const Options& o, const IssueTime& when)
+    : templates(libcert::TemplateSet::cached(templates_dir(o))),
+      seals(libcert::SealKeyring::load_dir(keys_dir(o))),
+      clock(when.unix_seconds),
+      issuer(*templates, seals, issuer_options(o, &clock)) {}
 
 }  // namespace certctl

@@ -11,23 +11,16 @@
 
 #include "gobj.h"
 #include "support/process.h"
+#include "support/templates.h"
 
 using testsupport::run;
 using testsupport::shell_quote;
+using testsupport::template_ids;
 
 namespace {
 
 const std::string kSrc = LIBCERT_SOURCE_DIR;
 const std::string kCertctl = CERTCTL_BIN;
-
-std::vector<std::string> template_ids() {
-  std::vector<std::string> ids;
-  for (const auto& e : std::filesystem::directory_iterator(kSrc + "/templates")) {
-    if (std::filesystem::exists(e.path() / "manifest.json")) ids.push_back(e.path().filename());
-  }
-  std::sort(ids.begin(), ids.end());
-  return ids;
-}
 
 // Pixels of seal red (the seal ink is pure-ish red, multiplied over black text at most).
 long red_pixels(cairo_surface_t* s) {

@@ -11,28 +11,22 @@
 #include <string>
 
 #include "support/process.h"
+#include "support/templates.h"
 #include "support/verifiers.h"
 
 using testsupport::contains;
 using testsupport::run;
 using testsupport::shell_quote;
+using testsupport::template_ids;
 
 namespace {
 
 const std::string kSrc = LIBCERT_SOURCE_DIR;
 
-std::vector<std::string> template_ids() {
-  std::vector<std::string> ids;
-  for (const auto& e : std::filesystem::directory_iterator(kSrc + "/templates")) {
-    if (std::filesystem::exists(e.path() / "manifest.json")) ids.push_back(e.path().filename());
-  }
-  std::sort(ids.begin(), ids.end());
-  return ids;
-}
-
 // pdftotext output with all whitespace removed (values wrap across lines in their boxes).
 std::string squeeze(std::string s) {
-  std::erase_if(s, [](char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t' || c == '\f'; });
+  std::erase_if(
+      s, [](char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t' || c == '\f'; });
   return s;
 }
 

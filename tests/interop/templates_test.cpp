@@ -3,6 +3,8 @@
 // form), pdfinfo (one page of the manifest's size), zbarimg on a 150 dpi render (the QR decodes to
 // the text given), file size (issue 4: at most 60 KB); and every template renders with every text
 // field at its maximum length (values wrap or shrink inside their boxes, never an overflow).
+#include "support/templates.h"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -20,22 +22,12 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 using testsupport::run;
 using testsupport::shell_quote;
+using testsupport::template_ids;
 
 namespace {
 
 const fs::path kTemplates = fs::path(LIBCERT_SOURCE_DIR) / "templates";
 const libcert::FixedClock kClock(1795348800);  // 2026-11-22 12:00 UTC
-
-std::vector<std::string> template_ids() {
-  std::vector<std::string> ids;
-  for (const auto& e : fs::directory_iterator(kTemplates)) {
-    if (e.is_directory() && fs::exists(e.path() / "manifest.json")) {
-      ids.push_back(e.path().filename().string());
-    }
-  }
-  std::sort(ids.begin(), ids.end());
-  return ids;
-}
 
 std::string param_name(const testing::TestParamInfo<std::string>& info) {
   std::string s = info.param;

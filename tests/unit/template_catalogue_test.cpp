@@ -15,6 +15,7 @@
 #include "libcert/ids.h"
 #include "libcert/template.h"
 #include "support/process.h"
+#include "support/templates.h"
 
 namespace fs = std::filesystem;
 using libcert::ErrorCode;
@@ -23,6 +24,8 @@ using libcert::FieldType;
 using nlohmann::json;
 
 namespace {
+
+using testsupport::template_ids;
 
 const fs::path kTemplates = fs::path(LIBCERT_SOURCE_DIR) / "templates";
 // 2026-11-22 12:00 UTC (20:00 in China).
@@ -36,17 +39,6 @@ const libcert::TemplateSet& set() {
 }
 
 // Template ids from the directory listing, so a new template is covered without editing this file.
-std::vector<std::string> template_ids() {
-  std::vector<std::string> ids;
-  for (const auto& e : fs::directory_iterator(kTemplates)) {
-    if (e.is_directory() && fs::exists(e.path() / "manifest.json")) {
-      ids.push_back(e.path().filename().string());
-    }
-  }
-  std::sort(ids.begin(), ids.end());
-  return ids;
-}
-
 std::string param_name(const testing::TestParamInfo<std::string>& info) {
   std::string s = info.param;
   std::replace(s.begin(), s.end(), '-', '_');

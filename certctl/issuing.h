@@ -1,0 +1,30 @@
+// certctl/issuing.h — what an issuing subcommand (issue, issue --batch, gallery) loads once.
+//
+//   certctl::IssuingContext ctx(options, certctl::issue_time(options));
+//   libcert::IssuedLicence lic = ctx.issuer.issue(request);
+#pragma once
+
+#include <memory>
+
+#include "command.h"
+#include "libcert/clock.h"
+#include "libcert/issuer.h"
+#include "libcert/template.h"
+
+namespace certctl {
+
+// The templates (--templates), the seal keys (--keys), a clock fixed at `when` and an Issuer over
+// them (--qr-host). Throws libcert::Error when the templates or keys cannot be loaded. Not
+// copyable or movable: the Issuer refers to the other members.
+struct IssuingContext {
+  IssuingContext(const Options& o, const IssueTime& when);
+  IssuingContext(const IssuingContext&) = delete;
+  IssuingContext& operator=(const IssuingContext&) = delete;
+
+  std::shared_ptr<const libcert::TemplateSet> templates;
+  libcert::SealKeyring seals;
+  libcert::FixedClock clock;
+  libcert::Issuer issuer;
+};
+
+}  // namespace certctl

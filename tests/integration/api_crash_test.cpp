@@ -49,9 +49,9 @@ TEST(CrashSafety, KillNineDuringIssuanceLosesAndDuplicatesNothing) {
       {"business-licence-enterprise", samr_key}, {"medical-institution-licence", health_key}};
   std::vector<std::string> bodies;
   for (const auto& [tpl, key] : kinds) {
-    bodies.push_back(nlohmann::json{{"template", tpl},
-                                    {"data", nlohmann::json::parse(testsupport::slurp(
-                                                 tpl_dir + tpl + "/sample.json"))}}
+    bodies.push_back(nlohmann::json{
+        {"template", tpl},
+        {"data", nlohmann::json::parse(testsupport::slurp(tpl_dir + tpl + "/sample.json"))}}
                          .dump());
   }
 
@@ -90,8 +90,20 @@ TEST(CrashSafety, KillNineDuringIssuanceLosesAndDuplicatesNothing) {
         }
       });
     }
-    // Kill at a random moment: 0.2 to 2.5 s into the cycle, i.e. in the middle of issuing.
-    std::uniform_int_distribution<int> ms(200, 2500);
+    // Kill at a random moment while issuing: 0 to 1.5 s after this cycle's first acknowledgement
+    // (start-up takes longer under the sanitizers; a kill before any issuing proves nothing).
+    const std::size_t before = [&] {
+      std::lock_guard l(mu);
+      return acked.size();
+    }();
+    for (int i = 0; i < 600; ++i) {
+      {
+        std::lock_guard l(mu);
+        if (acked.size() > before) break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    std::uniform_int_distribution<int> ms(0, 1500);
     std::this_thread::sleep_for(std::chrono::milliseconds(ms(rng)));
     EXPECT_EQ(d.kill9(), 128 + 9);
     stop = true;
@@ -103,7 +115,7 @@ TEST(CrashSafety, KillNineDuringIssuanceLosesAndDuplicatesNothing) {
   auto c = d.client();
   libcert::TrustStore trust;
   trust.add_path(std::string(LIBCERT_SOURCE_DIR) + "/keys-example/root/root.crt");
-  ASSERT_GT(acked.size(), static_cast<std::size_t>(kCycles)) << "too few licences issued";
+  ASSERT_GE(acked.size(), static_cast<std::size_t>(kCycles)) << "a cycle issued nothing";
   std::set<std::string> ids;
   for (const auto& a : acked) {
     EXPECT_TRUE(ids.insert(a.id).second) << "one identifier acknowledged twice: " << a.id;

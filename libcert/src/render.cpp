@@ -314,8 +314,10 @@ gobj::Object<PangoLayout> new_layout(PangoContext* ctx, const std::string& text,
 // therefore kept and reused across documents, per thread: a PangoLayout and its PangoContext
 // must not be used from two threads at once, and pango's default cairo font map is per thread.
 // A layout depends only on its text, families, size, spacing and wrapping, which form the key.
-// Bounded: when full, the entries not used since the previous sweep (the holder values, which
-// differ on every licence) are dropped and the labels stay, so memory stays flat over a batch.
+// Only text that is the same on every licence (Template::is_constant) is cached, so a thread's
+// cache holds at most the labels of the templates it issues (~40 layouts each) and stops growing
+// after its first licence of each template. Bounded all the same: when full, the entries not used
+// since the previous sweep are dropped.
 class LayoutCache {
  public:
   LayoutCache() {
@@ -328,6 +330,13 @@ class LayoutCache {
     cairo_font_options_set_hint_metrics(fo.get(), CAIRO_HINT_METRICS_OFF);
     pango_cairo_context_set_font_options(ctx_.get(), fo.get());
     pango_context_set_round_glyph_positions(ctx_.get(), FALSE);
+  }
+
+  // A layout on this thread's context that is not cached (text that changes every licence).
+  gobj::Object<PangoLayout> make(const std::string& text, const std::vector<std::string>& fams,
+                                 const std::vector<FamilyRun>& runs, double size, double spacing,
+                                 bool wrap, double width_pt, Align align) {
+    return new_layout(ctx_.get(), text, fams, runs, size, spacing, wrap, width_pt, align);
   }
 
   // A new reference to the cached layout for these parameters, laid out on first use.
@@ -509,8 +518,12 @@ RenderResult Renderer::render(const Template& t, const LicenceData& data,
         const TextLine& line = blk.lines[i];
         double size = std::max(line.size_pt * scale, line.min_size_pt);
         if (size > line.min_size_pt + 1e-9) at_min = false;
-        auto l = layouts.get(texts[b][i], lay.fonts.at(line.font), runs[b][i], size,
-                             line.letter_spacing_pt, wrap, bw, blk.align);
+        // Holder values differ on every licence: laid out afresh, never cached.
+        auto l = t.is_constant(line.text)
+                     ? layouts.get(texts[b][i], lay.fonts.at(line.font), runs[b][i], size,
+                                   line.letter_spacing_pt, wrap, bw, blk.align)
+                     : layouts.make(texts[b][i], lay.fonts.at(line.font), runs[b][i], size,
+                                    line.letter_spacing_pt, wrap, bw, blk.align);
         PangoRectangle ink, logical;
         pango_layout_get_extents(l.get(), &ink, &logical);
         const double lw = logical.width / double(PANGO_SCALE);

@@ -1520,6 +1520,17 @@ LicenceData Template::validate(const json& data, const Clock& clock) const {
 
 // ---- Expressions and metadata ------------------------------------------------------------------
 
+bool Template::is_constant(std::string_view expr) const {
+  std::string err;
+  const auto segs = parse_expr(expr, &err);
+  if (!segs) return false;
+  return std::all_of(segs->begin(), segs->end(), [](const auto& s) {
+    return s.literal || s.ref.sigil == '#' ||
+           (s.ref.sigil == '@' && (s.ref.name == "title" || s.ref.name == "department" ||
+                                   s.ref.name == "department_uscc"));
+  });
+}
+
 std::string Template::expand(std::string_view expr, const LicenceData& data,
                              const IssueContext& ctx, std::string_view dfmt) const {
   std::string err;

@@ -113,6 +113,22 @@ TEST(TemplateSet, LoadsTheRealTemplatesAndEveryGlossaryKeyIsUsed) {
   }
 }
 
+// The renderer reuses the layout of constant text only: literals, glossary entries, the title and
+// the department. Holder data, the identifier, the issue date and the number vary per licence.
+TEST(TemplateSet, ConstantExpressionsAreOnlyThoseWithoutLicenceData) {
+  auto set = libcert::TemplateSet::cached(kTemplates);
+  const auto t = set->get("business-licence-enterprise");
+  EXPECT_TRUE(t->is_constant("{@title:bo}"));
+  EXPECT_TRUE(t->is_constant("{#label.scan-to-verify} / {#label.scan-to-verify:zh}"));
+  EXPECT_TRUE(t->is_constant("{@department} {@department_uscc} plain {{braces}}"));
+  EXPECT_FALSE(t->is_constant("{name}"));
+  EXPECT_FALSE(t->is_constant("{#label.name:zh} {name}"));
+  EXPECT_FALSE(t->is_constant("{@identifier}"));
+  EXPECT_FALSE(t->is_constant("{@issue_date:zh}"));
+  EXPECT_FALSE(t->is_constant("{@number}"));
+  EXPECT_FALSE(t->is_constant("{unclosed"));  // not an expression: never cached
+}
+
 TEST(TemplateSet, CachedSharesOneParse) {
   auto a = libcert::TemplateSet::cached(kTemplates);
   auto b = libcert::TemplateSet::cached(kTemplates / ".");

@@ -199,6 +199,11 @@ class Template {
                                    const IssueContext& ctx,
                                    std::string_view default_date_format = "zh") const;
 
+  // True when `expr` expands to the same text for every licence of this template: only literals,
+  // glossary entries and the template's own title and department (not holder data, the
+  // identifier, the issue date or the number). The renderer reuses the layout of such text.
+  [[nodiscard]] bool is_constant(std::string_view expr) const;
+
   // The GB/T 36903 metadata (formats.md §3) of a licence of this template, as a JSON object with
   // stable keys: title, identifier, type_name, type_code, number, issuer, issuer_code, issue_date,
   // holder, holder_code, holder_code_type, valid_from, valid_until, area_code, related_item,

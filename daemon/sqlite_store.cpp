@@ -109,6 +109,11 @@ CREATE TABLE audit_checkpoints(
 )sql"},
       {2, "index licences by PDF hash (verification looks uploads up)",
        "CREATE INDEX licences_by_pdf_sha256 ON licences(pdf_sha256);"},
+      // Verification looks a seal certificate up by its hash (PDF signer → key version). The
+      // one-active-version rule is the partial UNIQUE index of migration 1 (PostgreSQL has the
+      // same partial-index syntax).
+      {3, "index seal key versions by certificate hash",
+       "CREATE INDEX seal_keys_by_cert ON seal_keys(cert_sha256);"},
   };
   return m;
 }
@@ -228,6 +233,64 @@ int utc_year(std::int64_t t) {
   std::tm tm{};
   gmtime_r(&tt, &tm);
   return tm.tm_year + 1900;
+}
+
+constexpr const char* kSealCols =
+    "department, version, state, key_ref, algorithm, cert_der, chain_der, cert_sha256, "
+    "not_before, not_after, created_at, activated_at, retired_at, revoked_at, compromised_at, "
+    "reason";
+
+SealKeyVersion read_seal(const sql::Stmt& st) {
+  SealKeyVersion v;
+  v.department = st.text(0);
+  v.version = st.int64(1);
+  v.state = st.text(2);
+  v.key_ref = st.opt_text(3).value_or("");
+  v.algorithm = st.opt_text(4).value_or("");
+  v.cert_der = st.is_null(5) ? std::string() : st.blob(5);
+  v.chain_der = st.is_null(6) ? std::string() : st.blob(6);
+  v.cert_sha256 = st.opt_text(7).value_or("");
+  v.not_before = st.opt_int64(8);
+  v.not_after = st.opt_int64(9);
+  v.created_at = st.int64(10);
+  v.activated_at = st.opt_int64(11);
+  v.retired_at = st.opt_int64(12);
+  v.revoked_at = st.opt_int64(13);
+  v.compromised_at = st.opt_int64(14);
+  v.reason = st.opt_text(15);
+  return v;
+}
+
+std::optional<SealKeyVersion> load_seal(sql::Db& db, const std::string& dept, std::int64_t ver) {
+  auto st = db.prepare(std::string("SELECT ") + kSealCols +
+                       " FROM seal_keys WHERE department = ?1 AND version = ?2");
+  st.bind(1, dept).bind(2, ver);
+  if (!st.step()) return std::nullopt;
+  return read_seal(st);
+}
+
+SealKeyVersion need_seal(sql::Db& db, const std::string& dept, std::int64_t ver) {
+  auto v = load_seal(db, dept, ver);
+  if (!v) {
+    throw libcert::Error(libcert::ErrorCode::kNotFound,
+                         "seal key " + dept + " v" + std::to_string(ver) + ": no such version");
+  }
+  return *v;
+}
+
+std::string seal_name(const SealKeyVersion& v) {
+  return "seal key " + v.department + " v" + std::to_string(v.version);
+}
+
+nlohmann::json seal_details(const SealKeyVersion& v) {
+  nlohmann::json j = {{"department", v.department}, {"version", v.version}, {"state", v.state}};
+  if (!v.cert_sha256.empty()) j["cert_sha256"] = v.cert_sha256;
+  if (v.compromised_at) j["compromised_at"] = *v.compromised_at;
+  return j;
+}
+
+std::string seal_object(const SealKeyVersion& v) {
+  return "seal:" + v.department + "/" + std::to_string(v.version);
 }
 
 }  // namespace
@@ -458,6 +521,14 @@ LicenceRecord SqliteStore::issue(const IssueContext& ctx,
 
   Allocation a;
   {
+    // The active seal version is read under the write lock: an activation is either wholly
+    // before this issuance (the new version seals it) or wholly after (the old one does).
+    auto st = db.prepare(std::string("SELECT ") + kSealCols +
+                         " FROM seal_keys WHERE department = ?1 AND state = 'active'");
+    st.bind(1, ctx.department);
+    if (st.step()) a.seal = read_seal(st);
+  }
+  {
     // The counter row is created on first use and incremented in this transaction: a serial is
     // consumed only if the licence commits, and a committed serial is never handed out again.
     auto st = db.prepare(
@@ -652,19 +723,273 @@ std::int64_t SqliteStore::count_licences() {
   return st.int64(0);
 }
 
+// ---- seal key versions -----------------------------------------------------------------------
+
+SealKeyVersion SqliteStore::create_seal_key(const std::string& department,
+                                            const std::string& key_ref,
+                                            const std::string& algorithm, std::int64_t now,
+                                            const Actor& by) {
+  Lease l(*this);
+  auto& db = l.db();
+  std::lock_guard w(write_mu_);
+  sql::Tx tx(db, sql::Tx::kImmediate);
+  SealKeyVersion v;
+  {
+    auto st =
+        db.prepare("SELECT COALESCE(MAX(version), 0) + 1 FROM seal_keys WHERE department = ?1");
+    st.bind(1, department);
+    st.step();
+    v.version = st.int64(0);
+  }
+  v.department = department;
+  v.state = "pending";
+  v.key_ref = key_ref;
+  v.algorithm = algorithm;
+  v.created_at = now;
+  auto ins = db.prepare(
+      "INSERT INTO seal_keys(department, version, state, key_ref, algorithm, created_at) "
+      "VALUES (?1, ?2, 'pending', ?3, ?4, ?5)");
+  ins.bind(1, department).bind(2, v.version).bind(3, key_ref).bind(4, algorithm).bind(5, now);
+  ins.run();
+  append_audit(db, now, by, "seal.create", seal_object(v), seal_details(v));
+  tx.commit();
+  return v;
+}
+
+SealKeyVersion SqliteStore::install_seal_certificate(
+    const std::string& department, std::int64_t version, const std::string& cert_der,
+    const std::string& chain_der, std::int64_t not_before, std::int64_t not_after, std::int64_t now,
+    const Actor& by) {
+  Lease l(*this);
+  auto& db = l.db();
+  std::lock_guard w(write_mu_);
+  sql::Tx tx(db, sql::Tx::kImmediate);
+  SealKeyVersion v = need_seal(db, department, version);
+  if (v.state != "pending" || !v.cert_der.empty()) {
+    throw SealStateError(seal_name(v) + " is " + v.state +
+                         (v.cert_der.empty() ? "" : " with a certificate installed") +
+                         ": a certificate can be installed only once, on a pending version");
+  }
+  v.cert_der = cert_der;
+  v.chain_der = chain_der;
+  v.cert_sha256 = sha256_hex(cert_der);
+  v.not_before = not_before;
+  v.not_after = not_after;
+  auto up = db.prepare(
+      "UPDATE seal_keys SET cert_der = ?3, chain_der = ?4, cert_sha256 = ?5, not_before = ?6, "
+      "not_after = ?7 WHERE department = ?1 AND version = ?2");
+  up.bind(1, department)
+      .bind(2, version)
+      .bind_blob(3, cert_der)
+      .bind_blob(4, chain_der)
+      .bind(5, v.cert_sha256)
+      .bind(6, not_before)
+      .bind(7, not_after);
+  up.run();
+  auto d = seal_details(v);
+  d["not_before"] = not_before;
+  d["not_after"] = not_after;
+  append_audit(db, now, by, "seal.install", seal_object(v), d);
+  tx.commit();
+  return v;
+}
+
+SealKeyVersion SqliteStore::activate_seal_key(const std::string& department, std::int64_t version,
+                                              std::int64_t now, const Actor& by) {
+  Lease l(*this);
+  auto& db = l.db();
+  std::lock_guard w(write_mu_);
+  sql::Tx tx(db, sql::Tx::kImmediate);
+  SealKeyVersion v = need_seal(db, department, version);
+  if (v.state != "pending") {
+    throw SealStateError(seal_name(v) + " is " + v.state +
+                         ": only a pending version can be activated");
+  }
+  if (v.cert_der.empty()) {
+    throw SealStateError(seal_name(v) + " has no certificate: install it before activating");
+  }
+  // Retire the current active version first, then activate: both in this transaction, so no
+  // reader ever sees zero or two active versions (the partial UNIQUE index would refuse two).
+  auto cur = db.prepare(std::string("SELECT ") + kSealCols +
+                        " FROM seal_keys WHERE department = ?1 AND state = 'active'");
+  cur.bind(1, department);
+  std::optional<SealKeyVersion> old;
+  if (cur.step()) old = read_seal(cur);
+  cur.reset();
+  if (old) {
+    auto up = db.prepare(
+        "UPDATE seal_keys SET state = 'retired', retired_at = ?3 WHERE department = ?1 AND "
+        "version = ?2");
+    up.bind(1, department).bind(2, old->version).bind(3, now);
+    up.run();
+    old->state = "retired";
+    old->retired_at = now;
+    auto d = seal_details(*old);
+    d["replaced_by"] = version;
+    append_audit(db, now, by, "seal.retire", seal_object(*old), d);
+  }
+  auto up = db.prepare(
+      "UPDATE seal_keys SET state = 'active', activated_at = ?3 WHERE department = ?1 AND "
+      "version = ?2");
+  up.bind(1, department).bind(2, version).bind(3, now);
+  up.run();
+  v.state = "active";
+  v.activated_at = now;
+  auto d = seal_details(v);
+  if (old) d["replaces"] = old->version;
+  append_audit(db, now, by, "seal.activate", seal_object(v), d);
+  tx.commit();
+  return v;
+}
+
+SealKeyVersion SqliteStore::retire_seal_key(const std::string& department, std::int64_t version,
+                                            std::int64_t now, const Actor& by) {
+  Lease l(*this);
+  auto& db = l.db();
+  std::lock_guard w(write_mu_);
+  sql::Tx tx(db, sql::Tx::kImmediate);
+  SealKeyVersion v = need_seal(db, department, version);
+  if (v.state != "active") {
+    throw SealStateError(seal_name(v) + " is " + v.state +
+                         ": only the active version can be retired");
+  }
+  auto up = db.prepare(
+      "UPDATE seal_keys SET state = 'retired', retired_at = ?3 WHERE department = ?1 AND "
+      "version = ?2");
+  up.bind(1, department).bind(2, version).bind(3, now);
+  up.run();
+  v.state = "retired";
+  v.retired_at = now;
+  append_audit(db, now, by, "seal.retire", seal_object(v), seal_details(v));
+  tx.commit();
+  return v;
+}
+
+SealKeyVersion SqliteStore::revoke_seal_key(const std::string& department, std::int64_t version,
+                                            std::int64_t compromised_at, const std::string& reason,
+                                            std::int64_t now, const Actor& by) {
+  Lease l(*this);
+  auto& db = l.db();
+  std::lock_guard w(write_mu_);
+  sql::Tx tx(db, sql::Tx::kImmediate);
+  SealKeyVersion v = need_seal(db, department, version);
+  if (v.state == "revoked") {
+    throw SealStateError(seal_name(v) + " is already revoked (compromised at " +
+                         std::to_string(v.compromised_at.value_or(0)) +
+                         "); the compromise time is never moved");
+  }
+  auto up = db.prepare(
+      "UPDATE seal_keys SET state = 'revoked', revoked_at = ?3, compromised_at = ?4, reason = ?5 "
+      "WHERE department = ?1 AND version = ?2");
+  up.bind(1, department).bind(2, version).bind(3, now).bind(4, compromised_at).bind(5, reason);
+  up.run();
+  const std::string before = v.state;
+  v.state = "revoked";
+  v.revoked_at = now;
+  v.compromised_at = compromised_at;
+  v.reason = reason;
+  auto d = seal_details(v);
+  d["previous_state"] = before;
+  d["reason_sha256"] = sha256_hex(reason);
+  append_audit(db, now, by, "seal.revoke", seal_object(v), d);
+  tx.commit();
+  return v;
+}
+
+SealKeyVersion SqliteStore::import_seal_key(const SealKeyVersion& v, std::int64_t now,
+                                            const Actor& by) {
+  Lease l(*this);
+  auto& db = l.db();
+  std::lock_guard w(write_mu_);
+  sql::Tx tx(db, sql::Tx::kImmediate);
+  SealKeyVersion out = v;
+  if (!out.cert_der.empty()) out.cert_sha256 = sha256_hex(out.cert_der);
+  auto ins = db.prepare(std::string("INSERT INTO seal_keys(") + kSealCols +
+                        ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
+                        "?15, ?16)");
+  ins.bind(1, out.department).bind(2, out.version).bind(3, out.state).bind(4, out.key_ref);
+  ins.bind(5, out.algorithm);
+  if (out.cert_der.empty()) {
+    ins.bind_null(6).bind_null(8);
+  } else {
+    ins.bind_blob(6, out.cert_der).bind(8, out.cert_sha256);
+  }
+  ins.bind_blob(7, out.chain_der);
+  ins.bind(9, out.not_before).bind(10, out.not_after).bind(11, out.created_at);
+  ins.bind(12, out.activated_at).bind(13, out.retired_at).bind(14, out.revoked_at);
+  ins.bind(15, out.compromised_at).bind(16, out.reason);
+  ins.run();  // a second active version of the department: the partial UNIQUE index refuses it
+  append_audit(db, now, by, "seal.import", seal_object(out), seal_details(out));
+  tx.commit();
+  return out;
+}
+
+std::vector<SealKeyVersion> SqliteStore::list_seal_keys(
+    const std::optional<std::string>& department) {
+  Lease l(*this);
+  auto st = l.db().prepare(std::string("SELECT ") + kSealCols +
+                           " FROM seal_keys WHERE ?1 IS NULL OR department = ?1 "
+                           "ORDER BY department, version");
+  st.bind(1, department);
+  std::vector<SealKeyVersion> out;
+  while (st.step()) out.push_back(read_seal(st));
+  return out;
+}
+
+std::optional<SealKeyVersion> SqliteStore::get_seal_key(const std::string& department,
+                                                        std::int64_t version) {
+  Lease l(*this);
+  return load_seal(l.db(), department, version);
+}
+
+std::optional<SealKeyVersion> SqliteStore::find_seal_key_by_cert(const std::string& cert_sha256) {
+  Lease l(*this);
+  auto st = l.db().prepare(std::string("SELECT ") + kSealCols +
+                           " FROM seal_keys WHERE cert_sha256 = ?1 ORDER BY version LIMIT 1");
+  st.bind(1, cert_sha256);
+  if (!st.step()) return std::nullopt;
+  return read_seal(st);
+}
+
 // ---- audit -----------------------------------------------------------------------------------
 
 std::int64_t SqliteStore::record_event(const std::string& action, const std::string& object,
                                        const std::string& details_json, std::int64_t now,
                                        const Actor& by) {
+  auto details = nlohmann::json::parse(details_json, nullptr, false);
+  if (details.is_discarded()) details = nlohmann::json::object();
   Lease l(*this);
   auto& db = l.db();
   std::lock_guard w(write_mu_);
   sql::Tx tx(db, sql::Tx::kImmediate);
-  const std::int64_t idx = append_audit(db, now, by, action, object,
-                                        nlohmann::json::parse(details_json, nullptr, false));
+  const std::int64_t idx = append_audit(db, now, by, action, object, details);
   tx.commit();
   return idx;
+}
+
+void SqliteStore::add_audit_checkpoint(const AuditCheckpointRow& c) {
+  Lease l(*this);
+  auto& db = l.db();
+  std::lock_guard w(write_mu_);
+  sql::Tx tx(db, sql::Tx::kImmediate);
+  auto ins = db.prepare(
+      "INSERT INTO audit_checkpoints(tree_size, root_hash, signed_note, created_at) "
+      "VALUES (?1, ?2, ?3, ?4) ON CONFLICT(tree_size) DO NOTHING");
+  ins.bind(1, c.tree_size).bind_blob(2, c.root_hash).bind(3, c.signed_note).bind(4, c.created_at);
+  ins.run();
+  tx.commit();
+}
+
+std::vector<AuditCheckpointRow> SqliteStore::audit_checkpoints() {
+  Lease l(*this);
+  auto st = l.db().prepare(
+      "SELECT tree_size, root_hash, signed_note, created_at FROM audit_checkpoints "
+      "ORDER BY tree_size");
+  std::vector<AuditCheckpointRow> out;
+  while (st.step()) {
+    out.push_back({st.int64(0), st.blob(1), st.text(2), st.int64(3)});
+  }
+  return out;
 }
 
 std::int64_t SqliteStore::audit_size() {

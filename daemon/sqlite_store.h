@@ -52,9 +52,32 @@ class SqliteStore final : public Store {
                                              std::int64_t now, const Actor& by) override;
   std::int64_t count_licences() override;
 
+  SealKeyVersion create_seal_key(const std::string& department, const std::string& key_ref,
+                                 const std::string& algorithm, std::int64_t now,
+                                 const Actor& by) override;
+  SealKeyVersion install_seal_certificate(const std::string& department, std::int64_t version,
+                                          const std::string& cert_der, const std::string& chain_der,
+                                          std::int64_t not_before, std::int64_t not_after,
+                                          std::int64_t now, const Actor& by) override;
+  SealKeyVersion activate_seal_key(const std::string& department, std::int64_t version,
+                                   std::int64_t now, const Actor& by) override;
+  SealKeyVersion retire_seal_key(const std::string& department, std::int64_t version,
+                                 std::int64_t now, const Actor& by) override;
+  SealKeyVersion revoke_seal_key(const std::string& department, std::int64_t version,
+                                 std::int64_t compromised_at, const std::string& reason,
+                                 std::int64_t now, const Actor& by) override;
+  SealKeyVersion import_seal_key(const SealKeyVersion& v, std::int64_t now,
+                                 const Actor& by) override;
+  std::vector<SealKeyVersion> list_seal_keys(const std::optional<std::string>& department) override;
+  std::optional<SealKeyVersion> get_seal_key(const std::string& department,
+                                             std::int64_t version) override;
+  std::optional<SealKeyVersion> find_seal_key_by_cert(const std::string& cert_sha256) override;
+
   std::int64_t record_event(const std::string& action, const std::string& object,
                             const std::string& details_json, std::int64_t now,
                             const Actor& by) override;
+  void add_audit_checkpoint(const AuditCheckpointRow& c) override;
+  std::vector<AuditCheckpointRow> audit_checkpoints() override;
   std::int64_t audit_size() override;
   std::vector<AuditRow> audit_entries(std::int64_t from_idx, std::int64_t count) override;
 

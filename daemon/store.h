@@ -27,6 +27,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -68,6 +69,30 @@ struct Actor {
   std::string request_id;  // X-Request-Id, or empty
 };
 
+// One version of a department's seal key (service.md "Seal key lifecycle"):
+// pending → active → retired, and revoked (with compromised_at) from any state.
+struct SealKeyVersion {
+  std::string department;
+  std::int64_t version = 0;  // 1, 2, … per department
+  std::string state;         // "pending" | "active" | "retired" | "revoked"
+  std::string key_ref;       // where the private key is (a file path for PEM keys)
+  std::string algorithm;     // "ecdsa-p256"
+  std::string cert_der;      // empty until the certificate is installed
+  std::string chain_der;     // concatenated DER certificates above it (may be empty)
+  std::string cert_sha256;   // lower-case hex of cert_der
+  std::optional<std::int64_t> not_before, not_after;
+  std::int64_t created_at = 0;
+  std::optional<std::int64_t> activated_at, retired_at, revoked_at, compromised_at;
+  std::optional<std::string> reason;
+};
+
+// A lifecycle step that the version's current state does not allow (activate a version without a
+// certificate, retire a pending one, install over an installed certificate...). The message names
+// the department, the version, its state and the rule.
+struct SealStateError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
 struct LicenceRecord {
   std::string id;  // GB/T 36904 identifier (canonical)
   std::string number;
@@ -96,6 +121,10 @@ struct LicenceRecord {
 struct Allocation {
   std::string serial;
   std::int64_t status_index = 0;
+  // The department's active seal key version, read inside the issuing transaction (so an
+  // activation commits either wholly before or wholly after this issuance); nullopt if the
+  // registry has none. The renderer seals with exactly this version.
+  std::optional<SealKeyVersion> seal;
 };
 
 // What the renderer gives back (the fields of LicenceRecord the store does not decide).
@@ -154,6 +183,13 @@ struct RevokeResult {
   bool changed = false;  // false: it was already revoked (idempotent repeat)
 };
 
+struct AuditCheckpointRow {
+  std::int64_t tree_size = 0;
+  std::string root_hash;    // 32 raw bytes
+  std::string signed_note;  // merkle.h checkpoint text + signature line
+  std::int64_t created_at = 0;
+};
+
 struct AuditRow {
   std::int64_t idx = 0;
   std::int64_t ts = 0;
@@ -204,12 +240,52 @@ class Store {
                                                      const Actor& by) = 0;
   [[nodiscard]] virtual std::int64_t count_licences() = 0;
 
+  // --- seal key versions (issue 7) ---
+  // New pending version max(version)+1 of `department` (no certificate yet); audit "seal.create".
+  virtual SealKeyVersion create_seal_key(const std::string& department, const std::string& key_ref,
+                                         const std::string& algorithm, std::int64_t now,
+                                         const Actor& by) = 0;
+  // Installs the certificate of a pending version (SealStateError unless pending and without a
+  // certificate); audit "seal.install". The caller has checked that it matches the key.
+  virtual SealKeyVersion install_seal_certificate(const std::string& department,
+                                                  std::int64_t version, const std::string& cert_der,
+                                                  const std::string& chain_der,
+                                                  std::int64_t not_before, std::int64_t not_after,
+                                                  std::int64_t now, const Actor& by) = 0;
+  // pending (with certificate) → active; the previous active version becomes retired
+  // (retired_at = now) in the same transaction. Audit "seal.activate" (+ "seal.retire").
+  virtual SealKeyVersion activate_seal_key(const std::string& department, std::int64_t version,
+                                           std::int64_t now, const Actor& by) = 0;
+  // active → retired (the department then has no active version until one is activated).
+  virtual SealKeyVersion retire_seal_key(const std::string& department, std::int64_t version,
+                                         std::int64_t now, const Actor& by) = 0;
+  // any state → revoked with compromised_at (licences sealed at or after it are invalid).
+  // Revoking a revoked version again is SealStateError (compromised_at is never moved).
+  virtual SealKeyVersion revoke_seal_key(const std::string& department, std::int64_t version,
+                                         std::int64_t compromised_at, const std::string& reason,
+                                         std::int64_t now, const Actor& by) = 0;
+  // Writes a version row as given (state included), e.g. the keys-example seal imported as
+  // version 1 at first start; audit "seal.import". The store enforces one active version per
+  // department: a second active row fails with StoreError (constraint()).
+  virtual SealKeyVersion import_seal_key(const SealKeyVersion& v, std::int64_t now,
+                                         const Actor& by) = 0;
+  [[nodiscard]] virtual std::vector<SealKeyVersion> list_seal_keys(
+      const std::optional<std::string>& department) = 0;
+  [[nodiscard]] virtual std::optional<SealKeyVersion> get_seal_key(const std::string& department,
+                                                                   std::int64_t version) = 0;
+  [[nodiscard]] virtual std::optional<SealKeyVersion> find_seal_key_by_cert(
+      const std::string& cert_sha256) = 0;
+
   // --- audit ---
-  // Appends one audit row for a state change that is not a registry write (e.g. an address
-  // locked out after repeated authentication failures), in its own transaction. Returns its index.
+  // Appends one audit row for a state change that is not a registry write (an authentication
+  // failure, an address locked out after repeated failures), in its own transaction. Returns its
+  // index.
   virtual std::int64_t record_event(const std::string& action, const std::string& object,
                                     const std::string& details_json, std::int64_t now,
                                     const Actor& by) = 0;
+  // Stores a signed checkpoint (idempotent per tree size).
+  virtual void add_audit_checkpoint(const AuditCheckpointRow& c) = 0;
+  [[nodiscard]] virtual std::vector<AuditCheckpointRow> audit_checkpoints() = 0;  // by size
   [[nodiscard]] virtual std::int64_t audit_size() = 0;
   [[nodiscard]] virtual std::vector<AuditRow> audit_entries(std::int64_t from_idx,
                                                             std::int64_t count) = 0;

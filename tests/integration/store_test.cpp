@@ -73,10 +73,10 @@ class StoreTest : public ::testing::Test {
 };
 
 TEST_F(StoreTest, MigrationsAppliedOnceAndRecorded) {
-  EXPECT_EQ(store_->schema_version(), 2);
+  EXPECT_EQ(store_->schema_version(), 3);
   store_.reset();
   store_ = open();  // reopening applies nothing twice
-  EXPECT_EQ(count("SELECT COUNT(*) FROM schema_migrations"), 2);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM schema_migrations"), 3);
   EXPECT_EQ(count("SELECT COUNT(*) FROM sqlite_master WHERE name='licences_by_pdf_sha256'"), 1);
   for (const char* t : {"principals", "seal_keys", "licences", "idempotency", "audit_log",
                         "audit_checkpoints", "serial_counters"}) {
@@ -105,6 +105,106 @@ TEST_F(StoreTest, OneActiveSealVersionPerDepartmentIsEnforcedBySchema) {
   } catch (const certd::StoreError& e) {
     EXPECT_TRUE(e.constraint()) << e.what();
   }
+}
+
+// The store API itself refuses a second active version: import_seal_key writes a row exactly as
+// given (the path a careless admin tool or a direct write would take), and the schema's partial
+// UNIQUE index rejects it; nothing of the failed write (row or audit leaf) remains.
+TEST_F(StoreTest, SecondActiveSealVersionCannotBeWrittenThroughTheStoreApi) {
+  certd::SealKeyVersion v1;
+  v1.department = "samr";
+  v1.version = 1;
+  v1.state = "active";
+  v1.key_ref = "k1";
+  v1.algorithm = "ecdsa-p256";
+  v1.cert_der = "cert-1";
+  v1.created_at = 10;
+  v1.activated_at = 10;
+  store_->import_seal_key(v1, 10, {"certctl", ""});
+  const auto audit_before = store_->audit_size();
+  certd::SealKeyVersion v2 = v1;
+  v2.version = 2;
+  v2.cert_der = "cert-2";
+  try {
+    store_->import_seal_key(v2, 11, {"certctl", ""});
+    FAIL() << "a second active version of samr was written";
+  } catch (const certd::StoreError& e) {
+    EXPECT_TRUE(e.constraint()) << e.what();
+  }
+  EXPECT_EQ(store_->audit_size(), audit_before);
+  EXPECT_FALSE(store_->get_seal_key("samr", 2).has_value());
+  // Another department may have its own active version.
+  v2.department = "transport";
+  v2.version = 1;
+  EXPECT_EQ(store_->import_seal_key(v2, 11, {"certctl", ""}).state, "active");
+  EXPECT_EQ(count("SELECT COUNT(*) FROM seal_keys WHERE state='active'"), 2);
+}
+
+TEST_F(StoreTest, SealLifecycleIsAtomicAuditedAndRefusesWrongSteps) {
+  const certd::Actor by{"p_admin", "req-s"};
+  auto v1 = store_->create_seal_key("samr", "/keys/samr/v1.key", "ecdsa-p256", 100, by);
+  EXPECT_EQ(v1.version, 1);
+  EXPECT_EQ(v1.state, "pending");
+  // Activating without a certificate, retiring a pending version: refused, naming the rule.
+  try {
+    store_->activate_seal_key("samr", 1, 101, by);
+    FAIL();
+  } catch (const certd::SealStateError& e) {
+    EXPECT_STREQ(e.what(), "seal key samr v1 has no certificate: install it before activating");
+  }
+  try {
+    store_->retire_seal_key("samr", 1, 101, by);
+    FAIL();
+  } catch (const certd::SealStateError& e) {
+    EXPECT_STREQ(e.what(), "seal key samr v1 is pending: only the active version can be retired");
+  }
+  store_->install_seal_certificate("samr", 1, "der-1", "", 50, 5000, 102, by);
+  EXPECT_THROW(store_->install_seal_certificate("samr", 1, "der-x", "", 50, 5000, 102, by),
+               certd::SealStateError);
+  EXPECT_EQ(store_->activate_seal_key("samr", 1, 103, by).state, "active");
+  auto v2 = store_->create_seal_key("samr", "/keys/samr/v2.key", "ecdsa-p256", 104, by);
+  EXPECT_EQ(v2.version, 2);
+  store_->install_seal_certificate("samr", 2, "der-2", "", 50, 5000, 105, by);
+  // Issuance sees exactly one active version, inside its transaction.
+  std::optional<certd::SealKeyVersion> seen;
+  store_->issue(ctx(), [&](const certd::Allocation& a) {
+    seen = a.seal;
+    return render(a);
+  });
+  ASSERT_TRUE(seen.has_value());
+  EXPECT_EQ(seen->version, 1);
+  EXPECT_EQ(seen->cert_der, "der-1");
+  // Activation retires v1 in the same transaction.
+  EXPECT_EQ(store_->activate_seal_key("samr", 2, 106, by).state, "active");
+  const auto old = store_->get_seal_key("samr", 1);
+  ASSERT_TRUE(old);
+  EXPECT_EQ(old->state, "retired");
+  EXPECT_EQ(old->retired_at, 106);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM seal_keys WHERE department='samr' AND state='active'"), 1);
+  store_->issue(ctx(), [&](const certd::Allocation& a) {
+    seen = a.seal;
+    return render(a);
+  });
+  EXPECT_EQ(seen->version, 2);
+  // Revocation from any state, once; compromised_at never moves.
+  const auto r = store_->revoke_seal_key("samr", 1, 90, "key file leaked", 107, by);
+  EXPECT_EQ(r.state, "revoked");
+  EXPECT_EQ(r.compromised_at, 90);
+  try {
+    store_->revoke_seal_key("samr", 1, 80, "again", 108, by);
+    FAIL();
+  } catch (const certd::SealStateError& e) {
+    EXPECT_NE(std::string(e.what()).find("already revoked (compromised at 90)"), std::string::npos);
+  }
+  EXPECT_EQ(store_->find_seal_key_by_cert(certd::sha256_hex("der-2"))->version, 2);
+  EXPECT_THROW(store_->activate_seal_key("samr", 9, 109, by), libcert::Error);
+  // Every step is one audit leaf, in order.
+  std::vector<std::string> actions;
+  for (const auto& row : store_->audit_entries(0, 100)) actions.push_back(row.action);
+  EXPECT_EQ(actions,
+            (std::vector<std::string>{"seal.create", "seal.install", "seal.activate", "seal.create",
+                                      "seal.install", "licence.issue", "seal.retire",
+                                      "seal.activate", "licence.issue", "seal.revoke"}));
 }
 
 TEST_F(StoreTest, PrincipalsAreStoredByHashAndRevocationIsAudited) {

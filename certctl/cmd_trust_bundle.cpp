@@ -125,6 +125,9 @@ int run_show(const certctl::Args& args) {
   for (const auto& s : b.seals) {
     std::cout << "  " << s.department << " " << s.issuer_code << " " << libcert::to_string(s.state)
               << " valid " << s.not_before << ".." << s.not_after;
+    if (!s.version.empty()) std::cout << " key version " << s.version;
+    std::cout << " in use " << s.usage_from << ".."
+              << (s.usage_until ? std::to_string(*s.usage_until) : std::string());
     if (s.compromised_at) std::cout << " compromised_at " << *s.compromised_at;
     std::cout << "\n";
   }

@@ -162,6 +162,7 @@ int run(const certctl::Args& args) {
                         {"status_checked", v.status_checked},
                         {"kid", v.kid_hex},
                         {"seal_department", v.seal_department},
+                        {"seal_version", v.seal_version},
                         {"bundle",
                          {{"version", v.bundle_version},
                           {"issued_at", v.bundle_issued_at},

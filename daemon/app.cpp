@@ -6,6 +6,8 @@
 #include "app_internal.h"
 #include "app_issue.h"
 #include "app_public.h"
+#include "app_seals.h"
+#include "audit.h"
 #include "auth.h"
 #include "bundle.h"
 #include "libcert/qr_payload.h"
@@ -13,6 +15,7 @@
 #include "libcert/trust_bundle.h"
 #include "libcert/verify.h"
 #include "openapi.h"
+#include "seal_keys.h"
 #include "sqlite.h"
 
 namespace certd {
@@ -44,19 +47,35 @@ Principal require(Store& store, const HttpRequest& req, std::string_view scope) 
     e.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"certd\"");
     return e;
   };
+  // Every authentication failure is an audit leaf (service.md "Audit log"): the route and the
+  // kind of failure, never the presented key. A registry too busy to record it does not turn the
+  // 401 into a 5xx.
+  auto record = [&](const std::string& principal, const nlohmann::json& details) {
+    try {
+      (void)store.record_event("auth.failure", req.method + " " + req.path, details.dump(),
+                               static_cast<std::int64_t>(std::time(nullptr)),
+                               {principal, req.request_id});
+    } catch (const StoreError&) {
+    }
+  };
   switch (a.kind) {
     case AuthResult::kOk:
       break;
     case AuthResult::kMissing:
+      record("anonymous", {{"reason", "missing"}});
       throw unauthorized("Authorization: missing; send 'Authorization: Bearer lic_…'");
     case AuthResult::kMalformed:
+      record("anonymous", {{"reason", "malformed"}});
       throw unauthorized("Authorization: not a certd API key ('Bearer lic_' + 52 base32 chars)");
     case AuthResult::kUnknown:
+      record("anonymous", {{"reason", "unknown-key"}});
       throw unauthorized("Authorization: unknown API key");
     case AuthResult::kRevoked:
+      record(a.principal.id, {{"reason", "revoked-key"}});
       throw unauthorized("Authorization: this API key was revoked");
   }
   if (!scope.empty() && !a.principal.has(scope)) {
+    record(a.principal.id, {{"reason", "missing-scope"}, {"scope", std::string(scope)}});
     throw ApiError(403, "forbidden", "Forbidden",
                    "Authorization: this key lacks the scope '" + std::string(scope) + "'");
   }
@@ -305,6 +324,7 @@ struct App::Impl {
       libcert::VerifyOptions opts;
       opts.clock = s.clock;
       opts.max_file_size = s.config->limits.pdf_body_bytes;
+      opts.keys = s.seal_keys;  // names the key version and applies its state (issue 7)
       const libcert::VerificationReport rep = libcert::verify_pdf(req.body, *s.trust, opts);
       const auto rec = s.store->find_licence_by_pdf(sha256_hex(req.body));
       std::string overall(libcert::to_string(rep.result));
@@ -315,15 +335,31 @@ struct App::Impl {
         reasons.push_back("registry: licence " + rec->id + " was revoked on " +
                           detail::rfc3339(*rec->revoked_at));
       }
+      nlohmann::json seal = nullptr;
+      if (!rep.signatures.empty()) {
+        const auto& sig = rep.signatures.front();
+        seal = {{"department", rec ? nlohmann::json(rec->department) : nlohmann::json()},
+                {"version",
+                 sig.key_version.empty() ? nlohmann::json() : nlohmann::json(sig.key_version)},
+                {"state", sig.key_state.empty() ? nlohmann::json() : nlohmann::json(sig.key_state)},
+                {"cert_sha256", sig.cert_sha256}};
+      }
       nlohmann::json body = {{"result", overall},
                              {"kind", "pdf"},
+                             {"seal", seal},
                              {"reasons", reasons},
                              {"registry", registry_view(rec)},
                              {"report", rep.to_json()}};
       return json_response(200, body);
     }
     if (ct == "application/json") {
-      need(s.seals, "the seal certificates");
+      std::shared_ptr<const libcert::TrustBundle> versions;
+      if (s.seal_keys != nullptr) {
+        versions = s.seal_keys->bundle(s.clock->now());
+      } else {
+        need(s.seals, "the seal certificates");
+      }
+      const libcert::TrustBundle& bundle = versions ? *versions : *s.seals;
       const auto j = detail::json_body(req, s.config->limits.json_body_bytes, {"qr"});
       if (!j.contains("qr") || !j["qr"].is_string() || j["qr"].get<std::string>().empty() ||
           j["qr"].get<std::string>().size() > 4096) {
@@ -331,7 +367,7 @@ struct App::Impl {
                        "body.qr: required, the scanned QR text (1-4096 characters)");
       }
       const libcert::QrVerdict v =
-          libcert::verify_qr(j["qr"].get<std::string>(), *s.seals, s.clock->now());
+          libcert::verify_qr(j["qr"].get<std::string>(), bundle, s.clock->now());
       std::optional<LicenceRecord> rec;
       if (v.signature_ok && v.claims) {
         const std::string& id = v.claims->licence.identifier;
@@ -361,10 +397,15 @@ struct App::Impl {
                   {"issuer", v.claims->issuer},
                   {"issued_at", v.claims->issued_at}};
       }
-      nlohmann::json body = {{"result", overall}, {"kind", "qr"},
-                             {"reason", reason},  {"signature_ok", v.signature_ok},
-                             {"kid", v.kid_hex},  {"seal_department", v.seal_department},
-                             {"claims", claims},  {"registry", registry_view(rec)}};
+      nlohmann::json body = {{"result", overall},
+                             {"kind", "qr"},
+                             {"reason", reason},
+                             {"signature_ok", v.signature_ok},
+                             {"kid", v.kid_hex},
+                             {"seal_department", v.seal_department},
+                             {"seal_version", v.seal_version},
+                             {"claims", claims},
+                             {"registry", registry_view(rec)}};
       return json_response(200, body);
     }
     throw ApiError(415, "unsupported-media-type", "Unsupported media type",
@@ -547,6 +588,13 @@ App::App(Services s) : s_(std::move(s)), metrics_(std::make_unique<Metrics>()) {
        [this](const HttpRequest&, const Params&) {
          HttpResponse r;
          r.content_type = "text/plain; version=0.0.4";
+         if (s_.seal_keys != nullptr) {
+           try {
+             (void)s_.seal_keys->update_expiry_gauges(*metrics_, s_.clock->now());
+           } catch (const StoreError&) {
+             // the gauges keep their last values; /readyz reports the registry
+           }
+         }
          r.body = metrics_->render();
          return r;
        }},
@@ -587,6 +635,33 @@ App::App(Services s) : s_(std::move(s)), metrics_(std::make_unique<Metrics>()) {
        [this](const HttpRequest& r, const Params& p) {
          return detail::web_file(s_, r, p.at("file"));
        }},
+      // Seal key lifecycle (seal:admin) and the audit log (audit:read): app_seals.cpp.
+      {"GET", "/v1/seals", false,
+       [this](const HttpRequest& r, const Params&) { return detail::seals_list(s_, r); }},
+      {"POST", "/v1/seals/{department}/keys", false,
+       [this](const HttpRequest& r, const Params& p) { return detail::seal_create(s_, r, p); }},
+      {"PUT", "/v1/seals/{department}/keys/{version}/certificate", false,
+       [this](const HttpRequest& r, const Params& p) { return detail::seal_install(s_, r, p); }},
+      {"POST", "/v1/seals/{department}/keys/{version}:activate", false,
+       [this](const HttpRequest& r, const Params& p) {
+         return detail::seal_step(s_, r, p, "activate");
+       }},
+      {"POST", "/v1/seals/{department}/keys/{version}:retire", false,
+       [this](const HttpRequest& r, const Params& p) {
+         return detail::seal_step(s_, r, p, "retire");
+       }},
+      {"POST", "/v1/seals/{department}/keys/{version}:revoke", false,
+       [this](const HttpRequest& r, const Params& p) {
+         return detail::seal_step(s_, r, p, "revoke");
+       }},
+      {"GET", "/v1/audit/checkpoint", false,
+       [this](const HttpRequest& r, const Params&) { return detail::audit_checkpoint(s_, r); }},
+      {"GET", "/v1/audit/entries", false,
+       [this](const HttpRequest& r, const Params&) { return detail::audit_entries(s_, r); }},
+      {"GET", "/v1/audit/proof/inclusion", false,
+       [this](const HttpRequest& r, const Params&) { return detail::audit_inclusion(s_, r); }},
+      {"GET", "/v1/audit/proof/consistency", false,
+       [this](const HttpRequest& r, const Params&) { return detail::audit_consistency(s_, r); }},
   };
 }
 
@@ -617,9 +692,19 @@ bool match(const std::string& pattern, const std::vector<std::string>& segs, Par
   if (pat.size() != segs.size()) return false;
   Params p;
   for (std::size_t i = 0; i < pat.size(); ++i) {
-    if (pat[i].size() > 2 && pat[i].front() == '{' && pat[i].back() == '}') {
+    const auto close = pat[i].find('}');
+    if (pat[i].size() > 2 && pat[i].front() == '{' && close == pat[i].size() - 1) {
       if (segs[i].empty()) return false;
       p[pat[i].substr(1, pat[i].size() - 2)] = segs[i];
+    } else if (pat[i].size() > 2 && pat[i].front() == '{' && close != std::string::npos &&
+               pat[i][close + 1] == ':') {
+      // "{version}:activate" (AIP-136 custom method): a parameter, then a literal suffix.
+      const std::string suffix = pat[i].substr(close + 1);
+      if (segs[i].size() <= suffix.size() ||
+          segs[i].compare(segs[i].size() - suffix.size(), suffix.size(), suffix) != 0) {
+        return false;
+      }
+      p[pat[i].substr(1, close - 1)] = segs[i].substr(0, segs[i].size() - suffix.size());
     } else if (pat[i] != segs[i]) {
       return false;
     }

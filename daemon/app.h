@@ -33,6 +33,8 @@ class SealKeyring;
 namespace certd {
 
 class BundlePublisher;
+class SealKeys;
+class AuditLog;
 
 // Everything the API uses, owned elsewhere (main.cpp or a test) and outliving the App.
 struct Services {
@@ -46,7 +48,12 @@ struct Services {
   const libcert::TrustStore* trust = nullptr;       // nullptr: verification answers 503
   const libcert::TrustBundle* seals = nullptr;      // root + seal certificates, for QR checks
   BundlePublisher* bundle = nullptr;                // nullptr: GET /v1/trust-bundle answers 503
-  std::function<void(const std::string&)> log;      // one JSON line; nullptr: no logging
+  // Seal key versions in the registry (issue 7). When set, issuance seals with the department's
+  // active version, QR verification uses every version (seals is then unused) and PDF reports
+  // name the version; nullptr: the fixed keyring above, version "1".
+  SealKeys* seal_keys = nullptr;
+  AuditLog* audit = nullptr;  // checkpoints and proofs; nullptr: those routes answer 503
+  std::function<void(const std::string&)> log;  // one JSON line; nullptr: no logging
 };
 
 using Params = std::map<std::string, std::string>;

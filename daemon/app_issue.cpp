@@ -2,10 +2,14 @@
 // registry's issuing transaction, with Idempotency-Key semantics (service.md).
 #include "app_issue.h"
 
+#include <map>
+#include <mutex>
+
 #include "app_internal.h"
 #include "libcert/issuer.h"
 #include "libcert/sign.h"
 #include "libcert/template.h"
+#include "seal_keys.h"
 
 namespace certd::detail {
 
@@ -93,6 +97,58 @@ Item check_item(const Services& s, const Principal& who, const nlohmann::json& b
   return item;
 }
 
+// The department's active seal version for this issuance, or a 503 problem naming what the
+// administrator must do: no active version, or a certificate inside the expiry margin
+// (service.md: refuse to issue with a certificate that expires within a configured margin, and
+// warn well before).
+SealKeyVersion active_seal(const Services& s, Metrics& metrics, const Allocation& a,
+                           const std::string& dept) {
+  if (!a.seal) {
+    ApiError e(503, "no-active-seal-key", "No active seal key",
+               "department " + dept +
+                   " has no active seal key version; an administrator must "
+                   "activate one (POST /v1/seals/" +
+                   dept + "/keys/{version}:activate)");
+    e.headers.emplace_back("Retry-After", "60");
+    throw e;
+  }
+  const SealKeyVersion& v = *a.seal;
+  const std::int64_t now = s.clock->now();
+  const std::int64_t left = v.not_after.value_or(0) - now;
+  const double days = static_cast<double>(left) / 86400.0;
+  metrics.set_labeled_gauge("certd_seal_certificate_days_left",
+                            "Days until the active seal certificate of a department expires.",
+                            "department", dept, days);
+  if (left < static_cast<std::int64_t>(s.config->seal_refuse_days) * 86400) {
+    ApiError e(503, "seal-certificate-expiring", "Seal certificate expiring",
+               "seal key " + dept + " v" + std::to_string(v.version) +
+                   ": its certificate expires " + rfc3339(v.not_after.value_or(0)) +
+                   ", within the " + std::to_string(s.config->seal_refuse_days) +
+                   "-day issuing margin (seal.refuse_days); rotate the key: POST /v1/seals/" +
+                   dept + "/keys, install the certificate, activate it");
+    e.headers.emplace_back("Retry-After", "3600");
+    throw e;
+  }
+  if (left < static_cast<std::int64_t>(s.config->seal_warn_days) * 86400 && s.log) {
+    // At most one warning per department and hour: enough to be seen, not a flood.
+    static std::mutex mu;
+    static std::map<std::string, std::int64_t> last;
+    std::lock_guard l(mu);
+    if (now - last[dept] >= 3600) {
+      last[dept] = now;
+      s.log(nlohmann::json{{"ts", rfc3339(now)},
+                           {"level", "warn"},
+                           {"msg", "seal certificate expires soon"},
+                           {"department", dept},
+                           {"version", v.version},
+                           {"not_after", rfc3339(v.not_after.value_or(0))},
+                           {"days_left", static_cast<std::int64_t>(days)}}
+                .dump());
+    }
+  }
+  return v;
+}
+
 struct Outcome {
   int status = 0;
   std::string body;        // JSON (licence view) or problem+json
@@ -143,7 +199,26 @@ Outcome issue_item(const Services& s, Metrics& metrics, const Principal& who, co
       r.serial = a.serial;
       r.status_index = static_cast<std::uint32_t>(a.status_index);
       r.issued_at = ctx.now;
-      const libcert::IssuedLicence lic = s.issuer->issue(r);
+      std::string seal_version = "1";
+      std::string seal_cert_sha256;
+      libcert::IssuedLicence lic;
+      if (s.seal_keys != nullptr) {
+        // Seal with the version the registry holds active at this moment, inside the issuing
+        // transaction; the issue time is read after it, so it lies inside that version's usage
+        // window whatever rotation runs concurrently (docs/service.md "Seal key versions").
+        const SealKeyVersion v = active_seal(s, metrics, a, t.department().id);
+        r.issued_at = s.clock->now();
+        libcert::SealKeyring ring;
+        ring.add(t.department().id, s.seal_keys->signer(v));
+        const libcert::Issuer issuer(*s.templates, ring,
+                                     libcert::IssuerOptions{s.clock, s.config->qr_host});
+        lic = issuer.issue(r);
+        seal_version = std::to_string(v.version);
+        seal_cert_sha256 = v.cert_sha256;
+      } else {
+        lic = s.issuer->issue(r);
+        seal_cert_sha256 = sha256_hex(s.keyring->get(t.department().id).certificate());
+      }
       Rendered out;
       out.id = lic.identifier;
       out.number = lic.identifier;
@@ -156,9 +231,8 @@ Outcome issue_item(const Services& s, Metrics& metrics, const Principal& who, co
       out.pdf = lic.pdf;
       out.pdf_sha256 = lic.pdf_sha256;
       out.qr_text = lic.qr_text;
-      // One seal version per department until key rotation (issue 7) versions them.
-      out.seal_version = "1";
-      out.seal_cert_sha256 = sha256_hex(s.keyring->get(t.department().id).certificate());
+      out.seal_version = seal_version;
+      out.seal_cert_sha256 = seal_cert_sha256;
       out.issued_at = lic.issued_at;
       return out;
     });

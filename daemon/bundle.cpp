@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "libcert/error.h"
+#include "seal_keys.h"
 
 namespace certd {
 
@@ -34,6 +35,11 @@ std::shared_ptr<const PublishedBundle> BundlePublisher::current(Store& store, st
   libcert::TrustBundle b;
   b.root_der = seals_.root_der;
   b.seals = seals_.seals;
+  if (versions_ != nullptr) {
+    const auto v = versions_->bundle(now);
+    b.root_der = v->root_der;
+    b.seals = v->seals;
+  }
   for (const auto& s : b.seals) b.status_lists.try_emplace(s.issuer_code, bits_);
   // Every revoked licence of the registry, newest first, a page at a time (keyset pagination).
   ListQuery q;
@@ -57,7 +63,8 @@ std::shared_ptr<const PublishedBundle> BundlePublisher::current(Store& store, st
   for (const auto& s : b.seals) {
     content += s.kid() + std::string(libcert::to_string(s.state)) + std::to_string(s.usage_from) +
                "/" + std::to_string(s.usage_until.value_or(-1)) + "/" +
-               std::to_string(s.compromised_at.value_or(-1)) + "/" + s.issuer_code;
+               std::to_string(s.compromised_at.value_or(-1)) + "/" + s.issuer_code + "/" +
+               s.version;
   }
   for (const auto& [code, list] : b.status_lists) content += code + list.compressed();
   const std::string digest = sha256_hex(content);

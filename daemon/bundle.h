@@ -28,6 +28,8 @@
 
 namespace certd {
 
+class SealKeys;
+
 struct PublishedBundle {
   std::string file;  // the signed bundle bytes
   std::string etag;  // "\"<sha256 hex of file>\""
@@ -45,9 +47,14 @@ class BundlePublisher {
 
   [[nodiscard]] std::shared_ptr<const PublishedBundle> current(Store& store, std::int64_t now);
   void invalidate();
+  // Issue 7: take the seals from the registry's seal key versions (every version that ever
+  // sealed, with state, usage window, compromise time and version) instead of `seals`. Set once at
+  // start-up, before current() is first called.
+  void use_seal_versions(const SealKeys* keys) { versions_ = keys; }
 
  private:
   const libcert::TrustBundle& seals_;
+  const SealKeys* versions_ = nullptr;
   std::string cert_der_;
   libcert::DigestSigner sign_;
   std::uint32_t bits_;

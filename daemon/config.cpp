@@ -77,7 +77,8 @@ Config Config::load(const std::string& path, const Env& env) {
     if (j.is_discarded() || !j.is_object()) bad(path, "not a JSON object");
     check_keys(j, "",
                {"listen", "port", "tls", "store", "templates", "keys", "web", "qr_host", "threads",
-                "max_queue", "idempotency_lease_s", "status_list_size", "limits", "_comment"});
+                "max_queue", "idempotency_lease_s", "status_list_size", "limits", "seal", "audit",
+                "_comment"});
     c.listen = str(j, "listen", "", c.listen);
     c.port = static_cast<int>(num(j, "port", "", c.port, 0, 65535));
     c.store = str(j, "store", "", c.store);
@@ -90,6 +91,22 @@ Config Config::load(const std::string& path, const Env& env) {
         num(j, "max_queue", "", static_cast<std::int64_t>(c.max_queue), 1, 100000));
     c.idempotency_lease_s = num(j, "idempotency_lease_s", "", c.idempotency_lease_s, 1, 86400);
     c.status_list_size = num(j, "status_list_size", "", c.status_list_size, 8, 1LL << 32);
+    if (j.contains("seal")) {
+      const auto& t = j["seal"];
+      if (!t.is_object()) bad("seal", "expected an object");
+      check_keys(t, "seal.", {"key_dir", "refuse_days", "warn_days"});
+      c.seal_key_dir = str(t, "key_dir", "seal.", c.seal_key_dir);
+      c.seal_refuse_days =
+          static_cast<int>(num(t, "refuse_days", "seal.", c.seal_refuse_days, 0, 3650));
+      c.seal_warn_days = static_cast<int>(num(t, "warn_days", "seal.", c.seal_warn_days, 0, 3650));
+    }
+    if (j.contains("audit")) {
+      const auto& t = j["audit"];
+      if (!t.is_object()) bad("audit", "expected an object");
+      check_keys(t, "audit.", {"key", "origin"});
+      c.audit_key = str(t, "key", "audit.", c.audit_key);
+      c.audit_origin = str(t, "origin", "audit.", c.audit_origin);
+    }
     if (j.contains("tls")) {
       const auto& t = j["tls"];
       if (!t.is_object()) bad("tls", "expected an object");
@@ -141,6 +158,13 @@ Config Config::load(const std::string& path, const Env& env) {
   s("CERTD_KEYS", c.keys);
   s("CERTD_WEB", c.web);
   s("CERTD_QR_HOST", c.qr_host);
+  s("CERTD_SEAL_KEY_DIR", c.seal_key_dir);
+  if (auto v = env("CERTD_SEAL_REFUSE_DAYS")) {
+    c.seal_refuse_days = static_cast<int>(env_num("CERTD_SEAL_REFUSE_DAYS", *v, 0, 3650));
+  }
+  if (auto v = env("CERTD_SEAL_WARN_DAYS")) {
+    c.seal_warn_days = static_cast<int>(env_num("CERTD_SEAL_WARN_DAYS", *v, 0, 3650));
+  }
   s("CERTD_TLS_CERT", c.tls_cert);
   s("CERTD_TLS_KEY", c.tls_key);
   s("CERTD_TLS_CLIENT_CA", c.tls_client_ca);

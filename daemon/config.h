@@ -6,8 +6,8 @@
 // with a message naming the field ("limits.json_body_bytes: expected a positive integer").
 // Environment variables override the file: CERTD_LISTEN, CERTD_PORT, CERTD_STORE, CERTD_TEMPLATES,
 // CERTD_KEYS, CERTD_WEB, CERTD_QR_HOST, CERTD_TLS_CERT, CERTD_TLS_KEY, CERTD_TLS_CLIENT_CA,
-// CERTD_THREADS, CERTD_VERIFY_PER_MINUTE. Throws libcert::Error(kInvalidArgument) or (kIo) for an
-// unreadable file.
+// CERTD_THREADS, CERTD_VERIFY_PER_MINUTE, CERTD_SEAL_KEY_DIR, CERTD_SEAL_REFUSE_DAYS,
+// CERTD_SEAL_WARN_DAYS. Throws libcert::Error(kInvalidArgument) or (kIo) for an unreadable file.
 #pragma once
 
 #include <cstdint>
@@ -49,6 +49,16 @@ struct Config {
   std::size_t max_queue = 256;
   std::int64_t idempotency_lease_s = 120;
   std::int64_t status_list_size = 1 << 20;
+  // Seal key versions (issue 7): new private keys go to seal_key_dir/<dept>/ (mode 0600); issuing
+  // is refused when the active certificate expires within seal_refuse_days, and a warning (log,
+  // certd_seal_certificate_days_left) starts seal_warn_days before.
+  std::string seal_key_dir = "seal-keys";
+  int seal_refuse_days = 7;
+  int seal_warn_days = 30;
+  // Audit checkpoints: signed with this Ed25519 key ("" = <keys>/audit/audit.key) under this
+  // origin ("" = the lower-cased qr_host + "/audit").
+  std::string audit_key;
+  std::string audit_origin;
   Limits limits;
 
   using Env = std::function<std::optional<std::string>(const char*)>;

@@ -13,8 +13,10 @@
 
 #include "app.h"
 #include "bundle.h"
+#include "audit.h"
 #include "config.h"
 #include "libcert/error.h"
+#include "seal_keys.h"
 #ifdef CERTD_WITH_ISSUER
 #include "libcert/issuer.h"
 #endif
@@ -94,6 +96,33 @@ int main(int argc, char** argv) {
     trust.add_path(config.keys + "/root/root.crt");
     const libcert::TrustBundle seals = certd::load_seal_bundle(templates, config.keys, clock.now());
 
+    // Seal key versions live in the registry (issue 7); the keys-example seals become version 1
+    // of their department the first time this registry starts.
+    certd::SealKeyOptions sko;
+    sko.keys_dir = config.keys;
+    sko.seal_key_dir = config.seal_key_dir;
+    sko.refuse_days = config.seal_refuse_days;
+    sko.warn_days = config.seal_warn_days;
+    certd::SealKeys seal_keys(*store, templates, sko, &rng);
+    const int imported = seal_keys.bootstrap(clock.now(), {"certd", "startup"});
+    // Signed audit checkpoints need the audit key; without it the log is still written and
+    // verifiable, only the checkpoint/proof routes answer 503.
+    std::string audit_key_path =
+        config.audit_key.empty() ? config.keys + "/audit/audit.key" : config.audit_key;
+    std::string origin = config.audit_origin;
+    if (origin.empty()) {
+      for (char c : config.qr_host)
+        origin += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      origin += "/audit";
+    }
+    std::unique_ptr<certd::AuditLog> audit;
+    if (std::filesystem::exists(audit_key_path)) {
+      std::ifstream in(audit_key_path, std::ios::binary);
+      std::stringstream ss;
+      ss << in.rdbuf();
+      audit = std::make_unique<certd::AuditLog>(*store, origin, ss.str());
+    }
+
     // The trust bundle for offline verifiers is signed with the bundle key (keys/bundle, issued
     // by the root); without it GET /v1/trust-bundle answers 503 and everything else works.
     std::unique_ptr<certd::BundlePublisher> bundle;
@@ -109,7 +138,10 @@ int main(int argc, char** argv) {
     }
 
     certd::Services s;
+    if (bundle) bundle->use_seal_versions(&seal_keys);
     s.bundle = bundle.get();
+    s.seal_keys = &seal_keys;
+    s.audit = audit.get();
 #ifdef CERTD_WITH_ISSUER
     const libcert::SealKeyring keyring = libcert::SealKeyring::load_dir(config.keys);
     const libcert::Issuer issuer(templates, keyring,
@@ -127,7 +159,11 @@ int main(int argc, char** argv) {
     s.log = log_line;
     certd::App app(s);
     log_line(nlohmann::json{
-        {"level", "info"}, {"msg", "registry open"}, {"schema_version", store->schema_version()}}
+        {"level", "info"},
+        {"msg", "registry open"},
+        {"schema_version", store->schema_version()},
+        {"seal_versions_imported", imported},
+        {"audit_checkpoints", audit ? origin : std::string("disabled (no audit key)")}}
                  .dump());
     return certd::serve(config, app, port_file, log_line);
   } catch (const libcert::Error& e) {

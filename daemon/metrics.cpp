@@ -58,6 +58,15 @@ void Metrics::set_gauge(const std::string& name, const std::string& help, double
   gauges_[name] = {help, value};
 }
 
+void Metrics::set_labeled_gauge(const std::string& name, const std::string& help,
+                                const std::string& label, const std::string& value, double v) {
+  std::lock_guard l(mu_);
+  auto& g = labeled_[name];
+  std::get<0>(g) = help;
+  std::get<1>(g) = label;
+  std::get<2>(g)[value] = v;
+}
+
 std::string Metrics::render() const {
   std::lock_guard l(mu_);
   std::ostringstream o;
@@ -93,6 +102,12 @@ std::string Metrics::render() const {
   for (const auto& [name, hv] : gauges_) {
     o << "# HELP " << name << " " << hv.first << "\n# TYPE " << name << " gauge\n"
       << name << " " << hv.second << "\n";
+  }
+  for (const auto& [name, g] : labeled_) {
+    o << "# HELP " << name << " " << std::get<0>(g) << "\n# TYPE " << name << " gauge\n";
+    for (const auto& [value, v] : std::get<2>(g)) {
+      o << name << "{" << std::get<1>(g) << "=\"" << value << "\"} " << v << "\n";
+    }
   }
   return o.str();
 }

@@ -27,6 +27,10 @@ class Metrics {
   void count_issued(const std::string& template_id);
   void count_error(const std::string& problem_type);
   void set_gauge(const std::string& name, const std::string& help, double value);
+  // One series of a labelled gauge, e.g. certd_seal_certificate_days_left{department="samr"}.
+  // The label value must be a plain identifier (no quotes, backslashes or newlines).
+  void set_labeled_gauge(const std::string& name, const std::string& help, const std::string& label,
+                         const std::string& value, double v);
   [[nodiscard]] std::string render() const;
 
   static constexpr std::array<double, 12> kBuckets = {0.005, 0.01, 0.025, 0.05, 0.1,  0.25,
@@ -44,6 +48,9 @@ class Metrics {
   std::map<std::string, std::uint64_t> issued_;
   std::map<std::string, std::uint64_t> errors_;
   std::map<std::string, std::pair<std::string, double>> gauges_;
+  // name → (help, label name, label value → value)
+  std::map<std::string, std::tuple<std::string, std::string, std::map<std::string, double>>>
+      labeled_;
 };
 
 }  // namespace certd

@@ -1,5 +1,6 @@
 #include "sqlite_store.h"
 
+#include <algorithm>
 #include <ctime>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -291,6 +292,18 @@ nlohmann::json seal_details(const SealKeyVersion& v) {
 
 std::string seal_object(const SealKeyVersion& v) {
   return "seal:" + v.department + "/" + std::to_string(v.version);
+}
+
+// The time a rotation takes effect: `now`, but never before the department's last issuance. An
+// issuance reads its time after taking the write lock, so a rotation that waited for the lock may
+// hold an older `now`; the old version's window must still cover every licence it sealed, and the
+// new version's must start no later than the first licence it seals.
+std::int64_t rotation_time(sql::Db& db, const std::string& dept, std::int64_t now) {
+  auto st = db.prepare(
+      "SELECT issued_at FROM licences WHERE department = ?1 ORDER BY audit_index DESC LIMIT 1");
+  st.bind(1, dept);
+  if (st.step()) return std::max(now, st.int64(0));
+  return now;
 }
 
 }  // namespace
@@ -801,6 +814,7 @@ SealKeyVersion SqliteStore::activate_seal_key(const std::string& department, std
   std::lock_guard w(write_mu_);
   sql::Tx tx(db, sql::Tx::kImmediate);
   SealKeyVersion v = need_seal(db, department, version);
+  now = rotation_time(db, department, now);
   if (v.state != "pending") {
     throw SealStateError(seal_name(v) + " is " + v.state +
                          ": only a pending version can be activated");
@@ -849,6 +863,7 @@ SealKeyVersion SqliteStore::retire_seal_key(const std::string& department, std::
   std::lock_guard w(write_mu_);
   sql::Tx tx(db, sql::Tx::kImmediate);
   SealKeyVersion v = need_seal(db, department, version);
+  now = rotation_time(db, department, now);
   if (v.state != "active") {
     throw SealStateError(seal_name(v) + " is " + v.state +
                          ": only the active version can be retired");

@@ -595,6 +595,7 @@ QrVerdict verify_qr(std::string_view text, const TrustBundle& bundle, std::int64
                                                     " certificate(s) of kid " + v.kid_hex);
   v.signature_ok = true;
   v.seal_department = seal->department;
+  v.seal_version = seal->version;
 
   // 3. The key must have been allowed to sign at iat — signing time, not now.
   if (c.issuer != seal->issuer_code)
@@ -612,9 +613,10 @@ QrVerdict verify_qr(std::string_view text, const TrustBundle& bundle, std::int64
                                                     " is outside the seal key's usage window");
   if (seal->state == SealState::kRevoked && seal->compromised_at &&
       c.issued_at >= *seal->compromised_at)
-    return verdict(QrStatus::kRevoked, "seal key revoked: compromised at " +
-                                           std::to_string(*seal->compromised_at) +
-                                           ", payload signed at " + std::to_string(c.issued_at));
+    return verdict(QrStatus::kRevoked,
+                   "seal key " + (seal->version.empty() ? "" : "v" + seal->version + " ") +
+                       "revoked: compromised at " + std::to_string(*seal->compromised_at) +
+                       ", payload signed at " + std::to_string(c.issued_at));
 
   // 4. Local status list.
   std::string note;

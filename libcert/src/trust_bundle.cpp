@@ -87,6 +87,7 @@ std::string TrustBundle::sign(std::string_view bundle_cert_der, const DigestSign
     };
     if (s.usage_until) m.emplace_back(Value::integer(6), Value::integer(*s.usage_until));
     if (s.compromised_at) m.emplace_back(Value::integer(7), Value::integer(*s.compromised_at));
+    if (!s.version.empty()) m.emplace_back(Value::integer(8), Value::text(s.version));
     seal_values.push_back(Value::map(std::move(m)));
   }
   std::vector<std::pair<Value, Value>> lists;
@@ -160,7 +161,7 @@ TrustBundle TrustBundle::parse_body(const cbor::Value& body, std::string_view bu
                 "trust bundle: issued_at lies outside the signing certificate's validity");
   for (const Value& sv : need(body, 5, Value::Kind::kArray, "seals").as_array()) {
     if (sv.kind() != Value::Kind::kMap) bad("seal entry is not a map");
-    only_keys(sv, 1, 7, "seal entry");
+    only_keys(sv, 1, 8, "seal entry");
     const std::uint64_t st = need(sv, 4, Value::Kind::kUint, "seal.state").as_uint();
     if (st > 3) bad("seal.state " + std::to_string(st) + " is unknown");
     SealEntry e =
@@ -173,6 +174,11 @@ TrustBundle TrustBundle::parse_body(const cbor::Value& body, std::string_view bu
     e.usage_from = *from;
     e.usage_until = opt_int(sv, 6, "seal.usage_until");
     e.compromised_at = opt_int(sv, 7, "seal.compromised_at");
+    if (const Value* ver = sv.find(8)) {
+      if (ver->kind() != Value::Kind::kText || ver->as_text().empty() || ver->as_text().size() > 16)
+        bad("seal.version (8) is not a text of 1-16 characters");
+      e.version = ver->as_text();
+    }
     if (e.state == SealState::kRevoked && !e.compromised_at)
       bad("revoked seal of " + e.department + " lacks compromised_at");
     b.seals.push_back(std::move(e));

@@ -652,6 +652,12 @@ SignatureReport verify_one(const Ctx& ctx, const SigField& field) {
                                     : std::string(" without a compromise time")));
       } else if (st->state == K::kPending) {
         invalid("key-state", "seal key " + st->version + " was never activated (pending)");
+      } else if ((st->usage_from && when < *st->usage_from) ||
+                 (st->usage_until && when >= *st->usage_until)) {
+        invalid("key-state", "seal key " + st->version + " was not in use at the signing time " +
+                                 detail::iso8601(when) + " (in use " +
+                                 (st->usage_from ? detail::iso8601(*st->usage_from) : "") + " .. " +
+                                 (st->usage_until ? detail::iso8601(*st->usage_until) : "") + ")");
       } else {
         add(checks, "key-state", CheckStatus::kPass,
             "seal key " + st->version + " is " + s.key_state +

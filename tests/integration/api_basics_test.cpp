@@ -51,7 +51,7 @@ TEST_F(ApiBasics, HealthzAndRequestIds) {
   EXPECT_NE(r3->get_header_value("X-Request-Id"), "bad id with spaces");
 }
 
-TEST_F(ApiBasics, AuthenticationFailuresAre401AndWriteNothing) {
+TEST_F(ApiBasics, AuthenticationFailuresAre401AndWriteOnlyAnAuditLeaf) {
   auto c = certd_->client();
   const auto before = audit_rows();
   auto j = expect_problem(c.Get("/v1/licences"), 401, "unauthorized");
@@ -90,9 +90,11 @@ TEST_F(ApiBasics, AuthenticationFailuresAre401AndWriteNothing) {
             0);
   j = expect_problem(c.Get("/v1/licences", bearer(key)), 401, "unauthorized");
   EXPECT_EQ(j["detail"], "Authorization: this API key was revoked");
-  // Only the two certctl operations wrote audit rows; no HTTP failure wrote anything.
-  EXPECT_EQ(after_create, before + 1);
-  EXPECT_EQ(audit_rows(), after_create + 1);
+  // Each authentication failure is one audit leaf ("auth.failure", service.md), and nothing else
+  // is written: 4 failures before the key was created (+1 principal.create), then the 403 and the
+  // revoked key (+ the certctl revocation).
+  EXPECT_EQ(after_create, before + 4 + 1);
+  EXPECT_EQ(audit_rows(), after_create + 2 + 1);
 }
 
 TEST_F(ApiBasics, BadInputIsAProblemNeverA5xx) {

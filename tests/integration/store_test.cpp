@@ -179,7 +179,9 @@ TEST_F(StoreTest, SealLifecycleIsAtomicAuditedAndRefusesWrongSteps) {
   const auto old = store_->get_seal_key("samr", 1);
   ASSERT_TRUE(old);
   EXPECT_EQ(old->state, "retired");
-  EXPECT_EQ(old->retired_at, 106);
+  // The rotation never predates the department's last issuance (issued_at 1764000000 here): the
+  // retired version's usage window covers every licence it sealed.
+  EXPECT_EQ(old->retired_at, 1764000000);
   EXPECT_EQ(count("SELECT COUNT(*) FROM seal_keys WHERE department='samr' AND state='active'"), 1);
   store_->issue(ctx(), [&](const certd::Allocation& a) {
     seen = a.seal;
@@ -523,6 +525,133 @@ TEST(CertctlKeys, CreateListRevokeOnARegistryFile) {
 
   ASSERT_EQ(testsupport::run(bin + " keys revoke --store " + db + " --id " + id).exit_code, 0);
   EXPECT_EQ(certd::authenticate(*store, "Bearer " + key, "").kind, certd::AuthResult::kRevoked);
+}
+
+// Acceptance (audit): deleting, editing or reordering any audit row, or truncating the log, makes
+// `certctl audit verify` fail naming the first bad index; a rewrite that also recomputes the
+// stored leaf hash is located by the registry's signed checkpoints.
+class CertctlAudit : public ::testing::Test {
+ protected:
+  const std::string bin_ = CERTCTL_BIN;
+  const std::string keys_ = std::string(LIBCERT_SOURCE_DIR) + "/keys-example";
+  TempDir dir_;
+
+  std::string db() const { return (dir_ / "audit.db").string(); }
+
+  // A log of 12 entries with a saved checkpoint at 10 (checkpoint.txt) and registry checkpoints
+  // at 5, 6 and 10.
+  void build() {
+    auto store = certd::open_store(db());
+    auto add = [&](int i) {
+      certd::NewPrincipal np;
+      np.department = "samr";
+      np.scopes = {"licence:read"};
+      np.key_prefix = "lic_" + std::to_string(i);
+      np.key_sha256 = certd::sha256_hex("key " + std::to_string(i));
+      store->create_principal(np, 1000 + i, {"certctl", "r" + std::to_string(i)});
+    };
+    for (int i = 0; i < 12; ++i) {
+      add(i);
+      if (i == 4 || i == 5 || i == 9) {
+        const auto r = run_certctl("audit checkpoint --store " + db() + " --keys " + keys_ +
+                                   (i == 9 ? " -o " + (dir_ / "checkpoint.txt").string() : ""));
+        ASSERT_EQ(r.exit_code, 0) << r.out;
+      }
+    }
+  }
+  testsupport::RunResult run_certctl(const std::string& args) const {
+    return testsupport::run(bin_ + " " + args);
+  }
+  testsupport::RunResult verify() const {
+    return run_certctl("audit verify --store " + db() + " --keys " + keys_ + " --checkpoint " +
+                       (dir_ / "checkpoint.txt").string());
+  }
+  void exec(const std::string& sqlq) {
+    auto d = certd::sql::Db::open(db(), 1000);
+    d.exec(sqlq);
+  }
+};
+
+TEST_F(CertctlAudit, IntactLogVerifies) {
+  build();
+  const auto r = verify();
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_EQ(r.out.rfind("OK: 12 entries; the first 10 match the checkpoint's root ", 0), 0u)
+      << r.out;
+}
+
+TEST_F(CertctlAudit, EditedRowIsNamed) {
+  build();
+  exec("UPDATE audit_log SET details_json = '{\"scopes\":[\"seal:admin\"]}' WHERE idx = 4");
+  const auto r = verify();
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_EQ(
+      r.out,
+      "FAILED: first bad index 4: entry 4 does not match its leaf hash (edited, or moved from "
+      "another index)\n");
+}
+
+TEST_F(CertctlAudit, DeletedRowIsNamed) {
+  build();
+  exec("DELETE FROM audit_log WHERE idx = 6");
+  const auto r = verify();
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_EQ(
+      r.out,
+      "FAILED: first bad index 6: entry 6 is missing (deleted): the next entry has index 7\n");
+}
+
+TEST_F(CertctlAudit, ReorderedRowsAreNamed) {
+  build();
+  // Rows 2 and 3 swap places (each keeps its own content and stored hash).
+  exec(
+      "UPDATE audit_log SET idx = -1 WHERE idx = 2; UPDATE audit_log SET idx = 2 WHERE idx = 3; "
+      "UPDATE audit_log SET idx = 3 WHERE idx = -1");
+  const auto r = verify();
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_NE(r.out.find("FAILED: first bad index 2: entry 2 does not match its leaf hash"),
+            std::string::npos)
+      << r.out;
+}
+
+TEST_F(CertctlAudit, TruncatedLogIsNamed) {
+  build();
+  exec("DELETE FROM audit_log WHERE idx >= 7");
+  const auto r = verify();
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_EQ(r.out,
+            "FAILED: first bad index 7: the log has 7 entries but the checkpoint covers 10 "
+            "(truncated)\n");
+}
+
+TEST_F(CertctlAudit, RewriteWithRecomputedLeafHashIsLocatedBySignedCheckpoints) {
+  build();
+  {
+    // The attacker knows the leaf format and rewrites row 5 and its stored hash consistently.
+    auto store = certd::open_store(db());
+    auto row = store->audit_entries(5, 1).at(0);
+    row.principal = "someone-else";
+    const std::string h = certd::audit_leaf_hash(row);
+    auto d = certd::sql::Db::open(db(), 1000);
+    auto st = d.prepare("UPDATE audit_log SET principal = ?1, leaf_hash = ?2 WHERE idx = 5");
+    st.bind(1, row.principal).bind_blob(2, h);
+    st.run();
+  }
+  const auto r = verify();
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_EQ(
+      r.out,
+      "FAILED: first bad index 5: entry 5 and its stored leaf hash were rewritten (the root at "
+      "size 6 does not match its signed checkpoint)\n");
+  // A forged checkpoint file is refused before anything else.
+  std::string note = testsupport::slurp(dir_ / "checkpoint.txt");
+  note.replace(note.find("\n10\n"), 4, "\n11\n");
+  testsupport::spit(dir_ / "forged.txt", note);
+  const auto f = run_certctl("audit verify --store " + db() + " --keys " + keys_ +
+                             " --checkpoint " + (dir_ / "forged.txt").string());
+  EXPECT_EQ(f.exit_code, 4) << f.out;
+  EXPECT_NE(f.out.find("does not verify with the given audit public key"), std::string::npos)
+      << f.out;
 }
 
 }  // namespace

@@ -476,7 +476,8 @@ TEST_F(VerifyCorpus, RevokedSealKeyInvalidatesFromCompromiseTime) {
     std::int64_t compromised;
     explicit Dir(std::int64_t t) : compromised(t) {}
     std::optional<libcert::SealKeyState> lookup(std::string_view) const override {
-      return libcert::SealKeyState{"v1", libcert::SealKeyState::State::kRevoked, compromised};
+      return libcert::SealKeyState{"v1", libcert::SealKeyState::State::kRevoked, compromised,
+                                   std::nullopt, std::nullopt};
     }
   };
   libcert::VerifyOptions o;

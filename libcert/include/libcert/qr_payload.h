@@ -135,6 +135,7 @@ struct QrVerdict {
   bool signature_ok = false;
   std::string kid_hex;
   std::string seal_department;  // department id of the seal that verified
+  std::string seal_version;     // its key version in the trust bundle (empty if unversioned)
   bool status_checked = false;  // the status list covered the index
   std::uint64_t bundle_version = 0;
   std::int64_t bundle_issued_at = 0;

@@ -15,7 +15,8 @@
 // {33: bundle certificate DER} (x5chain, RFC 9360); payload = deterministic CBOR map
 // {1: "libcert-trust-bundle/1", 2: version, 3: issued_at, 4: root DER, 5: [seal...],
 //  6: {issuer USCC: {1: bits, 2: zlib bitstring}}}; seal = {1: department id, 2: issuer USCC,
-// 3: certificate DER, 4: state, 5: usage_from, 6: usage_until?, 7: compromised_at?}.
+// 3: certificate DER, 4: state, 5: usage_from, 6: usage_until?, 7: compromised_at?,
+// 8: key version?} (8 is certd's seal key version, e.g. "2"; issue 7).
 // The bundle certificate must be issued directly by the pinned root, and the bundle's root must
 // be that same root: a bundle cannot introduce a new trust anchor.
 //
@@ -52,6 +53,7 @@ struct SealEntry {
   std::int64_t usage_from = 0;                 // signing allowed from (activation)
   std::optional<std::int64_t> usage_until;     // end of signing use (retirement)
   std::optional<std::int64_t> compromised_at;  // kRevoked: signatures at or after it are void
+  std::string version;  // the registry's key version ("1", "2", …); empty when unversioned
 
   // Reads not_before/not_after from the certificate; usage_from defaults to not_before.
   // Throws Error(kCrypto) if `der` is not an X.509 certificate.

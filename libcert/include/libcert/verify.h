@@ -86,6 +86,9 @@ struct SealKeyState {
   std::string version;  // e.g. "v2"
   State state = State::kActive;
   std::optional<std::int64_t> compromised_at;  // only for kRevoked; Unix seconds
+  // The window in which the key was allowed to seal (activation .. end of the retirement second);
+  // a signing time outside it fails "key-state". nullopt: not checked.
+  std::optional<std::int64_t> usage_from, usage_until;
 };
 
 class SealKeyDirectory {

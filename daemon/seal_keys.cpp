@@ -1,0 +1,533 @@
+#include "seal_keys.h"
+
+#include <fcntl.h>
+#include <openssl/bn.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <ctime>
+#include <filesystem>
+
+#include "libcert/error.h"
+#include "libcert/sign.h"
+#include "libcert/template.h"
+#include "metrics.h"
+#include "sqlite.h"
+
+namespace certd {
+
+namespace {
+
+using libcert::Error;
+using libcert::ErrorCode;
+
+struct BioFree {
+  void operator()(BIO* b) const noexcept { BIO_free_all(b); }
+};
+struct PkeyFree {
+  void operator()(EVP_PKEY* k) const noexcept { EVP_PKEY_free(k); }
+};
+struct X509Free {
+  void operator()(X509* x) const noexcept { X509_free(x); }
+};
+struct ReqFree {
+  void operator()(X509_REQ* r) const noexcept { X509_REQ_free(r); }
+};
+struct NameFree {
+  void operator()(X509_NAME* n) const noexcept { X509_NAME_free(n); }
+};
+struct BnFree {
+  void operator()(BIGNUM* b) const noexcept { BN_free(b); }
+};
+struct ExtFree {
+  void operator()(X509_EXTENSION* e) const noexcept { X509_EXTENSION_free(e); }
+};
+using Bio = std::unique_ptr<BIO, BioFree>;
+using Pkey = std::unique_ptr<EVP_PKEY, PkeyFree>;
+using Cert = std::unique_ptr<X509, X509Free>;
+
+[[noreturn]] void crypto(const std::string& what) {
+  ERR_clear_error();
+  throw Error(ErrorCode::kCrypto, what);
+}
+
+std::string bio_text(BIO* b) {
+  char* p = nullptr;
+  const long n = BIO_get_mem_data(b, &p);
+  return std::string(p, static_cast<std::size_t>(n));
+}
+
+Bio mem(std::string_view s) {
+  Bio b(BIO_new_mem_buf(s.data(), static_cast<int>(s.size())));
+  if (!b) crypto("out of memory");
+  return b;
+}
+
+Cert parse_der(const std::string& der) {
+  const auto* p = reinterpret_cast<const unsigned char*>(der.data());
+  Cert c(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
+  if (!c || p != reinterpret_cast<const unsigned char*>(der.data()) + der.size()) {
+    ERR_clear_error();
+    throw Error(ErrorCode::kInvalidArgument, "certificate: not a DER X.509 certificate");
+  }
+  return c;
+}
+
+std::string to_der(X509* x) {
+  unsigned char* der = nullptr;
+  const int n = i2d_X509(x, &der);
+  if (n <= 0) crypto("certificate: cannot encode");
+  std::string out(reinterpret_cast<const char*>(der), static_cast<std::size_t>(n));
+  OPENSSL_free(der);
+  return out;
+}
+
+std::int64_t asn1_time(const ASN1_TIME* t) {
+  std::tm tm{};
+  if (ASN1_TIME_to_tm(t, &tm) != 1) crypto("certificate: unreadable validity time");
+  return static_cast<std::int64_t>(timegm(&tm));
+}
+
+Pkey read_private_key(const std::string& pem, const std::string& what) {
+  Bio b = mem(pem);
+  Pkey k(PEM_read_bio_PrivateKey(b.get(), nullptr, nullptr, nullptr));
+  if (!k) crypto(what + ": not a PEM private key");
+  return k;
+}
+
+void add_name(X509_NAME* n, const char* field, const std::string& value) {
+  if (X509_NAME_add_entry_by_txt(n, field, MBSTRING_UTF8,
+                                 reinterpret_cast<const unsigned char*>(value.data()),
+                                 static_cast<int>(value.size()), -1, 0) != 1) {
+    crypto(std::string("CSR subject: cannot set ") + field);
+  }
+}
+
+void add_ext(X509* cert, X509V3_CTX* ctx, int nid, const char* value) {
+  std::unique_ptr<X509_EXTENSION, ExtFree> e(X509V3_EXT_conf_nid(nullptr, ctx, nid, value));
+  if (!e || X509_add_ext(cert, e.get(), -1) != 1)
+    crypto(std::string("certificate extension ") + value);
+}
+
+// Writes a new private key file: created exclusively with mode 0600 (never over an existing key),
+// flushed to disk before the registry records it.
+void write_key_file(const std::filesystem::path& path, const std::string& pem) {
+  std::error_code ec;
+  std::filesystem::create_directories(path.parent_path(), ec);
+  if (ec) throw Error(ErrorCode::kIo, path.parent_path().string() + ": " + ec.message());
+  ::chmod(path.parent_path().c_str(), 0700);
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) throw Error(ErrorCode::kIo, path.string() + ": cannot create the key file");
+  std::size_t done = 0;
+  bool ok = true;
+  while (ok && done < pem.size()) {
+    const ssize_t n = ::write(fd, pem.data() + done, pem.size() - done);
+    ok = n > 0;
+    if (ok) done += static_cast<std::size_t>(n);
+  }
+  ok = ok && ::fsync(fd) == 0;
+  ok = (::close(fd) == 0) && ok;
+  if (!ok) {
+    std::filesystem::remove(path, ec);
+    throw Error(ErrorCode::kIo, path.string() + ": writing the key file failed");
+  }
+}
+
+std::string read_text_file(const std::string& path) {
+  Bio b(BIO_new_file(path.c_str(), "r"));
+  if (!b) {
+    ERR_clear_error();
+    throw Error(ErrorCode::kIo, path + ": cannot read");
+  }
+  std::string out;
+  char buf[4096];
+  int n = 0;
+  while ((n = BIO_read(b.get(), buf, sizeof buf)) > 0) out.append(buf, static_cast<std::size_t>(n));
+  return out;
+}
+
+std::string version_name(const SealKeyVersion& v) {
+  return "seal key " + v.department + " v" + std::to_string(v.version);
+}
+
+}  // namespace
+
+CertFacts cert_facts(const std::string& der) {
+  Cert c = parse_der(der);
+  CertFacts f;
+  f.not_before = asn1_time(X509_get0_notBefore(c.get()));
+  f.not_after = asn1_time(X509_get0_notAfter(c.get()));
+  Bio b(BIO_new(BIO_s_mem()));
+  X509_NAME_print_ex(b.get(), X509_get_subject_name(c.get()), 0,
+                     XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB);
+  f.subject = bio_text(b.get());
+  return f;
+}
+
+std::string certificate_der(std::string_view text, const std::string& what) {
+  if (text.find("-----BEGIN CERTIFICATE-----") != std::string_view::npos) {
+    Bio b = mem(text);
+    Cert c(PEM_read_bio_X509(b.get(), nullptr, nullptr, nullptr));
+    if (!c) {
+      ERR_clear_error();
+      throw Error(ErrorCode::kInvalidArgument, what + ": PEM block is not an X.509 certificate");
+    }
+    return to_der(c.get());
+  }
+  try {
+    return to_der(parse_der(std::string(text)).get());
+  } catch (const Error&) {
+    throw Error(ErrorCode::kInvalidArgument,
+                what + ": neither a PEM certificate nor a DER X.509 certificate");
+  }
+}
+
+std::string der_to_pem(const std::string& der) {
+  Cert c = parse_der(der);
+  Bio b(BIO_new(BIO_s_mem()));
+  if (!b || PEM_write_bio_X509(b.get(), c.get()) != 1) crypto("certificate: cannot write PEM");
+  return bio_text(b.get());
+}
+
+libcert::SealKeyState seal_key_state(const SealKeyVersion& v) {
+  using S = libcert::SealKeyState::State;
+  libcert::SealKeyState s;
+  s.version = std::to_string(v.version);
+  s.state = v.state == "active"    ? S::kActive
+            : v.state == "retired" ? S::kRetired
+            : v.state == "pending" ? S::kPending
+                                   : S::kRevoked;
+  s.compromised_at = v.compromised_at;
+  if (v.activated_at) s.usage_from = v.activated_at;
+  // Times are whole seconds and a retirement shares its second with the last licences of the
+  // old version: the window ends at the end of that second.
+  if (v.retired_at) s.usage_until = *v.retired_at + 1;
+  return s;
+}
+
+std::optional<libcert::SealEntry> seal_entry(const SealKeyVersion& v, const std::string& uscc) {
+  if (v.cert_der.empty() || !v.activated_at) return std::nullopt;  // never sealed anything
+  using S = libcert::SealState;
+  const S st = v.state == "active"    ? S::kActive
+               : v.state == "retired" ? S::kRetired
+               : v.state == "pending" ? S::kPending
+                                      : S::kRevoked;
+  auto e = libcert::SealEntry::from_certificate(v.department, uscc, v.cert_der, st);
+  e.version = std::to_string(v.version);
+  e.usage_from = *v.activated_at;
+  if (v.retired_at) e.usage_until = *v.retired_at + 1;
+  e.compromised_at = v.compromised_at;
+  return e;
+}
+
+SealKeys::SealKeys(Store& store, const libcert::TemplateSet& templates, SealKeyOptions options,
+                   libcert::Rng* rng)
+    : store_(store), templates_(templates), options_(std::move(options)), rng_(rng) {
+  if (rng_ == nullptr) {
+    own_rng_ = std::make_unique<libcert::SystemRng>();
+    rng_ = own_rng_.get();
+  }
+  root_der_ = certificate_der(read_text_file(options_.keys_dir + "/root/root.crt"),
+                              options_.keys_dir + "/root/root.crt");
+}
+
+SealKeys::~SealKeys() = default;
+
+const libcert::Department& SealKeys::department(const std::string& id) const {
+  for (const auto& d : templates_.departments()) {
+    if (d.id == id) return d;
+  }
+  throw Error(ErrorCode::kNotFound, "department '" + id + "': not in templates/departments.json");
+}
+
+int SealKeys::bootstrap(std::int64_t now, const Actor& by) {
+  namespace fs = std::filesystem;
+  int n = 0;
+  for (const auto& d : templates_.departments()) {
+    const fs::path dir = fs::path(options_.keys_dir) / "seals" / d.id;
+    std::error_code ec;
+    if (!fs::is_regular_file(dir / "seal.key", ec) || !fs::is_regular_file(dir / "seal.crt", ec)) {
+      continue;
+    }
+    if (!store_.list_seal_keys(d.id).empty()) continue;
+    SealKeyVersion v;
+    v.department = d.id;
+    v.version = 1;
+    v.state = "active";
+    v.key_ref = fs::absolute(dir / "seal.key").lexically_normal().string();
+    v.algorithm = "ecdsa-p256";
+    v.cert_der =
+        certificate_der(read_text_file((dir / "seal.crt").string()), (dir / "seal.crt").string());
+    const CertFacts f = cert_facts(v.cert_der);
+    v.not_before = f.not_before;
+    v.not_after = f.not_after;
+    v.created_at = now;
+    v.activated_at = f.not_before;  // it has been the department's seal since it was issued
+    try {
+      store_.import_seal_key(v, now, by);
+      ++n;
+    } catch (const StoreError& e) {
+      // Another process (a second certd, certctl) imported it first: that is the same outcome.
+      if (!e.constraint()) throw;
+    }
+  }
+  return n;
+}
+
+CreatedSealKey SealKeys::create(const std::string& department, const CreateSealKey& how,
+                                std::int64_t now, const Actor& by) {
+  const libcert::Department& dept = this->department(department);
+  if (how.validity_days < 1 || how.validity_days > 3650) {
+    throw Error(ErrorCode::kInvalidArgument, "validity_days: must be 1..3650");
+  }
+  const std::filesystem::path root_key = std::filesystem::path(options_.keys_dir) / "root/root.key";
+  if (how.example_ca &&
+      (!std::filesystem::exists(std::filesystem::path(options_.keys_dir) / "NOT-FOR-PRODUCTION") ||
+       !std::filesystem::exists(root_key))) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "example_ca: only with the example keys (" + options_.keys_dir +
+                    " has no NOT-FOR-PRODUCTION marker or no root/root.key); send the CSR to the "
+                    "department's CA and install the certificate instead");
+  }
+  // The key: ECDSA P-256 (signing.md; ES256 for the QR), generated by OpenSSL's DRBG.
+  Pkey key(EVP_EC_gen("P-256"));
+  if (!key) crypto("seal key: EC P-256 key generation failed");
+  Bio kb(BIO_new(BIO_s_mem()));
+  if (!kb ||
+      PEM_write_bio_PrivateKey(kb.get(), key.get(), nullptr, nullptr, 0, nullptr, nullptr) != 1) {
+    crypto("seal key: cannot encode the private key");
+  }
+  const std::string key_pem = bio_text(kb.get());
+  // The version number is allocated by the store; the file name carries a random part so that two
+  // concurrent creations never race for one path, and is renamed into place by nobody: key_ref is
+  // whatever name was written.
+  std::uint8_t rnd[6];
+  rng_->fill(rnd);
+  std::string tag;
+  for (std::uint8_t b : rnd) {
+    static constexpr char kHex[] = "0123456789abcdef";
+    tag += kHex[b >> 4];
+    tag += kHex[b & 15];
+  }
+  const std::filesystem::path path =
+      std::filesystem::absolute(std::filesystem::path(options_.seal_key_dir) / department /
+                                ("seal-" + std::to_string(now) + "-" + tag + ".key"))
+          .lexically_normal();
+  write_key_file(path, key_pem);
+  CreatedSealKey out;
+  out.version = store_.create_seal_key(department, path.string(), "ecdsa-p256", now, by);
+
+  // The CSR: the department's seal subject (as keys-example/make-keys.sh), plus the version in OU
+  // so that a certificate names the key version it belongs to.
+  std::unique_ptr<X509_REQ, ReqFree> req(X509_REQ_new());
+  std::unique_ptr<X509_NAME, NameFree> name(X509_NAME_new());
+  if (!req || !name) crypto("CSR: out of memory");
+  add_name(name.get(), "C", "CN");
+  add_name(name.get(), "ST", "西藏自治区");
+  add_name(name.get(), "L", "阿里地区");
+  add_name(name.get(), "O", dept.name.zh);
+  add_name(name.get(), "OU", "seal key v" + std::to_string(out.version.version));
+  add_name(name.get(), "organizationIdentifier", dept.uscc);
+  add_name(name.get(), "CN", dept.name.zh);
+  if (X509_REQ_set_version(req.get(), 0) != 1 ||
+      X509_REQ_set_subject_name(req.get(), name.get()) != 1 ||
+      X509_REQ_set_pubkey(req.get(), key.get()) != 1 ||
+      X509_REQ_sign(req.get(), key.get(), EVP_sha256()) <= 0) {
+    crypto("CSR: signing failed");
+  }
+  Bio rb(BIO_new(BIO_s_mem()));
+  if (!rb || PEM_write_bio_X509_REQ(rb.get(), req.get()) != 1) crypto("CSR: cannot encode");
+  out.csr_pem = bio_text(rb.get());
+  if (!how.example_ca) return out;
+
+  // The example CA issues the certificate in-process (what keys-example/make-keys.sh does with
+  // `openssl ca`, with the same v3_seal extensions: RFC 5280 §4.2.1.3/§4.2.1.9).
+  Cert ca = parse_der(root_der_);
+  Pkey ca_key = read_private_key(read_text_file(root_key.string()), root_key.string());
+  Cert cert(X509_new());
+  if (!cert) crypto("certificate: out of memory");
+  std::uint8_t serial[16];
+  rng_->fill(serial);
+  serial[0] &= 0x7f;  // a positive INTEGER (RFC 5280 §4.1.2.2)
+  serial[0] |= 0x01;
+  std::unique_ptr<BIGNUM, BnFree> bn(BN_bin2bn(serial, sizeof serial, nullptr));
+  const std::int64_t ca_not_after = asn1_time(X509_get0_notAfter(ca.get()));
+  const std::int64_t nb = now - 300;  // tolerate verifiers whose clock is a little behind
+  const std::int64_t na = std::min<std::int64_t>(
+      now + static_cast<std::int64_t>(how.validity_days) * 86400, ca_not_after);
+  if (!bn || X509_set_version(cert.get(), 2) != 1 ||
+      BN_to_ASN1_INTEGER(bn.get(), X509_get_serialNumber(cert.get())) == nullptr ||
+      X509_set_issuer_name(cert.get(), X509_get_subject_name(ca.get())) != 1 ||
+      X509_set_subject_name(cert.get(), name.get()) != 1 ||
+      X509_set_pubkey(cert.get(), key.get()) != 1 ||
+      ASN1_TIME_set(X509_getm_notBefore(cert.get()), static_cast<time_t>(nb)) == nullptr ||
+      ASN1_TIME_set(X509_getm_notAfter(cert.get()), static_cast<time_t>(na)) == nullptr) {
+    crypto("certificate: cannot fill the TBSCertificate");
+  }
+  X509V3_CTX ctx;
+  X509V3_set_ctx(&ctx, ca.get(), cert.get(), nullptr, nullptr, 0);
+  add_ext(cert.get(), &ctx, NID_basic_constraints, "critical,CA:FALSE");
+  add_ext(cert.get(), &ctx, NID_key_usage, "critical,digitalSignature,nonRepudiation");
+  add_ext(cert.get(), &ctx, NID_subject_key_identifier, "hash");
+  add_ext(cert.get(), &ctx, NID_authority_key_identifier, "keyid");
+  if (X509_sign(cert.get(), ca_key.get(), EVP_sha256()) <= 0) crypto("certificate: signing failed");
+  out.version = install(department, out.version.version, to_der(cert.get()), now, by);
+  return out;
+}
+
+SealKeyVersion SealKeys::install(const std::string& department, std::int64_t version,
+                                 std::string_view cert_pem_or_der, std::int64_t now,
+                                 const Actor& by) {
+  const libcert::Department& dept = this->department(department);
+  const auto v = store_.get_seal_key(department, version);
+  if (!v) {
+    throw Error(ErrorCode::kNotFound,
+                "seal key " + department + " v" + std::to_string(version) + ": no such version");
+  }
+  if (v->state != "pending" || !v->cert_der.empty()) {
+    throw SealStateError(version_name(*v) + " is " + v->state +
+                         (v->cert_der.empty() ? "" : " with a certificate installed") +
+                         ": a certificate can be installed only once, on a pending version");
+  }
+  const std::string der = certificate_der(cert_pem_or_der, "certificate");
+  Cert cert = parse_der(der);
+  // 1. The certificate must certify this version's key (not another version's, not a stray one).
+  Pkey key = read_private_key(read_text_file(v->key_ref), version_name(*v) + " key");
+  if (EVP_PKEY_eq(X509_get0_pubkey(cert.get()), key.get()) != 1) {
+    ERR_clear_error();
+    throw Error(ErrorCode::kInvalidArgument,
+                "certificate: its public key does not match the private key of " +
+                    version_name(*v) + " (was it issued for another CSR?)");
+  }
+  // 2. It names the department (organizationIdentifier = USCC, as every seal certificate).
+  X509_NAME* subj = X509_get_subject_name(cert.get());
+  const int idx = X509_NAME_get_index_by_NID(subj, NID_organizationIdentifier, -1);
+  std::string oi;
+  if (idx >= 0) {
+    const ASN1_STRING* s = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subj, idx));
+    oi.assign(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)),
+              static_cast<std::size_t>(ASN1_STRING_length(s)));
+  }
+  if (oi != dept.uscc) {
+    throw Error(ErrorCode::kInvalidArgument, "certificate: subject organizationIdentifier is '" +
+                                                 oi + "', expected " + department + "'s USCC " +
+                                                 dept.uscc);
+  }
+  // 3. Issued by the seal root (keys-example issues seal certificates directly from the root).
+  Cert root = parse_der(root_der_);
+  if (X509_verify(cert.get(), X509_get0_pubkey(root.get())) != 1 ||
+      X509_NAME_cmp(X509_get_issuer_name(cert.get()), X509_get_subject_name(root.get())) != 0) {
+    ERR_clear_error();
+    throw Error(ErrorCode::kInvalidArgument,
+                "certificate: not issued by the seal root " + cert_facts(root_der_).subject);
+  }
+  const CertFacts f = cert_facts(der);
+  if (f.not_after <= now) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "certificate: already expired (notAfter " + std::to_string(f.not_after) + ")");
+  }
+  return store_.install_seal_certificate(department, version, der, "", f.not_before, f.not_after,
+                                         now, by);
+}
+
+std::shared_ptr<const libcert::Signer> SealKeys::signer(const SealKeyVersion& v) const {
+  if (v.cert_der.empty()) {
+    throw Error(ErrorCode::kNotFound, version_name(v) + " has no certificate");
+  }
+  const auto k = std::make_pair(v.department, v.version);
+  {
+    std::lock_guard l(mu_);
+    auto it = signers_.find(k);
+    if (it != signers_.end() && it->second.first == v.cert_sha256) return it->second.second;
+  }
+  // Loaded outside the lock (file I/O); two threads may both load it, the second insert wins.
+  const std::string key_pem = read_text_file(v.key_ref);
+  auto s = std::make_shared<libcert::PemFileSigner>(
+      libcert::PemFileSigner::from_pem(key_pem, der_to_pem(v.cert_der)));
+  std::lock_guard l(mu_);
+  signers_[k] = {v.cert_sha256, s};
+  return s;
+}
+
+std::shared_ptr<const libcert::TrustBundle> SealKeys::bundle(std::int64_t now) const {
+  const auto versions = store_.list_seal_keys(std::nullopt);
+  std::string key;
+  for (const auto& v : versions) {
+    key += v.department + "/" + std::to_string(v.version) + "/" + v.state + "/" + v.cert_sha256 +
+           "/" + std::to_string(v.activated_at.value_or(-1)) + "/" +
+           std::to_string(v.retired_at.value_or(-1)) + "/" +
+           std::to_string(v.compromised_at.value_or(-1)) + ";";
+  }
+  {
+    std::lock_guard l(mu_);
+    if (bundle_ && bundle_key_ == key) return bundle_;
+  }
+  auto b = std::make_shared<libcert::TrustBundle>();
+  b->version = static_cast<std::uint64_t>(now);
+  b->issued_at = now;
+  b->root_der = root_der_;
+  for (const auto& v : versions) {
+    std::string uscc;
+    try {
+      uscc = department(v.department).uscc;
+    } catch (const Error&) {
+      continue;  // a department no longer in the template set: nothing to verify against
+    }
+    if (auto e = seal_entry(v, uscc)) b->seals.push_back(std::move(*e));
+  }
+  std::lock_guard l(mu_);
+  bundle_ = b;
+  bundle_key_ = key;
+  return b;
+}
+
+libcert::TrustBundle SealKeys::publishable_bundle(std::int64_t now,
+                                                  std::uint32_t status_bits) const {
+  libcert::TrustBundle b = *bundle(now);
+  for (const auto& d : templates_.departments()) {
+    libcert::StatusList list(status_bits);
+    ListQuery q;
+    q.department = d.id;
+    q.status = "revoked";
+    q.limit = 200;
+    for (;;) {
+      const auto page = store_.list_licences(q);
+      for (const auto& r : page.items) {
+        if (r.status_index >= 0 && static_cast<std::uint64_t>(r.status_index) < status_bits) {
+          list.set(static_cast<std::uint32_t>(r.status_index), true);
+        }
+      }
+      if (!page.next_before) break;
+      q.before_audit_index = page.next_before;
+    }
+    b.status_lists.emplace(d.uscc, std::move(list));
+  }
+  return b;
+}
+
+std::optional<libcert::SealKeyState> SealKeys::lookup(std::string_view cert_sha256) const {
+  const auto v = store_.find_seal_key_by_cert(std::string(cert_sha256));
+  if (!v) return std::nullopt;
+  return seal_key_state(*v);
+}
+
+std::map<std::string, double> SealKeys::update_expiry_gauges(Metrics& m, std::int64_t now) const {
+  std::map<std::string, double> warn;
+  for (const auto& v : store_.list_seal_keys(std::nullopt)) {
+    if (v.state != "active" || !v.not_after) continue;
+    const double days = static_cast<double>(*v.not_after - now) / 86400.0;
+    m.set_labeled_gauge("certd_seal_certificate_days_left",
+                        "Days until the active seal certificate of a department expires.",
+                        "department", v.department, days);
+    if (days < options_.warn_days) warn[v.department] = days;
+  }
+  return warn;
+}
+
+}  // namespace certd

@@ -152,6 +152,10 @@ std::string read_text_file(const std::string& path) {
   return out;
 }
 
+// key_ref of a version imported from the configured key directory: relative to it, so that the
+// registry keeps working when that directory moves (a copy per deployment, a test's temp dir).
+constexpr std::string_view kKeysDirRef = "keys-dir:";
+
 std::string version_name(const SealKeyVersion& v) {
   return "seal key " + v.department + " v" + std::to_string(v.version);
 }
@@ -239,6 +243,13 @@ SealKeys::SealKeys(Store& store, const libcert::TemplateSet& templates, SealKeyO
 
 SealKeys::~SealKeys() = default;
 
+std::string SealKeys::key_path(const std::string& key_ref) const {
+  if (key_ref.rfind(kKeysDirRef, 0) == 0) {
+    return options_.keys_dir + "/" + key_ref.substr(kKeysDirRef.size());
+  }
+  return key_ref;
+}
+
 const libcert::Department& SealKeys::department(const std::string& id) const {
   for (const auto& d : templates_.departments()) {
     if (d.id == id) return d;
@@ -260,7 +271,7 @@ int SealKeys::bootstrap(std::int64_t now, const Actor& by) {
     v.department = d.id;
     v.version = 1;
     v.state = "active";
-    v.key_ref = fs::absolute(dir / "seal.key").lexically_normal().string();
+    v.key_ref = std::string(kKeysDirRef) + "seals/" + d.id + "/seal.key";
     v.algorithm = "ecdsa-p256";
     v.cert_der =
         certificate_der(read_text_file((dir / "seal.crt").string()), (dir / "seal.crt").string());
@@ -398,7 +409,7 @@ SealKeyVersion SealKeys::install(const std::string& department, std::int64_t ver
   const std::string der = certificate_der(cert_pem_or_der, "certificate");
   Cert cert = parse_der(der);
   // 1. The certificate must certify this version's key (not another version's, not a stray one).
-  Pkey key = read_private_key(read_text_file(v->key_ref), version_name(*v) + " key");
+  Pkey key = read_private_key(read_text_file(key_path(v->key_ref)), version_name(*v) + " key");
   if (EVP_PKEY_eq(X509_get0_pubkey(cert.get()), key.get()) != 1) {
     ERR_clear_error();
     throw Error(ErrorCode::kInvalidArgument,
@@ -447,7 +458,7 @@ std::shared_ptr<const libcert::Signer> SealKeys::signer(const SealKeyVersion& v)
     if (it != signers_.end() && it->second.first == v.cert_sha256) return it->second.second;
   }
   // Loaded outside the lock (file I/O); two threads may both load it, the second insert wins.
-  const std::string key_pem = read_text_file(v.key_ref);
+  const std::string key_pem = read_text_file(key_path(v.key_ref));
   auto s = std::make_shared<libcert::PemFileSigner>(
       libcert::PemFileSigner::from_pem(key_pem, der_to_pem(v.cert_der)));
   std::lock_guard l(mu_);

@@ -120,6 +120,8 @@ class SealKeys final : public libcert::SealKeyDirectory {
 
   [[nodiscard]] const libcert::Department& department(const std::string& id) const;
   [[nodiscard]] const std::string& root_der() const { return root_der_; }
+  // The file of a key_ref ("keys-dir:<path>" is relative to options().keys_dir).
+  [[nodiscard]] std::string key_path(const std::string& key_ref) const;
 
  private:
   Store& store_;

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "libcert/error.h"
+#include "pg_store.h"
 
 namespace certd {
 
@@ -1037,10 +1038,9 @@ std::vector<AuditRow> SqliteStore::audit_entries(std::int64_t from_idx, std::int
 }
 
 std::unique_ptr<Store> open_store(const std::string& location, const StoreOptions& options) {
+  // A libpq connection URI selects the shared PostgreSQL registry (issue 11, pg_store.h).
   if (location.rfind("postgresql://", 0) == 0 || location.rfind("postgres://", 0) == 0) {
-    throw libcert::Error(libcert::ErrorCode::kInvalidArgument,
-                         "store: PostgreSQL registries are not supported by this build yet "
-                         "(issue 11); use a SQLite file path");
+    return std::make_unique<PgStore>(location, options);
   }
   if (location.empty()) {
     throw libcert::Error(libcert::ErrorCode::kInvalidArgument, "store: path is empty");

@@ -16,6 +16,8 @@ PKGS=(
   jq curl
   # certd HTTP benchmark (bench/certd_wrk.sh); inspector page end-to-end tests (headless browser)
   wrk chromium
+  # PostgreSQL server for the shared-registry tests (tests/support/pg_server.sh, issue 11)
+  postgresql
   # fuzzing (preset `fuzz`): clang with libFuzzer and the sanitizer runtimes
   clang libclang-rt-14-dev
 )

@@ -13,6 +13,7 @@ namespace {
 
 using certdtest::bearer;
 using certdtest::CertdProcess;
+using certdtest::RawDb;
 using certdtest::expect_problem;
 
 // One daemon for the whole suite (starting one per test costs CPU we share with others).
@@ -24,12 +25,10 @@ class ApiBasics : public ::testing::Test {
     certd_ = nullptr;
   }
   static std::int64_t audit_rows() {
-    auto db = certd::sql::Db::open(certd_->store(), 5000);
-    auto st = db.prepare(
-        "SELECT (SELECT COUNT(*) FROM audit_log) + (SELECT COUNT(*) FROM "
-        "licences) + (SELECT COUNT(*) FROM idempotency)");
-    st.step();
-    return st.int64(0);
+    return RawDb(certd_->store())
+        .int64(
+            "SELECT (SELECT COUNT(*) FROM audit_log) + (SELECT COUNT(*) FROM "
+            "licences) + (SELECT COUNT(*) FROM idempotency)");
   }
   static CertdProcess* certd_;
 };

@@ -1,4 +1,4 @@
-// Crash safety (issue 10): certd on SQLite, several clients issuing at once, certd killed with
+// Crash safety (issue 10): certd on SQLite (and as pg.* on PostgreSQL, issue 11), several clients issuing at once, certd killed with
 // SIGKILL at random moments 10 times and restarted on the same registry. Afterwards every licence
 // a client got a 2xx for is in the registry and verifies VALID, no serial and no status-list
 // index was handed out twice, and the audit log is complete: indices 0..n-1 without a gap, every
@@ -34,7 +34,7 @@ struct Acked {
 
 TEST(CrashSafety, KillNineDuringIssuanceLosesAndDuplicatesNothing) {
   testsupport::TempDir dir;
-  const std::string store = (dir / "registry.db").string();
+  const std::string store = certdtest::new_registry(dir.path());
   // Keys are made once on the registry; every restart of certd uses the same file.
   auto make_key = [&](const std::string& dept) {
     const auto r = testsupport::run(std::string(CERTCTL_BIN) + " keys create --store " + store +
@@ -64,8 +64,19 @@ TEST(CrashSafety, KillNineDuringIssuanceLosesAndDuplicatesNothing) {
   int sent = 0, failed = 0;
   std::atomic<int> counter{0};
 
+  // One keys directory for every restart: the registry records where the imported seal key is
+  // (key_ref), so a restarted certd must find it at the same path.
+  const std::string keys = (dir / "keys").string();
+  std::filesystem::copy(std::string(LIBCERT_SOURCE_DIR) + "/keys-example", keys,
+                        std::filesystem::copy_options::recursive);
+  for (const auto& e : std::filesystem::recursive_directory_iterator(keys)) {
+    if (e.path().extension() == ".key") {
+      std::filesystem::permissions(e.path(), std::filesystem::perms::owner_read |
+                                                 std::filesystem::perms::owner_write);
+    }
+  }
   for (int cycle = 0; cycle < kCycles; ++cycle) {
-    CertdProcess d({}, {"--store", store});
+    CertdProcess d({}, {"--keys", keys}, store);
     std::atomic<bool> stop{false};
     std::vector<std::thread> clients;
     for (int t = 0; t < kClients; ++t) {
@@ -111,7 +122,7 @@ TEST(CrashSafety, KillNineDuringIssuanceLosesAndDuplicatesNothing) {
   }
 
   // Restart once more and check everything through the API and the registry.
-  CertdProcess d({}, {"--store", store});
+  CertdProcess d({}, {"--keys", keys}, store);
   auto c = d.client();
   libcert::TrustStore trust;
   trust.add_path(std::string(LIBCERT_SOURCE_DIR) + "/keys-example/root/root.crt");

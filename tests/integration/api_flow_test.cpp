@@ -18,6 +18,7 @@ namespace {
 
 using certdtest::bearer;
 using certdtest::CertdProcess;
+using certdtest::RawDb;
 using certdtest::expect_problem;
 
 const std::string kTemplate = "business-licence-enterprise";
@@ -37,20 +38,15 @@ httplib::Headers with_key(const std::string& api_key, const std::string& idem) {
 
 // Rows of every table a request could write (licences, audit, idempotency, serial counters).
 std::int64_t registry_rows(const CertdProcess& c) {
-  auto db = certd::sql::Db::open(c.store(), 5000);
-  auto st = db.prepare(
-      "SELECT (SELECT COUNT(*) FROM licences) * 1000000 + (SELECT COUNT(*) FROM audit_log) * 1000 "
-      "+ (SELECT COUNT(*) FROM idempotency) + (SELECT COALESCE(SUM(last), 0) FROM "
-      "serial_counters) * 100000000");
-  st.step();
-  return st.int64(0);
+  return RawDb(c.store())
+      .int64(
+          "SELECT (SELECT COUNT(*) FROM licences) * 1000000 + (SELECT COUNT(*) FROM audit_log) * "
+          "1000 + (SELECT COUNT(*) FROM idempotency) + (SELECT COALESCE(SUM(last), 0) FROM "
+          "serial_counters) * 100000000");
 }
 
 std::int64_t licence_count(const CertdProcess& c) {
-  auto db = certd::sql::Db::open(c.store(), 5000);
-  auto st = db.prepare("SELECT COUNT(*) FROM licences");
-  st.step();
-  return st.int64(0);
+  return RawDb(c.store()).int64("SELECT COUNT(*) FROM licences");
 }
 
 TEST(ApiFlow, IssueFetchVerifyRevokeVerify) {

@@ -23,6 +23,7 @@ namespace {
 
 using certdtest::bearer;
 using certdtest::CertdProcess;
+using certdtest::RawDb;
 using certdtest::expect_problem;
 
 const std::string kTemplate = "business-licence-enterprise";  // department samr
@@ -112,14 +113,13 @@ std::string get_pdf(httplib::Client& c, const std::string& key, const std::strin
 
 // The audit index of every samr activation, in order: (index, version).
 std::vector<std::pair<std::int64_t, std::int64_t> > activations(const std::string& store) {
-  auto db = certd::sql::Db::open(store, 5000);
-  auto st = db.prepare(
-      "SELECT idx, details_json FROM audit_log WHERE action = 'seal.activate' AND object LIKE "
-      "'seal:samr/%' ORDER BY idx");
   std::vector<std::pair<std::int64_t, std::int64_t> > out;
-  while (st.step()) {
-    out.emplace_back(st.int64(0),
-                     nlohmann::json::parse(st.text(1)).at("version").get<std::int64_t>());
+  for (const auto& row : RawDb(store).rows(
+           "SELECT idx, details_json FROM audit_log WHERE action = 'seal.activate' AND object "
+           "LIKE 'seal:samr/%' ORDER BY idx",
+           2)) {
+    out.emplace_back(std::stoll(*row[0]),
+                     nlohmann::json::parse(*row[1]).at("version").get<std::int64_t>());
   }
   return out;
 }

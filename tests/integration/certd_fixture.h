@@ -1,5 +1,6 @@
 // tests/integration/certd_fixture.h — starts the real certd binary on a free loopback port with a
-// temporary SQLite registry, and stops it (SIGTERM, then waits). The test client is
+// temporary registry (SQLite, or a fresh PostgreSQL database in the pg.* variants: test_registry.h),
+// and stops it (SIGTERM, then waits). The test client is
 // httplib::Client (cpp-httplib fixtures: bind, wait until ready, stop + join in TearDown).
 #pragma once
 
@@ -20,6 +21,7 @@
 #include <vector>
 
 #include "support/process.h"
+#include "test_registry.h"
 
 extern char** environ;
 
@@ -27,10 +29,11 @@ namespace certdtest {
 
 class CertdProcess {
  public:
-  // `env` adds CERTD_* variables for the child; the store is dir/registry.db.
+  // `env` adds CERTD_* variables for the child; the store is dir/registry.db or a new PostgreSQL
+  // database; `store` names an existing one instead (several instances on one registry).
   explicit CertdProcess(std::map<std::string, std::string> env = {},
-                        std::vector<std::string> extra_args = {}) {
-    store_ = (dir_ / "registry.db").string();
+                        std::vector<std::string> extra_args = {}, std::string store = {}) {
+    store_ = store.empty() ? new_registry(dir_.path()) : std::move(store);
     const std::string port_file = (dir_ / "port").string();
     std::vector<std::string> args = {CERTD_BIN,
                                      "--store",

@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "libcert/error.h"
+#include "ossl.h"  // libcert/src: RAII aliases for OpenSSL objects
 #include "store.h"
 
 namespace certd::merkle {
@@ -177,19 +178,11 @@ namespace {
 using libcert::Error;
 using libcert::ErrorCode;
 
-struct BioFree {
-  void operator()(BIO* b) const noexcept { BIO_free_all(b); }
-};
-struct PkeyFree {
-  void operator()(EVP_PKEY* k) const noexcept { EVP_PKEY_free(k); }
-};
-struct MdCtxFree {
-  void operator()(EVP_MD_CTX* c) const noexcept { EVP_MD_CTX_free(c); }
-};
-using Pkey = std::unique_ptr<EVP_PKEY, PkeyFree>;
+// The project's RAII aliases for OpenSSL objects (libcert/src/ossl.h).
+using Pkey = libcert::ossl::PKey;
 
 Pkey read_key(std::string_view pem, bool priv) {
-  std::unique_ptr<BIO, BioFree> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+  libcert::ossl::Bio bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
   if (!bio) throw Error(ErrorCode::kCrypto, "audit key: out of memory");
   Pkey k(priv ? PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr)
               : PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr));
@@ -299,7 +292,7 @@ std::string sign_checkpoint(const Checkpoint& c, std::string_view key_pem) {
   }
   Pkey k = read_key(key_pem, true);
   const std::string text = checkpoint_text(c);
-  std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx(EVP_MD_CTX_new());
+  libcert::ossl::MdCtx ctx(EVP_MD_CTX_new());
   unsigned char sig[64];
   std::size_t n = sizeof sig;
   if (!ctx || EVP_DigestSignInit(ctx.get(), nullptr, nullptr, nullptr, k.get()) != 1 ||
@@ -355,7 +348,7 @@ Checkpoint open_checkpoint(std::string_view note, std::string_view pub_pem) {
     const std::string blob = base64_decode(line.substr(prefix.size()), "checkpoint signature");
     if (blob.size() != 4 + 64 || blob.substr(0, 4) != want_id) continue;
     any = true;
-    std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx(EVP_MD_CTX_new());
+    libcert::ossl::MdCtx ctx(EVP_MD_CTX_new());
     if (!ctx || EVP_DigestVerifyInit(ctx.get(), nullptr, nullptr, nullptr, k.get()) != 1 ||
         EVP_DigestVerify(ctx.get(), reinterpret_cast<const unsigned char*>(blob.data() + 4), 64,
                          reinterpret_cast<const unsigned char*>(text.data()), text.size()) != 1) {

@@ -18,6 +18,7 @@
 #include "libcert/sign.h"
 #include "libcert/template.h"
 #include "metrics.h"
+#include "ossl.h"  // libcert/src: RAII aliases for OpenSSL objects
 #include "sqlite.h"
 
 namespace certd {
@@ -27,30 +28,10 @@ namespace {
 using libcert::Error;
 using libcert::ErrorCode;
 
-struct BioFree {
-  void operator()(BIO* b) const noexcept { BIO_free_all(b); }
-};
-struct PkeyFree {
-  void operator()(EVP_PKEY* k) const noexcept { EVP_PKEY_free(k); }
-};
-struct X509Free {
-  void operator()(X509* x) const noexcept { X509_free(x); }
-};
-struct ReqFree {
-  void operator()(X509_REQ* r) const noexcept { X509_REQ_free(r); }
-};
-struct NameFree {
-  void operator()(X509_NAME* n) const noexcept { X509_NAME_free(n); }
-};
-struct BnFree {
-  void operator()(BIGNUM* b) const noexcept { BN_free(b); }
-};
-struct ExtFree {
-  void operator()(X509_EXTENSION* e) const noexcept { X509_EXTENSION_free(e); }
-};
-using Bio = std::unique_ptr<BIO, BioFree>;
-using Pkey = std::unique_ptr<EVP_PKEY, PkeyFree>;
-using Cert = std::unique_ptr<X509, X509Free>;
+// The project's RAII aliases for OpenSSL objects (libcert/src/ossl.h).
+using Bio = libcert::ossl::Bio;
+using Pkey = libcert::ossl::PKey;
+using Cert = libcert::ossl::X509Ptr;
 
 [[noreturn]] void crypto(const std::string& what) {
   ERR_clear_error();
@@ -110,7 +91,7 @@ void add_name(X509_NAME* n, const char* field, const std::string& value) {
 }
 
 void add_ext(X509* cert, X509V3_CTX* ctx, int nid, const char* value) {
-  std::unique_ptr<X509_EXTENSION, ExtFree> e(X509V3_EXT_conf_nid(nullptr, ctx, nid, value));
+  libcert::ossl::X509Ext e(X509V3_EXT_conf_nid(nullptr, ctx, nid, value));
   if (!e || X509_add_ext(cert, e.get(), -1) != 1)
     crypto(std::string("certificate extension ") + value);
 }
@@ -336,8 +317,8 @@ CreatedSealKey SealKeys::create(const std::string& department, const CreateSealK
 
   // The CSR: the department's seal subject (as keys-example/make-keys.sh), plus the version in OU
   // so that a certificate names the key version it belongs to.
-  std::unique_ptr<X509_REQ, ReqFree> req(X509_REQ_new());
-  std::unique_ptr<X509_NAME, NameFree> name(X509_NAME_new());
+  libcert::ossl::X509Req req(X509_REQ_new());
+  libcert::ossl::X509Name name(X509_NAME_new());
   if (!req || !name) crypto("CSR: out of memory");
   add_name(name.get(), "C", "CN");
   add_name(name.get(), "ST", "西藏自治区");
@@ -367,7 +348,7 @@ CreatedSealKey SealKeys::create(const std::string& department, const CreateSealK
   rng_->fill(serial);
   serial[0] &= 0x7f;  // a positive INTEGER (RFC 5280 §4.1.2.2)
   serial[0] |= 0x01;
-  std::unique_ptr<BIGNUM, BnFree> bn(BN_bin2bn(serial, sizeof serial, nullptr));
+  libcert::ossl::Bn bn(BN_bin2bn(serial, sizeof serial, nullptr));
   const std::int64_t ca_not_after = asn1_time(X509_get0_notAfter(ca.get()));
   const std::int64_t nb = now - 300;  // tolerate verifiers whose clock is a little behind
   const std::int64_t na = std::min<std::int64_t>(

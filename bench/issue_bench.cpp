@@ -39,6 +39,7 @@ void report(const char* what, int n, const std::function<void()>& f) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  libcert::tune_allocator_for_issuing();  // as certctl and certd do
   const int n = argc > 1 ? std::atoi(argv[1]) : 50;
   const bench::Fixture fx;
   const auto& templates = fx.templates;

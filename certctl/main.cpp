@@ -9,6 +9,7 @@
 
 #include "command.h"
 #include "libcert/error.h"
+#include "libcert/issuer.h"
 
 namespace certctl {
 
@@ -123,6 +124,7 @@ int usage() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  libcert::tune_allocator_for_issuing();
   if (argc < 2 || std::strcmp(argv[1], "help") == 0 || std::strcmp(argv[1], "--help") == 0) {
     if (argc >= 3) {
       auto it = certctl::commands().find(argv[2]);

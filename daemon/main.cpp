@@ -12,8 +12,8 @@
 #include <sstream>
 
 #include "app.h"
-#include "bundle.h"
 #include "audit.h"
+#include "bundle.h"
 #include "config.h"
 #include "libcert/error.h"
 #include "seal_keys.h"
@@ -47,6 +47,7 @@ int usage() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  libcert::tune_allocator_for_issuing();
   std::string config_path, port_file;
   std::map<std::string, std::string> overrides;
   for (int i = 1; i < argc; ++i) {

@@ -1,6 +1,9 @@
 #include "libcert/issuer.h"
 
 #include <openssl/evp.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 #include <cstdio>
 #include <filesystem>
@@ -177,6 +180,15 @@ IssuedLicence Issuer::issue(const IssueRequest& request) const {
   out.pdf = seal_pdf(rendered.pdf, signer, so);
   out.pdf_sha256 = sha256_hex(out.pdf);
   return out;
+}
+
+void tune_allocator_for_issuing() noexcept {
+#if defined(__GLIBC__)
+  // glibc mallopt(3). Setting any of these also turns off the dynamic mmap threshold.
+  mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024);
+  mallopt(M_TRIM_THRESHOLD, 256 * 1024 * 1024);
+  mallopt(M_TOP_PAD, 16 * 1024 * 1024);
+#endif
 }
 
 }  // namespace libcert

@@ -145,6 +145,22 @@ void check_template_id(const std::string& id, const std::string& what) {
   }
 }
 
+std::int64_t query_integer(const std::string& name, const std::string& value, std::int64_t lo,
+                           std::int64_t hi) {
+  std::int64_t n = 0;
+  bool ok = !value.empty() && value.size() <= 18;
+  for (char c : value) {
+    ok = ok && c >= '0' && c <= '9';
+    if (ok) n = n * 10 + (c - '0');
+  }
+  if (!ok || n < lo || n > hi) {
+    throw ApiError(400, "invalid-request", "Invalid request",
+                   "query " + name + ": expected an integer between " + std::to_string(lo) +
+                       " and " + std::to_string(hi));
+  }
+  return n;
+}
+
 nlohmann::json licence_view(const LicenceRecord& r, bool with_data) {
   nlohmann::json j = {{"id", r.id},
                       {"number", r.number},
@@ -496,21 +512,7 @@ struct App::Impl {
       if (it == req.query.end()) return std::nullopt;
       return it->second;
     };
-    auto integer = [](const std::string& name, const std::string& v, std::int64_t lo,
-                      std::int64_t hi) {
-      std::int64_t n = 0;
-      bool ok = !v.empty() && v.size() <= 18;
-      for (char c : v) {
-        ok = ok && c >= '0' && c <= '9';
-        if (ok) n = n * 10 + (c - '0');
-      }
-      if (!ok || n < lo || n > hi) {
-        throw ApiError(400, "invalid-request", "Invalid request",
-                       "query " + name + ": expected an integer between " + std::to_string(lo) +
-                           " and " + std::to_string(hi));
-      }
-      return n;
-    };
+    const auto integer = detail::query_integer;
     if (auto v = get("status")) {
       if (*v != "valid" && *v != "revoked") {
         throw ApiError(400, "invalid-request", "Invalid request",

@@ -28,6 +28,11 @@ nlohmann::json json_body(const HttpRequest& req, std::size_t limit,
 void check_licence_id(const std::string& id);
 void check_template_id(const std::string& id, const std::string& what);
 
+// A query parameter that must be a decimal integer in [lo, hi] (digits only, at most 18 of them:
+// no sign, no overflow); otherwise a 400 naming the parameter and the range.
+std::int64_t query_integer(const std::string& name, const std::string& value, std::int64_t lo,
+                           std::int64_t hi);
+
 // The JSON view of a licence (service.md); `with_data` adds the holder data (own department).
 nlohmann::json licence_view(const LicenceRecord& r, bool with_data);
 

@@ -73,19 +73,7 @@ std::int64_t query_int(const HttpRequest& req, const char* name, std::int64_t lo
     throw ApiError(400, "invalid-request", "Invalid request",
                    std::string("query ") + name + ": required");
   }
-  const std::string& v = it->second;
-  std::int64_t n = 0;
-  bool ok = !v.empty() && v.size() <= 18;
-  for (char c : v) {
-    ok = ok && c >= '0' && c <= '9';
-    if (ok) n = n * 10 + (c - '0');
-  }
-  if (!ok || n < lo || n > hi) {
-    throw ApiError(400, "invalid-request", "Invalid request",
-                   std::string("query ") + name + ": expected an integer between " +
-                       std::to_string(lo) + " and " + std::to_string(hi));
-  }
-  return n;
+  return detail::query_integer(name, it->second, lo, hi);
 }
 
 void only_query(const HttpRequest& req, const std::set<std::string>& allowed) {

@@ -52,6 +52,50 @@ AuditCheckpointRow AuditLog::checkpoint(std::int64_t now) {
   return row;
 }
 
+AuditCheckpointer::AuditCheckpointer(AuditLog& log, Store& store, const libcert::Clock& clock,
+                                     Options options,
+                                     std::function<void(const std::string&)> on_error)
+    : log_(log), store_(store), clock_(clock), options_(options), on_error_(std::move(on_error)) {
+  if (options_.start_thread) thread_ = std::thread([this] { run(); });
+}
+
+AuditCheckpointer::~AuditCheckpointer() {
+  {
+    std::lock_guard l(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+std::optional<AuditCheckpointRow> AuditCheckpointer::tick() {
+  const std::int64_t size = store_.audit_size();
+  const auto stored = store_.audit_checkpoints();  // by size: the newest is last
+  const std::int64_t last_size = stored.empty() ? 0 : stored.back().tree_size;
+  if (size <= last_size) return std::nullopt;  // nothing new to commit to
+  const std::int64_t now = clock_.now();
+  const bool by_count = size - last_size >= options_.every_entries;
+  // No checkpoint yet: the first one is due as soon as there is an entry.
+  const bool by_time = stored.empty() || now - stored.back().created_at >= options_.every_seconds;
+  if (!by_count && !by_time) return std::nullopt;
+  return log_.checkpoint(now);
+}
+
+void AuditCheckpointer::run() {
+  std::unique_lock l(mu_);
+  while (!stop_) {
+    cv_.wait_for(l, options_.poll, [this] { return stop_; });
+    if (stop_) break;
+    l.unlock();
+    try {
+      tick();
+    } catch (const std::exception& e) {
+      if (on_error_) on_error_(std::string("audit checkpoint: ") + e.what());
+    }
+    l.lock();
+  }
+}
+
 AuditReport verify_audit_log(const std::vector<AuditRow>& rows, const Checkpoint& checkpoint,
                              const std::vector<Checkpoint>& others) {
   AuditReport r;

@@ -13,11 +13,17 @@
 // key that cannot sign; StoreError from the store.
 #pragma once
 
+#include <chrono>
+#include <condition_variable>
 #include <cstdint>
+#include <functional>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "libcert/clock.h"
 #include "merkle.h"
 #include "store.h"
 
@@ -37,6 +43,51 @@ class AuditLog {
  private:
   Store& store_;
   std::string origin_, key_pem_;
+};
+
+// Signs checkpoints on a schedule (service.md "Audit log": a checkpoint every N entries or T
+// seconds), so that a rewritten row is located to a short range even if nobody asked for a
+// checkpoint: one when the log has grown by `every_entries` since the newest stored checkpoint,
+// or has grown at all and `every_seconds` have passed since that checkpoint (by the injected
+// clock). Several certd instances on one PostgreSQL registry may run one each: AuditLog keeps
+// the first checkpoint stored for a size.
+//
+//   certd::AuditCheckpointer cp(log, store, clock, {.every_entries = 1000, .every_seconds = 300},
+//                               [](const std::string& e) { log_warning(e); });
+//   // ... runs until cp is destroyed (the destructor stops and joins its thread)
+//
+// Failure: a failed attempt (store busy, key error) is reported through `on_error` and retried
+// at the next poll; it never stops the daemon.
+class AuditCheckpointer {
+ public:
+  struct Options {
+    std::int64_t every_entries = 1000;
+    std::int64_t every_seconds = 300;
+    std::chrono::milliseconds poll{1000};  // how often the thread looks
+    bool start_thread = true;              // false: only tick() (tests)
+  };
+  AuditCheckpointer(AuditLog& log, Store& store, const libcert::Clock& clock, Options options,
+                    std::function<void(const std::string&)> on_error);
+  ~AuditCheckpointer();
+  AuditCheckpointer(const AuditCheckpointer&) = delete;
+  AuditCheckpointer& operator=(const AuditCheckpointer&) = delete;
+
+  // One decision: signs and returns a checkpoint if one is due, else nullopt. Throws what the
+  // store or the signer throws (the thread catches and reports it).
+  std::optional<AuditCheckpointRow> tick();
+
+ private:
+  void run();
+
+  AuditLog& log_;
+  Store& store_;
+  const libcert::Clock& clock_;
+  Options options_;
+  std::function<void(const std::string&)> on_error_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::thread thread_;  // last: started after every member it uses
 };
 
 struct AuditReport {

@@ -103,9 +103,14 @@ Config Config::load(const std::string& path, const Env& env) {
     if (j.contains("audit")) {
       const auto& t = j["audit"];
       if (!t.is_object()) bad("audit", "expected an object");
-      check_keys(t, "audit.", {"key", "origin"});
+      check_keys(t, "audit.",
+                 {"key", "origin", "checkpoint_every_entries", "checkpoint_every_seconds"});
       c.audit_key = str(t, "key", "audit.", c.audit_key);
       c.audit_origin = str(t, "origin", "audit.", c.audit_origin);
+      c.audit_checkpoint_every_entries = num(t, "checkpoint_every_entries", "audit.",
+                                             c.audit_checkpoint_every_entries, 1, 1LL << 40);
+      c.audit_checkpoint_every_seconds = num(t, "checkpoint_every_seconds", "audit.",
+                                             c.audit_checkpoint_every_seconds, 1, 366LL * 86400);
     }
     if (j.contains("tls")) {
       const auto& t = j["tls"];
@@ -175,6 +180,14 @@ Config Config::load(const std::string& path, const Env& env) {
   if (auto v = env("CERTD_VERIFY_PER_MINUTE")) {
     c.limits.verify_per_minute =
         static_cast<int>(env_num("CERTD_VERIFY_PER_MINUTE", *v, 1, 1000000));
+  }
+  if (auto v = env("CERTD_AUDIT_CHECKPOINT_EVERY_ENTRIES")) {
+    c.audit_checkpoint_every_entries =
+        env_num("CERTD_AUDIT_CHECKPOINT_EVERY_ENTRIES", *v, 1, 1LL << 40);
+  }
+  if (auto v = env("CERTD_AUDIT_CHECKPOINT_EVERY_SECONDS")) {
+    c.audit_checkpoint_every_seconds =
+        env_num("CERTD_AUDIT_CHECKPOINT_EVERY_SECONDS", *v, 1, 366LL * 86400);
   }
   if (c.tls_cert.empty() != c.tls_key.empty()) {
     bad("tls", "cert and key must be given together");

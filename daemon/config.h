@@ -59,6 +59,10 @@ struct Config {
   // origin ("" = the lower-cased qr_host + "/audit").
   std::string audit_key;
   std::string audit_origin;
+  // service.md: a checkpoint every N entries or T seconds (whichever comes first, and only when
+  // the log has grown): signed by a background thread of certd (audit.h AuditCheckpointer).
+  std::int64_t audit_checkpoint_every_entries = 1000;
+  std::int64_t audit_checkpoint_every_seconds = 300;
   Limits limits;
 
   using Env = std::function<std::optional<std::string>(const char*)>;

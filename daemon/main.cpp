@@ -159,12 +159,28 @@ int main(int argc, char** argv) {
     s.rng = &rng;
     s.log = log_line;
     certd::App app(s);
+    // Scheduled checkpoints (service.md): stopped and joined before the store closes.
+    std::unique_ptr<certd::AuditCheckpointer> checkpointer;
+    if (audit) {
+      certd::AuditCheckpointer::Options co;
+      co.every_entries = config.audit_checkpoint_every_entries;
+      co.every_seconds = config.audit_checkpoint_every_seconds;
+      checkpointer = std::make_unique<certd::AuditCheckpointer>(
+          *audit, *store, clock, co, [](const std::string& e) {
+            log_line(nlohmann::json{{"level", "warn"}, {"msg", e}}.dump(
+                -1, ' ', false, nlohmann::json::error_handler_t::replace));
+          });
+    }
     log_line(nlohmann::json{
         {"level", "info"},
         {"msg", "registry open"},
         {"schema_version", store->schema_version()},
         {"seal_versions_imported", imported},
-        {"audit_checkpoints", audit ? origin : std::string("disabled (no audit key)")}}
+        {"audit_checkpoints", audit ? origin : std::string("disabled (no audit key)")},
+        {"audit_checkpoint_every",
+         audit ? std::to_string(config.audit_checkpoint_every_entries) + " entries or " +
+                     std::to_string(config.audit_checkpoint_every_seconds) + " s"
+               : std::string("-")}}
                  .dump());
     return certd::serve(config, app, port_file, log_line);
   } catch (const libcert::Error& e) {

@@ -1,5 +1,6 @@
-// POST /v1/licences and POST /v1/licences:batch — issuing through libcert::Issuer inside the
-// registry's issuing transaction, with Idempotency-Key semantics (service.md).
+// POST /v1/licences and POST /v1/licences:batch — issuing through libcert::Issuer between the
+// registry's reserve and commit transactions (store.h, issuance.h), with Idempotency-Key
+// semantics (service.md).
 #include "app_issue.h"
 
 #include <map>
@@ -101,9 +102,9 @@ Item check_item(const Services& s, const Principal& who, const nlohmann::json& b
 // administrator must do: no active version, or a certificate inside the expiry margin
 // (service.md: refuse to issue with a certificate that expires within a configured margin, and
 // warn well before).
-SealKeyVersion active_seal(const Services& s, Metrics& metrics, const Allocation& a,
-                           const std::string& dept) {
-  if (!a.seal) {
+SealKeyVersion active_seal(const Services& s, Metrics& metrics,
+                           const std::optional<SealKeyVersion>& seal, const std::string& dept) {
+  if (!seal) {
     ApiError e(503, "no-active-seal-key", "No active seal key",
                "department " + dept +
                    " has no active seal key version; an administrator must "
@@ -112,7 +113,7 @@ SealKeyVersion active_seal(const Services& s, Metrics& metrics, const Allocation
     e.headers.emplace_back("Retry-After", "60");
     throw e;
   }
-  const SealKeyVersion& v = *a.seal;
+  const SealKeyVersion& v = *seal;
   const std::int64_t now = s.clock->now();
   const std::int64_t left = v.not_after.value_or(0) - now;
   const double days = static_cast<double>(left) / 86400.0;
@@ -191,6 +192,15 @@ Outcome issue_item(const Services& s, Metrics& metrics, const Principal& who, co
   ctx.response = [](const LicenceRecord& r) {
     return std::pair<int, std::string>{201, licence_view(r, false).dump()};
   };
+  // The holder data passed the template's rules in check_item(), and the seal version is
+  // checked here in the reserve transaction, before a serial is taken: a request refused for
+  // either reason burns no serial. What can still fail is the render/seal itself (a value that
+  // does not fit its box, a missing glyph); that serial becomes a licence.void audit row.
+  if (s.seal_keys != nullptr) {
+    ctx.check_seal = [&](const std::optional<SealKeyVersion>& v) {
+      (void)active_seal(s, metrics, v, t.department().id);
+    };
+  }
   try {
     const LicenceRecord rec = s.store->issue(ctx, [&](const Allocation& a) {
       libcert::IssueRequest r;
@@ -203,10 +213,12 @@ Outcome issue_item(const Services& s, Metrics& metrics, const Principal& who, co
       std::string seal_cert_sha256;
       libcert::IssuedLicence lic;
       if (s.seal_keys != nullptr) {
-        // Seal with the version the registry holds active at this moment, inside the issuing
-        // transaction; the issue time is read after it, so it lies inside that version's usage
-        // window whatever rotation runs concurrently (docs/service.md "Seal key versions").
-        const SealKeyVersion v = active_seal(s, metrics, a, t.department().id);
+        // Seal with the version the registry held active in the reserve transaction; the issue
+        // time is read after it, and the commit transaction re-checks that the version is still
+        // active (or calls this again with the new one), so the issue time lies inside the
+        // version's usage window whatever rotation runs concurrently
+        // (docs/key-lifecycle-and-audit.md "Seal key versions").
+        const SealKeyVersion v = active_seal(s, metrics, a.seal, t.department().id);
         r.issued_at = s.clock->now();
         libcert::SealKeyring ring;
         ring.add(t.department().id, s.seal_keys->signer(v));

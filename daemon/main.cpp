@@ -88,7 +88,12 @@ int main(int argc, char** argv) {
     libcert::SystemRng rng;
     certd::StoreOptions so;
     so.status_list_size = config.status_list_size;
+    // An issuance reserved but not committed within the idempotency lease is abandoned (its
+    // process died): the client may already retry under the same key, so the serial is voided.
+    so.reservation_lease_s = config.idempotency_lease_s;
     auto store = certd::open_store(config.store, so);
+    // Serials a crashed certd reserved and never committed become licence.void audit rows.
+    const std::int64_t voided = store->void_abandoned_reservations(clock.now());
 
     // Templates, seal certificates and the trust anchor are loaded once; a broken template set or
     // key directory stops the start-up with the file and rule that failed.
@@ -176,6 +181,7 @@ int main(int argc, char** argv) {
         {"msg", "registry open"},
         {"schema_version", store->schema_version()},
         {"seal_versions_imported", imported},
+        {"abandoned_reservations_voided", voided},
         {"audit_checkpoints", audit ? origin : std::string("disabled (no audit key)")},
         {"audit_checkpoint_every",
          audit ? std::to_string(config.audit_checkpoint_every_entries) + " entries or " +

@@ -1,7 +1,6 @@
 #include "pg_store.h"
 
 #include <algorithm>
-#include <ctime>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -11,8 +10,9 @@ namespace certd {
 
 const std::vector<Migration>& pg_migrations() {
   // Migration 1 in the PostgreSQL dialect (64-bit integers are BIGINT, blobs BYTEA); the later
-  // ones are plain CREATE INDEX statements and are shared verbatim with SQLite, so the two lists
-  // cannot drift apart. Never edit a shipped migration: add a numbered one to both lists.
+  // ones are portable SQL (CREATE INDEX; migration 4's reservations table uses BIGINT and TEXT
+  // only) and are shared verbatim with SQLite, so the two lists cannot drift apart. Never edit a
+  // shipped migration: add a numbered one to sqlite_migrations() (portable) or to both lists.
   static const std::vector<Migration> m = [] {
     std::vector<Migration> v = {{1, "initial registry schema", R"sql(
 CREATE TABLE principals(
@@ -106,7 +106,7 @@ CREATE TABLE audit_checkpoints(
 );
 )sql"}};
     for (const auto& s : sqlite_migrations()) {
-      if (s.version > 1) v.push_back(s);  // portable SQL (CREATE INDEX)
+      if (s.version > 1) v.push_back(s);  // portable SQL
     }
     return v;
   }();
@@ -219,13 +219,6 @@ std::int64_t append_audit(pg::Conn& c, std::int64_t ts, const Actor& by, const s
   return row.idx;
 }
 
-int utc_year(std::int64_t t) {
-  const std::time_t tt = static_cast<std::time_t>(t);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  return tm.tm_year + 1900;
-}
-
 constexpr const char* kSealCols =
     "department, version, state, key_ref, algorithm, cert_der, chain_der, cert_sha256, "
     "not_before, not_after, created_at, activated_at, retired_at, revoked_at, compromised_at, "
@@ -284,13 +277,13 @@ std::string seal_object(const SealKeyVersion& v) {
   return "seal:" + v.department + "/" + std::to_string(v.version);
 }
 
-// As in SqliteStore: a rotation takes effect at `now` but never before the department's last
-// issuance (which may come from another instance whose clock read happened later).
+// As in SqliteStore: a rotation takes effect at `now` but never before the department's latest
+// issue time (which may come from another instance whose clock read happened later, and from a
+// licence that committed after others with later issue times: MAX, not the last row).
 std::int64_t rotation_time(pg::Conn& c, const std::string& dept, std::int64_t now) {
-  auto r = c.exec_params(
-      "SELECT issued_at FROM licences WHERE department = $1 ORDER BY audit_index DESC LIMIT 1",
-      {Param(dept)});
-  if (r.rows() > 0) return std::max(now, r.int64(0, 0));
+  auto r =
+      c.exec_params("SELECT MAX(issued_at) FROM licences WHERE department = $1", {Param(dept)});
+  if (r.rows() > 0 && !r.is_null(0, 0)) return std::max(now, r.int64(0, 0));
   return now;
 }
 
@@ -511,41 +504,119 @@ std::int64_t PgStore::draw_index(std::uint64_t size) {
   return static_cast<std::int64_t>(v % size);
 }
 
+namespace {
+
+constexpr const char* kReservationCols =
+    "type_code, issuer_code, serial, department, template, status_index, seal_version, "
+    "principal, request_id, created_at";
+
+detail::Reservation read_reservation(const pg::Result& st, int i) {
+  detail::Reservation r;
+  r.type_code = st.text(i, 0);
+  r.issuer_code = st.text(i, 1);
+  r.serial = st.text(i, 2);
+  r.department = st.text(i, 3);
+  r.template_id = st.text(i, 4);
+  r.status_index = st.int64(i, 5);
+  r.seal_version = st.opt_int64(i, 6);
+  r.principal = st.text(i, 7);
+  r.request_id = st.text(i, 8);
+  r.created_at = st.int64(i, 9);
+  return r;
+}
+
+// As in SqliteStore: deletes one reservation and appends its licence.void row inside the
+// caller's transaction (which holds kRegistryWriteLock); false if it no longer exists.
+bool void_reservation(pg::Conn& c, const detail::Reservation& r, const nlohmann::json& why,
+                      std::int64_t now, const Actor& by) {
+  auto del = c.exec_params(
+      "DELETE FROM reservations WHERE type_code = $1 AND issuer_code = $2 AND serial = $3",
+      {Param(r.type_code), Param(r.issuer_code), Param(r.serial)});
+  if (del.affected() != 1) return false;
+  append_audit(c, now, by, "licence.void", detail::void_object(r), detail::void_details(r, why));
+  return true;
+}
+
+// Voids the reservations created at or before now - lease, whichever instance made them (an
+// instance that died between reserve and commit), inside the caller's locked transaction.
+std::int64_t void_abandoned(pg::Conn& c, std::int64_t now, std::int64_t lease) {
+  auto rows = c.exec_params(std::string("SELECT ") + kReservationCols +
+                                " FROM reservations WHERE created_at <= $1 ORDER BY created_at, "
+                                "type_code, issuer_code, serial",
+                            {Param(now - lease)});
+  std::int64_t n = 0;
+  for (int i = 0; i < rows.rows(); ++i) {
+    if (void_reservation(c, read_reservation(rows, i),
+                         {{"reason", "abandoned"}, {"lease_s", lease}}, now, {"certd", ""})) {
+      ++n;
+    }
+  }
+  return n;
+}
+
+std::optional<SealKeyVersion> active_seal_version(pg::Conn& c, const std::string& dept) {
+  auto r = c.exec_params(std::string("SELECT ") + kSealCols +
+                             " FROM seal_keys WHERE department = $1 AND state = 'active'",
+                         {Param(dept)});
+  if (r.rows() > 0) return read_seal(r, 0);
+  return std::nullopt;
+}
+
+}  // namespace
+
 LicenceRecord PgStore::issue(const IssueContext& ctx,
                              const std::function<Rendered(const Allocation&)>& render) {
+  detail::IssueSteps steps;
+  steps.reserve = [&] { return reserve(ctx); };
+  steps.commit = [&](const Allocation& a, const Rendered& r) { return commit_issue(ctx, a, r); };
+  steps.release = [&](const Allocation& a, const nlohmann::json& why) {
+    release_reservation(detail::reservation_of(ctx, a), why, ctx.now, ctx.actor);
+  };
+  return detail::run_issuance(steps, ctx, render);
+}
+
+std::int64_t PgStore::void_abandoned_reservations(std::int64_t now) {
   Lease l(*this);
   auto& c = l.c();
   pg::Tx tx(c);
   lock_writes(c);
+  const std::int64_t n = void_abandoned(c, now, options_.reservation_lease_s);
+  tx.commit();
+  return n;
+}
+
+Allocation PgStore::reserve(const IssueContext& ctx) {
+  Lease l(*this);
+  auto& c = l.c();
+  pg::Tx tx(c);
+  lock_writes(c);
+  // Lazily: an instance that died between reserve and commit is accounted for by the others.
+  void_abandoned(c, ctx.now, options_.reservation_lease_s);
 
   Allocation a;
+  // Read under the registry write lock; checked again at commit (the render runs unlocked, so an
+  // activation through any instance may commit in between).
+  a.seal = active_seal_version(c, ctx.department);
+  if (ctx.check_seal) ctx.check_seal(a.seal);  // refusals burn no serial
   {
-    // Read under the registry write lock: an activation through any instance is wholly before
-    // this issuance (the new version seals it) or wholly after (the old one does).
-    auto r = c.exec_params(std::string("SELECT ") + kSealCols +
-                               " FROM seal_keys WHERE department = $1 AND state = 'active'",
-                           {Param(ctx.department)});
-    if (r.rows() > 0) a.seal = read_seal(r, 0);
-  }
-  {
-    // Counter row created on first use, incremented in this transaction (rolled back with it).
+    // Counter row created on first use; from this commit on the serial is a licence or a
+    // licence.void row, never handed out again.
     auto r = c.exec_params(
         "INSERT INTO serial_counters(type_code, issuer_code, last) VALUES ($1, $2, 1) "
         "ON CONFLICT (type_code, issuer_code) DO UPDATE SET last = serial_counters.last + 1 "
         "RETURNING last",
         {Param(ctx.type_code), Param(ctx.issuer_code)});
-    const std::int64_t n = r.int64(0, 0);
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%04d%06lld", utc_year(ctx.now), static_cast<long long>(n));
-    a.serial = buf;
+    a.serial = detail::format_serial(ctx.now, r.int64(0, 0));
   }
   {
     const auto size = static_cast<std::uint64_t>(options_.status_list_size);
     bool found = false;
     for (int attempt = 0; attempt < 256 && !found; ++attempt) {
       a.status_index = draw_index(size);
-      auto r = c.exec_params("SELECT 1 FROM licences WHERE department = $1 AND status_index = $2",
-                             {Param(ctx.department), Param(a.status_index)});
+      auto r = c.exec_params(
+          "SELECT 1 FROM licences WHERE department = $1 AND status_index = $2 UNION ALL "
+          "SELECT 1 FROM reservations WHERE department = $1 AND status_index = $2",
+          {Param(ctx.department), Param(a.status_index)});
       found = r.rows() == 0;
     }
     if (!found) {
@@ -553,10 +624,45 @@ LicenceRecord PgStore::issue(const IssueContext& ctx,
                                         " is too full: no free index after 256 draws");
     }
   }
+  const detail::Reservation r = detail::reservation_of(ctx, a);
+  c.exec_params(std::string("INSERT INTO reservations(") + kReservationCols +
+                    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                {Param(r.type_code), Param(r.issuer_code), Param(r.serial), Param(r.department),
+                 Param(r.template_id), Param(r.status_index), Param(r.seal_version),
+                 Param(r.principal), Param(r.request_id), Param(r.created_at)});
+  tx.commit();
+  return a;
+}
 
-  const Rendered r = render(a);
+detail::CommitResult PgStore::commit_issue(const IssueContext& ctx, const Allocation& a,
+                                           const Rendered& r) {
+  Lease l(*this);
+  auto& c = l.c();
+  pg::Tx tx(c);
+  lock_writes(c);
+  detail::CommitResult out;
+  {
+    // Under the registry write lock: a licence commits only while the version it was sealed
+    // with is the active one, so the audit order and the versions agree across instances.
+    auto now_active = active_seal_version(c, ctx.department);
+    if (!detail::same_seal(a.seal, now_active)) {
+      out.active_now = std::move(now_active);
+      return out;  // nothing written (the transaction rolls back); render again
+    }
+  }
+  {
+    auto del = c.exec_params(
+        "DELETE FROM reservations WHERE type_code = $1 AND issuer_code = $2 AND serial = $3",
+        {Param(ctx.type_code), Param(ctx.issuer_code), Param(a.serial)});
+    if (del.affected() != 1) {
+      throw StoreError(SQLITE_BUSY, "the reservation of serial " + a.serial +
+                                        " expired (older than " +
+                                        std::to_string(options_.reservation_lease_s) +
+                                        " s) and was voided; nothing was issued, retry");
+    }
+  }
 
-  LicenceRecord rec;
+  LicenceRecord& rec = out.record;
   rec.id = r.id;
   rec.number = r.number;
   rec.serial = a.serial;
@@ -608,7 +714,17 @@ LicenceRecord PgStore::issue(const IssueContext& ctx,
   }
   tx.commit();
   rec.pdf = r.pdf;
-  return rec;
+  out.committed = true;
+  return out;
+}
+
+void PgStore::release_reservation(const detail::Reservation& r, const nlohmann::json& why,
+                                  std::int64_t now, const Actor& by) {
+  Lease l(*this);
+  auto& c = l.c();
+  pg::Tx tx(c);
+  lock_writes(c);
+  if (void_reservation(c, r, why, now, by)) tx.commit();
 }
 
 std::optional<LicenceRecord> PgStore::get_licence(const std::string& id, bool with_pdf) {

@@ -9,13 +9,16 @@
 // PostgreSQL dialect — BIGINT, BYTEA — and the portable ones shared with sqlite_migrations()).
 //
 // Concurrency across processes is the database's job, never an in-process mutex:
-//  - every write that appends to the audit log (and issue(), which also reads the active seal
-//    version and allocates the serial and status index) first takes the transaction-scoped
-//    advisory lock kRegistryWriteLock (pg_advisory_xact_lock), the PostgreSQL counterpart of
-//    SQLite's BEGIN IMMEDIATE: audit indexes are MAX+1 under that lock, hence gap-free across
-//    instances, and an activation commits wholly before or after any issuance;
+//  - every write that appends to the audit log (and both short transactions of issue(): the
+//    reserve, which reads the active seal version and allocates the serial and status index, and
+//    the commit, which re-checks the seal version; the render between them holds no lock)
+//    first takes the transaction-scoped advisory lock kRegistryWriteLock
+//    (pg_advisory_xact_lock), the PostgreSQL counterpart of SQLite's BEGIN IMMEDIATE: audit
+//    indexes are MAX+1 under that lock, hence gap-free across instances, and an activation
+//    commits wholly before or after any licence;
 //  - the schema backs this up: UNIQUE (type_code, issuer_code, serial), UNIQUE (department,
-//    status_index), audit_log.idx PRIMARY KEY, the partial UNIQUE index seal_keys_one_active;
+//    status_index) on licences and on reservations, audit_log.idx PRIMARY KEY, the partial UNIQUE
+//    index seal_keys_one_active;
 //  - idempotency keys use INSERT … ON CONFLICT DO NOTHING and SELECT … FOR UPDATE (row locks), and
 //    issue() completes the key with UPDATE … WHERE state = 'in_flight' inside its transaction, so
 //    one key yields one licence whichever instance each request reaches;
@@ -27,6 +30,7 @@
 #include <string>
 #include <vector>
 
+#include "issuance.h"
 #include "pg.h"
 #include "sqlite_store.h"  // Migration
 #include "store.h"
@@ -58,6 +62,7 @@ class PgStore final : public Store {
 
   LicenceRecord issue(const IssueContext& ctx,
                       const std::function<Rendered(const Allocation&)>& render) override;
+  std::int64_t void_abandoned_reservations(std::int64_t now) override;
   std::optional<LicenceRecord> get_licence(const std::string& id, bool with_pdf) override;
   ListPage list_licences(const ListQuery& q) override;
   std::optional<LicenceRecord> find_licence_by_pdf(const std::string& pdf_sha256) override;
@@ -102,6 +107,12 @@ class PgStore final : public Store {
   pg::Conn acquire();
   void release(pg::Conn c);
   void migrate();
+  // The three steps of issue() (issuance.h), each its own short write transaction.
+  Allocation reserve(const IssueContext& ctx);
+  detail::CommitResult commit_issue(const IssueContext& ctx, const Allocation& a,
+                                    const Rendered& r);
+  void release_reservation(const detail::Reservation& r, const nlohmann::json& why,
+                           std::int64_t now, const Actor& by);
   std::int64_t draw_index(std::uint64_t size);
 
   std::string conninfo_;

@@ -1,7 +1,6 @@
 #include "sqlite_store.h"
 
 #include <algorithm>
-#include <ctime>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -116,6 +115,28 @@ CREATE TABLE audit_checkpoints(
       // same partial-index syntax).
       {3, "index seal key versions by certificate hash",
        "CREATE INDEX seal_keys_by_cert ON seal_keys(cert_sha256);"},
+      // Issuance in two transactions with the render between them (issue 9, issuance.h): a
+      // serial and status-list index are reserved here until the licence commits or the serial
+      // is voided. Portable SQL (BIGINT is an INTEGER-affinity type name in SQLite), shared
+      // verbatim with PostgreSQL. Rotations read MAX(issued_at) per department: licences no
+      // longer commit in issue-time order.
+      {4, "issuance reservations; index licences by department and issue time", R"sql(
+CREATE TABLE reservations(
+  type_code TEXT NOT NULL,
+  issuer_code TEXT NOT NULL,
+  serial TEXT NOT NULL,
+  department TEXT NOT NULL,
+  template TEXT NOT NULL,
+  status_index BIGINT NOT NULL,
+  seal_version BIGINT,
+  principal TEXT NOT NULL,
+  request_id TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  PRIMARY KEY (type_code, issuer_code, serial),
+  UNIQUE (department, status_index)
+);
+CREATE INDEX licences_by_department_issued_at ON licences(department, issued_at);
+)sql"},
   };
   return m;
 }
@@ -230,13 +251,6 @@ std::int64_t append_audit(sql::Db& db, std::int64_t ts, const Actor& by, const s
   return row.idx;
 }
 
-int utc_year(std::int64_t t) {
-  const std::time_t tt = static_cast<std::time_t>(t);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  return tm.tm_year + 1900;
-}
-
 constexpr const char* kSealCols =
     "department, version, state, key_ref, algorithm, cert_der, chain_der, cert_sha256, "
     "not_before, not_after, created_at, activated_at, retired_at, revoked_at, compromised_at, "
@@ -295,15 +309,16 @@ std::string seal_object(const SealKeyVersion& v) {
   return "seal:" + v.department + "/" + std::to_string(v.version);
 }
 
-// The time a rotation takes effect: `now`, but never before the department's last issuance. An
-// issuance reads its time after taking the write lock, so a rotation that waited for the lock may
-// hold an older `now`; the old version's window must still cover every licence it sealed, and the
-// new version's must start no later than the first licence it seals.
+// The time a rotation takes effect: `now`, but never before the department's latest issue time.
+// A rotation that waited for the write lock may hold an older `now`, and licences commit in
+// whatever order their renders finish (issuance.h), so the latest issue time is MAX(issued_at),
+// not the last committed row's; the old version's window must still cover every licence it
+// sealed (a licence is committed only while its version is active), and the new version's must
+// start no later than the first licence it seals.
 std::int64_t rotation_time(sql::Db& db, const std::string& dept, std::int64_t now) {
-  auto st = db.prepare(
-      "SELECT issued_at FROM licences WHERE department = ?1 ORDER BY audit_index DESC LIMIT 1");
+  auto st = db.prepare("SELECT MAX(issued_at) FROM licences WHERE department = ?1");
   st.bind(1, dept);
-  if (st.step()) return std::max(now, st.int64(0));
+  if (st.step() && !st.is_null(0)) return std::max(now, st.int64(0));
   return now;
 }
 
@@ -526,25 +541,108 @@ void SqliteStore::abandon_idempotent(const IdempotencyRef& ref) {
 
 // ---- licences --------------------------------------------------------------------------------
 
+namespace {
+
+constexpr const char* kReservationCols =
+    "type_code, issuer_code, serial, department, template, status_index, seal_version, "
+    "principal, request_id, created_at";
+
+detail::Reservation read_reservation(const sql::Stmt& st) {
+  detail::Reservation r;
+  r.type_code = st.text(0);
+  r.issuer_code = st.text(1);
+  r.serial = st.text(2);
+  r.department = st.text(3);
+  r.template_id = st.text(4);
+  r.status_index = st.int64(5);
+  r.seal_version = st.opt_int64(6);
+  r.principal = st.text(7);
+  r.request_id = st.text(8);
+  r.created_at = st.int64(9);
+  return r;
+}
+
+// Deletes one reservation and appends its licence.void row, inside the caller's write
+// transaction. false (nothing written) if it no longer exists: committed, or already voided.
+bool void_reservation(sql::Db& db, const detail::Reservation& r, const nlohmann::json& why,
+                      std::int64_t now, const Actor& by) {
+  auto del = db.prepare(
+      "DELETE FROM reservations WHERE type_code = ?1 AND issuer_code = ?2 AND serial = ?3");
+  del.bind(1, r.type_code).bind(2, r.issuer_code).bind(3, r.serial);
+  del.run();
+  if (db.changes() != 1) return false;
+  append_audit(db, now, by, "licence.void", detail::void_object(r), detail::void_details(r, why));
+  return true;
+}
+
+// Voids the reservations created at or before now - lease (their issuer died between reserve and
+// commit), inside the caller's write transaction.
+std::int64_t void_abandoned(sql::Db& db, std::int64_t now, std::int64_t lease) {
+  std::vector<detail::Reservation> old;
+  {
+    auto st = db.prepare(std::string("SELECT ") + kReservationCols +
+                         " FROM reservations WHERE created_at <= ?1 ORDER BY created_at, "
+                         "type_code, issuer_code, serial");
+    st.bind(1, now - lease);
+    while (st.step()) old.push_back(read_reservation(st));
+  }
+  std::int64_t n = 0;
+  for (const auto& r : old) {
+    if (void_reservation(db, r, {{"reason", "abandoned"}, {"lease_s", lease}}, now,
+                         {"certd", ""})) {
+      ++n;
+    }
+  }
+  return n;
+}
+
+std::optional<SealKeyVersion> active_seal_version(sql::Db& db, const std::string& dept) {
+  auto st = db.prepare(std::string("SELECT ") + kSealCols +
+                       " FROM seal_keys WHERE department = ?1 AND state = 'active'");
+  st.bind(1, dept);
+  if (st.step()) return read_seal(st);
+  return std::nullopt;
+}
+
+}  // namespace
+
 LicenceRecord SqliteStore::issue(const IssueContext& ctx,
                                  const std::function<Rendered(const Allocation&)>& render) {
+  detail::IssueSteps steps;
+  steps.reserve = [&] { return reserve(ctx); };
+  steps.commit = [&](const Allocation& a, const Rendered& r) { return commit_issue(ctx, a, r); };
+  steps.release = [&](const Allocation& a, const nlohmann::json& why) {
+    release_reservation(detail::reservation_of(ctx, a), why, ctx.now, ctx.actor);
+  };
+  return detail::run_issuance(steps, ctx, render);
+}
+
+std::int64_t SqliteStore::void_abandoned_reservations(std::int64_t now) {
   Lease l(*this);
   auto& db = l.db();
   std::lock_guard w(write_mu_);
   sql::Tx tx(db, sql::Tx::kImmediate);
+  const std::int64_t n = void_abandoned(db, now, options_.reservation_lease_s);
+  tx.commit();
+  return n;
+}
+
+Allocation SqliteStore::reserve(const IssueContext& ctx) {
+  Lease l(*this);
+  auto& db = l.db();
+  std::lock_guard w(write_mu_);
+  sql::Tx tx(db, sql::Tx::kImmediate);
+  // Lazily: a crashed issuer's reservations must not wait for the next restart to be accounted.
+  void_abandoned(db, ctx.now, options_.reservation_lease_s);
 
   Allocation a;
+  // Read under the write lock; checked again at commit (the render runs without the lock, so a
+  // rotation may commit in between).
+  a.seal = active_seal_version(db, ctx.department);
+  if (ctx.check_seal) ctx.check_seal(a.seal);  // refusals burn no serial
   {
-    // The active seal version is read under the write lock: an activation is either wholly
-    // before this issuance (the new version seals it) or wholly after (the old one does).
-    auto st = db.prepare(std::string("SELECT ") + kSealCols +
-                         " FROM seal_keys WHERE department = ?1 AND state = 'active'");
-    st.bind(1, ctx.department);
-    if (st.step()) a.seal = read_seal(st);
-  }
-  {
-    // The counter row is created on first use and incremented in this transaction: a serial is
-    // consumed only if the licence commits, and a committed serial is never handed out again.
+    // The counter row is created on first use and incremented in this transaction; the serial is
+    // consumed from here on: it ends as a licence or a licence.void row, never handed out again.
     auto st = db.prepare(
         "INSERT INTO serial_counters(type_code, issuer_code, last) VALUES (?1, ?2, 1) "
         "ON CONFLICT(type_code, issuer_code) DO UPDATE SET last = last + 1 RETURNING last");
@@ -552,18 +650,17 @@ LicenceRecord SqliteStore::issue(const IssueContext& ctx,
     st.step();
     const std::int64_t n = st.int64(0);
     st.run();
-    // GB/T 36904 serial [0-9A-Z]+: the year of first issue, then the counter (at least 6 digits).
-    // The counter never resets, so the serial is unique whatever the year prefix says.
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%04d%06lld", utc_year(ctx.now), static_cast<long long>(n));
-    a.serial = buf;
+    a.serial = detail::format_serial(ctx.now, n);
   }
   {
     // Random status-list index (qr.md: random allocation, so an index says nothing about issue
-    // order or volume), unique per department; retry on collision.
+    // order or volume), unique per department among licences and open reservations; retry on
+    // collision.
     const auto size = static_cast<std::uint64_t>(options_.status_list_size);
     const std::uint64_t limit = UINT64_MAX - (UINT64_MAX % size);  // rejection sampling: no bias
-    auto probe = db.prepare("SELECT 1 FROM licences WHERE department = ?1 AND status_index = ?2");
+    auto probe = db.prepare(
+        "SELECT 1 FROM licences WHERE department = ?1 AND status_index = ?2 UNION ALL "
+        "SELECT 1 FROM reservations WHERE department = ?1 AND status_index = ?2");
     bool found = false;
     for (int attempt = 0; attempt < 256 && !found; ++attempt) {
       std::uint64_t v = 0;
@@ -583,10 +680,57 @@ LicenceRecord SqliteStore::issue(const IssueContext& ctx,
                                         " is too full: no free index after 256 draws");
     }
   }
+  const detail::Reservation r = detail::reservation_of(ctx, a);
+  auto ins = db.prepare(std::string("INSERT INTO reservations(") + kReservationCols +
+                        ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
+  ins.bind(1, r.type_code)
+      .bind(2, r.issuer_code)
+      .bind(3, r.serial)
+      .bind(4, r.department)
+      .bind(5, r.template_id)
+      .bind(6, r.status_index)
+      .bind(7, r.seal_version)
+      .bind(8, r.principal)
+      .bind(9, r.request_id)
+      .bind(10, r.created_at);
+  ins.run();
+  tx.commit();
+  return a;
+}
 
-  const Rendered r = render(a);
+detail::CommitResult SqliteStore::commit_issue(const IssueContext& ctx, const Allocation& a,
+                                               const Rendered& r) {
+  Lease l(*this);
+  auto& db = l.db();
+  std::lock_guard w(write_mu_);
+  sql::Tx tx(db, sql::Tx::kImmediate);
+  detail::CommitResult out;
+  {
+    // The version sealed with must still be the active one now, under the write lock: every
+    // licence committed before an activation carries the old version (whose window
+    // rotation_time() stretches over its issue time), every one after it the new version.
+    auto now_active = active_seal_version(db, ctx.department);
+    if (!detail::same_seal(a.seal, now_active)) {
+      out.active_now = std::move(now_active);
+      return out;  // nothing written; run_issuance renders again
+    }
+  }
+  {
+    auto del = db.prepare(
+        "DELETE FROM reservations WHERE type_code = ?1 AND issuer_code = ?2 AND serial = ?3");
+    del.bind(1, ctx.type_code).bind(2, ctx.issuer_code).bind(3, a.serial);
+    del.run();
+    if (db.changes() != 1) {
+      // Voided as abandoned (this issuance outlived the lease): the serial is a licence.void row
+      // already, so it must not become a licence as well.
+      throw StoreError(SQLITE_BUSY, "the reservation of serial " + a.serial +
+                                        " expired (older than " +
+                                        std::to_string(options_.reservation_lease_s) +
+                                        " s) and was voided; nothing was issued, retry");
+    }
+  }
 
-  LicenceRecord rec;
+  LicenceRecord& rec = out.record;
   rec.id = r.id;
   rec.number = r.number;
   rec.serial = a.serial;
@@ -654,7 +798,17 @@ LicenceRecord SqliteStore::issue(const IssueContext& ctx,
   }
   tx.commit();
   rec.pdf = r.pdf;
-  return rec;
+  out.committed = true;
+  return out;
+}
+
+void SqliteStore::release_reservation(const detail::Reservation& r, const nlohmann::json& why,
+                                      std::int64_t now, const Actor& by) {
+  Lease l(*this);
+  auto& db = l.db();
+  std::lock_guard w(write_mu_);
+  sql::Tx tx(db, sql::Tx::kImmediate);
+  if (void_reservation(db, r, why, now, by)) tx.commit();
 }
 
 std::optional<LicenceRecord> SqliteStore::get_licence(const std::string& id, bool with_pdf) {

@@ -6,7 +6,9 @@
 //
 // Writes inside one process are serialised by a mutex before BEGIN IMMEDIATE (fair queueing
 // instead of SQLite's sleep-and-retry busy handler); other processes (certctl keys …) wait on the
-// busy timeout. Reads use pooled connections and never block writers (WAL).
+// busy timeout. Reads use pooled connections and never block writers (WAL). issue() holds the
+// mutex only for its two short transactions (reserve, commit), never while it renders
+// (issuance.h), so renders of concurrent issuances run in parallel.
 #pragma once
 
 #include <condition_variable>
@@ -14,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "issuance.h"
 #include "sqlite.h"
 #include "store.h"
 
@@ -45,6 +48,7 @@ class SqliteStore final : public Store {
 
   LicenceRecord issue(const IssueContext& ctx,
                       const std::function<Rendered(const Allocation&)>& render) override;
+  std::int64_t void_abandoned_reservations(std::int64_t now) override;
   std::optional<LicenceRecord> get_licence(const std::string& id, bool with_pdf) override;
   ListPage list_licences(const ListQuery& q) override;
   std::optional<LicenceRecord> find_licence_by_pdf(const std::string& pdf_sha256) override;
@@ -89,6 +93,12 @@ class SqliteStore final : public Store {
   sql::Db acquire();
   void release(sql::Db db);
   void migrate();
+  // The three steps of issue() (issuance.h), each its own short write transaction.
+  Allocation reserve(const IssueContext& ctx);
+  detail::CommitResult commit_issue(const IssueContext& ctx, const Allocation& a,
+                                    const Rendered& r);
+  void release_reservation(const detail::Reservation& r, const nlohmann::json& why,
+                           std::int64_t now, const Actor& by);
 
   std::string path_;
   StoreOptions options_;

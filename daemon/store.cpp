@@ -3,9 +3,12 @@
 #include <openssl/evp.h>
 
 #include <algorithm>
+#include <ctime>
 #include <nlohmann/json.hpp>
 
+#include "issuance.h"
 #include "libcert/error.h"
+#include "sqlite.h"
 
 namespace certd {
 
@@ -52,5 +55,133 @@ std::string audit_leaf_hash(const AuditRow& row) {
   input += leaf.dump();
   return sha256_raw(input);
 }
+
+namespace detail {
+
+bool same_seal(const std::optional<SealKeyVersion>& used,
+               const std::optional<SealKeyVersion>& active) {
+  if (!used || !active) return !used && !active;
+  return used->department == active->department && used->version == active->version &&
+         active->state == "active";
+}
+
+std::string format_serial(std::int64_t now, std::int64_t counter) {
+  const std::time_t tt = static_cast<std::time_t>(now);
+  std::tm tm{};
+  gmtime_r(&tt, &tm);
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%04d%06lld", tm.tm_year + 1900, static_cast<long long>(counter));
+  return buf;
+}
+
+Reservation reservation_of(const IssueContext& ctx, const Allocation& a) {
+  Reservation r;
+  r.type_code = ctx.type_code;
+  r.issuer_code = ctx.issuer_code;
+  r.serial = a.serial;
+  r.department = ctx.department;
+  r.template_id = ctx.template_id;
+  r.status_index = a.status_index;
+  if (a.seal) r.seal_version = a.seal->version;
+  r.principal = ctx.actor.principal;
+  r.request_id = ctx.actor.request_id;
+  r.created_at = ctx.now;
+  return r;
+}
+
+std::string void_object(const Reservation& r) {
+  return "serial:" + r.type_code + "/" + r.issuer_code + "/" + r.serial;
+}
+
+nlohmann::json void_details(const Reservation& r, const nlohmann::json& why) {
+  nlohmann::json d = {{"department", r.department},
+                      {"template", r.template_id},
+                      {"type_code", r.type_code},
+                      {"issuer_code", r.issuer_code},
+                      {"serial", r.serial},
+                      {"status_index", r.status_index},
+                      {"reserved_at", r.created_at},
+                      {"reserved_by", r.principal},
+                      {"reserved_request_id", r.request_id}};
+  if (r.seal_version) d["seal_version"] = *r.seal_version;
+  for (const auto& [k, v] : why.items()) d[k] = v;
+  return d;
+}
+
+nlohmann::json failure_reason(const char* reason, const std::exception_ptr& e) {
+  nlohmann::json why = {{"reason", reason}};
+  // At most 300 bytes of the message: enough to name the field and the rule (a UTF-8 sequence cut
+  // at the end is replaced, so that the audit details always serialise).
+  auto msg = [](const char* m) {
+    std::string s(m);
+    if (s.size() > 300) s.resize(300);
+    return nlohmann::json(s).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  };
+  try {
+    std::rethrow_exception(e);
+  } catch (const libcert::Error& x) {
+    why["error_code"] = std::string(libcert::to_string(x.code()));
+    why["error"] = nlohmann::json::parse(msg(x.what()));
+  } catch (const StoreError& x) {
+    why["error_code"] = "store";
+    why["error"] = nlohmann::json::parse(msg(x.what()));
+  } catch (const std::exception& x) {
+    why["error"] = nlohmann::json::parse(msg(x.what()));
+  } catch (...) {
+    why["error"] = "unknown exception";
+  }
+  return why;
+}
+
+namespace {
+
+// A release that fails (the database is busy or gone) leaves the reservation in place: it is
+// voided as abandoned once the lease expires, so the serial is accounted for either way.
+void release_quietly(const IssueSteps& steps, const Allocation& a, const nlohmann::json& why) {
+  try {
+    steps.release(a, why);
+  } catch (const std::exception&) {
+  }
+}
+
+}  // namespace
+
+LicenceRecord run_issuance(const IssueSteps& steps, const IssueContext& ctx,
+                           const std::function<Rendered(const Allocation&)>& render) {
+  Allocation a = steps.reserve();  // throws: nothing reserved, no serial taken
+  for (int attempt = 1;; ++attempt) {
+    Rendered r;
+    try {
+      r = render(a);
+    } catch (...) {
+      release_quietly(steps, a, failure_reason("render-failed", std::current_exception()));
+      throw;
+    }
+    CommitResult c;
+    try {
+      c = steps.commit(a, r);
+    } catch (...) {
+      // Nothing was committed (or, if the COMMIT itself was lost on the way back, the
+      // reservation is already gone and the release finds nothing to void).
+      release_quietly(steps, a, failure_reason("commit-failed", std::current_exception()));
+      throw;
+    }
+    if (c.committed) return c.record;
+    // The seal version changed between reserve and commit (an activation, retirement or
+    // revocation committed in between): seal again with the version active now, same serial
+    // and index, so that no licence is committed with a version that was no longer active at its
+    // issue time.
+    if (attempt >= kMaxRenders) {
+      release_quietly(steps, a, {{"reason", "seal-changed"}, {"renders", attempt}});
+      throw StoreError(SQLITE_BUSY, "the seal key version of department " + ctx.department +
+                                        " changed " + std::to_string(attempt) +
+                                        " times while serial " + a.serial +
+                                        " was being sealed; nothing was issued, retry");
+    }
+    a.seal = c.active_now;
+  }
+}
+
+}  // namespace detail
 
 }  // namespace certd

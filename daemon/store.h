@@ -1,26 +1,40 @@
 // daemon/store.h — the registry: principals (API keys), licences, idempotency records, seal key
 // versions and the audit log, behind one interface so that SQLite (sqlite_store.h, the embedded
-// default) and PostgreSQL (issue 11) share the schema and the same test suite.
+// default) and PostgreSQL (pg_store.h) share the schema and the same test suite.
 //
 //   auto store = certd::open_store("registry.db");          // applies pending migrations
+//   store->void_abandoned_reservations(now);                  // at start-up (certd does)
 //   auto p = store->find_principal(certd::sha256_hex(api_key));
 //   certd::IssueContext ctx{...};
 //   certd::LicenceRecord rec = store->issue(ctx, [&](const certd::Allocation& a) {
-//     return render_and_seal(a.serial, a.status_index);       // runs inside the transaction
+//     return render_and_seal(a.serial, a.status_index, a.seal);  // runs with NO lock held
 //   });
+//
+// Issuance is two short write transactions with the render between them (issuance.h,
+// docs/service.md "Issuance"): reserve (serial, status-list index, active seal version, a
+// `reservations` row) → render and seal outside any lock, so that requests render on every core →
+// commit (seal version re-checked, reservation deleted, licence + audit row + idempotency
+// response inserted). A serial whose render or commit fails, or whose process died in between,
+// becomes a `licence.void` audit row.
 //
 // Guarantees every implementation must keep (tests/integration/store_test.cpp checks them):
 //  - every write is one transaction; a state change and its audit_log row commit together, and the
 //    audit index has no gap;
 //  - serials are unique per (type_code, issuer_code), taken from a counter (never MAX()+1), never
-//    reused once committed; status-list indexes are random and unique per department;
+//    reused; status-list indexes are random and unique per department, among licences and open
+//    reservations alike;
+//  - every serial the counter handed out is accounted for: it is a licence, an open reservation
+//    (an issuance in progress), or a `licence.void` audit row (render/commit failed, or the
+//    reservation was abandoned for longer than StoreOptions::reservation_lease_s);
+//  - a licence is committed only with the seal version that is active at its commit (a rotation
+//    between reserve and commit makes issue() render again with the same serial and index);
 //  - issue() returns only after the licence row, its audit row and the idempotency response are
 //    committed (a licence a client was told about is never lost);
 //  - an idempotency key is bound to one request body: begin() says Started / Replay / InFlight /
 //    Mismatch.
 // Thread-safety: every method may be called from many threads at once.
 // Failure: methods throw certd::StoreError (sqlite.h) for database failures (busy() → retry later)
-// and libcert::Error for anything thrown by the issue() callback (the transaction is rolled back).
+// and whatever the issue() callbacks throw (the serial is then voided, nothing else is written).
 #pragma once
 
 #include <cstdint>
@@ -117,13 +131,15 @@ struct LicenceRecord {
   std::int64_t audit_index = 0;
 };
 
-// What the store allocates inside the issuing transaction and hands to the renderer.
+// What the store reserves for one issuance and hands to the renderer.
 struct Allocation {
   std::string serial;
   std::int64_t status_index = 0;
-  // The department's active seal key version, read inside the issuing transaction (so an
-  // activation commits either wholly before or wholly after this issuance); nullopt if the
-  // registry has none. The renderer seals with exactly this version.
+  // The department's active seal key version, read in the reserve transaction and checked again
+  // in the commit transaction: if another version became active (or this one was retired or
+  // revoked) in between, the renderer is called again with the same serial and index and the
+  // version active then. nullopt if the registry has none. The renderer seals with exactly this
+  // version.
   std::optional<SealKeyVersion> seal;
 };
 
@@ -156,6 +172,10 @@ struct IssueContext {
   std::optional<IdempotencyRef> idempotency;  // the begin()-ed key to complete in the same tx
   // Builds the idempotent response (status + body) from the committed record; stored with it.
   std::function<std::pair<int, std::string>(const LicenceRecord&)> response;
+  // Optional: called in the reserve transaction with the department's active seal version,
+  // before a serial is taken. Throwing here (no active version, certificate about to expire)
+  // aborts the issuance with nothing reserved, so such a refusal burns no serial.
+  std::function<void(const std::optional<SealKeyVersion>&)> check_seal;
 };
 
 struct ListQuery {
@@ -223,11 +243,22 @@ class Store {
   virtual void abandon_idempotent(const IdempotencyRef& ref) = 0;
 
   // --- licences ---
-  // One write transaction: allocate the serial and a random status-list index (rng), call
-  // `render` with them, insert the licence, its audit row and (if ctx.idempotency) the
-  // idempotency response, commit. Exceptions from `render` roll everything back and propagate.
+  // Reserve transaction: void reservations older than the lease, read the active seal version
+  // (ctx.check_seal), take the next serial and a random free status-list index (rng), insert the
+  // reservation. Then `render` with no lock held (concurrent issuances render in parallel). Then
+  // the commit transaction: if the active seal version is no longer the one rendered with,
+  // `render` again (same serial and index; at most detail::kMaxRenders times, then StoreError
+  // busy); else delete the reservation and insert the licence, its audit row and (if
+  // ctx.idempotency) the idempotency response. If `render` or the commit throws, the
+  // reservation is released with a `licence.void` audit row (serial, status index, reason) and
+  // the exception propagates; the serial is never reused.
   virtual LicenceRecord issue(const IssueContext& ctx,
                               const std::function<Rendered(const Allocation&)>& render) = 0;
+  // Voids every reservation created at or before now - StoreOptions::reservation_lease_s (its
+  // issuer died between reserve and commit): deletes it and appends a `licence.void` audit row
+  // (reason "abandoned"), all in one transaction. certd calls it at start-up; issue() does the
+  // same lazily. Returns how many were voided.
+  virtual std::int64_t void_abandoned_reservations(std::int64_t now) = 0;
   [[nodiscard]] virtual std::optional<LicenceRecord> get_licence(const std::string& id,
                                                                  bool with_pdf) = 0;
   [[nodiscard]] virtual ListPage list_licences(const ListQuery& q) = 0;
@@ -301,6 +332,10 @@ struct StoreOptions {
   std::int64_t status_list_size = 1 << 20;  // status-list indexes are drawn from [0, size)
   std::size_t pool_size = 8;                // connections kept open
   libcert::Rng* rng = nullptr;              // status-list indexes; nullptr: SystemRng
+  // A reservation older than this (seconds) belongs to an issuer that died between reserve and
+  // commit: it is voided. certd sets it to idempotency_lease_s, the time after which the same
+  // request may be retried under its idempotency key.
+  std::int64_t reservation_lease_s = 120;
 };
 
 // Opens the registry at `location` (a SQLite file path; "postgresql://…" is issue 11) and applies

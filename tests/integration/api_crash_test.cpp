@@ -1,8 +1,11 @@
-// Crash safety (issue 10): certd on SQLite (and as pg.* on PostgreSQL, issue 11), several clients issuing at once, certd killed with
-// SIGKILL at random moments 10 times and restarted on the same registry. Afterwards every licence
-// a client got a 2xx for is in the registry and verifies VALID, no serial and no status-list
-// index was handed out twice, and the audit log is complete: indices 0..n-1 without a gap, every
-// leaf hash recomputes, every licence's audit row is its licence.issue.
+// Crash safety (issue 10): certd on SQLite (and as pg.* on PostgreSQL, issue 11), several clients
+// issuing at once, certd killed with SIGKILL at random moments 10 times and restarted on the same
+// registry. Afterwards every licence a client got a 2xx for is in the registry and verifies VALID,
+// no serial and no status-list index was handed out twice, the audit log is complete: indices
+// 0..n-1 without a gap, every leaf hash recomputes, every licence's audit row is its
+// licence.issue; and (issue 9: issuance reserves a serial, renders unlocked, then commits) every
+// serial the counter handed out is exactly one licence or one licence.void audit row — the
+// reservations a kill left between reserve and commit are voided by the restart after the lease.
 #include <atomic>
 #include <chrono>
 #include <map>
@@ -25,6 +28,9 @@ namespace {
 
 constexpr int kCycles = 10;
 constexpr int kClients = 4;
+// Short idempotency (= reservation) lease, so that the final restart voids every reservation a
+// kill left behind.
+constexpr int kLeaseSeconds = 2;
 
 struct Acked {
   std::string id;
@@ -71,12 +77,14 @@ TEST(CrashSafety, KillNineDuringIssuanceLosesAndDuplicatesNothing) {
                         std::filesystem::copy_options::recursive);
   for (const auto& e : std::filesystem::recursive_directory_iterator(keys)) {
     if (e.path().extension() == ".key") {
-      std::filesystem::permissions(e.path(), std::filesystem::perms::owner_read |
-                                                 std::filesystem::perms::owner_write);
+      std::filesystem::permissions(
+          e.path(), std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
     }
   }
+  const std::string config = (dir / "certd.json").string();
+  testsupport::spit(config, nlohmann::json{{"idempotency_lease_s", kLeaseSeconds}}.dump());
   for (int cycle = 0; cycle < kCycles; ++cycle) {
-    CertdProcess d({}, {"--keys", keys}, store);
+    CertdProcess d({}, {"--keys", keys, "--config", config}, store);
     std::atomic<bool> stop{false};
     std::vector<std::thread> clients;
     for (int t = 0; t < kClients; ++t) {
@@ -121,8 +129,10 @@ TEST(CrashSafety, KillNineDuringIssuanceLosesAndDuplicatesNothing) {
     for (auto& t : clients) t.join();
   }
 
-  // Restart once more and check everything through the API and the registry.
-  CertdProcess d({}, {"--keys", keys}, store);
+  // Restart once more, after the lease (so the start-up voids what the last kill left reserved),
+  // and check everything through the API and the registry.
+  std::this_thread::sleep_for(std::chrono::seconds(kLeaseSeconds + 1));
+  CertdProcess d({}, {"--keys", keys, "--config", config}, store);
   auto c = d.client();
   libcert::TrustStore trust;
   trust.add_path(std::string(LIBCERT_SOURCE_DIR) + "/keys-example/root/root.crt");
@@ -181,10 +191,47 @@ TEST(CrashSafety, KillNineDuringIssuanceLosesAndDuplicatesNothing) {
     EXPECT_EQ(by_idx[r.audit_index]->action, "licence.issue");
     EXPECT_EQ(by_idx[r.audit_index]->object, r.id);
   }
+
+  // Every serial handed out is accounted for: exactly one licence or one licence.void row, and
+  // no reservation is left open.
+  certdtest::RawDb raw(store);
+  EXPECT_EQ(raw.int64("SELECT COUNT(*) FROM reservations"), 0) << "reservations left open";
+  std::map<std::string, std::vector<int>> uses;  // "type/issuer" -> uses of each counter value
+  for (const auto& r : raw.rows("SELECT type_code, issuer_code, last FROM serial_counters", 3)) {
+    uses[*r[0] + "/" + *r[1]].assign(static_cast<std::size_t>(std::stoll(*r[2])) + 1, 0);
+  }
+  std::int64_t handed_out = 0;
+  for (const auto& [k, v] : uses) handed_out += static_cast<std::int64_t>(v.size()) - 1;
+  auto use = [&](const std::string& key, const std::string& serial, const std::string& what) {
+    const auto i = static_cast<std::size_t>(std::stoll(serial.substr(4)));  // year + counter
+    ASSERT_TRUE(uses.count(key) && i >= 1 && i < uses[key].size())
+        << what << " " << key << "/" << serial << " beyond its counter";
+    ++uses[key][i];
+  };
+  for (const auto& r : all) use(r.type_code + "/" + r.issuer_code, r.serial, "licence");
+  std::map<std::string, int> void_reasons;
+  for (const auto& row : rows) {
+    if (row.action != "licence.void") continue;
+    const auto det = nlohmann::json::parse(row.details_json);
+    ++void_reasons[det.at("reason").get<std::string>()];
+    use(det.at("type_code").get<std::string>() + "/" + det.at("issuer_code").get<std::string>(),
+        det.at("serial").get<std::string>(), "licence.void");
+  }
+  for (const auto& [key, v] : uses) {
+    for (std::size_t i = 1; i < v.size(); ++i) {
+      EXPECT_EQ(v[i], 1) << key << " serial #" << i << " is " << v[i]
+                         << " licences and licence.void rows together (must be exactly 1)";
+    }
+  }
+  std::string reasons;
+  for (const auto& [why, k] : void_reasons) reasons += " " + why + "=" + std::to_string(k);
   std::printf(
       "crash safety: %d kill -9 cycles, %d requests, %zu acknowledged (all present and VALID), "
-      "%d cut off, %zu licences in the registry, %lld audit rows without a gap\n",
-      kCycles, sent, acked.size(), failed, all.size(), static_cast<long long>(n));
+      "%d cut off, %zu licences in the registry, %lld audit rows without a gap; %lld serials "
+      "handed out = %zu licences + %lld voided (%s )\n",
+      kCycles, sent, acked.size(), failed, all.size(), static_cast<long long>(n),
+      static_cast<long long>(handed_out), all.size(),
+      static_cast<long long>(handed_out) - static_cast<long long>(all.size()), reasons.c_str());
 }
 
 }  // namespace

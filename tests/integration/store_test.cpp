@@ -5,8 +5,14 @@
 
 #include <gtest/gtest.h>
 #include <sqlite3.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
@@ -30,12 +36,16 @@ class StoreTest : public ::testing::Test {
     location_ = certdtest::new_registry(dir_.path());
     store_ = open();
   }
-  std::unique_ptr<certd::Store> open(std::int64_t status_list_size = 1 << 20) {
+  std::unique_ptr<certd::Store> open(std::int64_t status_list_size = 1 << 20,
+                                     int busy_timeout_ms = 5000) {
     certd::StoreOptions o;
     o.rng = &rng_;
     o.status_list_size = status_list_size;
+    o.busy_timeout_ms = busy_timeout_ms;
+    o.reservation_lease_s = kLease;
     return certd::open_store(location_, o);
   }
+  static constexpr std::int64_t kLease = 120;
   // A renderer stand-in for the registry's point of view: it derives the identifier from the
   // allocation exactly like the issuer does (type.issuer.serial), and produces stable bytes.
   certd::Rendered render(const certd::Allocation& a, const std::string& dept = "samr",
@@ -69,6 +79,93 @@ class StoreTest : public ::testing::Test {
   }
   std::int64_t count(const std::string& sqlq) { return RawDb(location_).int64(sqlq); }
 
+  // samr's seal: version 1 imported active, versions 2..n pending with a certificate.
+  void seal_versions(int n) {
+    const certd::Actor by{"p_admin", "setup"};
+    certd::SealKeyVersion v1;
+    v1.department = "samr";
+    v1.version = 1;
+    v1.state = "active";
+    v1.key_ref = "k1";
+    v1.algorithm = "ecdsa-p256";
+    v1.cert_der = "der-1";
+    v1.not_before = 0;
+    v1.not_after = 4102444800;
+    v1.created_at = 10;
+    v1.activated_at = 10;
+    store_->import_seal_key(v1, 10, by);
+    for (int v = 2; v <= n; ++v) {
+      store_->create_seal_key("samr", "k" + std::to_string(v), "ecdsa-p256", 20, by);
+      store_->install_seal_certificate("samr", v, "der-" + std::to_string(v), "", 0, 4102444800, 21,
+                                       by);
+    }
+  }
+
+  // The details of every licence.void audit row, in log order.
+  std::vector<nlohmann::json> void_rows() {
+    std::vector<nlohmann::json> out;
+    for (const auto& row : store_->audit_entries(0, 100000)) {
+      if (row.action == "licence.void") out.push_back(nlohmann::json::parse(row.details_json));
+    }
+    return out;
+  }
+
+  // store.h: every serial the counter handed out is exactly one of a licence, an open
+  // reservation or a licence.void audit row (serial = 4-digit year + counter).
+  void expect_every_serial_accounted() {
+    RawDb db(location_);
+    std::map<std::string, std::vector<int>> seen;  // "type/issuer" -> times each counter value
+    for (const auto& r : db.rows("SELECT type_code, issuer_code, last FROM serial_counters", 3)) {
+      seen[*r[0] + "/" + *r[1]].assign(static_cast<std::size_t>(std::stoll(*r[2])) + 1, 0);
+    }
+    auto mark = [&](const std::string& key, const std::string& serial, const char* what) {
+      const auto n = static_cast<std::size_t>(std::stoll(serial.substr(4)));
+      ASSERT_TRUE(seen.count(key) && n >= 1 && n < seen[key].size())
+          << what << " " << key << " " << serial << " beyond its counter";
+      ++seen[key][n];
+    };
+    for (const auto& r : db.rows("SELECT type_code, issuer_code, serial FROM licences", 3)) {
+      mark(*r[0] + "/" + *r[1], *r[2], "licence");
+    }
+    for (const auto& r : db.rows("SELECT type_code, issuer_code, serial FROM reservations", 3)) {
+      mark(*r[0] + "/" + *r[1], *r[2], "reservation");
+    }
+    for (const auto& d : void_rows()) {
+      mark(d.at("type_code").get<std::string>() + "/" + d.at("issuer_code").get<std::string>(),
+           d.at("serial").get<std::string>(), "licence.void");
+    }
+    for (const auto& [key, times] : seen) {
+      for (std::size_t n = 1; n < times.size(); ++n) {
+        EXPECT_EQ(times[n], 1) << key << " serial #" << n
+                               << " is not exactly one licence, reservation or licence.void";
+      }
+    }
+  }
+
+  // A child process reserves a samr serial and dies (_exit) inside its render, as kill -9
+  // between the reserve and the commit leaves it. Returns the reserved status index.
+  std::int64_t crash_while_rendering() {
+    const auto before = RawDb(location_).rows("SELECT serial FROM reservations", 1).size();
+    std::fflush(nullptr);
+    const pid_t pid = fork();
+    if (pid == 0) {
+      try {
+        auto child = open();
+        child->issue(ctx(), [](const certd::Allocation&) -> certd::Rendered { _exit(0); });
+      } catch (...) {
+      }
+      _exit(3);  // did not reach the render
+    }
+    EXPECT_GT(pid, 0);
+    int st = 0;
+    waitpid(pid, &st, 0);
+    EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << "child status " << st;
+    const auto rows =
+        RawDb(location_).rows("SELECT status_index FROM reservations ORDER BY serial DESC", 1);
+    EXPECT_EQ(rows.size(), before + 1);
+    return rows.empty() ? -1 : std::stoll(*rows[0][0]);
+  }
+
   TempDir dir_;
   std::string location_;
   libcert::SeededRng rng_{42};
@@ -76,21 +173,22 @@ class StoreTest : public ::testing::Test {
 };
 
 TEST_F(StoreTest, MigrationsAppliedOnceAndRecorded) {
-  EXPECT_EQ(store_->schema_version(), 3);
+  EXPECT_EQ(store_->schema_version(), 4);
   store_.reset();
   store_ = open();  // reopening applies nothing twice
-  EXPECT_EQ(count("SELECT COUNT(*) FROM schema_migrations"), 3);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM schema_migrations"), 4);
   // The catalogue each engine keeps of its own schema.
   const std::string indexes = on_postgres() ? "SELECT COUNT(*) FROM pg_indexes WHERE indexname='"
                                             : "SELECT COUNT(*) FROM sqlite_master WHERE name='";
   const std::string tables =
       on_postgres() ? "SELECT COUNT(*) FROM information_schema.tables WHERE table_name='"
                     : "SELECT COUNT(*) FROM sqlite_master WHERE type='table' AND name='";
-  for (const char* i : {"licences_by_pdf_sha256", "seal_keys_by_cert", "seal_keys_one_active"}) {
+  for (const char* i : {"licences_by_pdf_sha256", "seal_keys_by_cert", "seal_keys_one_active",
+                        "licences_by_department_issued_at"}) {
     EXPECT_EQ(count(indexes + i + "'"), 1) << i;
   }
   for (const char* t : {"principals", "seal_keys", "licences", "idempotency", "audit_log",
-                        "audit_checkpoints", "serial_counters"}) {
+                        "audit_checkpoints", "serial_counters", "reservations"}) {
     EXPECT_EQ(count(tables + t + "'"), 1) << t;
   }
   if (on_postgres()) {
@@ -235,9 +333,10 @@ TEST_F(StoreTest, PrincipalsAreStoredByHashAndRevocationIsAudited) {
   // The key itself is nowhere in the database (file, or every row as text on PostgreSQL).
   const std::string file =
       on_postgres()
-          ? *RawDb(location_).rows("SELECT (SELECT string_agg(t::text, '|') FROM principals t) || "
-                                   "(SELECT string_agg(a::text, '|') FROM audit_log a)",
-                                   1)[0][0]
+          ? *RawDb(location_).rows(
+                "SELECT (SELECT string_agg(t::text, '|') FROM principals t) || "
+                "(SELECT string_agg(a::text, '|') FROM audit_log a)",
+                1)[0][0]
           : testsupport::slurp(dir_ / "registry.db") + testsupport::slurp(dir_ / "registry.db-wal");
   EXPECT_EQ(file.find(k.key), std::string::npos);
   EXPECT_NE(file.find(k.sha256), std::string::npos);
@@ -303,18 +402,274 @@ TEST_F(StoreTest, SerialsCountPerTypeAndIssuerAndAreNeverReused) {
   EXPECT_EQ(issue("samr", "TYPEA").serial, "2025000003");
 }
 
-TEST_F(StoreTest, FailedRenderingRollsBackEverything) {
+// A render that fails (a value that does not fit its box, a missing glyph) has already consumed
+// its serial in the reserve transaction: the serial is voided with an audit row naming it, its
+// status index and the reason, and is never handed out again; nothing else is written.
+TEST_F(StoreTest, FailedRenderingVoidsItsSerialWithAnAuditRow) {
   issue();
   const auto audit_before = store_->audit_size();
-  EXPECT_THROW(store_->issue(ctx(),
-                             [](const certd::Allocation&) -> certd::Rendered {
-                               throw libcert::Error(libcert::ErrorCode::kValidation, "bad");
-                             }),
-               libcert::Error);
+  certd::Allocation seen;
+  try {
+    store_->issue(ctx(), [&](const certd::Allocation& a) -> certd::Rendered {
+      seen = a;
+      throw libcert::Error(libcert::ErrorCode::kRender, "field name: text does not fit its box");
+    });
+    FAIL() << "the render error was swallowed";
+  } catch (const libcert::Error& e) {
+    EXPECT_EQ(e.code(), libcert::ErrorCode::kRender);
+  }
+  EXPECT_EQ(seen.serial, "2025000002");
   EXPECT_EQ(store_->count_licences(), 1);
-  EXPECT_EQ(store_->audit_size(), audit_before);
-  // The serial was not consumed by the failed attempt (nothing was published with it).
-  EXPECT_EQ(issue().serial, "2025000002");
+  EXPECT_EQ(count("SELECT COUNT(*) FROM licences WHERE serial = '2025000002'"), 0);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM reservations"), 0);
+  ASSERT_EQ(store_->audit_size(), audit_before + 1);
+  const auto row = store_->audit_entries(audit_before, 1).at(0);
+  EXPECT_EQ(row.action, "licence.void");
+  EXPECT_EQ(row.object, "serial:TYPEA/115425000199003834/2025000002");
+  EXPECT_EQ(row.principal, "p_test");
+  EXPECT_EQ(row.request_id, "req-1");
+  EXPECT_EQ(row.leaf_hash, certd::audit_leaf_hash(row));
+  const auto d = nlohmann::json::parse(row.details_json);
+  EXPECT_EQ(d.at("serial"), "2025000002");
+  EXPECT_EQ(d.at("status_index"), seen.status_index);
+  EXPECT_EQ(d.at("department"), "samr");
+  EXPECT_EQ(d.at("type_code"), "TYPEA");
+  EXPECT_EQ(d.at("issuer_code"), "115425000199003834");
+  EXPECT_EQ(d.at("reason"), "render-failed");
+  EXPECT_EQ(d.at("error_code"), "render");
+  EXPECT_EQ(d.at("error"), "field name: text does not fit its box");
+  // The serial is gone for good: the next issuance takes the one after it.
+  EXPECT_EQ(issue().serial, "2025000003");
+  expect_every_serial_accounted();
+}
+
+// The seal check of the reserve transaction (certd: no active version, certificate about to
+// expire) refuses before a serial is taken: nothing is reserved, voided or audited.
+TEST_F(StoreTest, SealCheckRefusalInTheReserveTransactionBurnsNoSerial) {
+  auto c = ctx();
+  c.check_seal = [](const std::optional<certd::SealKeyVersion>& v) {
+    if (!v) throw libcert::Error(libcert::ErrorCode::kNotFound, "samr: no active seal version");
+  };
+  int renders = 0;
+  auto counting = [&](const certd::Allocation& a) {
+    ++renders;
+    return render(a);
+  };
+  EXPECT_THROW(store_->issue(c, counting), libcert::Error);
+  EXPECT_EQ(renders, 0);
+  EXPECT_EQ(store_->audit_size(), 0);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM serial_counters"), 0);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM reservations"), 0);
+  seal_versions(1);
+  EXPECT_EQ(store_->issue(c, counting).serial, "2025000001");
+  EXPECT_EQ(renders, 1);
+}
+
+// Issue 9: the render (cairo/pango + PAdES, the CPU-heavy part) runs outside the write lock, so
+// two issuances render at the same time. Each render waits until the other one has started; if
+// renders were serialised (the old single-writer issuance), the first would wait in vain.
+TEST_F(StoreTest, TwoIssuancesRenderAtTheSameTime) {
+  std::mutex mu;
+  std::condition_variable cv;
+  int started = 0;
+  std::atomic<int> timeouts{0};
+  auto waiting_render = [&](const certd::Allocation& a) {
+    {
+      std::unique_lock l(mu);
+      ++started;
+      cv.notify_all();
+      if (!cv.wait_for(l, std::chrono::seconds(5), [&] { return started >= 2; })) {
+        ++timeouts;
+        throw std::runtime_error("the other issuance did not start rendering within 5 s");
+      }
+    }
+    return render(a);
+  };
+  std::vector<certd::LicenceRecord> recs(2);
+  std::vector<std::string> errors(2);
+  std::vector<std::thread> ts;
+  for (std::size_t i = 0; i < 2; ++i) {
+    ts.emplace_back([&, i] {
+      try {
+        recs[i] = store_->issue(ctx(), waiting_render);
+      } catch (const std::exception& e) {
+        errors[i] = e.what();
+      }
+    });
+  }
+  for (auto& t : ts) t.join();
+  EXPECT_EQ(timeouts.load(), 0);
+  EXPECT_EQ(errors, (std::vector<std::string>{"", ""}));
+  EXPECT_NE(recs[0].serial, recs[1].serial);
+  EXPECT_NE(recs[0].status_index, recs[1].status_index);
+  EXPECT_EQ(store_->count_licences(), 2);
+  const auto rows = store_->audit_entries(0, 10);
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0].idx, 0);
+  EXPECT_EQ(rows[1].idx, 1);
+  expect_every_serial_accounted();
+}
+
+// While one issuance holds a reservation (rendering), another one of the same department runs to
+// the end: its status-list index avoids the reserved one, and both commit.
+TEST_F(StoreTest, StatusIndexIsUniqueAgainstOpenReservations) {
+  store_.reset();
+  store_ = open(8);
+  std::set<std::int64_t> taken;
+  for (int i = 0; i < 6; ++i) taken.insert(issue().status_index);
+  // Two free indexes left: while the outer issuance holds one of them, the inner one must get the
+  // other.
+  certd::LicenceRecord inner;
+  const auto outer = store_->issue(ctx(), [&](const certd::Allocation& a) {
+    inner = issue();
+    EXPECT_NE(inner.status_index, a.status_index);
+    return render(a);
+  });
+  EXPECT_EQ(outer.serial, "2025000007");
+  EXPECT_EQ(inner.serial, "2025000008");
+  EXPECT_TRUE(taken.insert(outer.status_index).second);
+  EXPECT_TRUE(taken.insert(inner.status_index).second);
+  EXPECT_EQ(taken.size(), 8u);
+  EXPECT_LT(inner.audit_index, outer.audit_index);  // committed first
+  EXPECT_THROW(issue(), certd::StoreError);         // every index of the list is taken
+  expect_every_serial_accounted();
+}
+
+// A rotation that commits while a licence renders (the reserve read v1): the commit sees that v1
+// is no longer active and the store renders again, with the same serial and status index and
+// the version active now. The activation runs on another connection with a short busy timeout:
+// it would fail if the issuance held the write lock while rendering.
+TEST_F(StoreTest, SealRotationBetweenReserveAndCommitSealsAgainWithTheActiveVersion) {
+  seal_versions(2);
+  auto other = open(1 << 20, 500);
+  std::vector<certd::Allocation> calls;
+  const auto rec = store_->issue(ctx(), [&](const certd::Allocation& a) {
+    calls.push_back(a);
+    if (calls.size() == 1) other->activate_seal_key("samr", 2, 1764000000, {"p_admin", "rot"});
+    auto r = render(a);
+    r.seal_version = std::to_string(a.seal.value().version);
+    r.seal_cert_sha256 = a.seal.value().cert_sha256;
+    return r;
+  });
+  ASSERT_EQ(calls.size(), 2u);
+  ASSERT_TRUE(calls[0].seal && calls[1].seal);
+  EXPECT_EQ(calls[0].seal->version, 1);
+  EXPECT_EQ(calls[1].seal->version, 2);
+  EXPECT_EQ(calls[1].seal->cert_der, "der-2");
+  EXPECT_EQ(calls[0].serial, calls[1].serial);
+  EXPECT_EQ(calls[0].status_index, calls[1].status_index);
+  EXPECT_EQ(rec.seal_version, "2");
+  EXPECT_EQ(rec.seal_cert_sha256, certd::sha256_hex("der-2"));
+  EXPECT_EQ(store_->get_licence(rec.id, false)->seal_version, "2");
+  // In the audit order the licence comes after the activation of the version it carries.
+  std::vector<std::string> actions;
+  for (const auto& row : store_->audit_entries(0, 100)) actions.push_back(row.action);
+  ASSERT_GE(actions.size(), 3u);
+  EXPECT_EQ(std::vector<std::string>(actions.end() - 3, actions.end()),
+            (std::vector<std::string>{"seal.retire", "seal.activate", "licence.issue"}));
+  EXPECT_EQ(count("SELECT COUNT(*) FROM reservations"), 0);
+  expect_every_serial_accounted();
+}
+
+// The re-render is bounded: a seal version that changes before every commit ends the issuance
+// with busy (retry later) after detail::kMaxRenders renders, and the serial is voided.
+TEST_F(StoreTest, SealChangingBeforeEveryCommitEndsInBusyAndAVoidedSerial) {
+  seal_versions(4);
+  auto other = open(1 << 20, 500);
+  int calls = 0;
+  try {
+    store_->issue(ctx(), [&](const certd::Allocation& a) {
+      ++calls;
+      other->activate_seal_key("samr", 1 + calls, 1764000000, {"p_admin", "rot"});
+      return render(a);
+    });
+    FAIL() << "issued although the seal version changed before every commit";
+  } catch (const certd::StoreError& e) {
+    EXPECT_TRUE(e.busy()) << e.what();
+    EXPECT_NE(std::string(e.what()).find("changed 3 times while serial 2025000001"),
+              std::string::npos)
+        << e.what();
+  }
+  EXPECT_EQ(calls, 3);
+  EXPECT_EQ(store_->count_licences(), 0);
+  const auto voids = void_rows();
+  ASSERT_EQ(voids.size(), 1u);
+  EXPECT_EQ(voids[0].at("reason"), "seal-changed");
+  EXPECT_EQ(voids[0].at("renders"), 3);
+  expect_every_serial_accounted();
+}
+
+// kill -9 between the reserve and the commit, for real: a child process reserves and dies inside
+// its render. The reservation row stays (its status index is not handed out again meanwhile);
+// once it is older than the lease it is voided, at re-open (certd's start-up) or lazily by the
+// next reserve, with a licence.void row (reason "abandoned").
+TEST_F(StoreTest, ReservationOfACrashedIssuerIsVoidedAtReopenAndLazily) {
+  issue();
+  const std::int64_t t0 = ctx().now;
+  const std::int64_t crashed_index = crash_while_rendering();
+  EXPECT_EQ(count("SELECT COUNT(*) FROM reservations WHERE serial = '2025000002'"), 1);
+  // Within the lease the reservation is an issuance in progress: kept, and its index avoided
+  // (the child drew from a copy of this process's seeded RNG, so the next draw here collides).
+  const auto third = issue();
+  EXPECT_EQ(third.serial, "2025000003");
+  EXPECT_NE(third.status_index, crashed_index);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM reservations"), 1);
+
+  // Restart.
+  store_.reset();
+  store_ = open();
+  EXPECT_EQ(store_->void_abandoned_reservations(t0 + kLease - 1), 0);
+  EXPECT_EQ(store_->void_abandoned_reservations(t0 + kLease), 1);
+  EXPECT_EQ(store_->void_abandoned_reservations(t0 + kLease), 0);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM reservations"), 0);
+  auto voids = void_rows();
+  ASSERT_EQ(voids.size(), 1u);
+  EXPECT_EQ(voids[0].at("serial"), "2025000002");
+  EXPECT_EQ(voids[0].at("status_index"), crashed_index);
+  EXPECT_EQ(voids[0].at("reason"), "abandoned");
+  EXPECT_EQ(voids[0].at("reserved_by"), "p_test");
+  const auto last = store_->audit_entries(store_->audit_size() - 1, 1).at(0);
+  EXPECT_EQ(last.action, "licence.void");
+  EXPECT_EQ(last.object, "serial:TYPEA/115425000199003834/2025000002");
+  EXPECT_EQ(last.principal, "certd");
+
+  // Lazily: another crash, then an issuance after the lease voids it in its reserve transaction.
+  (void)crash_while_rendering();
+  auto c = ctx();
+  c.now = t0 + kLease;
+  const auto fifth = store_->issue(c, [&](const certd::Allocation& a) { return render(a); });
+  EXPECT_EQ(fifth.serial, "2025000005");
+  voids = void_rows();
+  ASSERT_EQ(voids.size(), 2u);
+  EXPECT_EQ(voids[1].at("serial"), "2025000004");
+  const auto rows = store_->audit_entries(0, 100);
+  ASSERT_GE(rows.size(), 2u);
+  EXPECT_EQ(rows[rows.size() - 2].action, "licence.void");
+  EXPECT_EQ(rows[rows.size() - 1].action, "licence.issue");
+  expect_every_serial_accounted();
+}
+
+// An issuance that outlives the lease loses its reservation to the voiding (here by another
+// instance) and must not commit: the serial is a licence.void row, never also a licence.
+TEST_F(StoreTest, ReservationVoidedWhileRenderingNeverBecomesALicence) {
+  auto other = open();
+  try {
+    store_->issue(ctx(), [&](const certd::Allocation& a) {
+      EXPECT_EQ(other->void_abandoned_reservations(ctx().now + kLease), 1);
+      return render(a);
+    });
+    FAIL() << "a voided serial was committed";
+  } catch (const certd::StoreError& e) {
+    EXPECT_TRUE(e.busy()) << e.what();
+    EXPECT_NE(std::string(e.what()).find("reservation of serial 2025000001 expired"),
+              std::string::npos)
+        << e.what();
+  }
+  EXPECT_EQ(store_->count_licences(), 0);
+  const auto voids = void_rows();
+  ASSERT_EQ(voids.size(), 1u);
+  EXPECT_EQ(voids[0].at("reason"), "abandoned");
+  expect_every_serial_accounted();
 }
 
 TEST_F(StoreTest, StatusIndexesAreRandomUniquePerDepartmentAndExhaustionIsAnError) {

@@ -17,6 +17,7 @@
 
 #include "libcert/clock.h"
 #include "libcert/ids.h"
+#include "libcert/qr_payload.h"
 #include "text.h"
 
 namespace libcert {
@@ -27,6 +28,15 @@ namespace {
 
 constexpr double kMinQrEdgeMm = 10.0;  // quiet area to the page edge (scanning in the field)
 constexpr double kEps = 0.01;          // mm: boxes may touch, not overlap
+
+// qr.md: modules of at least 0.5 mm, so an inspector's phone reads the code at arm's length in poor
+// light. The QR square (`qr.size_mm`) includes the quiet zone of 4 modules on each side (ISO/IEC
+// 18004 §9.1) and a symbol of version V has 17 + 4·V modules a side; the payload may need any
+// version up to kQrMaxVersion, so the square must hold (17 + 4·16 + 2·4) = 89 modules of 0.5 mm.
+constexpr double kMinQrModuleMm = 0.5;
+constexpr int kQrQuietZoneModules = 4;
+constexpr int kQrMaxModulesWithQuietZone = 17 + 4 * kQrMaxVersion + 2 * kQrQuietZoneModules;
+constexpr double kMinQrSizeMm = kQrMaxModulesWithQuietZone * kMinQrModuleMm;  // 44.5 mm
 
 std::string ptr_escape(std::string_view key) {
   std::string o;
@@ -1039,6 +1049,16 @@ class TemplateLoader {
       if (qr.x < kMinQrEdgeMm || qr.y < kMinQrEdgeMm || qr.x + qr.w > W - kMinQrEdgeMm ||
           qr.y + qr.h > H - kMinQrEdgeMm) {
         c.fail("/qr", "outside-page", "the QR code must lie at least 10 mm inside every page edge");
+      }
+      if (qr.w < kMinQrSizeMm - kEps) {
+        c.fail("/qr/size_mm", "module-size",
+               "the QR square is " + Checker::fmt(qr.w) + " mm, at least " +
+                   Checker::fmt(kMinQrSizeMm) + " mm is needed: modules of " +
+                   Checker::fmt(kMinQrModuleMm) + " mm (qr.md) at version " +
+                   std::to_string(kQrMaxVersion) + " (" +
+                   std::to_string(kQrMaxModulesWithQuietZone - 2 * kQrQuietZoneModules) +
+                   " modules) with the " + std::to_string(kQrQuietZoneModules) +
+                   "-module quiet zone on each side (ISO/IEC 18004 §9.1)");
       }
       for (std::size_t i = 0; i < blocks.size(); ++i) {
         if (rects_overlap(blocks[i].box, qr)) {

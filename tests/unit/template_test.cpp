@@ -36,7 +36,7 @@ json minimal_manifest() {
   return json::parse(R"({
     "id": "t", "version": 1, "type_code": "11100000000013338W001",
     "title": "title.business-licence-enterprise", "department": "samr",
-    "page": {"size": "custom", "width_mm": 125, "height_mm": 88, "orientation": "landscape"},
+    "page": {"size": "custom", "width_mm": 150, "height_mm": 100, "orientation": "landscape"},
     "holder": "name", "holder_code": "id", "number": "no",
     "fields": [
       {"name": "name", "label": "label.name", "type": "text", "required": true, "max_length": 10},
@@ -57,7 +57,7 @@ json minimal_manifest() {
        "box": [40, 60, 40, 12], "under_seal": true}
     ]},
     "seal": {"centre_mm": [60, 62]},
-    "qr": {"x_mm": 90, "y_mm": 12, "size_mm": 22},
+    "qr": {"x_mm": 95, "y_mm": 12, "size_mm": 45},
     "metadata": {"holder": "{name}", "related_item": "测试"}
   })");
 }
@@ -141,8 +141,8 @@ TEST(TemplateSet, MinimalManifestLoads) {
   Dir d(minimal_manifest());
   auto set = libcert::TemplateSet::load(d.tmp.path());
   auto t = set.get("t");
-  EXPECT_DOUBLE_EQ(t->page().width_mm, 125);
-  EXPECT_DOUBLE_EQ(t->page().height_mm, 88);
+  EXPECT_DOUBLE_EQ(t->page().width_mm, 150);
+  EXPECT_DOUBLE_EQ(t->page().height_mm, 100);
   EXPECT_THROW((void)set.get("nope"), libcert::Error);
 }
 
@@ -153,11 +153,11 @@ TEST(TemplateSet, ReportsEveryManifestProblemWithFileAndJsonPointer) {
   m["fields"][0]["label"] = "label.nope";                               // unknown glossary key
   m["fields"][1]["type"] = "passport";                                  // unknown type
   m["fields"][2]["pattern"] = "JY[";                                    // bad regex
-  m["layout"]["items"][0]["value_box"] = json::array({100, 5, 40, 8});  // off the page
+  m["layout"]["items"][0]["value_box"] = json::array({140, 5, 20, 8});  // off the page
   m["layout"]["items"][0]["bogus"] = 1;                                 // unknown key in an item
   m["layout"]["items"].push_back(
       json::parse(R"({"text": [{"text": "{nosuchfield}", "size": 8}], "box": [92, 14, 10, 10]})"));
-  m["qr"]["x_mm"] = 105;  // 125 - 105 - 22 < 10 mm to the edge
+  m["qr"]["x_mm"] = 100;  // 150 - 100 - 45 < 10 mm to the edge
   Dir d(m);
   auto e = load_error(d.tmp.path());
   EXPECT_EQ(e.code(), ErrorCode::kTemplate);
@@ -180,7 +180,7 @@ TEST(TemplateSet, ReportsEveryManifestProblemWithFileAndJsonPointer) {
 
 TEST(TemplateSet, RejectsBadPositions) {
   json m = minimal_manifest();
-  m["layout"]["items"][0]["value_box"] = json::array({110, 5, 20, 8});  // beyond 125 mm
+  m["layout"]["items"][0]["value_box"] = json::array({140, 5, 20, 8});  // beyond 150 mm
   m["layout"]["items"].push_back(json::parse(
       R"({"text": [{"text": "x", "size": 8}], "box": [88, 20, 10, 5]})"));  // over the QR
   m["layout"]["items"].push_back(json::parse(
@@ -194,6 +194,25 @@ TEST(TemplateSet, RejectsBadPositions) {
   EXPECT_TRUE(got.count({f + "/layout/items/2/box", "overlap-qr"}));
   EXPECT_TRUE(got.count({f + "/layout/items/3/box", "overlap-seal"}));
   EXPECT_TRUE(got.count({f + "/layout/items/4/box", "overlap"}));
+}
+
+TEST(TemplateSet, RejectsQrModulesSmallerThanHalfAMillimetre) {
+  json m = minimal_manifest();
+  m["qr"]["size_mm"] = 44;  // 89 modules (version 16 + quiet zone) of 0.494 mm
+  Dir d(m);
+  auto e = load_error(d.tmp.path());
+  auto got = field_rules(e);
+  EXPECT_TRUE(got.count({"t/manifest.json#/qr/size_mm", "module-size"}));
+  EXPECT_EQ(got.size(), 1U);  // nothing else is wrong: 44 mm is still inside the page
+  const auto it = std::find_if(e.problems().begin(), e.problems().end(),
+                               [](const auto& p) { return p.rule == "module-size"; });
+  ASSERT_NE(it, e.problems().end());
+  EXPECT_NE(it->message.find("44 mm"), std::string::npos) << it->message;
+  EXPECT_NE(it->message.find("44.5 mm"), std::string::npos) << it->message;
+
+  m["qr"]["size_mm"] = 44.5;  // exactly 0.5 mm modules at version 16: accepted
+  Dir ok(m);
+  EXPECT_NO_THROW((void)libcert::TemplateSet::load(ok.tmp.path()));
 }
 
 TEST(TemplateSet, SealMustOverlapTheIssueDate) {

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# bench/run.sh — every benchmark from a fresh clone on Debian 12 (about 8 minutes on 2 cores):
+# bench/run.sh — every benchmark from a fresh clone on Debian 12 (about 5 minutes on an idle 2-core
+# machine, build included):
 # installs what it needs, builds the `release` preset, runs
 #   issue_bench       per-stage times of one licence, size and issue time per template
 #   throughput_bench  licences/s and p50/p99 on 1 and 2 threads: issue, verify_pdf, verify_qr
@@ -10,12 +11,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
+start=$SECONDS
 bash scripts/deps.sh weasyprint qrencode wrk
 cmake --preset release >/dev/null
 # Only what the benchmarks run (not the test binaries): keeps a fresh clone's run under 10 min.
 cmake --build --preset release -j"$(nproc)" \
   --target certctl certd issue_bench throughput_bench >/dev/null
 B=$root/build/release
+build_s=$((SECONDS - start))
 n=${BATCH_N:-5000}
 out=$(mktemp)
 work=$(mktemp -d)
@@ -59,6 +62,8 @@ trap 'rm -rf "$work" "$out"' EXIT
   echo "Peer run (bench/peer.sh):"
   echo
   bash bench/peer.sh "$B"
+  echo
+  echo "bench/run.sh: $((SECONDS - start)) s in all, of which $build_s s installing and building"
   echo
 } | tee "$out"
 

@@ -29,7 +29,7 @@ td { border-bottom: 0.3pt solid #999; padding: 1.5mm 2mm; vertical-align: top; }
 td.l { width: 38%; color: #333; }
 .foot { position: relative; height: 45mm; margin-top: 8mm; }
 .seal { position: absolute; right: 30mm; top: 0; width: 42mm; height: 42mm; }
-.qr { position: absolute; left: 0; top: 0; width: 34mm; height: 34mm; }
+.qr { position: absolute; left: 0; top: 0; width: 45mm; height: 45mm; }
 """
 
 

@@ -70,15 +70,22 @@ AuditCheckpointer::~AuditCheckpointer() {
 
 std::optional<AuditCheckpointRow> AuditCheckpointer::tick() {
   const std::int64_t size = store_.audit_size();
-  const auto stored = store_.audit_checkpoints();  // by size: the newest is last
-  const std::int64_t last_size = stored.empty() ? 0 : stored.back().tree_size;
-  if (size <= last_size) return std::nullopt;  // nothing new to commit to
   const std::int64_t now = clock_.now();
-  const bool by_count = size - last_size >= options_.every_entries;
-  // No checkpoint yet: the first one is due as soon as there is an entry.
-  const bool by_time = stored.empty() || now - stored.back().created_at >= options_.every_seconds;
-  if (!by_count && !by_time) return std::nullopt;
-  return log_.checkpoint(now);
+  // Due after `last` = (size, created_at) of the newest checkpoint; none yet: due as soon as the
+  // log has an entry.
+  auto due = [&](const std::optional<std::pair<std::int64_t, std::int64_t>>& last) {
+    if (!last) return size > 0;
+    if (size <= last->first) return false;  // nothing new to commit to
+    return size - last->first >= options_.every_entries ||
+           now - last->second >= options_.every_seconds;
+  };
+  if (last_seen_ && !due(last_seen_)) return std::nullopt;
+  const auto stored = store_.audit_checkpoints();  // by size: the newest is last
+  if (!stored.empty()) last_seen_ = {{stored.back().tree_size, stored.back().created_at}};
+  if (!due(last_seen_)) return std::nullopt;
+  AuditCheckpointRow c = log_.checkpoint(now);
+  last_seen_ = {{c.tree_size, c.created_at}};
+  return c;
 }
 
 void AuditCheckpointer::run() {

@@ -21,6 +21,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "libcert/clock.h"
@@ -73,7 +74,8 @@ class AuditCheckpointer {
   AuditCheckpointer& operator=(const AuditCheckpointer&) = delete;
 
   // One decision: signs and returns a checkpoint if one is due, else nullopt. Throws what the
-  // store or the signer throws (the thread catches and reports it).
+  // store or the signer throws (the thread catches and reports it). Not re-entrant: called by
+  // the object's own thread, or by a test that started none.
   std::optional<AuditCheckpointRow> tick();
 
  private:
@@ -84,6 +86,10 @@ class AuditCheckpointer {
   const libcert::Clock& clock_;
   Options options_;
   std::function<void(const std::string&)> on_error_;
+  // The newest checkpoint this object has seen (tree size, created_at): the stored list is read
+  // again only when this says one is due. Another instance's newer checkpoint can only make one
+  // less due, so a stale value never skips a checkpoint; it only costs a re-read.
+  std::optional<std::pair<std::int64_t, std::int64_t>> last_seen_;
   std::mutex mu_;
   std::condition_variable cv_;
   bool stop_ = false;

@@ -562,6 +562,16 @@ std::optional<SealKeyVersion> active_seal_version(pg::Conn& c, const std::string
   return std::nullopt;
 }
 
+// Marks `v` retired at `now` (row and struct), inside the caller's write transaction.
+void retire_version(pg::Conn& c, SealKeyVersion& v, std::int64_t now) {
+  c.exec_params(
+      "UPDATE seal_keys SET state = 'retired', retired_at = $3 WHERE department = $1 AND "
+      "version = $2",
+      {Param(v.department), Param(v.version), Param(now)});
+  v.state = "retired";
+  v.retired_at = now;
+}
+
 }  // namespace
 
 LicenceRecord PgStore::issue(const IssueContext& ctx,
@@ -882,18 +892,9 @@ SealKeyVersion PgStore::activate_seal_key(const std::string& department, std::in
   }
   // Retire the current active version first, then activate, in this transaction: the partial
   // UNIQUE index seal_keys_one_active is checked per statement, so the order matters.
-  auto cur = c.exec_params(std::string("SELECT ") + kSealCols +
-                               " FROM seal_keys WHERE department = $1 AND state = 'active'",
-                           {Param(department)});
-  std::optional<SealKeyVersion> old;
-  if (cur.rows() > 0) old = read_seal(cur, 0);
+  std::optional<SealKeyVersion> old = active_seal_version(c, department);
   if (old) {
-    c.exec_params(
-        "UPDATE seal_keys SET state = 'retired', retired_at = $3 WHERE department = $1 AND "
-        "version = $2",
-        {Param(department), Param(old->version), Param(now)});
-    old->state = "retired";
-    old->retired_at = now;
+    retire_version(c, *old, now);
     auto d = seal_details(*old);
     d["replaced_by"] = version;
     append_audit(c, now, by, "seal.retire", seal_object(*old), d);
@@ -923,12 +924,7 @@ SealKeyVersion PgStore::retire_seal_key(const std::string& department, std::int6
     throw SealStateError(seal_name(v) + " is " + v.state +
                          ": only the active version can be retired");
   }
-  c.exec_params(
-      "UPDATE seal_keys SET state = 'retired', retired_at = $3 WHERE department = $1 AND "
-      "version = $2",
-      {Param(department), Param(version), Param(now)});
-  v.state = "retired";
-  v.retired_at = now;
+  retire_version(c, v, now);
   append_audit(c, now, by, "seal.retire", seal_object(v), seal_details(v));
   tx.commit();
   return v;

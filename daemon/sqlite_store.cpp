@@ -604,6 +604,17 @@ std::optional<SealKeyVersion> active_seal_version(sql::Db& db, const std::string
   return std::nullopt;
 }
 
+// Marks `v` retired at `now` (row and struct), inside the caller's write transaction.
+void retire_version(sql::Db& db, SealKeyVersion& v, std::int64_t now) {
+  auto up = db.prepare(
+      "UPDATE seal_keys SET state = 'retired', retired_at = ?3 WHERE department = ?1 AND "
+      "version = ?2");
+  up.bind(1, v.department).bind(2, v.version).bind(3, now);
+  up.run();
+  v.state = "retired";
+  v.retired_at = now;
+}
+
 }  // namespace
 
 LicenceRecord SqliteStore::issue(const IssueContext& ctx,
@@ -979,20 +990,9 @@ SealKeyVersion SqliteStore::activate_seal_key(const std::string& department, std
   }
   // Retire the current active version first, then activate: both in this transaction, so no
   // reader ever sees zero or two active versions (the partial UNIQUE index would refuse two).
-  auto cur = db.prepare(std::string("SELECT ") + kSealCols +
-                        " FROM seal_keys WHERE department = ?1 AND state = 'active'");
-  cur.bind(1, department);
-  std::optional<SealKeyVersion> old;
-  if (cur.step()) old = read_seal(cur);
-  cur.reset();
+  std::optional<SealKeyVersion> old = active_seal_version(db, department);
   if (old) {
-    auto up = db.prepare(
-        "UPDATE seal_keys SET state = 'retired', retired_at = ?3 WHERE department = ?1 AND "
-        "version = ?2");
-    up.bind(1, department).bind(2, old->version).bind(3, now);
-    up.run();
-    old->state = "retired";
-    old->retired_at = now;
+    retire_version(db, *old, now);
     auto d = seal_details(*old);
     d["replaced_by"] = version;
     append_audit(db, now, by, "seal.retire", seal_object(*old), d);
@@ -1023,13 +1023,7 @@ SealKeyVersion SqliteStore::retire_seal_key(const std::string& department, std::
     throw SealStateError(seal_name(v) + " is " + v.state +
                          ": only the active version can be retired");
   }
-  auto up = db.prepare(
-      "UPDATE seal_keys SET state = 'retired', retired_at = ?3 WHERE department = ?1 AND "
-      "version = ?2");
-  up.bind(1, department).bind(2, version).bind(3, now);
-  up.run();
-  v.state = "retired";
-  v.retired_at = now;
+  retire_version(db, v, now);
   append_audit(db, now, by, "seal.retire", seal_object(v), seal_details(v));
   tx.commit();
   return v;

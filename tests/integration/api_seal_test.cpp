@@ -23,8 +23,9 @@ namespace {
 
 using certdtest::bearer;
 using certdtest::CertdProcess;
-using certdtest::RawDb;
 using certdtest::expect_problem;
+using certdtest::post_json;
+using certdtest::RawDb;
 
 const std::string kTemplate = "business-licence-enterprise";  // department samr
 const std::string kKeys = std::string(LIBCERT_SOURCE_DIR) + "/keys-example";
@@ -61,15 +62,6 @@ Issued issue(const httplib::Client& cc, const std::string& key, const std::strin
   out.body = nlohmann::json::parse(r->body, nullptr, false);
   if (r->status != 201) out.error = r->body;
   return out;
-}
-
-nlohmann::json post_json(httplib::Client& c, const std::string& key, const std::string& path,
-                         const nlohmann::json& body, int want) {
-  auto r = c.Post(path, bearer(key), body.dump(), "application/json");
-  EXPECT_TRUE(r) << path;
-  if (!r) return {};
-  EXPECT_EQ(r->status, want) << path << ": " << r->body;
-  return nlohmann::json::parse(r->body, nullptr, false);
 }
 
 // Creates a version with the example CA and activates it; returns its number.

@@ -1,7 +1,7 @@
 // tests/integration/certd_fixture.h — starts the real certd binary on a free loopback port with a
-// temporary registry (SQLite, or a fresh PostgreSQL database in the pg.* variants: test_registry.h),
-// and stops it (SIGTERM, then waits). The test client is
-// httplib::Client (cpp-httplib fixtures: bind, wait until ready, stop + join in TearDown).
+// temporary registry (SQLite, or a fresh PostgreSQL database in the pg.* variants:
+// test_registry.h), and stops it (SIGTERM, then waits). The test client is httplib::Client
+// (cpp-httplib fixtures: bind, wait until ready, stop + join in TearDown).
 #pragma once
 
 #include <fcntl.h>
@@ -157,6 +157,16 @@ class CertdProcess {
 
 inline httplib::Headers bearer(const std::string& key) {
   return {{"Authorization", "Bearer " + key}};
+}
+
+// POSTs `body` as JSON with the key, expects status `want`; returns the parsed body.
+inline nlohmann::json post_json(httplib::Client& c, const std::string& key, const std::string& path,
+                                const nlohmann::json& body, int want) {
+  auto r = c.Post(path, bearer(key), body.dump(), "application/json");
+  EXPECT_TRUE(r) << path;
+  if (!r) return {};
+  EXPECT_EQ(r->status, want) << path << ": " << r->body;
+  return nlohmann::json::parse(r->body, nullptr, false);
 }
 
 // Asserts a problem+json response with the given status and type slug; returns the body.

@@ -24,6 +24,7 @@ namespace {
 
 using certdtest::bearer;
 using certdtest::CertdProcess;
+using certdtest::post_json;
 using certdtest::RawDb;
 
 const std::string kTemplate = "business-licence-enterprise";  // department samr
@@ -62,15 +63,6 @@ Reply issue(httplib::Client& c, const std::string& key, const std::string& idem,
     return out;
   }
   return out;
-}
-
-nlohmann::json post_json(httplib::Client& c, const std::string& key, const std::string& path,
-                         const nlohmann::json& body, int want) {
-  auto r = c.Post(path, bearer(key), body.dump(), "application/json");
-  EXPECT_TRUE(r) << path;
-  if (!r) return {};
-  EXPECT_EQ(r->status, want) << path << ": " << r->body;
-  return nlohmann::json::parse(r->body, nullptr, false);
 }
 
 TEST(MultiInstance, ThreeCertdsOnOnePostgresKeepEveryRegistryInvariantUnderLoad) {

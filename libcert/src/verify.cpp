@@ -13,20 +13,6 @@
 
 namespace libcert {
 
-std::string_view to_string(Verdict v) noexcept {
-  switch (v) {
-    case Verdict::kValid:
-      return "VALID";
-    case Verdict::kInvalid:
-      return "INVALID";
-    case Verdict::kModified:
-      return "MODIFIED";
-    case Verdict::kUnknownSigner:
-      return "UNKNOWN-SIGNER";
-  }
-  return "INVALID";
-}
-
 std::string_view to_string(CheckStatus s) noexcept {
   switch (s) {
     case CheckStatus::kPass:
@@ -668,22 +654,7 @@ SignatureReport verify_one(const Ctx& ctx, const SigField& field) {
   return s;
 }
 
-Verdict worse(Verdict a, Verdict b) {
-  auto rank = [](Verdict v) {
-    switch (v) {
-      case Verdict::kInvalid:
-        return 3;
-      case Verdict::kModified:
-        return 2;
-      case Verdict::kUnknownSigner:
-        return 1;
-      case Verdict::kValid:
-        return 0;
-    }
-    return 3;
-  };
-  return rank(a) >= rank(b) ? a : b;
-}
+Verdict worse(Verdict a, Verdict b) { return worst(a, b); }
 
 bool allowed_by(ChangeClass k, std::optional<int> p) {
   if (k == ChangeClass::kOther) return false;

@@ -47,6 +47,7 @@
 #include <vector>
 
 #include "libcert/clock.h"
+#include "libcert/verdict.h"
 
 namespace libcert {
 
@@ -125,8 +126,7 @@ struct VerifyOptions {
   bool render_compare = true;  // false only for benchmarks of the other checks
 };
 
-enum class Verdict { kValid, kInvalid, kModified, kUnknownSigner };
-std::string_view to_string(Verdict v) noexcept;  // "VALID", "INVALID", "MODIFIED", "UNKNOWN-SIGNER"
+// The verdicts are the one set of libcert/verdict.h (docs/verdicts.md).
 
 enum class CheckStatus { kPass, kFail, kWarn, kNotChecked };
 std::string_view to_string(CheckStatus s) noexcept;  // "pass", "fail", "warn", "not-checked"

@@ -64,7 +64,9 @@ void apply_revoked(const std::string& path, libcert::TrustBundle& b,
 
 int run_export(const certctl::Args& args) {
   certctl::Options o(
-      args, {"-o", "--version", "--revoked", "--keys", "--templates", "--now", "--status-bits"},
+      args,
+      {"-o", "--version", "--revoked", "--keys", "--templates", "--now", "--status-bits",
+       "--qr-host", "--clock-skew"},
       {});
   const std::string out = o.require("-o");
   const std::string keys = certctl::keys_dir(o);
@@ -85,6 +87,10 @@ int run_export(const certctl::Args& args) {
                                  : static_cast<std::uint64_t>(now);
   b.issued_at = now;
   b.root_der = pem_to_der(keys + "/root/root.crt");
+  // Verifier policy (docs/qr.md): the URL prefix of certd's qr_host, and the clock skew.
+  b.policy = libcert::BundlePolicy::for_host(o.get("--qr-host").value_or("LIC.ALI.EXAMPLE"));
+  if (auto sk = o.get("--clock-skew"))
+    b.policy.clock_skew_s = static_cast<std::int64_t>(parse_u64(*sk, "--clock-skew"));
 
   const auto depts = nlohmann::json::parse(certctl::read_file(templates + "/departments.json"));
   std::map<std::string, std::string> uscc_of;
@@ -131,6 +137,10 @@ int run_show(const certctl::Args& args) {
     if (s.compromised_at) std::cout << " compromised_at " << *s.compromised_at;
     std::cout << "\n";
   }
+  std::cout << "policy: url prefixes";
+  for (const auto& u : b.policy.url_prefixes) std::cout << " " << u;
+  if (b.policy.url_prefixes.empty()) std::cout << " (none: URL QRs are INDETERMINATE)";
+  std::cout << ", clock skew " << b.policy.clock_skew_s << " s\n";
   std::cout << "status lists:\n";
   for (const auto& [code, l] : b.status_lists)
     std::cout << "  " << code << " " << l.size() << " bits, " << l.count_set() << " revoked\n";
@@ -148,7 +158,7 @@ int run(const certctl::Args& args) {
 const certctl::Command kTrustBundle{
     "trust-bundle", "export or show the signed trust bundle for offline QR verification",
     "certctl trust-bundle export -o FILE [--version N] [--revoked FILE] [--now T] "
-    "[--status-bits N] [--keys DIR] [--templates DIR]\n"
+    "[--status-bits N] [--qr-host HOST] [--clock-skew S] [--keys DIR] [--templates DIR]\n"
     "       certctl trust-bundle show FILE [--root CERT.pem]\n"
     "  --revoked FILE: lines '<department id or USCC> <status index>' whose bit is set",
     run};

@@ -156,7 +156,8 @@ int run(const certctl::Args& args) {
   const libcert::QrVerdict v = libcert::verify_qr(text, bundle, now);
   const long days = static_cast<long>(v.bundle_age_seconds / 86400);
   if (o.flag("--json")) {
-    nlohmann::json j = {{"verdict", libcert::to_string(v.status)},
+    nlohmann::json j = {{"verdict", libcert::to_string(v.verdict)},
+                        {"check", v.check.empty() ? nlohmann::json() : nlohmann::json(v.check)},
                         {"reason", v.reason},
                         {"signature_ok", v.signature_ok},
                         {"status_checked", v.status_checked},
@@ -185,7 +186,8 @@ int run(const certctl::Args& args) {
     }
     std::cout << j.dump(2) << "\n";
   } else {
-    std::cout << "verdict:      " << libcert::to_string(v.status) << "\n";
+    std::cout << "verdict:      " << libcert::to_string(v.verdict) << "\n";
+    if (!v.check.empty()) std::cout << "check:        " << v.check << "\n";
     if (!v.reason.empty()) std::cout << "reason:       " << v.reason << "\n";
     if (v.claims) {
       const auto& c = *v.claims;
@@ -214,14 +216,16 @@ int run(const certctl::Args& args) {
               << "bundle:       version " << v.bundle_version << ", status data from "
               << utc(v.bundle_issued_at) << ", " << days << " day(s) old\n";
   }
-  return v.status == libcert::QrStatus::kValid ? 0 : 1;
+  return libcert::exit_code(v.verdict);  // docs/verdicts.md: 0 VALID, 1 any other verdict
 }
 
 const certctl::Command kVerifyQr{
     "verify-qr", "verify a licence QR code offline against a trust bundle",
     "certctl verify-qr --bundle FILE [--root CERT.pem] [--state FILE] [--now T] [--json] "
     "<QR text | image.png>\n"
-    "  exit 0 VALID; 1 REVOKED / EXPIRED / UNKNOWN KEY / SIGNATURE INVALID / MALFORMED;\n"
+    "  prints the verdict (docs/verdicts.md) and the failing check (structure, url-prefix, kid,\n"
+    "  signature, issuer-binding, signing-time, key-state, status, expiry);\n"
+    "  exit 0 VALID; 1 INVALID / REVOKED / EXPIRED / UNKNOWN-SIGNER / INDETERMINATE;\n"
     "  --state FILE keeps the highest bundle version seen and refuses a rollback",
     run};
 

@@ -390,14 +390,32 @@ struct App::Impl {
         bool plausible = !id.empty() && id.size() <= 128;
         if (plausible) rec = s.store->get_licence(id, false);
       }
-      std::string overall(libcert::to_string(v.status));
+      std::string overall(libcert::to_string(v.verdict));
+      std::string check = v.check;
       std::string reason = v.reason;
       // Online: the registry is the authority on revocation (the QR's status bit is only as fresh
-      // as the verifier's bundle).
-      if (v.status == libcert::QrStatus::kValid && rec && rec->status == "revoked") {
+      // as the verifier's bundle). certd's own bundle carries no status lists, so verify_qr stops
+      // at INDETERMINATE "status" and the registry decides; with no registry record the verdict
+      // stays INDETERMINATE (fail closed).
+      const bool status_open =
+          v.verdict == libcert::Verdict::kValid || v.verdict == libcert::Verdict::kExpired ||
+          (v.verdict == libcert::Verdict::kIndeterminate && v.check == "status");
+      if (status_open && rec && rec->status == "revoked") {
         overall = "REVOKED";
+        check = "status";
         reason =
             "registry: licence " + rec->id + " was revoked on " + detail::rfc3339(*rec->revoked_at);
+      } else if (v.verdict == libcert::Verdict::kIndeterminate && v.check == "status" && rec &&
+                 rec->status == "valid") {
+        if (v.claims->expires_at && s.clock->now() >= *v.claims->expires_at) {
+          overall = "EXPIRED";
+          check = "expiry";
+          reason = "licence expired at " + std::to_string(*v.claims->expires_at);
+        } else {
+          overall = "VALID";
+          check.clear();
+          reason = "status from the registry: licence " + rec->id + " is valid";
+        }
       }
       nlohmann::json claims = nullptr;
       if (v.claims && v.signature_ok) {
@@ -415,6 +433,7 @@ struct App::Impl {
       }
       nlohmann::json body = {{"result", overall},
                              {"kind", "qr"},
+                             {"check", check.empty() ? nlohmann::json() : nlohmann::json(check)},
                              {"reason", reason},
                              {"signature_ok", v.signature_ok},
                              {"kid", v.kid_hex},

@@ -35,10 +35,12 @@ std::shared_ptr<const PublishedBundle> BundlePublisher::current(Store& store, st
   libcert::TrustBundle b;
   b.root_der = seals_.root_der;
   b.seals = seals_.seals;
+  b.policy = seals_.policy;
   if (versions_ != nullptr) {
     const auto v = versions_->bundle(now);
     b.root_der = v->root_der;
     b.seals = v->seals;
+    b.policy = v->policy;
   }
   for (const auto& s : b.seals) b.status_lists.try_emplace(s.issuer_code, bits_);
   // Every revoked licence of the registry, newest first, a page at a time (keyset pagination).

@@ -178,7 +178,7 @@ int seal_list(const certctl::Args& args) {
 // sealed anything (state, usage window, compromise time, version) and one status list per
 // department with the registry's revoked licences.
 int seal_bundle(const certctl::Args& args) {
-  Options o(args, with({"-o", "--bundle-version", "--status-bits"}), {});
+  Options o(args, with({"-o", "--bundle-version", "--status-bits", "--qr-host"}), {});
   Ctx c = open_ctx(o);
   const std::string out = o.require("-o");
   const std::int64_t t = now();
@@ -186,6 +186,8 @@ int seal_bundle(const certctl::Args& args) {
       certctl::parse_int(o.get("--status-bits").value_or("1048576"), "--status-bits", 8, 1 << 30));
   libcert::TrustBundle b = c.keys->publishable_bundle(t, bits);
   if (auto v = o.get("--bundle-version")) b.version = static_cast<std::uint64_t>(std::stoull(*v));
+  // certd's qr_host: the URL prefix verifiers accept (docs/qr.md "Verifier policy").
+  b.policy = libcert::BundlePolicy::for_host(o.get("--qr-host").value_or("LIC.ALI.EXAMPLE"));
   const std::string keys = certctl::keys_dir(o);
   const std::string file =
       b.sign(libcert::certificate_der_from_pem(certctl::read_file(keys + "/bundle/bundle.crt")),
@@ -233,7 +235,7 @@ const certctl::Command kSeal{
     "       certctl seal revoke --store DB --department ID --version N\n"
     "                    --compromised-at YYYY-MM-DDTHH:MM:SSZ --reason TEXT\n"
     "       certctl seal list --store DB [--department ID] [--json]\n"
-    "       certctl seal bundle --store DB -o FILE [--bundle-version N] [--status-bits N]\n"
+    "       certctl seal bundle --store DB -o FILE [--bundle-version N] [--status-bits N] [--qr-host HOST]\n"
     "  (--keys DIR: root/root.{crt,key} of the example CA, bundle/ key; --templates DIR)",
     run_seal};
 

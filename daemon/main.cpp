@@ -100,7 +100,13 @@ int main(int argc, char** argv) {
     const libcert::TemplateSet templates = libcert::TemplateSet::load(config.templates);
     libcert::TrustStore trust;
     trust.add_path(config.keys + "/root/root.crt");
-    const libcert::TrustBundle seals = certd::load_seal_bundle(templates, config.keys, clock.now());
+    // The URL policy every bundle carries (signed): QRs printed for this certd's qr_host.
+    const libcert::BundlePolicy qr_policy = libcert::BundlePolicy::for_host(config.qr_host);
+    const libcert::TrustBundle seals = [&] {
+      libcert::TrustBundle b = certd::load_seal_bundle(templates, config.keys, clock.now());
+      b.policy = qr_policy;
+      return b;
+    }();
 
     // Seal key versions live in the registry (issue 7); the keys-example seals become version 1
     // of their department the first time this registry starts.
@@ -109,6 +115,7 @@ int main(int argc, char** argv) {
     sko.seal_key_dir = config.seal_key_dir;
     sko.refuse_days = config.seal_refuse_days;
     sko.warn_days = config.seal_warn_days;
+    sko.policy = qr_policy;
     certd::SealKeys seal_keys(*store, templates, sko, &rng);
     const int imported = seal_keys.bootstrap(clock.now(), {"certd", "startup"});
     // Signed audit checkpoints need the audit key; without it the log is still written and

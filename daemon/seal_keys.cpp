@@ -464,6 +464,7 @@ std::shared_ptr<const libcert::TrustBundle> SealKeys::bundle(std::int64_t now) c
   b->version = static_cast<std::uint64_t>(now);
   b->issued_at = now;
   b->root_der = root_der_;
+  b->policy = options_.policy;
   for (const auto& v : versions) {
     std::string uscc;
     try {

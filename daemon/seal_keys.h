@@ -45,6 +45,9 @@ struct SealKeyOptions {
   std::string seal_key_dir = "seal-keys";  // new private keys: <dir>/<dept>/v<N>.key
   int refuse_days = 7;  // issuing stops when the active certificate expires within this margin
   int warn_days = 30;   // a warning (log + gauge) starts this many days before expiry
+  // Copied into every bundle built here (URL prefixes of config.qr_host, clock skew): verify_qr
+  // refuses URL QRs that no policy lists.
+  libcert::BundlePolicy policy = libcert::BundlePolicy::for_host("LIC.ALI.EXAMPLE");
 };
 
 struct CreateSealKey {

@@ -3,6 +3,7 @@
 #include <openssl/pem.h>
 #include <openssl/sha.h>
 
+#include <cstring>
 #include <ctime>
 
 #include "ossl.h"
@@ -91,6 +92,44 @@ std::string raw_to_der(std::string_view raw) {
   return der;
 }
 
+namespace {
+
+// P-256 group order n (SEC 2 v2 §2.4.2) and floor(n/2), big-endian.
+constexpr unsigned char kP256N[32] = {
+    0xFF, 0xFF, 0xFF, 0xFF, 0x00, 0x00, 0x00, 0x00, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+    0xBC, 0xE6, 0xFA, 0xAD, 0xA7, 0x17, 0x9E, 0x84, 0xF3, 0xB9, 0xCA, 0xC2, 0xFC, 0x63, 0x25, 0x51};
+constexpr unsigned char kP256HalfN[32] = {
+    0x7F, 0xFF, 0xFF, 0xFF, 0x80, 0x00, 0x00, 0x00, 0x7F, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+    0xDE, 0x73, 0x7D, 0x56, 0xD3, 0x8B, 0xCF, 0x42, 0x79, 0xDC, 0xE5, 0x61, 0x7E, 0x31, 0x92, 0xA8};
+
+void need_raw(std::string_view raw) {
+  if (raw.size() != 64)
+    throw Error(ErrorCode::kInvalidArgument, "ES256 signature must be 64 bytes r||s");
+}
+
+}  // namespace
+
+bool is_low_s(std::string_view raw) {
+  need_raw(raw);
+  // Fixed-width big-endian: lexicographic order is numeric order.
+  return std::memcmp(raw.data() + 32, kP256HalfN, 32) <= 0;
+}
+
+std::string normalise_low_s(std::string raw) {
+  need_raw(raw);
+  if (is_low_s(raw)) return raw;
+  // s' = n - s by schoolbook subtraction (s < n for any signature a P-256 signer makes; an s >= n
+  // would not verify anyway, and then the result is only guaranteed to differ).
+  auto* s = reinterpret_cast<unsigned char*>(raw.data() + 32);
+  int borrow = 0;
+  for (int i = 31; i >= 0; --i) {
+    int d = static_cast<int>(kP256N[i]) - static_cast<int>(s[i]) - borrow;
+    borrow = d < 0 ? 1 : 0;
+    s[i] = static_cast<unsigned char>(d + (borrow ? 256 : 0));
+  }
+  return raw;
+}
+
 std::string sign1(std::string_view payload, std::string_view kid, const cbor::Value& unprotected,
                   const DigestSigner& sign) {
   Sign1 s;
@@ -101,7 +140,7 @@ std::string sign1(std::string_view payload, std::string_view kid, const cbor::Va
   const std::string digest = sha256(sig_structure(s));
   const std::string der = sign(std::span<const std::uint8_t>(
       reinterpret_cast<const std::uint8_t*>(digest.data()), digest.size()));
-  const std::string raw = der_to_raw(der);
+  const std::string raw = normalise_low_s(der_to_raw(der));
   return cbor::encode(cbor::Value::tag(
       kTagSign1, cbor::Value::array({cbor::Value::bytes(s.protected_bstr), unprotected,
                                      cbor::Value::bytes(payload), cbor::Value::bytes(raw)})));

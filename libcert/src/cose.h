@@ -26,6 +26,14 @@ std::string sha256(std::string_view data);
 std::string der_to_raw(std::string_view der);
 // 64-byte r‖s -> DER, for OpenSSL's verifier. Throws Error(kInvalidArgument) unless 64 bytes.
 std::string raw_to_der(std::string_view raw);
+// ECDSA signatures are malleable: if (r, s) verifies, so does (r, n - s). A signer therefore
+// emits only the low form s <= n/2 (as BIP 146 and RFC 6979 users do), and a QR verifier refuses
+// the other one, so each signed payload has exactly one accepted encoding (qr.md "Low-S").
+// is_low_s: true when the 64-byte r‖s has s <= n/2 for P-256. normalise_low_s: replaces s by
+// n - s when s > n/2 (same signature, mathematically). Both throw Error(kInvalidArgument) unless
+// 64 bytes.
+bool is_low_s(std::string_view raw);
+std::string normalise_low_s(std::string raw);
 
 // The decoded envelope. `protected_bstr` is kept as received: the Sig_structure covers those
 // exact bytes (RFC 9052 §4.4).

@@ -441,9 +441,13 @@ std::string base45_decode(std::string_view text) {
   return out;
 }
 
-std::string qr_url(std::string_view payload, std::string_view host) {
+std::string qr_url_prefix(std::string_view host) {
   check_host(host);
-  return "HTTPS://" + std::string(host) + "/V#" + qr_digits(payload);
+  return "HTTPS://" + std::string(host) + "/V#";
+}
+
+std::string qr_url(std::string_view payload, std::string_view host) {
+  return qr_url_prefix(host) + qr_digits(payload);
 }
 
 std::string qr_app_text(std::string_view payload) { return "LC1:" + base45_encode(payload); }
@@ -495,14 +499,24 @@ std::string make_qr_text(const QrClaims& claims, std::string_view cert_der,
   return qr_url(make_qr_payload(fit_qr_claims(claims, host), cert_der, sign), host);
 }
 
-std::string qr_payload_from_text(std::string_view raw) {
+namespace {
+
+// The normalised scan: the payload bytes and, for the URL form, the text before the digits
+// ("HTTPS://HOST/V#", as scanned) that the bundle's URL policy must list.
+struct ScannedText {
+  std::string payload;
+  std::string url_prefix;  // empty for the LC1: app form
+};
+
+ScannedText parse_text(std::string_view raw) {
   if (raw.size() > kQrMaxText)
     throw Error(ErrorCode::kLimitExceeded, "QR text of " + std::to_string(raw.size()) +
                                                " bytes exceeds " + std::to_string(kQrMaxText));
   std::string t = trim(raw);
   // zbarimg without --raw prints "QR-Code:" before the data.
   if (starts_with_ci(t, "QR-Code:")) t = trim(std::string_view(t).substr(8));
-  std::string payload;
+  ScannedText out;
+  std::string& payload = out.payload;
   if (starts_with_ci(t, "LC1:")) {
     payload = base45_decode(std::string_view(t).substr(4));
   } else if (starts_with_ci(t, "HTTPS://")) {
@@ -515,6 +529,7 @@ std::string qr_payload_from_text(std::string_view raw) {
       if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
             c == '.' || c == '-' || c == ':'))
         malformed("URL host has a character outside [A-Za-z0-9.-:]");
+    out.url_prefix = t.substr(0, hash + 1);
     payload = qr_digits_decode(std::string_view(t).substr(hash + 1));
   } else {
     malformed("text is neither HTTPS://HOST/V#<digits> nor LC1:<Base45>");
@@ -522,8 +537,12 @@ std::string qr_payload_from_text(std::string_view raw) {
   if (payload.size() > kQrMaxPayload)
     throw Error(ErrorCode::kLimitExceeded, "payload of " + std::to_string(payload.size()) +
                                                " bytes exceeds " + std::to_string(kQrMaxPayload));
-  return payload;
+  return out;
 }
+
+}  // namespace
+
+std::string qr_payload_from_text(std::string_view raw) { return parse_text(raw).payload; }
 
 QrClaims decode_qr_payload(std::string_view payload, std::string* kid) {
   Decoded d = decode_payload(payload);
@@ -531,53 +550,68 @@ QrClaims decode_qr_payload(std::string_view payload, std::string* kid) {
   return d.claims;
 }
 
-std::string_view to_string(QrStatus s) noexcept {
-  switch (s) {
-    case QrStatus::kValid:
-      return "VALID";
-    case QrStatus::kRevoked:
-      return "REVOKED";
-    case QrStatus::kExpired:
-      return "EXPIRED";
-    case QrStatus::kUnknownKey:
-      return "UNKNOWN KEY";
-    case QrStatus::kSignatureInvalid:
-      return "SIGNATURE INVALID";
-    case QrStatus::kMalformed:
-      return "MALFORMED";
-  }
-  return "MALFORMED";
+namespace {
+
+bool equal_ci(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && starts_with_ci(a, b);
 }
+
+}  // namespace
 
 QrVerdict verify_qr(std::string_view text, const TrustBundle& bundle, std::int64_t now) {
   QrVerdict v;
   v.bundle_version = bundle.version;
   v.bundle_issued_at = bundle.issued_at;
   v.bundle_age_seconds = now - bundle.issued_at;
-  auto verdict = [&](QrStatus s, std::string why) {
-    v.status = s;
+  auto verdict = [&](Verdict outcome, std::string_view check, std::string why) {
+    v.verdict = outcome;
+    v.check = check;
     v.reason = std::move(why);
     return v;
   };
   Decoded d;
+  ScannedText scanned;
   try {
-    d = decode_payload(qr_payload_from_text(text));
+    scanned = parse_text(text);
+    d = decode_payload(scanned.payload);
   } catch (const Error& e) {
-    return verdict(QrStatus::kMalformed, e.what());
+    return verdict(Verdict::kInvalid, "structure", e.what());
   }
   v.claims = d.claims;
   v.kid_hex = cose::hex(d.sign1.kid);
   const QrClaims& c = d.claims;
 
+  // 1b. The URL a camera opens must be one the bundle's signed policy lists: otherwise a genuine
+  //     payload could be served under any host ("HTTPS://EVIL/V#…") and a phone would open that
+  //     host's page, which verifies nothing. The LC1: app form has no URL.
+  if (!scanned.url_prefix.empty()) {
+    const auto& prefixes = bundle.policy.url_prefixes;
+    if (prefixes.empty())
+      return verdict(Verdict::kIndeterminate, "url-prefix",
+                     "trust bundle version " + std::to_string(bundle.version) +
+                         " states no accepted URL prefix: cannot judge '" + scanned.url_prefix +
+                         "'");
+    if (std::none_of(prefixes.begin(), prefixes.end(),
+                     [&](const std::string& p) { return equal_ci(scanned.url_prefix, p); }))
+      return verdict(Verdict::kInvalid, "url-prefix",
+                     "URL prefix '" + scanned.url_prefix +
+                         "' is not one the trust bundle's policy accepts");
+  }
+
   // 2. Key by kid, then the signature (alg allowlist: ES256 only, RFC 9053 §2.1).
   const auto candidates = bundle.seals_with_kid(d.sign1.kid);
   if (candidates.empty())
-    return verdict(QrStatus::kUnknownKey, "no seal certificate with kid " + v.kid_hex +
-                                              " in trust bundle version " +
-                                              std::to_string(bundle.version));
+    return verdict(Verdict::kUnknownSigner, "kid",
+                   "no seal certificate with kid " + v.kid_hex + " in trust bundle version " +
+                       std::to_string(bundle.version));
   if (d.sign1.alg != cose::kAlgES256)
-    return verdict(QrStatus::kSignatureInvalid,
+    return verdict(Verdict::kInvalid, "signature",
                    "algorithm " + std::to_string(d.sign1.alg) + " is not allowed (ES256 only)");
+  // ECDSA is malleable: (r, n-s) verifies whenever (r, s) does. Our signers emit only s <= n/2,
+  // so the high-S twin is a payload nobody signed in that form: refused before any key is tried.
+  if (!cose::is_low_s(d.sign1.signature))
+    return verdict(Verdict::kInvalid, "signature",
+                   "high-S ECDSA signature (s > n/2) refused: signers emit only low-S");
   const SealEntry* seal = nullptr;
   for (const SealEntry* s : candidates) {
     try {
@@ -590,52 +624,67 @@ QrVerdict verify_qr(std::string_view text, const TrustBundle& bundle, std::int64
     }
   }
   if (seal == nullptr)
-    return verdict(QrStatus::kSignatureInvalid, "signature does not verify with the " +
-                                                    std::to_string(candidates.size()) +
-                                                    " certificate(s) of kid " + v.kid_hex);
+    return verdict(Verdict::kInvalid, "signature",
+                   "signature does not verify with the " + std::to_string(candidates.size()) +
+                       " certificate(s) of kid " + v.kid_hex);
   v.signature_ok = true;
   v.seal_department = seal->department;
   v.seal_version = seal->version;
 
-  // 3. The key must have been allowed to sign at iat — signing time, not now.
+  // 3. The key must be this issuer's, and must have been allowed to sign at iat — signing time,
+  //    not now. A claimed time in the future is refused first (trust.md "Time and state").
   if (c.issuer != seal->issuer_code)
-    return verdict(QrStatus::kSignatureInvalid,
+    return verdict(Verdict::kInvalid, "issuer-binding",
                    "iss " + c.issuer + " is not the seal's department code " + seal->issuer_code);
+  if (c.issued_at > now + bundle.policy.clock_skew_s)
+    return verdict(Verdict::kInvalid, "signing-time",
+                   "iat " + std::to_string(c.issued_at) + " lies " +
+                       std::to_string(c.issued_at - now) +
+                       " s in the future (allowed clock skew " +
+                       std::to_string(bundle.policy.clock_skew_s) + " s)");
   if (seal->state == SealState::kPending)
-    return verdict(QrStatus::kSignatureInvalid, "seal key is pending (never activated)");
+    return verdict(Verdict::kInvalid, "key-state", "seal key is pending (never activated)");
   if (c.issued_at < seal->not_before || c.issued_at > seal->not_after)
-    return verdict(
-        QrStatus::kSignatureInvalid,
-        "iat " + std::to_string(c.issued_at) + " is outside the seal certificate's validity [" +
-            std::to_string(seal->not_before) + ", " + std::to_string(seal->not_after) + "]");
+    return verdict(Verdict::kInvalid, "key-state",
+                   "iat " + std::to_string(c.issued_at) +
+                       " is outside the seal certificate's validity [" +
+                       std::to_string(seal->not_before) + ", " + std::to_string(seal->not_after) +
+                       "]");
   if (c.issued_at < seal->usage_from || (seal->usage_until && c.issued_at >= *seal->usage_until))
-    return verdict(QrStatus::kSignatureInvalid, "iat " + std::to_string(c.issued_at) +
-                                                    " is outside the seal key's usage window");
+    return verdict(Verdict::kInvalid, "key-state",
+                   "iat " + std::to_string(c.issued_at) + " is outside the seal key's usage window");
   if (seal->state == SealState::kRevoked && seal->compromised_at &&
       c.issued_at >= *seal->compromised_at)
-    return verdict(QrStatus::kRevoked,
+    return verdict(Verdict::kRevoked, "key-state",
                    "seal key " + (seal->version.empty() ? "" : "v" + seal->version + " ") +
                        "revoked: compromised at " + std::to_string(*seal->compromised_at) +
                        ", payload signed at " + std::to_string(c.issued_at));
 
-  // 4. Local status list.
-  std::string note;
-  if (auto it = bundle.status_lists.find(c.issuer);
-      it != bundle.status_lists.end() && c.licence.status_index < it->second.size()) {
-    v.status_checked = true;
-    if (it->second.get(c.licence.status_index))
-      return verdict(QrStatus::kRevoked,
-                     "licence revoked: status bit " + std::to_string(c.licence.status_index) +
-                         " set in trust bundle version " + std::to_string(bundle.version));
-  } else {
-    note = "no status data for this licence in the bundle; ";
-  }
+  // 4. Local status list. Fail closed (trust.md): without a list covering the index the
+  //    verifier cannot know the licence is not revoked.
+  const auto it = bundle.status_lists.find(c.issuer);
+  if (it == bundle.status_lists.end())
+    return verdict(Verdict::kIndeterminate, "status",
+                   "trust bundle version " + std::to_string(bundle.version) +
+                       " has no status list for issuer " + c.issuer);
+  if (c.licence.status_index >= it->second.size())
+    return verdict(Verdict::kIndeterminate, "status",
+                   "status index " + std::to_string(c.licence.status_index) +
+                       " lies outside the issuer's status list of " +
+                       std::to_string(it->second.size()) + " bits");
+  v.status_checked = true;
+  if (it->second.get(c.licence.status_index))
+    return verdict(Verdict::kRevoked, "status",
+                   "licence revoked: status bit " + std::to_string(c.licence.status_index) +
+                       " set in trust bundle version " + std::to_string(bundle.version));
   if (c.expires_at && now >= *c.expires_at)
-    return verdict(QrStatus::kExpired, "licence expired at " + std::to_string(*c.expires_at));
+    return verdict(Verdict::kExpired, "expiry",
+                   "licence expired at " + std::to_string(*c.expires_at));
   // Degrade, never fail hard, when the bundle is old (qr.md): VALID with a note.
+  std::string note;
   if (v.bundle_age_seconds > 30 * 86400)
-    note += "status data is " + std::to_string(v.bundle_age_seconds / 86400) + " days old";
-  return verdict(QrStatus::kValid, note);
+    note = "status data is " + std::to_string(v.bundle_age_seconds / 86400) + " days old";
+  return verdict(Verdict::kValid, "", note);
 }
 
 }  // namespace libcert

@@ -37,6 +37,49 @@ std::optional<std::int64_t> opt_int(const Value& m, std::int64_t key, const std:
   return v->as_int();
 }
 
+// Policy (payload key 7): {1: [URL prefix...], 2: clock skew seconds}. Each prefix must be
+// exactly what qr_url_prefix() makes for a valid host, so a verifier's comparison is exact.
+void check_policy(const BundlePolicy& p) {
+  for (const std::string& u : p.url_prefixes) {
+    constexpr std::string_view kHead = "HTTPS://", kTail = "/V#";
+    const bool shaped = u.size() > kHead.size() + kTail.size() && u.starts_with(kHead) &&
+                        u.ends_with(kTail);
+    bool ok = shaped;
+    if (shaped) {
+      try {
+        ok = qr_url_prefix(std::string_view(u).substr(
+                 kHead.size(), u.size() - kHead.size() - kTail.size())) == u;
+      } catch (const Error&) {
+        ok = false;
+      }
+    }
+    if (!ok) bad("policy URL prefix '" + u + "' is not HTTPS://HOST/V# with an upper-case host");
+  }
+  if (p.clock_skew_s < 0 || p.clock_skew_s > BundlePolicy::kMaxClockSkew)
+    bad("policy clock skew " + std::to_string(p.clock_skew_s) + " s is outside 0.." +
+        std::to_string(BundlePolicy::kMaxClockSkew));
+}
+
+Value policy_value(const BundlePolicy& p) {
+  std::vector<Value> prefixes;
+  for (const std::string& u : p.url_prefixes) prefixes.push_back(Value::text(u));
+  return Value::map({{Value::integer(1), Value::array(std::move(prefixes))},
+                     {Value::integer(2), Value::integer(p.clock_skew_s)}});
+}
+
+BundlePolicy policy_from(const Value& v) {
+  if (v.kind() != Value::Kind::kMap) bad("policy (7) is not a map");
+  only_keys(v, 1, 2, "policy");
+  BundlePolicy p;
+  for (const Value& u : need(v, 1, Value::Kind::kArray, "policy.url_prefixes").as_array()) {
+    if (u.kind() != Value::Kind::kText) bad("policy.url_prefixes holds a non-text entry");
+    p.url_prefixes.push_back(u.as_text());
+  }
+  p.clock_skew_s = need(v, 2, Value::Kind::kUint, "policy.clock_skew_s").as_int();
+  check_policy(p);
+  return p;
+}
+
 }  // namespace
 
 std::string_view to_string(SealState s) noexcept {
@@ -67,9 +110,16 @@ SealEntry SealEntry::from_certificate(std::string department, std::string issuer
   return e;
 }
 
+BundlePolicy BundlePolicy::for_host(std::string_view host) {
+  BundlePolicy p;
+  p.url_prefixes.push_back(qr_url_prefix(host));
+  return p;
+}
+
 std::string SealEntry::kid() const { return cose_kid(certificate_der); }
 
 std::string TrustBundle::sign(std::string_view bundle_cert_der, const DigestSigner& signer) const {
+  check_policy(policy);
   std::vector<Value> seal_values;
   for (const SealEntry& s : seals) {
     if (s.issuer_code.empty() || s.department.empty())
@@ -102,6 +152,7 @@ std::string TrustBundle::sign(std::string_view bundle_cert_der, const DigestSign
       {Value::integer(4), Value::bytes(root_der)},
       {Value::integer(5), Value::array(std::move(seal_values))},
       {Value::integer(6), Value::map(std::move(lists))},
+      {Value::integer(7), policy_value(policy)},
   }));
   // The bundle certificate travels in x5chain (RFC 9360 §2) so a verifier needs only the root.
   return cose::sign1(
@@ -146,7 +197,7 @@ TrustBundle TrustBundle::parse(std::string_view file, std::string_view pinned_ro
 TrustBundle TrustBundle::parse_body(const cbor::Value& body, std::string_view bundle_cert,
                                     std::string_view pinned_root_der, std::string_view file) {
   if (body.kind() != Value::Kind::kMap) bad("payload is not a map");
-  only_keys(body, 1, 6, "payload");
+  only_keys(body, 1, 7, "payload");
   TrustBundle b;
   if (need(body, 1, Value::Kind::kText, "format").as_text() != kFormat)
     bad("format is not " + std::string(kFormat));
@@ -197,6 +248,8 @@ TrustBundle TrustBundle::parse_body(const cbor::Value& body, std::string_view bu
         StatusList::from_compressed(need(v, 2, Value::Kind::kBytes, "status list data").as_bytes(),
                                     static_cast<std::uint32_t>(bits)));
   }
+  // 7 policy: absent in bundles written before it existed; then URL QRs are INDETERMINATE.
+  if (const Value* pv = body.find(7)) b.policy = policy_from(*pv);
   b.file_sha256_ = cose::hex(cose::sha256(file));
   return b;
 }

@@ -59,7 +59,8 @@ TEST(ApiPublic, VerifyRejectsBadInputPrecisely) {
   ASSERT_TRUE(r);
   ASSERT_EQ(r->status, 200);
   j = nlohmann::json::parse(r->body);
-  EXPECT_EQ(j["result"], "MALFORMED");
+  EXPECT_EQ(j["result"], "INVALID");
+  EXPECT_EQ(j["check"], "structure");
   EXPECT_EQ(j["signature_ok"], false);
   // Wrong media type, empty body, wrong JSON shape.
   auto p = expect_problem(c.Post("/v1/verify", "x", "text/plain"), 415, "unsupported-media-type");

@@ -8,10 +8,18 @@
 
 #include <iostream>
 
+#include <openssl/bn.h>
+
+#include <nlohmann/json.hpp>
+
+#include "cbor.h"
+#include "cose.h"
 #include "gobj.h"
+#include "ossl.h"
 #include "libcert/qr.h"
 #include "libcert/qr_payload.h"
 #include "libcert/sign.h"
+#include "libcert/trust_bundle.h"
 #include "support/process.h"
 
 namespace {
@@ -191,10 +199,11 @@ TEST_F(QrOffline, TamperedAndForeignTextsAreNotValid) {
   tampered[tampered.size() - 40] = tampered[tampered.size() - 40] == '1' ? '2' : '1';
   auto r = verify(tampered);
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_TRUE(r.out.find("verdict:      SIGNATURE INVALID") != std::string::npos ||
-              r.out.find("verdict:      MALFORMED") != std::string::npos)
+  EXPECT_NE(r.out.find("verdict:      INVALID"), std::string::npos) << r.out;
+  EXPECT_TRUE(r.out.find("check:        signature") != std::string::npos ||
+              r.out.find("check:        structure") != std::string::npos)
       << r.out;
-  // Signed by a seal of another PKI (not in the bundle): UNKNOWN KEY.
+  // Signed by a seal of another PKI (not in the bundle): UNKNOWN-SIGNER, check kid.
   testsupport::TempDir other;
   ASSERT_EQ(run("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=x "
                 "-days 3650 -keyout " +
@@ -207,7 +216,85 @@ TEST_F(QrOffline, TamperedAndForeignTextsAreNotValid) {
   c.issued_at = kNow - 10;
   r = verify(libcert::make_qr_text(c, foreign, "LIC.ALI.EXAMPLE"));
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_NE(r.out.find("verdict:      UNKNOWN KEY"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("verdict:      UNKNOWN-SIGNER"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("check:        kid"), std::string::npos) << r.out;
+}
+
+// Issue 16 through the public tool: each refusal with its verdict, check id and exit code 1
+// (docs/verdicts.md), read from `certctl verify-qr --json`.
+nlohmann::json verdict_json(const testsupport::RunResult& r) {
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  try {
+    return nlohmann::json::parse(r.out);
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << e.what() << ": " << r.out;
+    return {};
+  }
+}
+
+TEST_F(QrOffline, HighSTwinIsInvalidSignature) {
+  const std::string text = libcert::make_qr_text(sample_claims(), samr(), "LIC.ALI.EXAMPLE");
+  auto s = libcert::cose::parse_sign1(libcert::qr_payload_from_text(text));
+  ASSERT_TRUE(libcert::cose::is_low_s(s.signature));  // what the signer emits
+  // s -> n - s with OpenSSL's BIGNUM arithmetic: the same signature, mathematically.
+  libcert::ossl::Bn n(nullptr), sv(nullptr), out(BN_new());
+  BIGNUM* np = nullptr;
+  ASSERT_GT(BN_hex2bn(&np, "FFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551"), 0);
+  n.reset(np);
+  sv.reset(BN_bin2bn(reinterpret_cast<const unsigned char*>(s.signature.data()) + 32, 32, nullptr));
+  ASSERT_EQ(BN_sub(out.get(), n.get(), sv.get()), 1);
+  std::string high = s.signature;
+  ASSERT_EQ(BN_bn2binpad(out.get(), reinterpret_cast<unsigned char*>(high.data()) + 32, 32), 32);
+  s.signature = high;
+  ASSERT_TRUE(libcert::cose::verify_es256(s, libcert::certificate_der_from_pem(testsupport::slurp(
+                                                 kSrc + "/keys-example/seals/samr/seal.crt"))));
+  using libcert::cbor::Value;
+  const std::string forged = libcert::qr_url(
+      libcert::cbor::encode(Value::tag(
+          18, Value::array({Value::bytes(s.protected_bstr), Value::map({}),
+                            Value::bytes(s.payload), Value::bytes(high)}))),
+      "LIC.ALI.EXAMPLE");
+  const auto j = verdict_json(verify(forged, "--json"));
+  EXPECT_EQ(j.value("verdict", ""), "INVALID");
+  EXPECT_EQ(j.value("check", ""), "signature");
+  EXPECT_NE(j.value("reason", "").find("high-S"), std::string::npos) << j.dump();
+  EXPECT_EQ(verify(text).exit_code, 0);  // the genuine one
+}
+
+TEST_F(QrOffline, ForeignHostFutureIatAndMissingStatusAreRefused) {
+  // A genuine payload under a host the bundle's policy does not list.
+  const std::string genuine = libcert::make_qr_text(sample_claims(), samr(), "LIC.ALI.EXAMPLE");
+  const std::string payload = libcert::qr_payload_from_text(genuine);
+  auto j = verdict_json(verify(libcert::qr_url(payload, "LIC.ALI.EXAMPLE.EVIL.CN"), "--json"));
+  EXPECT_EQ(j.value("verdict", ""), "INVALID");
+  EXPECT_EQ(j.value("check", ""), "url-prefix");
+  // The bundle's policy names the deployment's host (--qr-host): a QR for it verifies.
+  const std::string b2 = (t_ / "other-host.cbor").string();
+  auto r = run(shell_quote(kCertctl) + " trust-bundle export --version 12 --now " +
+               std::to_string(kNow) + " --qr-host LIC.ALI.EXAMPLE.EVIL.CN -o " + shell_quote(b2));
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  r = run(shell_quote(kCertctl) + " verify-qr --bundle " + shell_quote(b2) + " --now " +
+          std::to_string(kNow) + " " +
+          shell_quote(libcert::qr_url(payload, "LIC.ALI.EXAMPLE.EVIL.CN")));
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+
+  // iat an hour ahead of the verifier's clock (skew 300 s): INVALID signing-time.
+  auto c = sample_claims();
+  c.issued_at = kNow + 3600;
+  j = verdict_json(verify(libcert::make_qr_text(c, samr(), "LIC.ALI.EXAMPLE"), "--json"));
+  EXPECT_EQ(j.value("verdict", ""), "INVALID");
+  EXPECT_EQ(j.value("check", ""), "signing-time");
+
+  // A status list shorter than the licence's index (48213): INDETERMINATE status.
+  const std::string b3 = (t_ / "short-list.cbor").string();
+  r = run(shell_quote(kCertctl) + " trust-bundle export --version 13 --status-bits 1000 --now " +
+          std::to_string(kNow) + " -o " + shell_quote(b3));
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  j = verdict_json(run(shell_quote(kCertctl) + " verify-qr --json --bundle " + shell_quote(b3) +
+                       " --now " + std::to_string(kNow) + " " + shell_quote(genuine)));
+  EXPECT_EQ(j.value("verdict", ""), "INDETERMINATE");
+  EXPECT_EQ(j.value("check", ""), "status");
+  EXPECT_EQ(j.value("status_checked", true), false);
 }
 
 }  // namespace

@@ -71,6 +71,8 @@ struct QrKeys {
     b.seals.push_back(libcert::SealEntry::from_certificate("samr", kSamrUscc, seal2,
                                                            libcert::SealState::kActive));
     b.status_lists.emplace(kSamrUscc, libcert::StatusList(1u << 20));
+    // The hosts the tests print QRs for (the policy is signed with the bundle).
+    b.policy.url_prefixes = {"HTTPS://LIC.ALI.EXAMPLE/V#", "HTTPS://H/V#", "HTTPS://H.EXAMPLE/V#"};
     return b;
   }
   // Signs and re-parses (what a verifier holds).

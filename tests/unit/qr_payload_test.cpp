@@ -15,7 +15,7 @@
 
 namespace {
 
-using libcert::QrStatus;
+using libcert::Verdict;
 using testsupport::QrKeys;
 using testsupport::realistic_claims;
 
@@ -42,7 +42,7 @@ TEST_F(QrPayload, RoundTripIsValidWithEveryField) {
   ASSERT_EQ(text.rfind("HTTPS://LIC.ALI.EXAMPLE/V#", 0), 0u);
   const auto bundle = k().published(k().bundle_v(1, t0() + 10));
   const auto v = libcert::verify_qr(text, bundle, t0() + 86400);
-  EXPECT_EQ(v.status, QrStatus::kValid) << v.reason;
+  EXPECT_EQ(v.verdict, Verdict::kValid) << v.reason;
   ASSERT_TRUE(v.claims.has_value());
   EXPECT_EQ(*v.claims, claims);
   EXPECT_EQ(v.claims->licence.holder_name, "阿里地区噶尔县雪域高原牧业有限公司");
@@ -52,7 +52,8 @@ TEST_F(QrPayload, RoundTripIsValidWithEveryField) {
   EXPECT_EQ(v.kid_hex, libcert::cose::hex(libcert::cose_kid(k().seal)));
   EXPECT_EQ(v.bundle_version, 1u);
   EXPECT_EQ(v.bundle_age_seconds, 86400 - 10);
-  EXPECT_EQ(libcert::to_string(v.status), "VALID");
+  EXPECT_EQ(libcert::to_string(v.verdict), "VALID");
+  EXPECT_EQ(v.check, "");
 }
 
 TEST_F(QrPayload, RealisticPayloadIs180To300Bytes) {
@@ -119,7 +120,7 @@ TEST_F(QrPayload, SurvivesScannerQuirks) {
                                "qr-code:" + lower + "\n", libcert::qr_app_text(p),
                                "QR-Code:" + libcert::qr_app_text(p) + "\n"}) {
     EXPECT_EQ(libcert::qr_payload_from_text(t), p) << t;
-    EXPECT_EQ(libcert::verify_qr(t, bundle, t0()).status, QrStatus::kValid) << t;
+    EXPECT_EQ(libcert::verify_qr(t, bundle, t0()).verdict, Verdict::kValid) << t;
   }
 }
 
@@ -129,7 +130,8 @@ TEST_F(QrPayload, RejectsMalformedTextWithReason) {
   const std::string url = libcert::qr_url(p, "LIC.ALI.EXAMPLE");
   auto reason = [&](const std::string& t) {
     const auto v = libcert::verify_qr(t, bundle, t0());
-    EXPECT_EQ(v.status, QrStatus::kMalformed) << t.substr(0, 60);
+    EXPECT_EQ(v.verdict, Verdict::kInvalid) << t.substr(0, 60);
+    EXPECT_EQ(v.check, "structure") << t.substr(0, 60);
     EXPECT_FALSE(v.signature_ok);
     return v.reason;
   };
@@ -149,44 +151,47 @@ TEST_F(QrPayload, RejectsMalformedTextWithReason) {
 }
 
 // Every byte of the payload, changed two ways: never VALID. Bytes of the kid name another key
-// (UNKNOWN KEY, since no certificate carries that kid); all others give SIGNATURE INVALID or
-// MALFORMED.
+// (UNKNOWN-SIGNER, check "kid", since no certificate carries that kid); all others give INVALID
+// with check "signature" or "structure".
 TEST_F(QrPayload, FlippingAnyByteIsDetected) {
   const std::string p = payload(realistic_claims(t0()));
   const auto bundle = k().published(k().bundle_v(1, t0()));
   const std::string kid = libcert::cose_kid(k().seal);
   const std::size_t kid_at = p.find(kid);
   ASSERT_NE(kid_at, std::string::npos);
-  std::map<QrStatus, int> tally;
+  std::map<std::string, int> tally;  // by check id
   for (std::size_t i = 0; i < p.size(); ++i) {
     for (const int x : {0x01, 0xFF}) {
       std::string q = p;
       q[i] = static_cast<char>(static_cast<unsigned char>(q[i]) ^ static_cast<unsigned char>(x));
       const auto v = libcert::verify_qr(libcert::qr_url(q, "LIC.ALI.EXAMPLE"), bundle, t0());
-      ++tally[v.status];
+      ++tally[v.check];
       if (i >= kid_at && i < kid_at + 8) {
-        EXPECT_EQ(v.status, QrStatus::kUnknownKey) << "byte " << i;
+        EXPECT_EQ(v.verdict, Verdict::kUnknownSigner) << "byte " << i;
+        EXPECT_EQ(v.check, "kid") << "byte " << i;
       } else {
-        EXPECT_TRUE(v.status == QrStatus::kSignatureInvalid || v.status == QrStatus::kMalformed)
-            << "byte " << i << " ^ " << x << ": " << libcert::to_string(v.status) << " "
-            << v.reason;
+        EXPECT_EQ(v.verdict, Verdict::kInvalid) << "byte " << i;
+        EXPECT_TRUE(v.check == "signature" || v.check == "structure")
+            << "byte " << i << " ^ " << x << ": " << libcert::to_string(v.verdict) << " "
+            << v.check << " " << v.reason;
       }
     }
   }
-  std::cout << p.size() << " bytes x 2 flips: SIGNATURE INVALID "
-            << tally[QrStatus::kSignatureInvalid] << ", MALFORMED " << tally[QrStatus::kMalformed]
-            << ", UNKNOWN KEY (kid bytes) " << tally[QrStatus::kUnknownKey] << "\n";
-  EXPECT_EQ(tally[QrStatus::kValid], 0);
-  EXPECT_EQ(tally[QrStatus::kUnknownKey], 16);
-  EXPECT_GT(tally[QrStatus::kSignatureInvalid], 0);
-  EXPECT_GT(tally[QrStatus::kMalformed], 0);
+  std::cout << p.size() << " bytes x 2 flips: INVALID/signature " << tally["signature"]
+            << ", INVALID/structure " << tally["structure"] << ", UNKNOWN-SIGNER/kid (kid bytes) "
+            << tally["kid"] << "\n";
+  EXPECT_EQ(tally[""], 0);  // VALID has no failing check
+  EXPECT_EQ(tally["kid"], 16);
+  EXPECT_GT(tally["signature"], 0);
+  EXPECT_GT(tally["structure"], 0);
 }
 
 TEST_F(QrPayload, UnknownKey) {
   const std::string text = libcert::make_qr_text(realistic_claims(t0()), k().unknown,
                                                  k().unknown_sign, "LIC.ALI.EXAMPLE");
   const auto v = libcert::verify_qr(text, k().published(k().bundle_v(1, t0())), t0());
-  EXPECT_EQ(v.status, QrStatus::kUnknownKey);
+  EXPECT_EQ(v.verdict, Verdict::kUnknownSigner);
+  EXPECT_EQ(v.check, "kid");
   EXPECT_NE(v.reason.find(libcert::cose::hex(libcert::cose_kid(k().unknown))), std::string::npos);
   EXPECT_FALSE(v.signature_ok);
 }
@@ -196,7 +201,8 @@ TEST_F(QrPayload, WrongKeyWithSameKidIsSignatureInvalid) {
   const std::string text =
       libcert::make_qr_text(realistic_claims(t0()), k().seal, k().unknown_sign, "LIC.ALI.EXAMPLE");
   const auto v = libcert::verify_qr(text, k().published(k().bundle_v(1, t0())), t0());
-  EXPECT_EQ(v.status, QrStatus::kSignatureInvalid);
+  EXPECT_EQ(v.verdict, Verdict::kInvalid);
+  EXPECT_EQ(v.check, "signature");
   EXPECT_NE(v.reason.find("does not verify"), std::string::npos);
 }
 
@@ -210,10 +216,11 @@ TEST_F(QrPayload, RevokedBitInNewerBundleAndRollbackRefused) {
 
   libcert::BundleVersionGuard guard;
   guard.accept(v1);
-  EXPECT_EQ(libcert::verify_qr(text, v1, t0() + 200).status, QrStatus::kValid);
+  EXPECT_EQ(libcert::verify_qr(text, v1, t0() + 200).verdict, Verdict::kValid);
   guard.accept(v2);
   const auto r = libcert::verify_qr(text, v2, t0() + 200);
-  EXPECT_EQ(r.status, QrStatus::kRevoked);
+  EXPECT_EQ(r.verdict, Verdict::kRevoked);
+  EXPECT_EQ(r.check, "status");
   EXPECT_NE(r.reason.find("status bit 734211"), std::string::npos);
   EXPECT_TRUE(r.signature_ok);
   try {
@@ -234,14 +241,15 @@ TEST_F(QrPayload, Expired) {
   const auto claims = realistic_claims(t0());
   const std::string p = libcert::qr_url(payload(claims), "H");
   const auto b = k().published(k().bundle_v(1, t0()));
-  EXPECT_EQ(libcert::verify_qr(p, b, *claims.expires_at - 1).status, QrStatus::kValid);
+  EXPECT_EQ(libcert::verify_qr(p, b, *claims.expires_at - 1).verdict, Verdict::kValid);
   const auto v = libcert::verify_qr(p, b, *claims.expires_at);
-  EXPECT_EQ(v.status, QrStatus::kExpired);
+  EXPECT_EQ(v.verdict, Verdict::kExpired);
+  EXPECT_EQ(v.check, "expiry");
   EXPECT_TRUE(v.signature_ok);
   auto no_exp = claims;
   no_exp.expires_at.reset();
-  EXPECT_EQ(libcert::verify_qr(libcert::qr_url(payload(no_exp), "H"), b, t0() + 1000000000).status,
-            QrStatus::kValid);
+  EXPECT_EQ(libcert::verify_qr(libcert::qr_url(payload(no_exp), "H"), b, t0() + 1000000000).verdict,
+            Verdict::kValid);
 }
 
 TEST_F(QrPayload, KeyCompromiseInvalidatesOnlyLaterSignatures) {
@@ -253,11 +261,12 @@ TEST_F(QrPayload, KeyCompromiseInvalidatesOnlyLaterSignatures) {
     b.seals[0].compromised_at = compromised_at;
     return libcert::verify_qr(text, k().published(b), t0() + 600);
   };
-  EXPECT_EQ(verdict_with(t0() + 1).status, QrStatus::kValid);  // signed before the compromise
+  EXPECT_EQ(verdict_with(t0() + 1).verdict, Verdict::kValid);  // signed before the compromise
   const auto at = verdict_with(t0());
-  EXPECT_EQ(at.status, QrStatus::kRevoked);
+  EXPECT_EQ(at.verdict, Verdict::kRevoked);
+  EXPECT_EQ(at.check, "key-state");
   EXPECT_NE(at.reason.find("compromised at"), std::string::npos);
-  EXPECT_EQ(verdict_with(t0() - 1).status, QrStatus::kRevoked);
+  EXPECT_EQ(verdict_with(t0() - 1).verdict, Verdict::kRevoked);
 }
 
 TEST_F(QrPayload, ValidityCheckedAtSigningTimeNotNow) {
@@ -267,23 +276,25 @@ TEST_F(QrPayload, ValidityCheckedAtSigningTimeNotNow) {
   // Signed before the certificate existed, verified "now" inside its validity: refused.
   auto early = realistic_claims(nb - 86400);
   const auto v = libcert::verify_qr(libcert::qr_url(payload(early), "H"), b, nb + 10);
-  EXPECT_EQ(v.status, QrStatus::kSignatureInvalid);
+  EXPECT_EQ(v.verdict, Verdict::kInvalid);
+  EXPECT_EQ(v.check, "key-state");
   EXPECT_NE(v.reason.find("outside the seal certificate's validity"), std::string::npos);
   // Signed inside the validity, verified after the certificate expired: still valid.
   auto ok = realistic_claims(t0());
   ok.expires_at.reset();
-  EXPECT_EQ(libcert::verify_qr(libcert::qr_url(payload(ok), "H"), b, na + 86400).status,
-            QrStatus::kValid);
+  EXPECT_EQ(libcert::verify_qr(libcert::qr_url(payload(ok), "H"), b, na + 86400).verdict,
+            Verdict::kValid);
   // Retired key: valid for what it signed before retirement, refused after.
   auto retired = k().bundle_v(2, t0());
   retired.seals[0].state = libcert::SealState::kRetired;
   retired.seals[0].usage_until = t0() + 10;
   const auto rb = k().published(retired);
-  EXPECT_EQ(libcert::verify_qr(libcert::qr_url(payload(ok), "H"), rb, t0() + 100).status,
-            QrStatus::kValid);
+  EXPECT_EQ(libcert::verify_qr(libcert::qr_url(payload(ok), "H"), rb, t0() + 100).verdict,
+            Verdict::kValid);
   const auto late = libcert::verify_qr(libcert::qr_url(payload(realistic_claims(t0() + 10)), "H"),
                                        rb, t0() + 100);
-  EXPECT_EQ(late.status, QrStatus::kSignatureInvalid);
+  EXPECT_EQ(late.verdict, Verdict::kInvalid);
+  EXPECT_EQ(late.check, "key-state");
   EXPECT_NE(late.reason.find("usage window"), std::string::npos);
 }
 
@@ -292,7 +303,8 @@ TEST_F(QrPayload, IssuerMustBeTheSealsDepartment) {
   c.issuer = "115425000199003166";  // approval bureau, but signed with the SAMR seal
   const auto v = libcert::verify_qr(libcert::qr_url(payload(c), "H"),
                                     k().published(k().bundle_v(1, t0())), t0());
-  EXPECT_EQ(v.status, QrStatus::kSignatureInvalid);
+  EXPECT_EQ(v.verdict, Verdict::kInvalid);
+  EXPECT_EQ(v.check, "issuer-binding");
   EXPECT_NE(v.reason.find("is not the seal's department"), std::string::npos);
 }
 
@@ -313,7 +325,8 @@ TEST_F(QrPayload, OnlyEs256IsAllowed) {
                                    Value::bytes(raw)})));
   const auto v =
       libcert::verify_qr(libcert::qr_url(forged, "H"), k().published(k().bundle_v(1, t0())), t0());
-  EXPECT_EQ(v.status, QrStatus::kSignatureInvalid);
+  EXPECT_EQ(v.verdict, Verdict::kInvalid);
+  EXPECT_EQ(v.check, "signature");
   EXPECT_NE(v.reason.find("ES256 only"), std::string::npos);
 }
 
@@ -333,14 +346,16 @@ TEST_F(QrPayload, NonCanonicalCborIsMalformedEvenWhenSigned) {
   const std::string env = libcert::cose::sign1(bad, good.kid, Value::map({}), k().seal_sign);
   const auto v =
       libcert::verify_qr(libcert::qr_url(env, "H"), k().published(k().bundle_v(1, t0())), t0());
-  EXPECT_EQ(v.status, QrStatus::kMalformed);
+  EXPECT_EQ(v.verdict, Verdict::kInvalid);
+  EXPECT_EQ(v.check, "structure");
   EXPECT_NE(v.reason.find("shortest form"), std::string::npos);
   // Unprotected headers are refused: nothing may ride along unauthenticated.
   const std::string env2 = libcert::cose::sign1(
       good.payload, good.kid, Value::map({{Value::integer(33), Value::bytes("x")}}), k().seal_sign);
   const auto v2 =
       libcert::verify_qr(libcert::qr_url(env2, "H"), k().published(k().bundle_v(1, t0())), t0());
-  EXPECT_EQ(v2.status, QrStatus::kMalformed);
+  EXPECT_EQ(v2.verdict, Verdict::kInvalid);
+  EXPECT_EQ(v2.check, "structure");
   EXPECT_NE(v2.reason.find("unprotected header must be empty"), std::string::npos);
 }
 
@@ -375,7 +390,7 @@ TEST_F(QrPayload, TibetanNamesArePackedOneBytePerCharacter) {
   EXPECT_EQ(lic.find(3)->as_bytes().size(), 16u);
   const auto v =
       libcert::verify_qr(libcert::qr_url(p, "H"), k().published(k().bundle_v(1, t0())), t0());
-  EXPECT_EQ(v.status, QrStatus::kValid);
+  EXPECT_EQ(v.verdict, Verdict::kValid);
   EXPECT_EQ(v.claims->licence.holder_name, tib);
   // Mixed scripts stay UTF-8 text.
   c.licence.holder_name = tib + "（阿里）";
@@ -396,7 +411,7 @@ TEST_F(QrPayload, FitDropsDigestThenShortensNameOnlyWhenNeeded) {
   EXPECT_LT(f.licence.holder_name.size(), 120u);
   const std::string text = libcert::make_qr_text(big, k().seal, k().seal_sign, "LIC.ALI.EXAMPLE");
   const auto v = libcert::verify_qr(text, k().published(k().bundle_v(1, t0())), t0());
-  EXPECT_EQ(v.status, QrStatus::kValid);
+  EXPECT_EQ(v.verdict, Verdict::kValid);
   EXPECT_EQ(v.claims->licence, f.licence);
   EXPECT_THROW((void)libcert::fit_qr_claims(c, std::string(400, 'H')), libcert::Error);
 }
@@ -406,8 +421,170 @@ TEST_F(QrPayload, NonCanonicalIdentifierIsCarriedInFull) {
   c.licence.identifier = "1.2.156.3003.2.11100000000013338W032.115425000199003834.2025000123.001.J";
   const auto v = libcert::verify_qr(libcert::qr_url(payload(c), "H"),
                                     k().published(k().bundle_v(1, t0())), t0());
-  EXPECT_EQ(v.status, QrStatus::kValid);
+  EXPECT_EQ(v.verdict, Verdict::kValid);
   EXPECT_EQ(v.claims->licence.identifier, c.licence.identifier);
+}
+
+}  // namespace
+
+// Issue 16: the QR verifier's strictness. Each case asserts the verdict and the failing check.
+namespace {
+
+// The same envelope with another signature (protected header and payload unchanged).
+std::string with_signature(const libcert::cose::Sign1& s, const std::string& raw) {
+  using libcert::cbor::Value;
+  return libcert::cbor::encode(Value::tag(
+      18, Value::array({Value::bytes(s.protected_bstr), Value::map({}), Value::bytes(s.payload),
+                        Value::bytes(raw)})));
+}
+
+// n - s for P-256 (the malleated twin of a signature), computed here independently of libcert.
+std::string high_s_twin(std::string raw) {
+  static const unsigned char n[32] = {
+      0xFF, 0xFF, 0xFF, 0xFF, 0x00, 0x00, 0x00, 0x00, 0xFF, 0xFF, 0xFF,
+      0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xBC, 0xE6, 0xFA, 0xAD, 0xA7, 0x17,
+      0x9E, 0x84, 0xF3, 0xB9, 0xCA, 0xC2, 0xFC, 0x63, 0x25, 0x51};
+  int borrow = 0;
+  for (std::size_t i = 32; i-- > 0;) {
+    const int d = n[i] - static_cast<unsigned char>(raw[32 + i]) - borrow;
+    borrow = d < 0;
+    raw[32 + i] = static_cast<char>(d + (borrow ? 256 : 0));
+  }
+  return raw;
+}
+
+TEST_F(QrPayload, SignerEmitsOnlyLowS) {
+  // ECDSA picks a random k, so without normalisation half the signatures would be high-S: 64
+  // low-S ones in a row by chance has probability 2^-64.
+  for (int i = 0; i < 64; ++i) {
+    auto c = realistic_claims(t0() + i);
+    const auto s = libcert::cose::parse_sign1(payload(c));
+    EXPECT_TRUE(libcert::cose::is_low_s(s.signature)) << i;
+  }
+}
+
+TEST_F(QrPayload, HighSTwinOfAGenuineSignatureIsInvalid) {
+  const auto bundle = k().published(k().bundle_v(1, t0()));
+  const auto genuine = libcert::cose::parse_sign1(payload(realistic_claims(t0())));
+  ASSERT_TRUE(libcert::cose::is_low_s(genuine.signature));
+  auto twin = genuine;
+  twin.signature = high_s_twin(genuine.signature);
+  ASSERT_NE(twin.signature, genuine.signature);
+  // Valid mathematics: OpenSSL's ECDSA accepts (r, n-s) for the same key and message...
+  ASSERT_TRUE(libcert::cose::verify_es256(twin, k().seal));
+  ASSERT_FALSE(libcert::cose::is_low_s(twin.signature));
+  // ...but the QR verifier refuses it.
+  const auto v = libcert::verify_qr(
+      libcert::qr_url(with_signature(genuine, twin.signature), "LIC.ALI.EXAMPLE"), bundle, t0());
+  EXPECT_EQ(v.verdict, Verdict::kInvalid);
+  EXPECT_EQ(v.check, "signature");
+  EXPECT_NE(v.reason.find("high-S"), std::string::npos) << v.reason;
+  EXPECT_FALSE(v.signature_ok);
+  // The genuine one still verifies.
+  EXPECT_EQ(libcert::verify_qr(libcert::qr_url(with_signature(genuine, genuine.signature),
+                                               "LIC.ALI.EXAMPLE"),
+                               bundle, t0())
+                .verdict,
+            Verdict::kValid);
+}
+
+TEST_F(QrPayload, FutureSigningTimeBeyondClockSkewIsInvalid) {
+  auto b = k().bundle_v(1, t0());
+  b.policy.clock_skew_s = 300;
+  const auto bundle = k().published(b);
+  EXPECT_EQ(bundle.policy.clock_skew_s, 300);
+  const std::int64_t now = t0() + 86400;
+  const auto at = [&](std::int64_t iat) {
+    auto c = realistic_claims(iat);
+    return libcert::verify_qr(libcert::qr_url(payload(c), "H"), bundle, now);
+  };
+  EXPECT_EQ(at(now).verdict, Verdict::kValid);
+  EXPECT_EQ(at(now + 300).verdict, Verdict::kValid);  // inside the stated skew
+  const auto v = at(now + 301);
+  EXPECT_EQ(v.verdict, Verdict::kInvalid);
+  EXPECT_EQ(v.check, "signing-time");
+  EXPECT_NE(v.reason.find("301 s in the future"), std::string::npos) << v.reason;
+  EXPECT_TRUE(v.signature_ok);  // authentic, but the claimed time cannot be true
+  // A bundle with no skew at all.
+  b.policy.clock_skew_s = 0;
+  const auto strict = k().published(b);
+  auto c = realistic_claims(now + 1);
+  const auto v0 = libcert::verify_qr(libcert::qr_url(payload(c), "H"), strict, now);
+  EXPECT_EQ(v0.verdict, Verdict::kInvalid);
+  EXPECT_EQ(v0.check, "signing-time");
+}
+
+TEST_F(QrPayload, MissingStatusDataFailsClosed) {
+  const auto claims = realistic_claims(t0());
+  const std::string text = libcert::qr_url(payload(claims), "H");
+  // No status list for the issuer at all.
+  auto none = k().bundle_v(1, t0());
+  none.status_lists.clear();
+  const auto v = libcert::verify_qr(text, k().published(none), t0());
+  EXPECT_EQ(v.verdict, Verdict::kIndeterminate);
+  EXPECT_EQ(v.check, "status");
+  EXPECT_NE(v.reason.find("no status list for issuer " + claims.issuer), std::string::npos);
+  EXPECT_FALSE(v.status_checked);
+  // A list that does not reach the licence's index (734211).
+  auto small = k().bundle_v(1, t0());
+  small.status_lists.at(testsupport::kSamrUscc) = libcert::StatusList(1000);
+  const auto w = libcert::verify_qr(text, k().published(small), t0());
+  EXPECT_EQ(w.verdict, Verdict::kIndeterminate);
+  EXPECT_EQ(w.check, "status");
+  EXPECT_NE(w.reason.find("outside the issuer's status list of 1000 bits"), std::string::npos);
+  // INDETERMINATE outranks EXPIRED (docs/verdicts.md precedence).
+  const auto late = libcert::verify_qr(text, k().published(none), *claims.expires_at + 1);
+  EXPECT_EQ(late.verdict, Verdict::kIndeterminate);
+}
+
+TEST_F(QrPayload, UrlPrefixMustBeInTheBundlesPolicy) {
+  const std::string p = payload(realistic_claims(t0()));
+  const auto bundle = k().published(k().bundle_v(1, t0()));
+  // Any other host: INVALID url-prefix.
+  for (const std::string host : {"EVIL.EXAMPLE", "LIC.ALI.EXAMPLE.EVIL", "LIC.ALI.EXAMPLE:8443"}) {
+    const auto v = libcert::verify_qr(libcert::qr_url(p, host), bundle, t0());
+    EXPECT_EQ(v.verdict, Verdict::kInvalid) << host;
+    EXPECT_EQ(v.check, "url-prefix") << host;
+    EXPECT_NE(v.reason.find("HTTPS://" + host + "/V#"), std::string::npos) << v.reason;
+  }
+  const auto path =
+      libcert::verify_qr("HTTPS://LIC.ALI.EXAMPLE/X/V#" + libcert::qr_digits(p), bundle, t0());
+  EXPECT_EQ(path.verdict, Verdict::kInvalid);
+  EXPECT_EQ(path.check, "structure");  // a '/' in the host part: not even the URL form
+  // Listed hosts pass in any letter case (cameras lower-case scheme and host).
+  EXPECT_EQ(libcert::verify_qr("https://h.example/v#" + libcert::qr_digits(p), bundle, t0()).verdict,
+            Verdict::kValid);
+  // A bundle that states no URL policy cannot judge a URL: INDETERMINATE; the app form (no URL)
+  // still verifies.
+  auto nopolicy = k().bundle_v(1, t0());
+  nopolicy.policy.url_prefixes.clear();
+  const auto np = k().published(nopolicy);
+  const auto v = libcert::verify_qr(libcert::qr_url(p, "LIC.ALI.EXAMPLE"), np, t0());
+  EXPECT_EQ(v.verdict, Verdict::kIndeterminate);
+  EXPECT_EQ(v.check, "url-prefix");
+  EXPECT_EQ(libcert::verify_qr(libcert::qr_app_text(p), np, t0()).verdict, Verdict::kValid);
+}
+
+TEST_F(QrPayload, BundlePolicyRoundTripsAndIsChecked) {
+  auto b = k().bundle_v(7, t0());
+  b.policy = libcert::BundlePolicy::for_host("LIC.ALI.EXAMPLE");
+  b.policy.clock_skew_s = 120;
+  const auto got = k().published(b);
+  EXPECT_EQ(got.policy.url_prefixes, std::vector<std::string>{"HTTPS://LIC.ALI.EXAMPLE/V#"});
+  EXPECT_EQ(got.policy.clock_skew_s, 120);
+  EXPECT_EQ(libcert::qr_url_prefix("LIC.ALI.EXAMPLE"), "HTTPS://LIC.ALI.EXAMPLE/V#");
+  // A writer cannot sign a policy verifiers could not compare exactly.
+  for (const std::string bad :
+       {"https://lic.ali.example/v#", "HTTPS://LIC.ALI.EXAMPLE/V", "HTTP://LIC.ALI.EXAMPLE/V#",
+        "HTTPS:///V#", "HTTPS://A B/V#"}) {
+    auto x = k().bundle_v(7, t0());
+    x.policy.url_prefixes = {bad};
+    EXPECT_THROW((void)x.sign(k().bundle, k().bundle_sign), libcert::Error) << bad;
+  }
+  auto skew = k().bundle_v(7, t0());
+  skew.policy.clock_skew_s = libcert::BundlePolicy::kMaxClockSkew + 1;
+  EXPECT_THROW((void)skew.sign(k().bundle, k().bundle_sign), libcert::Error);
+  EXPECT_THROW((void)libcert::BundlePolicy::for_host("lic.example"), libcert::Error);
 }
 
 }  // namespace

@@ -9,7 +9,8 @@
 //
 //   libcert::TrustBundle bundle = libcert::TrustBundle::parse(file_bytes, pinned_root_der);
 //   libcert::QrVerdict v = libcert::verify_qr(scanned_text, bundle, clock.now());
-//   if (v.status == libcert::QrStatus::kValid) show(v.claims->licence.holder_name);
+//   if (v.verdict == libcert::Verdict::kValid) show(v.claims->licence.holder_name);
+//   else log(libcert::to_string(v.verdict), v.check, v.reason);   // "INVALID", "signature", ...
 //
 // Wire format (version 1, docs/qr.md): tag 18 [ bstr .cbor {1: -7, 4: kid}, {}, bstr .cbor CWT,
 // bstr r‖s ] with kid = SHA-256(seal certificate DER)[0..8), CWT = {1 iss, 4 exp?, 6 iat,
@@ -29,6 +30,8 @@
 #include <span>
 #include <string>
 #include <string_view>
+
+#include "libcert/verdict.h"
 
 namespace libcert {
 
@@ -75,7 +78,7 @@ std::string cose_kid(std::string_view certificate_der);
 
 // qr.md: ECC level Q, version at most 16.
 inline constexpr int kQrMaxVersion = 16;
-// Limits (bytes). Oversize input is MALFORMED before any parsing.
+// Limits (bytes). Oversize input is INVALID (check "structure") before any parsing.
 inline constexpr std::size_t kQrMaxPayload = 1024;
 inline constexpr std::size_t kQrMaxText = 4096;
 
@@ -96,6 +99,9 @@ std::string make_qr_payload(const QrClaims& claims, const Signer& signer);
 std::string qr_digits(std::string_view payload);                      // 7 bytes -> 17 digits
 std::string qr_url(std::string_view payload, std::string_view host);  // HTTPS://HOST/V#digits
 std::string qr_app_text(std::string_view payload);                    // LC1:<Base45>
+// "HTTPS://" + host + "/V#": the URL prefix a trust bundle's policy lists (trust_bundle.h
+// BundlePolicy) for QRs printed with qr_url(…, host). Same host rule as qr_url.
+std::string qr_url_prefix(std::string_view host);
 std::string base45_encode(std::string_view bytes);                    // RFC 9285
 // Strict inverses; throw Error(kInvalidArgument) with the rule (bad length, value out of range).
 std::string qr_digits_decode(std::string_view digits);
@@ -124,12 +130,27 @@ std::string qr_payload_from_text(std::string_view text);
 // Error(kInvalidArgument) with the rule broken. `kid` receives the protected-header kid.
 QrClaims decode_qr_payload(std::string_view payload, std::string* kid = nullptr);
 
-enum class QrStatus { kValid, kRevoked, kExpired, kUnknownKey, kSignatureInvalid, kMalformed };
-// "VALID", "REVOKED", "EXPIRED", "UNKNOWN KEY", "SIGNATURE INVALID", "MALFORMED".
-std::string_view to_string(QrStatus s) noexcept;
-
+// The verdict of verify_qr: one of the project's verdicts (libcert/verdict.h, docs/verdicts.md)
+// and the id of the check that decided it. Check ids (stable; tests and the inspector's page key
+// on them):
+//   structure       INVALID        text, digits, Base45, CBOR, COSE or claim structure; oversize
+//   url-prefix      INVALID        the URL before the payload is not one the bundle's policy lists
+//                   INDETERMINATE  the bundle states no URL policy at all
+//   kid             UNKNOWN-SIGNER no seal certificate with the kid in the bundle
+//   signature       INVALID        alg other than ES256, a high-S signature, or no certificate
+//                                  with the kid verifies
+//   issuer-binding  INVALID        iss is not the verifying seal's department
+//   signing-time    INVALID        iat lies in the future beyond the policy's clock skew
+//   key-state       INVALID        the key is pending, or iat lies outside the certificate's
+//                                  validity or the key's usage window
+//                   REVOKED        the key was revoked for compromise at or before iat
+//   status          REVOKED        the licence's status bit is set
+//                   INDETERMINATE  no status list for iss, or the index lies outside it
+//   expiry          EXPIRED        now >= exp
+// check is empty for VALID.
 struct QrVerdict {
-  QrStatus status = QrStatus::kMalformed;
+  Verdict verdict = Verdict::kInvalid;
+  std::string check = "structure";
   std::string reason;              // why, for anything but VALID (and notes for VALID)
   std::optional<QrClaims> claims;  // decoded fields; authentic only if signature_ok
   bool signature_ok = false;
@@ -143,11 +164,10 @@ struct QrVerdict {
 };
 
 // Offline verification (qr.md "Verifier behaviour"): never throws for bad input — every failure
-// is a verdict. Order: MALFORMED (text/CBOR/COSE) → UNKNOWN KEY (no certificate with the kid) →
-// SIGNATURE INVALID (no certificate with the kid verifies; alg other than ES256; iss is not the
-// key's department; iat outside the key's validity or usage window — checked at signing time,
-// not at `now`) → REVOKED (key revoked for compromise with compromised_at <= iat, or the status
-// bit set) → EXPIRED (now >= exp) → VALID.
+// is a verdict. Checks in this order, the first failing one decides: structure → url-prefix →
+// kid → signature → issuer-binding → signing-time → key-state → status → expiry → VALID.
+// Validity is judged at the signing time iat, not at `now` (except expiry and the future-iat
+// bound). Fail closed: missing status data is INDETERMINATE, never VALID with a note.
 QrVerdict verify_qr(std::string_view text, const TrustBundle& bundle, std::int64_t now);
 
 }  // namespace libcert

@@ -14,7 +14,8 @@
 // Format (docs/qr.md): COSE_Sign1 (tag 18), ES256, protected {1: -7, 4: kid}, unprotected
 // {33: bundle certificate DER} (x5chain, RFC 9360); payload = deterministic CBOR map
 // {1: "libcert-trust-bundle/1", 2: version, 3: issued_at, 4: root DER, 5: [seal...],
-//  6: {issuer USCC: {1: bits, 2: zlib bitstring}}}; seal = {1: department id, 2: issuer USCC,
+//  6: {issuer USCC: {1: bits, 2: zlib bitstring}}, 7: policy?}; policy = {1: [URL prefix, ...],
+// 2: clock skew seconds}; seal = {1: department id, 2: issuer USCC,
 // 3: certificate DER, 4: state, 5: usage_from, 6: usage_until?, 7: compromised_at?,
 // 8: key version?} (8 is certd's seal key version, e.g. "2"; issue 7).
 // The bundle certificate must be issued directly by the pinned root, and the bundle's root must
@@ -62,6 +63,24 @@ struct SealEntry {
   [[nodiscard]] std::string kid() const;  // cose_kid(certificate_der)
 };
 
+// What a verifier accepts besides keys (qr.md "Verifier policy"), signed with the rest of the
+// bundle so that no verifier needs its own configuration for it.
+struct BundlePolicy {
+  // Exact text before the payload digits of a URL-form QR, e.g. "HTTPS://LIC.ALI.EXAMPLE/V#":
+  // "HTTPS://" + host ([A-Z0-9.-:], upper case) + "/V#". Compared case-insensitively (cameras
+  // lower-case scheme and host). Empty = the bundle states no policy: URL QRs are INDETERMINATE.
+  std::vector<std::string> url_prefixes;
+  // How far a claimed signing time (QR iat) may lie after the verifier's clock (0..86400 s).
+  std::int64_t clock_skew_s = kDefaultClockSkew;
+  static constexpr std::int64_t kDefaultClockSkew = 300;
+  static constexpr std::int64_t kMaxClockSkew = 86400;
+  friend bool operator==(const BundlePolicy&, const BundlePolicy&) = default;
+
+  // The policy of a deployment whose QRs are printed for `host` (certd's qr_host): its one URL
+  // prefix and the default clock skew. Throws Error(kInvalidArgument) for a host qr_url refuses.
+  static BundlePolicy for_host(std::string_view host);
+};
+
 class TrustBundle {
  public:
   std::uint64_t version = 0;  // strictly increasing between published bundles
@@ -69,6 +88,7 @@ class TrustBundle {
   std::string root_der;
   std::vector<SealEntry> seals;
   std::map<std::string, StatusList> status_lists;  // by issuer USCC
+  BundlePolicy policy;                              // payload key 7
 
   // The signed bundle file. Throws Error(kInvalidArgument) on inconsistent content (a revoked
   // seal without compromised_at, a seal without issuer code), Error(kCrypto) on signing failure.

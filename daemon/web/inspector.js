@@ -4,13 +4,75 @@
 // the registry status and shows the registered licence's preview. Also the PDF upload form
 // (POST /v1/verify). Bilingual Tibetan / Chinese.
 import { parseBundle, verifyDigits, hex, BundleError } from './verify.js';
+import { DEPARTMENTS } from './departments.js';
+
+// The verdict, its reasons and the PDF check list are shown in BOTH languages whatever the chosen
+// one (an inspector and a holder may read different scripts); the chosen language orders them.
+// Verdict words are docs/verdicts.md's; reasons are keyed by the failing check id (verify.js,
+// libcert QrVerdict; the PDF report's check ids). Tibetan here is a DRAFT awaiting the bureau's
+// review, exactly as templates/glossary.json says of its entries; REVIEW gives the evidence level
+// of each string added for issue 16 (L = composed, review first; M = standard vocabulary,
+// S38 attests ནུས་མེད).
+const VERDICT = {
+  'VALID': { bo: 'ཚད་ལྡན།', zh: '有效' },
+  'INVALID': { bo: 'ནུས་མེད།', zh: '无效' },
+  'MODIFIED': { bo: 'བཟོ་བཅོས་བྱས་འདུག', zh: '已被改动' },
+  'REVOKED': { bo: 'ཕྱིར་བསྡུས་ཟིན།', zh: '已吊销' },
+  'EXPIRED': { bo: 'དུས་ཚོད་ཡོལ་ཟིན།', zh: '已过期' },
+  'UNKNOWN-SIGNER': { bo: 'ཐམ་ག་ངོས་མ་ཟིན།', zh: '未知印章' },
+  'INDETERMINATE': { bo: 'ཐག་གཅོད་བྱེད་མ་ཐུབ།', zh: '无法判定' },
+};
+const REASON = {
+  'structure': { bo: 'ཨང་རྟགས་ཀྱི་རྣམ་པ་ནོར་འདུག', zh: '二维码格式错误' },
+  'url-prefix': { bo: 'QR ཨང་རྟགས་ཀྱི་དྲ་ཚིགས་ཁ་བྱང་ངོས་ལེན་མེད།', zh: '二维码中的网址不是认可的地址' },
+  'kid': { bo: 'ཐམ་ག་ངོས་མ་ཟིན།', zh: '信任包中没有这枚印章' },
+  'signature': { bo: 'མིང་རྟགས་ནོར་འདུག', zh: '签名无效' },
+  'issuer-binding': { bo: 'ཐམ་ག་དང་ལག་ཁྱེར་སྤྲོད་མཁན་ལས་ཁུངས་མི་མཐུན།', zh: '印章与发证机关不符' },
+  'signer-role': { bo: 'ཐམ་ག་འདིས་ལག་ཁྱེར་འདི་ལ་ཐམ་ག་རྒྱག་མི་ཆོག', zh: '该印章无权签发此证照' },
+  'signing-time': { bo: 'མིང་རྟགས་བཀོད་དུས་མ་འོངས་པའི་དུས་ཚོད་ཡིན།', zh: '签发时间晚于当前时间' },
+  'key-state': { bo: 'མིང་རྟགས་བཀོད་དུས་ཐམ་གའི་ལྡེ་མིག་བཀོལ་མི་ཆོག', zh: '签发时印章密钥不可用' },
+  'key-state:REVOKED': { bo: 'ཐམ་གའི་ལྡེ་མིག་ཕྱིར་བསྡུས་ཟིན།', zh: '印章密钥已因泄露被吊销' },
+  'status': { bo: 'ལག་ཁྱེར་གྱི་གནས་སྟངས་ཡིག་ཆ་མེད།', zh: '缺少该证照的状态数据' },
+  'status:REVOKED': { bo: 'ལག་ཁྱེར་ཕྱིར་བསྡུས་ཟིན།', zh: '证照已吊销' },
+  'expiry': { bo: 'ལག་ཁྱེར་གྱི་དུས་ཚོད་ཡོལ་ཟིན།', zh: '证照已过期' },
+  'modifications': { bo: 'ཐམ་ག་བརྒྱབ་རྗེས་བཟོ་བཅོས་བྱས་འདུག', zh: '盖章后被改动' },
+  'limits': { bo: 'ཡིག་ཆ་ཆེ་དྲགས། ཞིབ་བཤེར་བྱེད་མ་ཐུབ།', zh: '文件超出核验限制' },
+};
+// PDF report check ids (libcert verify.h) and their statuses.
+const CHECK = {
+  'signatures-present': { bo: 'མིང་རྟགས་ཡོད་མེད།', zh: '签名存在' },
+  'structure': { bo: 'ཡིག་ཆའི་སྒྲོམ་གཞི།', zh: '文件结构' },
+  'byte-range': { bo: 'མིང་རྟགས་ཀྱི་ཁྱབ་ཁོངས།', zh: '签名覆盖范围' },
+  'coverage': { bo: 'མིང་རྟགས་ཀྱི་ཁྱབ་ཁོངས།', zh: '签名覆盖范围' },
+  'sub-filter': { bo: 'མིང་རྟགས་ཀྱི་རྣམ་པ།', zh: '签名格式' },
+  'digest': { bo: 'ཡིག་ཆའི་ཟུར་རྟགས།', zh: '文件摘要' },
+  'signature': { bo: 'མིང་རྟགས།', zh: '签名' },
+  'signed-attributes': { bo: 'མིང་རྟགས་ཀྱི་ཁྱད་ཆོས།', zh: '签名属性' },
+  'signing-certificate': { bo: 'མིང་རྟགས་ལག་ཁྱེར།', zh: '签名证书' },
+  'chain': { bo: 'ལག་ཁྱེར་རྒྱུད་རིམ།', zh: '证书链' },
+  'key-usage': { bo: 'ལྡེ་མིག་གི་བེད་སྤྱོད།', zh: '密钥用途' },
+  'key-state': { bo: 'ལྡེ་མིག་གི་གནས་སྟངས།', zh: '密钥状态' },
+  'signer-role': { bo: 'ཐམ་གའི་འགན་ཁུར།', zh: '印章角色' },
+  'issuer-binding': { bo: 'ལག་ཁྱེར་སྤྲོད་མཁན་ལས་ཁུངས།', zh: '发证机关' },
+  'signing-time': { bo: 'མིང་རྟགས་བཀོད་དུས།', zh: '签名时间' },
+  'certification': { bo: 'ར་སྤྲོད་མིང་རྟགས།', zh: '认证签名' },
+  'modifications': { bo: 'བཟོ་བཅོས།', zh: '改动' },
+  'rendering': { bo: 'མངོན་པའི་རྣམ་པ།', zh: '显示内容' },
+  'pages': { bo: 'ཤོག་ངོས།', zh: '页面' },
+  'limits': { bo: 'ཚད་བཀག', zh: '核验限制' },
+  'status': { bo: 'གནས་སྟངས།', zh: '状态' },
+};
+const CHECK_STATUS = {
+  'pass': { bo: 'འགྲིག', zh: '通过' },
+  'fail': { bo: 'མི་འགྲིག', zh: '未通过' },
+  'warn': { bo: 'དྲན་སྐུལ།', zh: '警告' },
+  'not-checked': { bo: 'ཞིབ་བཤེར་མ་བྱས།', zh: '未检查' },
+};
+export const REVIEW = { level: 'L', note: 'Tibetan of VERDICT (but VALID, REVOKED, EXPIRED, UNKNOWN-SIGNER, reused from issue 8), REASON, CHECK and CHECK_STATUS: drafts composed for issue 16, awaiting review; INVALID ནུས་མེད is M (S38)' };
 
 const T = {
   bo: {
     title: 'ལག་ཁྱེར་ཞིབ་བཤེར།',
-    'VALID': 'ཚད་ལྡན།', 'REVOKED': 'ཕྱིར་བསྡུས་ཟིན།', 'EXPIRED': 'དུས་ཚོད་ཡོལ་ཟིན།',
-    'UNKNOWN KEY': 'ཐམ་ག་ངོས་མ་ཟིན།', 'SIGNATURE INVALID': 'མིང་རྟགས་ནོར་འདུག',
-    'MALFORMED': 'ཨང་རྟགས་ཀྱི་རྣམ་པ་ནོར་འདུག',
     match: 'ཤོག་བུའི་ལག་ཁྱེར་སྟེང་གི་ཡི་གེ་དང་འདིར་མངོན་པ་གཅིག་མཚུངས་ཡིན་དགོས། མིང་རྟགས་ཀྱིས་ QR ཨང་རྟགས་ཁོ་ན་བདེན་དཔང་བྱེད།',
     holder: 'ལག་ཁྱེར་འཛིན་མཁན།', holder_code: 'ཨང་རྟགས། (统一社会信用代码 / 身份证号)',
     licence: 'ལག་ཁྱེར།', identifier: 'ལག་ཁྱེར་ངོས་འཛིན་ཨང་།', issue_date: 'སྤྲོད་པའི་ཚེས་གྲངས།',
@@ -31,8 +93,6 @@ const T = {
   },
   zh: {
     title: '证照核验',
-    'VALID': '有效', 'REVOKED': '已吊销', 'EXPIRED': '已过期',
-    'UNKNOWN KEY': '未知印章密钥', 'SIGNATURE INVALID': '签名无效', 'MALFORMED': '二维码格式错误',
     match: '请核对：纸质证照上的文字必须与下方显示的内容一致。签名只证明二维码内容真实。',
     holder: '持证者', holder_code: '统一社会信用代码 / 身份证号', licence: '证照',
     identifier: '证照标识', issue_date: '发证日期', area: '行政区划代码', issuer: '发证机关',
@@ -59,6 +119,27 @@ let lang = params.get('lang') || localStorage.getItem('lang') ||
 if (!T[lang]) lang = 'zh';
 let last = null;        // {v, online, bundleSource}
 let lastReport = null;
+let scan = 0;           // increases with every scan: late answers of an earlier scan are dropped
+
+// Both languages, the chosen one first, each in its own element with its lang attribute.
+function fillBoth(el, entry, fallback, tag = 'span') {
+  const order = lang === 'bo' ? ['bo', 'zh'] : ['zh', 'bo'];
+  el.replaceChildren(...order.map((l) => {
+    const e = document.createElement(tag);
+    e.lang = l;
+    e.dataset.lang = l;
+    e.textContent = (entry && entry[l]) || fallback || '';
+    return e;
+  }));
+  return el;
+}
+
+// "མངའ་རིས་ས་ཁུལ་ཁྲོམ་ར་ལྟ་འདོམས་ཅུས། · 阿里地区市场监督管理局" for a department id of the bundle.
+function departmentName(id) {
+  const d = DEPARTMENTS[id];
+  if (!d) return id || '';
+  return lang === 'bo' ? `${d.bo} · ${d.zh}` : `${d.zh} · ${d.bo}`;
+}
 
 function t(key, ...a) {
   const v = T[lang][key];
@@ -129,18 +210,36 @@ function renderStatic() {
 function renderVerdict() {
   if (!last) return;
   const { v, online, bundleSource } = last;
-  const status = online && online.registry === 'revoked' && v.status === 'VALID' ? 'REVOKED' : v.status;
+  const registryRevoked = online && online.registry === 'revoked' && v.verdict === 'VALID';
+  const status = registryRevoked ? 'REVOKED' : v.verdict;
+  const check = registryRevoked ? 'status' : v.check;
   const box = $('verdict');
   box.dataset.status = status;
-  box.dataset.offlineStatus = v.status;   // the verdict from the bundle alone
+  box.dataset.check = check;
+  box.dataset.offlineStatus = v.verdict;   // the verdict from the bundle alone
   $('verdict-code').textContent = status;
-  $('verdict-word').textContent = t(status);
-  $('verdict-reason').textContent = status !== v.status ? 'registry: revoked' : v.reason;
+  fillBoth($('verdict-word'), VERDICT[status], status);
+  const reason = $('verdict-reason');
+  reason.replaceChildren();
+  if (status !== 'VALID') {
+    const lines = fillBoth(document.createElement('div'), REASON[`${check}:${status}`] || REASON[check], check, 'div');
+    lines.className = 'lines';
+    reason.append(...lines.children);
+  }
+  const detail = registryRevoked ? 'registry: revoked' : v.reason;
+  if (detail) {
+    const d = document.createElement('div');
+    d.className = 'detail';
+    d.textContent = detail;
+    reason.append(d);
+  }
   $('match-note').hidden = status !== 'VALID';
   const dl = $('fields');
   dl.replaceChildren();
+  dl.hidden = true;
   const c = v.claims;
-  if (c) {
+  // Only authenticated fields: a forged QR's text must not appear as licence data.
+  if (c && v.signatureOk) {
     const add = (k, val) => {
       const dt = document.createElement('dt'); dt.textContent = t(k);
       const dd = document.createElement('dd'); dd.textContent = val; dd.dataset.field = k;
@@ -153,7 +252,8 @@ function renderVerdict() {
     add('identifier', l.identifier);
     add('issue_date', ymd(l.issueDate));
     add('area', String(l.areaCode));
-    add('issuer', c.issuer + (v.sealDepartment ? ` (${v.sealDepartment})` : ''));
+    add('issuer', (v.sealDepartment ? departmentName(v.sealDepartment) + ' ' : '') + `(${c.issuer})`);
+    dl.querySelector('dd[data-field="issuer"]').dataset.department = v.sealDepartment || '';
     add('signed', utc(c.issuedAt));
     add('expires', c.expiresAt !== undefined ? utc(c.expiresAt) : t('never'));
     dl.hidden = false;
@@ -176,9 +276,13 @@ function renderVerdict() {
   $('bundle-info').textContent = `trust bundle v${v.bundleVersion}`;
 }
 
-async function checkOnline(digits, v) {
+async function checkOnline(digits, v, bundle) {
   try {
-    const qr = 'HTTPS://' + location.host.toUpperCase() + '/V#' + digits;
+    // certd judges the URL against the bundle's policy (libcert verify_qr "url-prefix"); the
+    // page's own host may differ from the printed one (a proxy, a test server), so the digits go
+    // under the prefix the policy names: the QR was printed under one of them.
+    const prefix = (bundle.policy && bundle.policy.urlPrefixes[0]) || 'HTTPS://' + location.host.toUpperCase() + '/V#';
+    const qr = prefix + digits;
     const r = await fetch('/v1/verify', { method: 'POST', headers: { 'Content-Type': 'application/json' },
                                           body: JSON.stringify({ qr }) });
     if (!r.ok) throw new Error('HTTP ' + r.status);
@@ -189,24 +293,52 @@ async function checkOnline(digits, v) {
   }
 }
 
-async function showPreview(v) {
-  const fig = $('preview');
-  fig.hidden = true;
-  if (!v.signatureOk || !v.claims) return;
+async function showPreview(v, my) {
+  if (!v.signatureOk || !v.claims || v.verdict !== 'VALID') return;
   try {
     const r = await fetch(`/v1/licences/${encodeURIComponent(v.claims.licence.identifier)}/preview.png`,
                           { headers: { 'X-Licence-Proof': v.proof } });
-    if (!r.ok) return;
-    const img = $('preview-img');
-    if (img.src) URL.revokeObjectURL(img.src);
+    if (!r.ok || my !== scan) return;
     const blob = await r.blob();
-    await new Promise((resolve) => { img.onload = resolve; img.onerror = resolve; img.src = URL.createObjectURL(blob); });
-    fig.hidden = false;
-    fig.dataset.loaded = '1';
+    if (my !== scan) return;   // another scan started meanwhile: its result owns the page
+    const img = $('preview-img');
+    const url = URL.createObjectURL(blob);
+    await new Promise((resolve) => { img.onload = resolve; img.onerror = resolve; img.src = url; });
+    if (my !== scan) { URL.revokeObjectURL(url); return; }
+    $('preview').hidden = false;
+    $('preview').dataset.loaded = '1';
   } catch (e) { /* offline: no preview */ }
 }
 
+// Every scan starts from an empty result: verdict, reasons, fields, preview image and online
+// line of the previous scan are removed before anything of the new one is shown (issue 16: a
+// forged QR scanned after a genuine one showed its verdict above the genuine licence's image).
+function clearResult() {
+  last = null;
+  const box = $('verdict');
+  for (const k of ['status', 'offlineStatus', 'check', 'for']) delete box.dataset[k];
+  $('verdict-code').textContent = '…';
+  $('verdict-word').replaceChildren();
+  $('verdict-reason').replaceChildren();
+  $('match-note').hidden = true;
+  $('fields').replaceChildren();
+  $('fields').hidden = true;
+  const fig = $('preview');
+  fig.hidden = true;
+  delete fig.dataset.loaded;
+  const img = $('preview-img');
+  if (img.src) URL.revokeObjectURL(img.src);
+  img.onload = img.onerror = null;
+  img.removeAttribute('src');
+  $('bundle-age').textContent = '';
+  const on = $('online');
+  on.textContent = '';
+  for (const k of ['state', 'registry']) delete on.dataset[k];
+}
+
 async function run() {
+  const my = ++scan;
+  clearResult();
   renderStatic();
   const digits = location.hash.replace(/^#/, '');
   document.documentElement.dataset.done = '';
@@ -219,6 +351,7 @@ async function run() {
   $('noqr').hidden = true;
   $('qr').hidden = false;
   const { bundle, source, error } = await loadBundle();
+  if (my !== scan) return;
   if (!bundle) {
     const box = $('verdict');
     box.dataset.status = 'NO BUNDLE';
@@ -229,18 +362,20 @@ async function run() {
     return;
   }
   const v = await verifyDigits(digits, bundle, Date.now() / 1000);
+  if (my !== scan) return;
   last = { v, online: null, bundleSource: source };
   $('verdict').dataset.for = digits;
   renderVerdict();
   if (v.signatureOk) {
-    const [online] = await Promise.all([checkOnline(digits, v), showPreview(v)]);
+    const [online] = await Promise.all([checkOnline(digits, v, bundle), showPreview(v, my)]);
+    if (my !== scan) return;
     if (last && last.v === v) { last.online = online; renderVerdict(); }
   } else {
     last.online = { offline: false, registry: 'unknown', skipped: true };
     $('online').textContent = '';
     $('online').dataset.state = 'skipped';
   }
-  document.documentElement.dataset.done = digits.slice(0, 32);
+  document.documentElement.dataset.done = digits;   // the whole fragment: tests wait for this scan
 }
 
 // ---- PDF upload (POST /v1/verify) ----
@@ -252,26 +387,49 @@ function renderReport() {
   box.replaceChildren();
   const head = document.createElement('div');
   head.className = 'verdict';
-  const status = j.result === 'INVALID' || j.result === 'MODIFIED' ? 'SIGNATURE INVALID' : j.result;
+  const status = j.result === 'UNKNOWN' ? 'UNKNOWN-SIGNER' : j.result || 'ERROR';
   head.dataset.status = status;
   head.id = 'report-verdict';
   head.innerHTML = '<div class="code"></div><div class="word"></div><div class="reason"></div>';
-  head.querySelector('.code').textContent = j.result || 'ERROR';
-  head.querySelector('.word').textContent = T[lang][status] || '';
-  head.querySelector('.reason').textContent = (j.reasons || []).join('; ') || j.detail || '';
+  head.querySelector('.code').textContent = status;
+  fillBoth(head.querySelector('.word'), VERDICT[status], status);
+  const detail = document.createElement('div');
+  detail.className = 'detail';
+  detail.textContent = (j.reasons || []).join('; ') || j.detail || '';
+  head.querySelector('.reason').append(detail);
   box.append(head);
   for (const s of (j.report && j.report.signatures) || []) {
     const d = document.createElement('div');
     d.className = 'seal';
     const h = document.createElement('h3');
-    h.textContent = `${t('seal')}: ${s.result} — ${t('dept')} ${s.signer.department || '—'}, ${t('key_version')} ${s.signer.key_version || '—'}`;
+    const dept = s.signer.department ? departmentName(s.signer.department) : '—';
+    h.textContent = `${t('seal')}: ${s.result} — ${t('dept')} ${dept}, ${t('key_version')} ${s.signer.key_version || '—'}`;
     const who = document.createElement('p');
     who.textContent = `${s.signer.subject} · ${s.kind} · ${s.signing_time.value}`;
     const ul = document.createElement('ul');
     for (const c of s.checks || []) {
       const li = document.createElement('li');
       li.dataset.status = c.status;
-      li.textContent = `${c.id}: ${c.status}${c.detail ? ' — ' + c.detail : ''}`;
+      li.dataset.check = c.id;
+      // Check name and outcome in both languages (chosen one first), then the technical detail.
+      const name = fillBoth(document.createElement('span'), CHECK[c.id], c.id);
+      const st = fillBoth(document.createElement('span'), CHECK_STATUS[c.status], c.status);
+      name.className = 'check-name';
+      st.className = 'check-status';
+      const sep = (a, b) => [...a.children].map((e, i) => `${e.textContent}: ${b.children[i].textContent}`);
+      const lines = sep(name, st);
+      li.replaceChildren(...lines.map((txt, i) => {
+        const d = document.createElement('div');
+        d.lang = name.children[i].lang;
+        d.textContent = txt;
+        return d;
+      }));
+      if (c.detail) {
+        const d = document.createElement('div');
+        d.className = 'detail';
+        d.textContent = `${c.id}: ${c.detail}`;
+        li.append(d);
+      }
       ul.append(li);
     }
     const cap = document.createElement('p');

@@ -6,7 +6,10 @@
 //   import { parseBundle, verifyText, verifyDigits } from './verify.js';
 //   const bundle = await parseBundle(bundleBytes, pinnedRootDer /* or null: first use */);
 //   const v = await verifyDigits(location.hash.slice(1), bundle, Date.now() / 1000);
-//   v.status: 'VALID' | 'REVOKED' | 'EXPIRED' | 'UNKNOWN KEY' | 'SIGNATURE INVALID' | 'MALFORMED'
+//   v.verdict: 'VALID' | 'INVALID' | 'REVOKED' | 'EXPIRED' | 'UNKNOWN-SIGNER' | 'INDETERMINATE'
+//   v.check:   the failing check's id ('' for VALID): structure, url-prefix, kid, signature,
+//              issuer-binding, signing-time, key-state, status, expiry (docs/verdicts.md,
+//              libcert/qr_payload.h QrVerdict)
 //
 // Cryptography is WebCrypto only: ECDSA P-256 with SHA-256 (ES256, RFC 9053 §2.1; WebCrypto takes
 // the raw r‖s signature that COSE carries), SHA-256 for kids, DecompressionStream('deflate') for
@@ -28,6 +31,20 @@ const BUNDLE_FORMAT = 'libcert-trust-bundle/1';
 const ID_ROOT = '1.2.156.3005.2.';
 const ECDSA_SHA256 = '2a8648ce3d040302';     // OID 1.2.840.10045.4.3.2 (DER body)
 const STATES = ['pending', 'active', 'retired', 'revoked'];
+const DEFAULT_CLOCK_SKEW = 300, MAX_CLOCK_SKEW = 86400;  // libcert BundlePolicy
+// floor(n/2) of the P-256 group order (SEC 2 §2.4.2): an ECDSA s above it is the malleated
+// "high-S" twin of a signature our signers never emit (libcert cose::normalise_low_s).
+const P256_HALF_N = new Uint8Array([
+  0x7f, 0xff, 0xff, 0xff, 0x80, 0x00, 0x00, 0x00, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+  0xde, 0x73, 0x7d, 0x56, 0xd3, 0x8b, 0xcf, 0x42, 0x79, 0xdc, 0xe5, 0x61, 0x7e, 0x31, 0x92, 0xa8]);
+
+// True when s (bytes 32..63 of r‖s) <= n/2: big-endian, so byte order is numeric order.
+export function isLowS(sig) {
+  for (let i = 0; i < 32; i++) {
+    if (sig[32 + i] !== P256_HALF_N[i]) return sig[32 + i] < P256_HALF_N[i];
+  }
+  return true;
+}
 
 export const hex = (b) => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
 const eq = (a, b) => a.length === b.length && a.every((x, i) => x === b[i]);
@@ -98,11 +115,17 @@ function base45Decode(t) {
 
 // libcert::qr_payload_from_text: scanner quirks (QR-Code: prefix, lower case, whitespace).
 export function payloadFromText(raw) {
+  return scanText(raw).payload;
+}
+
+// The payload and, for the URL form, the text before the digits ('HTTPS://HOST/V#' as scanned),
+// which the bundle's URL policy must list.
+function scanText(raw) {
   if (raw.length > MAX_TEXT) throw new CborError(`QR text of ${raw.length} bytes exceeds ${MAX_TEXT}`);
   const trim = (s) => s.replace(/^[ \t\r\n\0]+|[ \t\r\n\0]+$/g, '');
   let t = trim(raw);
   if (t.slice(0, 8).toUpperCase() === 'QR-CODE:') t = trim(t.slice(8));
-  let payload;
+  let payload, urlPrefix = '';
   if (t.slice(0, 4).toUpperCase() === 'LC1:') {
     payload = base45Decode(t.slice(4));
   } else if (t.slice(0, 8).toUpperCase() === 'HTTPS://') {
@@ -111,12 +134,13 @@ export function payloadFromText(raw) {
     const before = t.slice(8, hash);
     if (before.length < 3 || before.slice(-2).toUpperCase() !== '/V') throw new CborError('URL path is not /V');
     if (!/^[A-Za-z0-9.:-]*$/.test(before.slice(0, -2))) throw new CborError('URL host has a character outside [A-Za-z0-9.-:]');
+    urlPrefix = t.slice(0, hash + 1);
     payload = digitsDecode(t.slice(hash + 1));
   } else {
     throw new CborError('text is neither HTTPS://HOST/V#<digits> nor LC1:<Base45>');
   }
   if (payload.length > MAX_PAYLOAD) throw new CborError(`payload of ${payload.length} bytes exceeds ${MAX_PAYLOAD}`);
-  return payload;
+  return { payload, urlPrefix };
 }
 
 // ---- COSE_Sign1 ----
@@ -269,12 +293,25 @@ export async function parseBundle(file, pinnedRoot) {
       usageFrom: sv.get(5), usageUntil: sv.get(6), compromisedAt: sv.get(7),
     });
   }
+  // 7 policy {1: [URL prefix...], 2: clock skew s}; absent in older bundles (no URL accepted).
+  const policy = { urlPrefixes: [], clockSkew: DEFAULT_CLOCK_SKEW };
+  const pv = body.get(7);
+  if (pv !== undefined) {
+    const prefixes = pv instanceof Map ? pv.get(1) : undefined;
+    const skew = pv instanceof Map ? pv.get(2) : undefined;
+    if (!Array.isArray(prefixes) || !prefixes.every((u) => typeof u === 'string' && /^HTTPS:\/\/[A-Z0-9.:-]+\/V#$/.test(u)) ||
+        !Number.isInteger(skew) || skew < 0 || skew > MAX_CLOCK_SKEW) {
+      throw new BundleError('trust bundle: policy (7) is not {1: [HTTPS://HOST/V#...], 2: clock skew 0..86400}');
+    }
+    policy.urlPrefixes = prefixes;
+    policy.clockSkew = skew;
+  }
   const statusLists = new Map();
   for (const [code, v] of body.get(6) || new Map()) {
     const bits = v.get(1);
     statusLists.set(code, { bits, data: await inflate(v.get(2), Math.ceil(bits / 8)) });
   }
-  return { version, issuedAt, rootDer, seals, statusLists, sha256: hex(await sha256(file)) };
+  return { version, issuedAt, rootDer, seals, statusLists, policy, sha256: hex(await sha256(file)) };
 }
 
 // ---- the QR claims (libcert claims_from) ----
@@ -342,12 +379,16 @@ function claimsFrom(cwt) {
 
 // ---- the verdict (libcert::verify_qr) ----
 
-export async function verifyPayload(payload, bundle, now) {
-  const v = { status: 'MALFORMED', reason: '', claims: null, signatureOk: false, kidHex: '',
-              sealDepartment: '', statusChecked: false, bundleVersion: bundle.version,
+// Same checks, same order, same verdicts and check ids as libcert::verify_qr: structure →
+// url-prefix → kid → signature → issuer-binding → signing-time → key-state → status → expiry.
+// `urlPrefix`: the scanned text before the digits ('' when there is none: the app form, or the
+// page's own fragment — the page's URL is wherever it was served from).
+export async function verifyPayload(payload, bundle, now, urlPrefix = '') {
+  const v = { verdict: 'INVALID', check: 'structure', reason: '', claims: null, signatureOk: false,
+              kidHex: '', sealDepartment: '', statusChecked: false, bundleVersion: bundle.version,
               bundleIssuedAt: bundle.issuedAt, bundleAgeSeconds: Math.floor(now - bundle.issuedAt),
               proof: '' };
-  const verdict = (status, reason) => Object.assign(v, { status, reason });
+  const verdict = (word, check, reason) => Object.assign(v, { verdict: word, check, reason });
   let s, c;
   try {
     if (payload.length > MAX_PAYLOAD) throw new CborError(`payload of ${payload.length} bytes exceeds ${MAX_PAYLOAD}`);
@@ -355,55 +396,72 @@ export async function verifyPayload(payload, bundle, now) {
     if (s.unprotected.size !== 0) throw new CborError('COSE_Sign1: unprotected header must be empty (nothing unauthenticated)');
     c = claimsFrom(decode(s.payload, QR_LIMITS));
   } catch (e) {
-    return verdict('MALFORMED', 'non-canonical or invalid CBOR: ' + e.message);
+    return verdict('INVALID', 'structure', 'non-canonical or invalid CBOR: ' + e.message);
   }
   v.claims = c;
   v.kidHex = hex(s.kid);
   // The proof of possession certd asks for the preview (docs/service.md "Preview").
   v.proof = hex((await sha256(payload)).subarray(0, 16));
+  const policy = bundle.policy || { urlPrefixes: [], clockSkew: DEFAULT_CLOCK_SKEW };
+  if (urlPrefix) {
+    if (policy.urlPrefixes.length === 0) return verdict('INDETERMINATE', 'url-prefix', `trust bundle version ${bundle.version} states no accepted URL prefix: cannot judge '${urlPrefix}'`);
+    if (!policy.urlPrefixes.some((p) => p.toUpperCase() === urlPrefix.toUpperCase())) return verdict('INVALID', 'url-prefix', `URL prefix '${urlPrefix}' is not one the trust bundle's policy accepts`);
+  }
   const candidates = bundle.seals.filter((x) => x.kid === v.kidHex);
-  if (candidates.length === 0) return verdict('UNKNOWN KEY', `no seal certificate with kid ${v.kidHex} in trust bundle version ${bundle.version}`);
-  if (s.alg !== ALG_ES256) return verdict('SIGNATURE INVALID', `algorithm ${s.alg} is not allowed (ES256 only)`);
+  if (candidates.length === 0) return verdict('UNKNOWN-SIGNER', 'kid', `no seal certificate with kid ${v.kidHex} in trust bundle version ${bundle.version}`);
+  if (s.alg !== ALG_ES256) return verdict('INVALID', 'signature', `algorithm ${s.alg} is not allowed (ES256 only)`);
+  // WebCrypto accepts both (r, s) and (r, n-s): refuse the high-S twin before verifying.
+  if (!isLowS(s.signature)) return verdict('INVALID', 'signature', 'high-S ECDSA signature (s > n/2) refused: signers emit only low-S');
   let seal = null;
   for (const x of candidates) {
     if (x.key && (await verifyEs256(s, x.key))) { seal = x; break; }
   }
-  if (!seal) return verdict('SIGNATURE INVALID', `signature does not verify with the ${candidates.length} certificate(s) of kid ${v.kidHex}`);
+  if (!seal) return verdict('INVALID', 'signature', `signature does not verify with the ${candidates.length} certificate(s) of kid ${v.kidHex}`);
   v.signatureOk = true;
   v.sealDepartment = seal.department;
-  if (c.issuer !== seal.issuerCode) return verdict('SIGNATURE INVALID', `iss ${c.issuer} is not the seal's department code ${seal.issuerCode}`);
-  if (seal.state === 'pending') return verdict('SIGNATURE INVALID', 'seal key is pending (never activated)');
-  if (c.issuedAt < seal.notBefore || c.issuedAt > seal.notAfter) return verdict('SIGNATURE INVALID', `iat ${c.issuedAt} is outside the seal certificate's validity`);
-  if (c.issuedAt < seal.usageFrom || (seal.usageUntil !== undefined && c.issuedAt >= seal.usageUntil)) return verdict('SIGNATURE INVALID', `iat ${c.issuedAt} is outside the seal key's usage window`);
-  if (seal.state === 'revoked' && seal.compromisedAt !== undefined && c.issuedAt >= seal.compromisedAt) return verdict('REVOKED', `seal key revoked: compromised at ${seal.compromisedAt}`);
-  let note = '';
+  if (c.issuer !== seal.issuerCode) return verdict('INVALID', 'issuer-binding', `iss ${c.issuer} is not the seal's department code ${seal.issuerCode}`);
+  if (c.issuedAt > now + policy.clockSkew) return verdict('INVALID', 'signing-time', `iat ${c.issuedAt} lies ${Math.floor(c.issuedAt - now)} s in the future (allowed clock skew ${policy.clockSkew} s)`);
+  if (seal.state === 'pending') return verdict('INVALID', 'key-state', 'seal key is pending (never activated)');
+  if (c.issuedAt < seal.notBefore || c.issuedAt > seal.notAfter) return verdict('INVALID', 'key-state', `iat ${c.issuedAt} is outside the seal certificate's validity`);
+  if (c.issuedAt < seal.usageFrom || (seal.usageUntil !== undefined && c.issuedAt >= seal.usageUntil)) return verdict('INVALID', 'key-state', `iat ${c.issuedAt} is outside the seal key's usage window`);
+  if (seal.state === 'revoked' && seal.compromisedAt !== undefined && c.issuedAt >= seal.compromisedAt) return verdict('REVOKED', 'key-state', `seal key revoked: compromised at ${seal.compromisedAt}`);
+  // Fail closed: without a status list covering the index nothing says it is not revoked.
   const list = bundle.statusLists.get(c.issuer);
-  if (list && c.licence.statusIndex < list.bits) {
-    v.statusChecked = true;
-    const i = c.licence.statusIndex;
-    // Bit i is bit (7 - i % 8) of byte i / 8 (MSB first, libcert/status_list.h).
-    if ((list.data[i >> 3] >> (7 - (i & 7))) & 1) return verdict('REVOKED', `licence revoked: status bit ${i} set in trust bundle version ${bundle.version}`);
-  } else {
-    note = 'no status data for this licence in the bundle; ';
-  }
-  if (c.expiresAt !== undefined && now >= c.expiresAt) return verdict('EXPIRED', `licence expired at ${c.expiresAt}`);
-  if (v.bundleAgeSeconds > 30 * 86400) note += `status data is ${Math.floor(v.bundleAgeSeconds / 86400)} days old`;
-  return verdict('VALID', note);
+  if (!list) return verdict('INDETERMINATE', 'status', `trust bundle version ${bundle.version} has no status list for issuer ${c.issuer}`);
+  const i = c.licence.statusIndex;
+  if (i >= list.bits) return verdict('INDETERMINATE', 'status', `status index ${i} lies outside the issuer's status list of ${list.bits} bits`);
+  v.statusChecked = true;
+  // Bit i is bit (7 - i % 8) of byte i / 8 (MSB first, libcert/status_list.h).
+  if ((list.data[i >> 3] >> (7 - (i & 7))) & 1) return verdict('REVOKED', 'status', `licence revoked: status bit ${i} set in trust bundle version ${bundle.version}`);
+  if (c.expiresAt !== undefined && now >= c.expiresAt) return verdict('EXPIRED', 'expiry', `licence expired at ${c.expiresAt}`);
+  let note = '';
+  if (v.bundleAgeSeconds > 30 * 86400) note = `status data is ${Math.floor(v.bundleAgeSeconds / 86400)} days old`;
+  return verdict('VALID', '', note);
 }
 
 export async function verifyText(text, bundle, now) {
+  let scanned;
+  try {
+    scanned = scanText(text);
+  } catch (e) {
+    return { verdict: 'INVALID', check: 'structure', reason: e.message, claims: null, signatureOk: false,
+             bundleVersion: bundle.version, bundleIssuedAt: bundle.issuedAt,
+             bundleAgeSeconds: Math.floor(now - bundle.issuedAt) };
+  }
+  return verifyPayload(scanned.payload, bundle, now, scanned.urlPrefix);
+}
+
+// The page's case: the digits of the URL fragment (location.hash without '#'). The page's own
+// URL is not judged here: it is wherever the page was served from.
+export async function verifyDigits(digits, bundle, now) {
   let payload;
   try {
-    payload = payloadFromText(text);
+    if (digits.length > MAX_TEXT) throw new CborError(`QR text of ${digits.length} bytes exceeds ${MAX_TEXT}`);
+    payload = digitsDecode(digits);
   } catch (e) {
-    return { status: 'MALFORMED', reason: e.message, claims: null, signatureOk: false,
+    return { verdict: 'INVALID', check: 'structure', reason: e.message, claims: null, signatureOk: false,
              bundleVersion: bundle.version, bundleIssuedAt: bundle.issuedAt,
              bundleAgeSeconds: Math.floor(now - bundle.issuedAt) };
   }
   return verifyPayload(payload, bundle, now);
-}
-
-// The page's case: the digits of the URL fragment (location.hash without '#').
-export async function verifyDigits(digits, bundle, now) {
-  return verifyText('HTTPS://X/V#' + digits, bundle, now);
 }

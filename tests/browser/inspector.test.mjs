@@ -2,8 +2,11 @@
 // driven by playwright-core (the Debian binary; no browser download). Registered in ctest by
 // tests/integration/CMakeLists.txt (label `browser`) through run.sh.
 //
-//   node inspector.test.mjs e2e         QR URL -> VALID with the right holder; tampered fragment ->
-//                                       SIGNATURE INVALID; revoked -> REVOKED; certd stopped and
+//   node inspector.test.mjs e2e         QR URL -> VALID with the right holder and the issuing
+//                                       authority by name; then, in the same tab, a forged
+//                                       fragment -> INVALID (both languages) with the previous
+//                                       image and fields gone; its high-S twin -> INVALID
+//                                       "signature"; revoked -> REVOKED; certd stopped and
 //                                       page reloaded -> still VALID from the cache, bundle age
 //                                       shown; phone-size screenshots (SHOTS_DIR, if set)
 //   node inspector.test.mjs crosscheck  the page and `certctl verify-qr` on one set of payloads
@@ -126,6 +129,18 @@ function flip(digits, at) {   // at < 0: from the end
   b[i] ^= 0x01;
   return digitsEncode(b);
 }
+// The same payload with s replaced by n - s (P-256 order): the malleated twin of the genuine
+// ES256 signature, which is the last 64 bytes of the COSE_Sign1 (r || s).
+const P256_N = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551n;
+function highS(digits) {
+  const b = digitsDecode(digits);
+  const at = b.length - 32;
+  let s = 0n;
+  for (let i = at; i < b.length; i++) s = (s << 8n) | BigInt(b[i]);
+  let t = P256_N - s;
+  for (let i = b.length - 1; i >= at; i--) { b[i] = Number(t & 255n); t >>= 8n; }
+  return digitsEncode(b);
+}
 function kidOffset(digits) {
   // tag(1) array(1) bstr head(1) protected map {1:-7, 4: h'kid'}: A2 01 26 04 48 <8 bytes>
   const b = digitsDecode(digits);
@@ -151,7 +166,7 @@ async function verdictFor(page, base, digits, { lang = 'zh', reload = false } = 
   const deadline = Date.now() + 60000;
   for (;;) {
     const done = await page.evaluate(() => document.documentElement.dataset.done).catch(() => '');
-    if (done === digits.slice(0, 32) || done === 'nobundle') break;
+    if (done === digits || done === 'nobundle') break;
     if (Date.now() > deadline) throw new Error('the page gave no verdict within 60 s (done=' + done + ')');
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -161,7 +176,15 @@ async function verdictFor(page, base, digits, { lang = 'zh', reload = false } = 
     const age = document.getElementById('bundle-age');
     const on = document.getElementById('online');
     return {
-      status: v.dataset.status, offline: v.dataset.offlineStatus, word: document.getElementById('verdict-word').textContent,
+      status: v.dataset.status, offline: v.dataset.offlineStatus, check: v.dataset.check,
+      wordZh: document.querySelector('#verdict-word [data-lang="zh"]')?.textContent ?? null,
+      wordBo: document.querySelector('#verdict-word [data-lang="bo"]')?.textContent ?? null,
+      reasonZh: document.querySelector('#verdict-reason [data-lang="zh"]')?.textContent ?? null,
+      reasonBo: document.querySelector('#verdict-reason [data-lang="bo"]')?.textContent ?? null,
+      reasonDetail: document.querySelector('#verdict-reason .detail')?.textContent ?? '',
+      issuer: field('issuer'), issuerDept: document.querySelector('dd[data-field="issuer"]')?.dataset.department ?? null,
+      fields: document.querySelectorAll('#fields dd').length,
+      img: document.getElementById('preview-img').getAttribute('src'),
       holder: field('holder'), identifier: field('identifier'), holderCode: field('holder_code'),
       ageText: age.textContent, ageSeconds: age.dataset.ageSeconds, source: age.dataset.source,
       online: on.dataset.state, registry: on.dataset.registry, onlineText: on.textContent,
@@ -204,7 +227,10 @@ async function e2e(browser, dir) {
     eq(r.status, 'VALID', 'QR URL of an issued licence: verdict');
     eq(r.holder, sample.name, 'holder shown');
     eq(r.identifier, a.id, 'identifier shown');
-    eq(r.word, '有效', 'Chinese verdict word');
+    eq(r.wordZh, '有效', 'Chinese verdict word');
+    eq(r.wordBo, 'ཚད་ལྡན།', 'Tibetan verdict word shown on the Chinese page too');
+    check(r.issuer && r.issuer.includes('阿里地区市场监督管理局') && r.issuer.includes('ཁྲོམ་ར་ལྟ་འདོམས་ཅུས') && r.issuerDept === 'samr',
+          `issuing authority shown by name in both languages: ${r.issuer}`);
     check(r.note, 'VALID says the printed text must match what is shown');
     eq(r.online, 'online', 'online: registry asked');
     eq(r.registry, 'valid', 'registry status');
@@ -213,8 +239,35 @@ async function e2e(browser, dir) {
     await shot(page, 'inspector-valid-zh.png');
     r = await verdictFor(page, certd.base, da, { lang: 'bo' });
     eq(r.status, 'VALID', 'Tibetan page: verdict');
-    eq(r.word, 'ཚད་ལྡན།', 'Tibetan verdict word');
+    eq(r.wordBo, 'ཚད་ལྡན།', 'Tibetan verdict word');
+    check(r.preview && r.img, 'Tibetan page: preview of the registered licence shown');
     await shot(page, 'inspector-valid-bo.png');
+
+    // Issue 16: a forged QR scanned next in the same tab. Everything of the genuine scan goes:
+    // no image, no fields; the verdict and its reason in both languages.
+    r = await verdictFor(page, certd.base, flip(da, -5), { lang: 'bo' });
+    eq(r.status, 'INVALID', 'forged after genuine, same tab: verdict');
+    eq(r.check, 'signature', 'forged after genuine: failing check');
+    eq(r.wordBo, 'ནུས་མེད།', 'forged: Tibetan verdict word');
+    eq(r.wordZh, '无效', 'forged: Chinese verdict word');
+    eq(r.reasonZh, '签名无效', 'forged: Chinese reason');
+    eq(r.reasonBo, 'མིང་རྟགས་ནོར་འདུག', 'forged: Tibetan reason');
+    check(!r.preview && r.img === null, `forged: no preview image (img src ${r.img})`);
+    check(r.fields === 0 && r.holder === null && r.identifier === null, `forged: the genuine licence's fields are gone (${r.fields} fields)`);
+    check(!r.note, 'forged: no "compare with the paper" note');
+    await shot(page, 'inspector-forged-bo.png');
+
+    // Its high-S twin: valid mathematics, refused by the page as by libcert.
+    r = await verdictFor(page, certd.base, highS(da));
+    eq(r.status, 'INVALID', 'high-S twin of a genuine signature: verdict');
+    eq(r.check, 'signature', 'high-S twin: failing check');
+    check(r.reasonDetail.includes('high-S'), `high-S twin: reason names high-S: ${r.reasonDetail}`);
+    check(!r.preview && r.img === null && r.fields === 0, 'high-S twin: no image, no fields');
+
+    // And the genuine one again: all back.
+    r = await verdictFor(page, certd.base, da);
+    eq(r.status, 'VALID', 'genuine again after the forged ones');
+    check(r.preview && r.fields > 5, 'genuine again: preview and fields shown');
 
     // The upload form: the licence PDF through POST /v1/verify, the report in readable form.
     const pdf = Buffer.from(await (await fetch(`${certd.base}/v1/licences/${a.id}/pdf`, { headers: { Authorization: 'Bearer ' + key } })).arrayBuffer());
@@ -228,15 +281,23 @@ async function e2e(browser, dir) {
       checks: document.querySelectorAll('#report .seal li').length,
       failed: document.querySelectorAll('#report .seal li[data-status="fail"]').length,
       registry: document.querySelector('#report p.meta')?.textContent ?? '',
+      words: document.querySelector('#report-verdict .word').textContent,
+      firstCheck: {
+        zh: document.querySelector('#report .seal li [lang="zh"]')?.textContent ?? '',
+        bo: document.querySelector('#report .seal li [lang="bo"]')?.textContent ?? '',
+      },
     }));
     eq(rep.result, 'VALID', 'uploaded PDF: result');
+    check(rep.words.includes('有效') && rep.words.includes('ཚད་ལྡན།'), `uploaded PDF: verdict in both languages: ${rep.words}`);
+    check(rep.firstCheck.zh && rep.firstCheck.bo, `uploaded PDF: check list in both languages: ${JSON.stringify(rep.firstCheck)}`);
     check(rep.seal.includes('VALID') && rep.seal.includes('阿里地区市场监督管理局'), `uploaded PDF: the seal, its result and department shown: ${rep.seal}`);
     check(rep.checks > 3 && rep.failed === 0, `uploaded PDF: ${rep.checks} checks listed, ${rep.failed} failed`);
     check(rep.registry.includes(a.id), `uploaded PDF: registry entry shown: ${rep.registry}`);
 
-    // 2. A tampered fragment: one bit of the signature -> SIGNATURE INVALID (and no preview).
-    r = await verdictFor(page, certd.base, flip(da, -5));
-    eq(r.status, 'SIGNATURE INVALID', 'tampered fragment (signature bit): verdict');
+    // 2. A tampered fragment: one bit of the signature -> INVALID "signature" (and no preview).
+    r = await verdictFor(page, certd.base, flip(da, -3));
+    eq(r.status, 'INVALID', 'tampered fragment (signature bit): verdict');
+    eq(r.check, 'signature', 'tampered fragment: failing check');
     check(!r.preview, 'no preview for an unauthenticated payload');
 
     // 3. Revoked: the bundle fetched now carries the status bit, the registry says revoked.
@@ -248,7 +309,7 @@ async function e2e(browser, dir) {
     eq(r.registry, 'revoked', 'registry status of the revoked licence');
     await shot(page, 'inspector-revoked-zh.png');
     r = await verdictFor(page, certd.base, db, { lang: 'bo' });
-    eq(r.word, 'ཕྱིར་བསྡུས་ཟིན།', 'Tibetan REVOKED word');
+    eq(r.wordBo, 'ཕྱིར་བསྡུས་ཟིན།', 'Tibetan REVOKED word');
     await shot(page, 'inspector-revoked-bo.png');
 
     // 4. Offline: the service worker holds the page, its scripts and the bundle.
@@ -290,6 +351,7 @@ async function crosscheck(browser, dir) {
       'valid': da,
       'revoked': fragment(b.qr_text),
       'signature bit flipped': flip(da, -1),
+      'high-S twin of the signature': highS(da),
       'payload bit flipped (holder name region)': flip(da, 60),
       'kid changed': flip(da, kidOffset(da)),
       'truncated (2 digits dropped)': da.slice(0, -2),
@@ -305,12 +367,21 @@ async function crosscheck(browser, dir) {
       const web = await verdictFor(page, certd.base, digits);
       const pageVerdict = web.done === 'nobundle' ? 'NO BUNDLE' : web.offline;
       eq(pageVerdict, cli.verdict, `${name}: page verdict equals certctl verify-qr's`);
+      if (web.done !== 'nobundle') eq(web.check || null, cli.check, `${name}: same failing check`);
       if (cli.claims && cli.signature_ok) eq(web.holder, cli.claims.holder_name, `${name}: same holder`);
     }
     await ctx.close();
   } finally {
     await certd.stop();
   }
+}
+
+// daemon/web/departments.js (the authority names the page shows offline) must match the templates.
+try {
+  execFileSync('python3', [path.join(SRC, 'scripts/make-web-departments.py'), '--check'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  check(true, 'daemon/web/departments.js is current with templates/departments.json and glossary.json');
+} catch (e) {
+  check(false, 'daemon/web/departments.js is stale: ' + (e.stderr || e.message));
 }
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'inspector-'));

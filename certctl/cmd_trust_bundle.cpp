@@ -63,11 +63,10 @@ void apply_revoked(const std::string& path, libcert::TrustBundle& b,
 }
 
 int run_export(const certctl::Args& args) {
-  certctl::Options o(
-      args,
-      {"-o", "--version", "--revoked", "--keys", "--templates", "--now", "--status-bits",
-       "--qr-host", "--clock-skew"},
-      {});
+  certctl::Options o(args,
+                     {"-o", "--version", "--revoked", "--keys", "--templates", "--now",
+                      "--status-bits", "--qr-host", "--clock-skew"},
+                     {});
   const std::string out = o.require("-o");
   const std::string keys = certctl::keys_dir(o);
   const std::string templates = certctl::templates_dir(o);

@@ -235,7 +235,8 @@ const certctl::Command kSeal{
     "       certctl seal revoke --store DB --department ID --version N\n"
     "                    --compromised-at YYYY-MM-DDTHH:MM:SSZ --reason TEXT\n"
     "       certctl seal list --store DB [--department ID] [--json]\n"
-    "       certctl seal bundle --store DB -o FILE [--bundle-version N] [--status-bits N] [--qr-host HOST]\n"
+    "       certctl seal bundle --store DB -o FILE [--bundle-version N] [--status-bits N] "
+    "[--qr-host HOST]\n"
     "  (--keys DIR: root/root.{crt,key} of the example CA, bundle/ key; --templates DIR)",
     run_seal};
 

@@ -593,9 +593,9 @@ QrVerdict verify_qr(std::string_view text, const TrustBundle& bundle, std::int64
                          "'");
     if (std::none_of(prefixes.begin(), prefixes.end(),
                      [&](const std::string& p) { return equal_ci(scanned.url_prefix, p); }))
-      return verdict(Verdict::kInvalid, "url-prefix",
-                     "URL prefix '" + scanned.url_prefix +
-                         "' is not one the trust bundle's policy accepts");
+      return verdict(
+          Verdict::kInvalid, "url-prefix",
+          "URL prefix '" + scanned.url_prefix + "' is not one the trust bundle's policy accepts");
   }
 
   // 2. Key by kid, then the signature (alg allowlist: ES256 only, RFC 9053 §2.1).
@@ -639,20 +639,19 @@ QrVerdict verify_qr(std::string_view text, const TrustBundle& bundle, std::int64
   if (c.issued_at > now + bundle.policy.clock_skew_s)
     return verdict(Verdict::kInvalid, "signing-time",
                    "iat " + std::to_string(c.issued_at) + " lies " +
-                       std::to_string(c.issued_at - now) +
-                       " s in the future (allowed clock skew " +
+                       std::to_string(c.issued_at - now) + " s in the future (allowed clock skew " +
                        std::to_string(bundle.policy.clock_skew_s) + " s)");
   if (seal->state == SealState::kPending)
     return verdict(Verdict::kInvalid, "key-state", "seal key is pending (never activated)");
   if (c.issued_at < seal->not_before || c.issued_at > seal->not_after)
-    return verdict(Verdict::kInvalid, "key-state",
-                   "iat " + std::to_string(c.issued_at) +
-                       " is outside the seal certificate's validity [" +
-                       std::to_string(seal->not_before) + ", " + std::to_string(seal->not_after) +
-                       "]");
+    return verdict(
+        Verdict::kInvalid, "key-state",
+        "iat " + std::to_string(c.issued_at) + " is outside the seal certificate's validity [" +
+            std::to_string(seal->not_before) + ", " + std::to_string(seal->not_after) + "]");
   if (c.issued_at < seal->usage_from || (seal->usage_until && c.issued_at >= *seal->usage_until))
-    return verdict(Verdict::kInvalid, "key-state",
-                   "iat " + std::to_string(c.issued_at) + " is outside the seal key's usage window");
+    return verdict(
+        Verdict::kInvalid, "key-state",
+        "iat " + std::to_string(c.issued_at) + " is outside the seal key's usage window");
   if (seal->state == SealState::kRevoked && seal->compromised_at &&
       c.issued_at >= *seal->compromised_at)
     return verdict(Verdict::kRevoked, "key-state",

@@ -42,13 +42,13 @@ std::optional<std::int64_t> opt_int(const Value& m, std::int64_t key, const std:
 void check_policy(const BundlePolicy& p) {
   for (const std::string& u : p.url_prefixes) {
     constexpr std::string_view kHead = "HTTPS://", kTail = "/V#";
-    const bool shaped = u.size() > kHead.size() + kTail.size() && u.starts_with(kHead) &&
-                        u.ends_with(kTail);
+    const bool shaped =
+        u.size() > kHead.size() + kTail.size() && u.starts_with(kHead) && u.ends_with(kTail);
     bool ok = shaped;
     if (shaped) {
       try {
-        ok = qr_url_prefix(std::string_view(u).substr(
-                 kHead.size(), u.size() - kHead.size() - kTail.size())) == u;
+        ok = qr_url_prefix(std::string_view(u).substr(kHead.size(),
+                                                      u.size() - kHead.size() - kTail.size())) == u;
       } catch (const Error&) {
         ok = false;
       }

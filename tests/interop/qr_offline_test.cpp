@@ -5,21 +5,19 @@
 #include <cairo-pdf.h>
 #include <cairo.h>
 #include <gtest/gtest.h>
-
-#include <iostream>
-
 #include <openssl/bn.h>
 
+#include <iostream>
 #include <nlohmann/json.hpp>
 
 #include "cbor.h"
 #include "cose.h"
 #include "gobj.h"
-#include "ossl.h"
 #include "libcert/qr.h"
 #include "libcert/qr_payload.h"
 #include "libcert/sign.h"
 #include "libcert/trust_bundle.h"
+#include "ossl.h"
 #include "support/process.h"
 
 namespace {
@@ -249,11 +247,11 @@ TEST_F(QrOffline, HighSTwinIsInvalidSignature) {
   ASSERT_TRUE(libcert::cose::verify_es256(s, libcert::certificate_der_from_pem(testsupport::slurp(
                                                  kSrc + "/keys-example/seals/samr/seal.crt"))));
   using libcert::cbor::Value;
-  const std::string forged = libcert::qr_url(
-      libcert::cbor::encode(Value::tag(
-          18, Value::array({Value::bytes(s.protected_bstr), Value::map({}),
-                            Value::bytes(s.payload), Value::bytes(high)}))),
-      "LIC.ALI.EXAMPLE");
+  const std::string forged =
+      libcert::qr_url(libcert::cbor::encode(Value::tag(
+                          18, Value::array({Value::bytes(s.protected_bstr), Value::map({}),
+                                            Value::bytes(s.payload), Value::bytes(high)}))),
+                      "LIC.ALI.EXAMPLE");
   const auto j = verdict_json(verify(forged, "--json"));
   EXPECT_EQ(j.value("verdict", ""), "INVALID");
   EXPECT_EQ(j.value("check", ""), "signature");

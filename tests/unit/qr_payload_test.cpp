@@ -172,8 +172,8 @@ TEST_F(QrPayload, FlippingAnyByteIsDetected) {
       } else {
         EXPECT_EQ(v.verdict, Verdict::kInvalid) << "byte " << i;
         EXPECT_TRUE(v.check == "signature" || v.check == "structure")
-            << "byte " << i << " ^ " << x << ": " << libcert::to_string(v.verdict) << " "
-            << v.check << " " << v.reason;
+            << "byte " << i << " ^ " << x << ": " << libcert::to_string(v.verdict) << " " << v.check
+            << " " << v.reason;
       }
     }
   }
@@ -369,8 +369,8 @@ TEST_F(QrPayload, ClaimValidationNamesEveryField) {
     std::vector<std::string> fields;
     for (const auto& pr : e.problems()) fields.push_back(pr.field);
     EXPECT_EQ(fields, (std::vector<std::string>{"iss", "licence.identifier", "licence.type_code",
-                                                "licence.holder_name",
-                                                "licence.issue_date", "licence.area_code"}));
+                                                "licence.holder_name", "licence.issue_date",
+                                                "licence.area_code"}));
   }
   EXPECT_THROW((void)libcert::qr_url("x", "lic.example"), libcert::Error);  // lower-case host
 }
@@ -433,17 +433,17 @@ namespace {
 // The same envelope with another signature (protected header and payload unchanged).
 std::string with_signature(const libcert::cose::Sign1& s, const std::string& raw) {
   using libcert::cbor::Value;
-  return libcert::cbor::encode(Value::tag(
-      18, Value::array({Value::bytes(s.protected_bstr), Value::map({}), Value::bytes(s.payload),
-                        Value::bytes(raw)})));
+  return libcert::cbor::encode(
+      Value::tag(18, Value::array({Value::bytes(s.protected_bstr), Value::map({}),
+                                   Value::bytes(s.payload), Value::bytes(raw)})));
 }
 
 // n - s for P-256 (the malleated twin of a signature), computed here independently of libcert.
 std::string high_s_twin(std::string raw) {
-  static const unsigned char n[32] = {
-      0xFF, 0xFF, 0xFF, 0xFF, 0x00, 0x00, 0x00, 0x00, 0xFF, 0xFF, 0xFF,
-      0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xBC, 0xE6, 0xFA, 0xAD, 0xA7, 0x17,
-      0x9E, 0x84, 0xF3, 0xB9, 0xCA, 0xC2, 0xFC, 0x63, 0x25, 0x51};
+  static const unsigned char n[32] = {0xFF, 0xFF, 0xFF, 0xFF, 0x00, 0x00, 0x00, 0x00,
+                                      0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+                                      0xBC, 0xE6, 0xFA, 0xAD, 0xA7, 0x17, 0x9E, 0x84,
+                                      0xF3, 0xB9, 0xCA, 0xC2, 0xFC, 0x63, 0x25, 0x51};
   int borrow = 0;
   for (std::size_t i = 32; i-- > 0;) {
     const int d = n[i] - static_cast<unsigned char>(raw[32 + i]) - borrow;
@@ -481,9 +481,9 @@ TEST_F(QrPayload, HighSTwinOfAGenuineSignatureIsInvalid) {
   EXPECT_NE(v.reason.find("high-S"), std::string::npos) << v.reason;
   EXPECT_FALSE(v.signature_ok);
   // The genuine one still verifies.
-  EXPECT_EQ(libcert::verify_qr(libcert::qr_url(with_signature(genuine, genuine.signature),
-                                               "LIC.ALI.EXAMPLE"),
-                               bundle, t0())
+  EXPECT_EQ(libcert::verify_qr(
+                libcert::qr_url(with_signature(genuine, genuine.signature), "LIC.ALI.EXAMPLE"),
+                bundle, t0())
                 .verdict,
             Verdict::kValid);
 }
@@ -552,8 +552,9 @@ TEST_F(QrPayload, UrlPrefixMustBeInTheBundlesPolicy) {
   EXPECT_EQ(path.verdict, Verdict::kInvalid);
   EXPECT_EQ(path.check, "structure");  // a '/' in the host part: not even the URL form
   // Listed hosts pass in any letter case (cameras lower-case scheme and host).
-  EXPECT_EQ(libcert::verify_qr("https://h.example/v#" + libcert::qr_digits(p), bundle, t0()).verdict,
-            Verdict::kValid);
+  EXPECT_EQ(
+      libcert::verify_qr("https://h.example/v#" + libcert::qr_digits(p), bundle, t0()).verdict,
+      Verdict::kValid);
   // A bundle that states no URL policy cannot judge a URL: INDETERMINATE; the app form (no URL)
   // still verifies.
   auto nopolicy = k().bundle_v(1, t0());
@@ -574,9 +575,8 @@ TEST_F(QrPayload, BundlePolicyRoundTripsAndIsChecked) {
   EXPECT_EQ(got.policy.clock_skew_s, 120);
   EXPECT_EQ(libcert::qr_url_prefix("LIC.ALI.EXAMPLE"), "HTTPS://LIC.ALI.EXAMPLE/V#");
   // A writer cannot sign a policy verifiers could not compare exactly.
-  for (const std::string bad :
-       {"https://lic.ali.example/v#", "HTTPS://LIC.ALI.EXAMPLE/V", "HTTP://LIC.ALI.EXAMPLE/V#",
-        "HTTPS:///V#", "HTTPS://A B/V#"}) {
+  for (const std::string bad : {"https://lic.ali.example/v#", "HTTPS://LIC.ALI.EXAMPLE/V",
+                                "HTTP://LIC.ALI.EXAMPLE/V#", "HTTPS:///V#", "HTTPS://A B/V#"}) {
     auto x = k().bundle_v(7, t0());
     x.policy.url_prefixes = {bad};
     EXPECT_THROW((void)x.sign(k().bundle, k().bundle_sign), libcert::Error) << bad;

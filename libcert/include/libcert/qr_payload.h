@@ -102,7 +102,7 @@ std::string qr_app_text(std::string_view payload);                    // LC1:<Ba
 // "HTTPS://" + host + "/V#": the URL prefix a trust bundle's policy lists (trust_bundle.h
 // BundlePolicy) for QRs printed with qr_url(…, host). Same host rule as qr_url.
 std::string qr_url_prefix(std::string_view host);
-std::string base45_encode(std::string_view bytes);                    // RFC 9285
+std::string base45_encode(std::string_view bytes);  // RFC 9285
 // Strict inverses; throw Error(kInvalidArgument) with the rule (bad length, value out of range).
 std::string qr_digits_decode(std::string_view digits);
 std::string base45_decode(std::string_view text);

@@ -88,7 +88,7 @@ class TrustBundle {
   std::string root_der;
   std::vector<SealEntry> seals;
   std::map<std::string, StatusList> status_lists;  // by issuer USCC
-  BundlePolicy policy;                              // payload key 7
+  BundlePolicy policy;                             // payload key 7
 
   // The signed bundle file. Throws Error(kInvalidArgument) on inconsistent content (a revoked
   // seal without compromised_at, a seal without issuer code), Error(kCrypto) on signing failure.

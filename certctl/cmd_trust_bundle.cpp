@@ -87,9 +87,18 @@ int run_export(const certctl::Args& args) {
   b.issued_at = now;
   b.root_der = pem_to_der(keys + "/root/root.crt");
   // Verifier policy (docs/qr.md): the URL prefix of certd's qr_host, and the clock skew.
-  b.policy = libcert::BundlePolicy::for_host(o.get("--qr-host").value_or("LIC.ALI.EXAMPLE"));
-  if (auto sk = o.get("--clock-skew"))
-    b.policy.clock_skew_s = static_cast<std::int64_t>(parse_u64(*sk, "--clock-skew"));
+  try {
+    b.policy = libcert::BundlePolicy::for_host(o.get("--qr-host").value_or("LIC.ALI.EXAMPLE"));
+  } catch (const libcert::Error& e) {  // a bad option value: usage (exit 2), not internal
+    throw certctl::UsageError(std::string("--qr-host: ") + e.what());
+  }
+  if (auto sk = o.get("--clock-skew")) {
+    const auto skew = parse_u64(*sk, "--clock-skew");
+    if (skew > static_cast<std::uint64_t>(libcert::BundlePolicy::kMaxClockSkew))
+      throw certctl::UsageError("--clock-skew must be 0.." +
+                                std::to_string(libcert::BundlePolicy::kMaxClockSkew) + " seconds");
+    b.policy.clock_skew_s = static_cast<std::int64_t>(skew);
+  }
 
   const auto depts = nlohmann::json::parse(certctl::read_file(templates + "/departments.json"));
   std::map<std::string, std::string> uscc_of;

@@ -187,7 +187,11 @@ int seal_bundle(const certctl::Args& args) {
   libcert::TrustBundle b = c.keys->publishable_bundle(t, bits);
   if (auto v = o.get("--bundle-version")) b.version = static_cast<std::uint64_t>(std::stoull(*v));
   // certd's qr_host: the URL prefix verifiers accept (docs/qr.md "Verifier policy").
-  b.policy = libcert::BundlePolicy::for_host(o.get("--qr-host").value_or("LIC.ALI.EXAMPLE"));
+  try {
+    b.policy = libcert::BundlePolicy::for_host(o.get("--qr-host").value_or("LIC.ALI.EXAMPLE"));
+  } catch (const libcert::Error& e) {  // a bad option value: usage (exit 2), not internal
+    throw UsageError(std::string("--qr-host: ") + e.what());
+  }
   const std::string keys = certctl::keys_dir(o);
   const std::string file =
       b.sign(libcert::certificate_der_from_pem(certctl::read_file(keys + "/bundle/bundle.crt")),

@@ -276,6 +276,13 @@ TEST_F(QrOffline, ForeignHostFutureIatAndMissingStatusAreRefused) {
           shell_quote(libcert::qr_url(payload, "LIC.ALI.EXAMPLE.EVIL.CN")));
   EXPECT_EQ(r.exit_code, 0) << r.out;
 
+  // A host the QR alphanumeric mode cannot carry, or a skew above a day: usage errors (exit 2).
+  for (const std::string bad : {"--qr-host lic.lower.case", "--clock-skew 90000"}) {
+    r = run(shell_quote(kCertctl) + " trust-bundle export " + bad + " -o " +
+            shell_quote((t_ / "bad.cbor").string()));
+    EXPECT_EQ(r.exit_code, 2) << bad << ": " << r.out;
+  }
+
   // iat an hour ahead of the verifier's clock (skew 300 s): INVALID signing-time.
   auto c = sample_claims();
   c.issued_at = kNow + 3600;

@@ -182,11 +182,12 @@ TEST(ApiFlow, DepartmentScopingAtRouteAndResource) {
   EXPECT_EQ(j["detail"],
             "body.template '" + kTemplate +
                 "': belongs to department 'samr'; this key is bound to department 'civil-affairs'");
-  expect_problem(c.Get("/v1/licences/" + id, bearer(civil)), 403, "forbidden-department");
-  expect_problem(c.Get("/v1/licences/" + id + "/pdf", bearer(civil)), 403, "forbidden-department");
+  // Reading or revoking it answers as for an unknown id (issue 17: no existence oracle).
+  expect_problem(c.Get("/v1/licences/" + id, bearer(civil)), 404, "not-found");
+  expect_problem(c.Get("/v1/licences/" + id + "/pdf", bearer(civil)), 404, "not-found");
   expect_problem(c.Post("/v1/licences/" + id + "/revoke", bearer(civil), R"({"reason":"x"})",
                         "application/json"),
-                 403, "forbidden-department");
+                 404, "not-found");
   // Its listing does not show samr's licence.
   auto l = c.Get("/v1/licences", bearer(civil));
   ASSERT_TRUE(l);

@@ -488,8 +488,13 @@ struct App::Impl {
       s.store->ping();
       checks["store"] = "ok";
     } catch (const StoreError& e) {
-      checks["store"] = std::string("failing: ") + e.what();
+      // /readyz is public: the kind of fault only, never the driver's text (paths, SQL).
+      checks["store"] = e.busy() ? "failing: busy" : "failing: unavailable";
       ok = false;
+      if (s.log) {
+        s.log(nlohmann::json{{"level", "warn"}, {"msg", "readyz: registry failing"}, {"error", e.what()}}
+                  .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+      }
     }
     checks["templates"] = s.templates != nullptr ? "ok" : "not loaded";
     checks["issuer"] = s.issuer != nullptr ? "ok" : "not loaded";

@@ -44,6 +44,10 @@ std::optional<int> AuthFailureLimiter::locked(Table& t, const std::string& k, do
 }
 
 bool AuthFailureLimiter::fail(Table& t, const std::string& k, double now) const {
+  // Bounded memory under a flood of distinct keys or addresses: beyond this many tracked entries a
+  // new one is not tracked (the other table still limits it).
+  constexpr std::size_t kMaxEntries = 100000;
+  if (t.size() >= kMaxEntries && t.find(k) == t.end()) return false;
   Entry& e = t[k];
   e.last = now;
   if (now < e.locked_until) return false;

@@ -80,7 +80,7 @@ echo "== RSS (kB) every ${RSS_EVERY}s during issuing: ${samples[*]}"
 printf '== RSS first %s kB, last %s kB, max %s kB (%d samples)\n' "${samples[0]}" "${samples[-1]}" \
   "$(printf '%s\n' "${samples[@]}" | sort -n | tail -1)" "${#samples[@]}"
 echo "== licences issued (certd /metrics, 16 of them warm-up):"
-curl -sS "$URL/metrics" | grep '^certd_licences_issued_total' | sed 's/^/   /' || true
+curl -sS -H "Authorization: Bearer $("$BIN/certctl" keys create --store "$DB" --admin --scopes metrics:read --label metrics 2>/dev/null)" "$URL/metrics" | grep '^certd_licences_issued_total' | sed 's/^/   /' || true
 
 # One licence to verify: its PDF and its QR text.
 resp=$(curl -sS -X POST "$URL/v1/licences" -H "Authorization: Bearer $KEY" \

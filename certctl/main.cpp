@@ -5,10 +5,13 @@
 #include <cstring>
 #include <fstream>
 #include <iostream>
+#include <new>
 #include <sstream>
+#include <system_error>
 
 #include "command.h"
 #include "libcert/error.h"
+#include "libcert/error_class.h"
 #include "libcert/issuer.h"
 
 namespace certctl {
@@ -153,9 +156,21 @@ int main(int argc, char** argv) {
       for (const auto& p : e.problems()) {
         std::cerr << "error: " << p.field << ": " << p.message << " [" << p.rule << "]\n";
       }
-      return 3;
+      return libcert::exit_code(libcert::ErrorClass::kBadInput);
     }
+    // The same classes as certd's HTTP answers (libcert::error_class, daemon/error_map.h):
+    // 3 bad input, 5 environment (the 503 causes), 4 a bug. docs/verdicts.md.
     std::cerr << "error: [" << libcert::to_string(e.code()) << "] " << e.what() << "\n";
-    return 4;
+    return libcert::exit_code(libcert::error_class(e.code()));
+  } catch (const std::bad_alloc&) {
+    std::cerr << "error: [environment] out of memory\n";
+    return libcert::exit_code(libcert::ErrorClass::kEnvironment);
+  } catch (const std::system_error& e) {
+    // std::filesystem_error and friends: a file of this machine cannot be used now.
+    std::cerr << "error: [io] " << e.what() << "\n";
+    return libcert::exit_code(libcert::ErrorClass::kEnvironment);
+  } catch (const std::exception& e) {
+    std::cerr << "error: [internal] " << e.what() << "\n";
+    return libcert::exit_code(libcert::ErrorClass::kInternal);
   }
 }

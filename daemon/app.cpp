@@ -10,6 +10,7 @@
 #include "audit.h"
 #include "auth.h"
 #include "bundle.h"
+#include "error_map.h"
 #include "libcert/qr_payload.h"
 #include "libcert/template.h"
 #include "libcert/trust_bundle.h"
@@ -42,42 +43,38 @@ std::string rfc3339(std::int64_t t) {
 Principal require(Store& store, const HttpRequest& req, std::string_view scope) {
   const auto a =
       authenticate(store, req.header_or_empty("Authorization"), req.header_or_empty("X-Api-Key"));
-  auto unauthorized = [](const std::string& detail) {
+  // Every failure is counted by App::handle (error_map.h's caller): in /metrics, in the lock-outs
+  // and in one aggregated auth.failure audit row per address and interval (service.md "Audit
+  // log"), never a row per request. Nothing is written here.
+  auto unauthorized = [](const std::string& detail, const char* reason,
+                         const std::string& principal) {
     ApiError e(401, "unauthorized", "Authentication required", detail);
     e.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"certd\"");
+    e.auth_failure = reason;
+    e.auth_principal = principal;
     return e;
-  };
-  // Every authentication failure is an audit leaf (service.md "Audit log"): the route and the
-  // kind of failure, never the presented key. A registry too busy to record it does not turn the
-  // 401 into a 5xx.
-  auto record = [&](const std::string& principal, const nlohmann::json& details) {
-    try {
-      (void)store.record_event("auth.failure", req.method + " " + req.path, details.dump(),
-                               static_cast<std::int64_t>(std::time(nullptr)),
-                               {principal, req.request_id});
-    } catch (const StoreError&) {
-    }
   };
   switch (a.kind) {
     case AuthResult::kOk:
       break;
     case AuthResult::kMissing:
-      record("anonymous", {{"reason", "missing"}});
-      throw unauthorized("Authorization: missing; send 'Authorization: Bearer lic_…'");
+      throw unauthorized("Authorization: missing; send 'Authorization: Bearer lic_…'", "missing",
+                         "anonymous");
     case AuthResult::kMalformed:
-      record("anonymous", {{"reason", "malformed"}});
-      throw unauthorized("Authorization: not a certd API key ('Bearer lic_' + 52 base32 chars)");
+      throw unauthorized("Authorization: not a certd API key ('Bearer lic_' + 52 base32 chars)",
+                         "malformed", "anonymous");
     case AuthResult::kUnknown:
-      record("anonymous", {{"reason", "unknown-key"}});
-      throw unauthorized("Authorization: unknown API key");
+      throw unauthorized("Authorization: unknown API key", "unknown-key", "anonymous");
     case AuthResult::kRevoked:
-      record(a.principal.id, {{"reason", "revoked-key"}});
-      throw unauthorized("Authorization: this API key was revoked");
+      throw unauthorized("Authorization: this API key was revoked", "revoked-key",
+                         a.principal.id);
   }
   if (!scope.empty() && !a.principal.has(scope)) {
-    record(a.principal.id, {{"reason", "missing-scope"}, {"scope", std::string(scope)}});
-    throw ApiError(403, "forbidden", "Forbidden",
-                   "Authorization: this key lacks the scope '" + std::string(scope) + "'");
+    ApiError e(403, "forbidden", "Forbidden",
+               "Authorization: this key lacks the scope '" + std::string(scope) + "'");
+    e.auth_failure = "missing-scope";
+    e.auth_principal = a.principal.id;
+    throw e;
   }
   return a.principal;
 }
@@ -105,13 +102,54 @@ nlohmann::json json_body(const HttpRequest& req, std::size_t limit,
                    "body: " + std::to_string(req.body.size()) + " bytes exceeds the limit of " +
                        std::to_string(limit) + " bytes for JSON");
   }
+  // Where the parser is, for a detail that names the field: "body.items[3].data.capital".
+  struct Frame {
+    bool array;
+    std::size_t index;
+    std::string key;
+  };
+  std::vector<Frame> at;
+  auto where = [&at] {
+    std::string w = "body";
+    for (const auto& f : at) w += f.array ? "[" + std::to_string(f.index) + "]" : "." + f.key;
+    return w;
+  };
+  using Event = nlohmann::json::parse_event_t;
+  const nlohmann::json::parser_callback_t track = [&at](int, Event ev, nlohmann::json& parsed) {
+    switch (ev) {
+      case Event::object_start:
+      case Event::array_start:
+        at.push_back({ev == Event::array_start, 0, {}});
+        break;
+      case Event::key:
+        if (!at.empty()) at.back().key = parsed.is_string() ? parsed.get<std::string>() : "";
+        break;
+      case Event::object_end:
+      case Event::array_end:
+        if (!at.empty()) at.pop_back();
+        [[fallthrough]];
+      case Event::value:
+        if (!at.empty() && at.back().array) ++at.back().index;
+        break;
+    }
+    return true;
+  };
   nlohmann::json j;
   try {
-    j = nlohmann::json::parse(req.body);  // strict: rejects ill-formed UTF-8 and comments
+    j = nlohmann::json::parse(req.body, track);  // strict: rejects ill-formed UTF-8 and comments
   } catch (const nlohmann::json::parse_error& e) {
     std::string what = e.what();
     if (const auto p = what.find("] "); p != std::string::npos) what = what.substr(p + 2);
     throw ApiError(400, "malformed-json", "Malformed JSON", "body: " + what);
+  } catch (const nlohmann::json::out_of_range&) {
+    // RFC 8259 §6 lets a parser limit the range of numbers: one that overflows a double (1e400)
+    // is refused here, naming the field, instead of escaping as an exception of the parser.
+    throw ApiError(400, "invalid-request", "Invalid request",
+                   where() + ": number out of range (beyond ±1.7976931348623157e308)");
+  } catch (const nlohmann::json::exception& e) {
+    std::string what = e.what();
+    if (const auto p = what.find("] "); p != std::string::npos) what = what.substr(p + 2);
+    throw ApiError(400, "malformed-json", "Malformed JSON", where() + ": " + what);
   }
   if (!j.is_object()) {
     throw ApiError(400, "invalid-request", "Invalid request", "body: expected a JSON object");
@@ -199,6 +237,15 @@ void require_department(const Principal& p, const std::string& department,
                    what + ": belongs to department '" + department +
                        "'; this key is bound to department '" + p.department.value_or("") + "'");
   }
+}
+
+LicenceRecord visible_licence(Store& store, const Principal& who, const std::string& id,
+                              bool with_pdf) {
+  auto rec = store.get_licence(id, with_pdf);
+  if (!rec || (!who.is_admin() && who.department != rec->department)) {
+    throw ApiError(404, "not-found", "Not found", "id: no licence '" + id + "'");
+  }
+  return std::move(*rec);
 }
 
 }  // namespace detail
@@ -460,8 +507,13 @@ struct App::Impl {
       s.store->ping();
       checks["store"] = "ok";
     } catch (const StoreError& e) {
-      checks["store"] = std::string("failing: ") + e.what();
+      // /readyz is public: the kind of fault only, never the driver's text (paths, SQL).
+      checks["store"] = e.busy() ? "failing: busy" : "failing: unavailable";
       ok = false;
+      if (s.log) {
+        s.log(nlohmann::json{{"level", "warn"}, {"msg", "readyz: registry failing"}, {"error", e.what()}}
+                  .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+      }
     }
     checks["templates"] = s.templates != nullptr ? "ok" : "not loaded";
     checks["issuer"] = s.issuer != nullptr ? "ok" : "not loaded";
@@ -484,19 +536,15 @@ struct App::Impl {
     const Principal who = detail::require(*s.store, req, kScopeRead);
     const std::string& id = p.at("id");
     detail::check_licence_id(id);
-    const auto rec = s.store->get_licence(id, false);
-    if (!rec) throw ApiError(404, "not-found", "Not found", "id: no licence '" + id + "'");
-    detail::require_department(who, rec->department, "licence " + id);
-    return json_response(200, detail::licence_view(*rec, true));
+    const LicenceRecord rec = detail::visible_licence(*s.store, who, id, false);
+    return json_response(200, detail::licence_view(rec, true));
   }
 
   HttpResponse get_pdf(const HttpRequest& req, const Params& p) const {
     const Principal who = detail::require(*s.store, req, kScopeRead);
     const std::string& id = p.at("id");
     detail::check_licence_id(id);
-    auto rec = s.store->get_licence(id, true);
-    if (!rec) throw ApiError(404, "not-found", "Not found", "id: no licence '" + id + "'");
-    detail::require_department(who, rec->department, "licence " + id);
+    auto rec = std::optional<LicenceRecord>(detail::visible_licence(*s.store, who, id, true));
     HttpResponse r;
     const std::string etag = "\"" + rec->pdf_sha256 + "\"";
     r.headers.emplace_back("ETag", etag);
@@ -583,9 +631,7 @@ struct App::Impl {
                      "body.reason: required, a string of 1-500 characters");
     }
     // Resource check before any write: a key of another department changes nothing.
-    const auto rec = s.store->get_licence(id, false);
-    if (!rec) throw ApiError(404, "not-found", "Not found", "id: no licence '" + id + "'");
-    detail::require_department(who, rec->department, "licence " + id);
+    (void)detail::visible_licence(*s.store, who, id, false);
     const auto res = s.store->revoke_licence(id, reason, s.clock->now(), {who.id, req.request_id});
     if (!res) throw ApiError(404, "not-found", "Not found", "id: no licence '" + id + "'");
     if (res->changed && s.bundle != nullptr) s.bundle->invalidate();  // its status bit is set now
@@ -596,6 +642,8 @@ struct App::Impl {
 App::App(Services s) : s_(std::move(s)), metrics_(std::make_unique<Metrics>()) {
   auth_limiter_ = std::make_unique<AuthFailureLimiter>(s_.config->limits.auth_failures_per_minute,
                                                        s_.config->limits.auth_lockout_s);
+  auth_tally_ = std::make_unique<AuthFailureTally>(
+      static_cast<double>(s_.config->limits.auth_failure_audit_interval_s), 10000);
   public_limiter_ = std::make_unique<RateLimiter>(s_.config->limits.verify_per_minute,
                                                   s_.config->limits.verify_burst);
   impl_ = std::make_unique<Impl>(Impl{s_});
@@ -605,8 +653,11 @@ App::App(Services s) : s_(std::move(s)), metrics_(std::make_unique<Metrics>()) {
   routes_ = {
       {"GET", "/healthz", true, bind(&Impl::healthz)},
       {"GET", "/readyz", true, bind(&Impl::readyz)},
-      {"GET", "/metrics", true,
-       [this](const HttpRequest&, const Params&) {
+      // Operational counts (issuance per template, errors) are not public (issue 17): a key with
+      // metrics:read — an admin key, or a scraper's key with only that scope.
+      {"GET", "/metrics", false,
+       [this](const HttpRequest& req, const Params&) {
+         (void)detail::require(*s_.store, req, kScopeMetricsRead);
          HttpResponse r;
          r.content_type = "text/plain; version=0.0.4";
          if (s_.seal_keys != nullptr) {
@@ -686,7 +737,64 @@ App::App(Services s) : s_(std::move(s)), metrics_(std::make_unique<Metrics>()) {
   };
 }
 
-App::~App() = default;
+App::~App() {
+  // The failures of the last, unfinished interval: written at shutdown rather than lost.
+  try {
+    write_auth_failures(auth_tally_->take_due(0, true));
+  } catch (...) {  // NOLINT(bugprone-empty-catch): nothing to report to at shutdown
+  }
+}
+
+void App::write_auth_failures(const std::vector<AuthFailureTally::Row>& rows) const {
+  for (const auto& row : rows) {
+    const nlohmann::json details = {{"count", row.count},
+                                    {"reasons", row.reasons},
+                                    {"interval_s", auth_tally_->interval_s()}};
+    try {
+      (void)s_.store->record_event("auth.failure", row.object, details.dump(), s_.clock->now(),
+                                   Actor{row.principal, row.request_id});
+    } catch (...) {
+      // A registry that cannot take the row now does not fail the request that flushed it; the
+      // counts stay in /metrics (certd_auth_failures_total).
+      const MappedError m = map_current_exception(row.request_id);
+      if (s_.log) {
+        s_.log(nlohmann::json{{"ts", detail::rfc3339(s_.clock->now())},
+                              {"level", "warn"},
+                              {"msg", "auth.failure audit row not written"},
+                              {"request_id", row.request_id},
+                              {"count", row.count},
+                              {"error", m.cause}}
+                   .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+      }
+    }
+  }
+}
+
+void App::record_lockout(const std::string& object, const std::string& request_id,
+                         std::string& error) const {
+  // A lock-out is a state change of the service: one audit row per lock-out, naming the hashed
+  // address or the hashed credential, never the address or the key.
+  const nlohmann::json details = {
+      {"failures_per_minute", s_.config->limits.auth_failures_per_minute},
+      {"lockout_s", s_.config->limits.auth_lockout_s}};
+  try {
+    (void)s_.store->record_event("auth.lockout", object, details.dump(), s_.clock->now(),
+                                 Actor{"anonymous", request_id});
+  } catch (...) {
+    error = "audit row for auth.lockout not written: " + map_current_exception(request_id).cause;
+  }
+  if (s_.log) {
+    s_.log(nlohmann::json{{"ts", detail::rfc3339(s_.clock->now())},
+                          {"level", "warn"},
+                          {"msg", object.rfind("address:", 0) == 0
+                                      ? "authentication failures: address locked out"
+                                      : "authentication failures: API key locked out"},
+                          {"request_id", request_id},
+                          {"client", object},
+                          {"lockout_s", s_.config->limits.auth_lockout_s}}
+               .dump());
+  }
+}
 
 std::vector<std::pair<std::string, std::string>> App::routes() const {
   std::vector<std::pair<std::string, std::string>> out;
@@ -734,6 +842,39 @@ bool match(const std::string& pattern, const std::vector<std::string>& segs, Par
   return true;
 }
 
+// RFC 3629 §4: well-formed UTF-8 (no overlongs, no surrogates, nothing above U+10FFFF).
+bool valid_utf8(std::string_view s) {
+  std::size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    std::size_t n = 0;
+    unsigned lo = 0x80, hi = 0xBF;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    } else if (c >= 0xC2 && c <= 0xDF) {
+      n = 1;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      n = 2;
+      if (c == 0xE0) lo = 0xA0;
+      if (c == 0xED) hi = 0x9F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      n = 3;
+      if (c == 0xF0) lo = 0x90;
+      if (c == 0xF4) hi = 0x8F;
+    } else {
+      return false;
+    }
+    for (std::size_t k = 1; k <= n; ++k) {
+      if (i + k >= s.size()) return false;
+      const auto b = static_cast<unsigned char>(s[i + k]);
+      if (b < (k == 1 ? lo : 0x80) || b > (k == 1 ? hi : 0xBF)) return false;
+    }
+    i += n + 1;
+  }
+  return true;
+}
+
 bool valid_request_id(const std::string& s) {
   if (s.empty() || s.size() > 64) return false;
   for (char c : s) {
@@ -750,6 +891,12 @@ bool valid_request_id(const std::string& s) {
 HttpResponse App::dispatch(const HttpRequest& req, std::string& route) const {
   if (req.path.empty() || req.path[0] != '/') {
     throw ApiError(400, "invalid-request", "Invalid request", "path: must start with '/'");
+  }
+  // Every route's path parameters are decoded by the server (percent-decoding) and checked here,
+  // once: a decoded path that is not UTF-8 (%FF, %C0%AF) names no resource.
+  if (!valid_utf8(req.path)) {
+    throw ApiError(400, "invalid-path", "Invalid path",
+                   "path: not valid UTF-8 after percent-decoding (RFC 3986 §2.5, RFC 3629)");
   }
   const auto segs = split_path(req.path);
   for (const auto& seg : segs) {
@@ -815,71 +962,73 @@ HttpResponse App::handle(HttpRequest req) const {
   std::string route = "(unmatched)";
   HttpResponse r;
   std::string internal_error;
-  // Credential guessing (issue 10): an address with too many recent 401s gets 429 for every
-  // request that carries a key, before any key is looked up.
+  // Abuse limits by credential and by address (issues 10, 17; ratelimit.h). The credential is a
+  // hash of the key as presented: a key that keeps failing is refused before any lookup, from any
+  // address; an address where keys keep failing gets 429 instead of 401 for keys that fail, but a
+  // key that authenticates always passes, whoever else shares the address.
+  const std::string presented = req.header("Authorization").value_or(req.header_or_empty("X-Api-Key"));
   const bool has_credentials = req.header("Authorization") || req.header("X-Api-Key");
+  const std::string credential =
+      has_credentials ? "key:" + sha256_hex("certd-credential\n" + presented).substr(0, 16) : "";
+  // The address is personal data: logs and audit rows name only a truncated hash of it.
+  const std::string client = "address:" + sha256_hex(req.remote_addr).substr(0, 16);
   const double steady_now =
       std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+  const int per_minute = s_.config->limits.auth_failures_per_minute;
+  auto rate_limited = [](const std::string& detail, int wait) {
+    ApiError e(429, "auth-rate-limited", "Too many failed authentications",
+               detail + "; retry after " + std::to_string(wait) + " s");
+    e.headers.emplace_back("Retry-After", std::to_string(wait));
+    return e;
+  };
+  std::string auth_failure, auth_principal;
   try {
     if (has_credentials) {
-      if (auto wait = auth_limiter_->locked(req.remote_addr, steady_now)) {
-        ApiError e(429, "auth-rate-limited", "Too many failed authentications",
-                   "this address presented more than " +
-                       std::to_string(s_.config->limits.auth_failures_per_minute) +
-                       " invalid API keys in a minute; retry after " + std::to_string(*wait) +
-                       " s");
-        e.headers.emplace_back("Retry-After", std::to_string(*wait));
+      if (auto wait = auth_limiter_->credential_locked(credential, steady_now)) {
+        ApiError e = rate_limited("this API key failed more than " + std::to_string(per_minute) +
+                                      " times in a minute",
+                                  *wait);
+        e.auth_failure = "locked-key";
+        e.auth_principal = "anonymous";
         throw e;
       }
     }
     r = dispatch(req, route);
-  } catch (const ApiError& e) {
-    r = problem_response(e, req.path, req.request_id);
-  } catch (const libcert::Error& e) {
-    r = problem_response(from_libcert(e), req.path, req.request_id);
-    if (r.status >= 500) internal_error = e.what();
-  } catch (const StoreError& e) {
-    internal_error = e.what();
-    if (e.busy()) {
-      ApiError a(503, "unavailable", "Service unavailable",
-                 "the registry is busy; retry after 1 s");
-      a.headers.emplace_back("Retry-After", "1");
-      r = problem_response(a, req.path, req.request_id);
-    } else {
-      r = problem_response(
-          ApiError(500, "internal", "Internal error",
-                   "the registry failed; see the server log for request " + req.request_id),
-          req.path, req.request_id);
+  } catch (...) {
+    // The one translation (error_map.h): 4xx naming the field, 503 + Retry-After for the
+    // environment, 500 only for bugs; the full cause goes to this request's log line only.
+    MappedError m = map_current_exception(req.request_id);
+    internal_error = std::move(m.cause);
+    auth_failure = m.problem.auth_failure;
+    auth_principal = m.problem.auth_principal;
+    if (m.problem.status() == 401 && has_credentials) {
+      const auto started = auth_limiter_->failed(req.remote_addr, credential, steady_now);
+      for (const auto& [yes, object] :
+           {std::pair{started.address, client}, std::pair{started.credential, credential}}) {
+        if (yes) record_lockout(object, req.request_id, internal_error);
+      }
+      const auto by_address = auth_limiter_->address_locked(req.remote_addr, steady_now);
+      const auto by_key = auth_limiter_->credential_locked(credential, steady_now);
+      if (by_address || by_key) {
+        ApiError e = rate_limited(
+            by_key ? "this API key failed more than " + std::to_string(per_minute) +
+                         " times in a minute"
+                   : "this address presented more than " + std::to_string(per_minute) +
+                         " invalid API keys in a minute",
+            std::max(by_address.value_or(0), by_key.value_or(0)));
+        e.auth_failure = m.problem.auth_failure;
+        e.auth_principal = m.problem.auth_principal;
+        m.problem = std::move(e);
+      }
     }
-  } catch (const std::exception& e) {
-    internal_error = e.what();
-    r = problem_response(ApiError(500, "internal", "Internal error",
-                                  "see the server log for request " + req.request_id),
-                         req.path, req.request_id);
+    r = problem_response(m.problem, req.path, req.request_id);
   }
-  if (r.status == 401 && has_credentials && auth_limiter_->failed(req.remote_addr, steady_now)) {
-    // The lock-out is a state change of the service: one audit row per lock-out. The address is
-    // personal data, so the row names only a truncated hash of it (enough to correlate rows).
-    const std::string who = "address:" + sha256_hex(req.remote_addr).substr(0, 16);
-    const nlohmann::json details = {
-        {"failures_per_minute", s_.config->limits.auth_failures_per_minute},
-        {"lockout_s", s_.config->limits.auth_lockout_s}};
-    try {
-      (void)s_.store->record_event("auth.lockout", who, details.dump(), s_.clock->now(),
-                                   Actor{"anonymous", req.request_id});
-    } catch (const StoreError& e) {
-      internal_error = std::string("audit row for auth.lockout not written: ") + e.what();
-    }
-    if (s_.log) {
-      s_.log(nlohmann::json{{"ts", detail::rfc3339(s_.clock->now())},
-                            {"level", "warn"},
-                            {"msg", "authentication failures: address locked out"},
-                            {"request_id", req.request_id},
-                            {"client", who},
-                            {"lockout_s", s_.config->limits.auth_lockout_s}}
-                 .dump());
-    }
+  if (!auth_failure.empty()) {
+    metrics_->count_auth_failure(auth_failure);
+    auth_tally_->add(auth_principal.empty() ? "anonymous" : auth_principal, client, auth_failure,
+                     req.request_id, steady_now);
   }
+  write_auth_failures(auth_tally_->take_due(steady_now));
   r.route = route;
   r.headers.emplace_back("X-Request-Id", req.request_id);
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -83,6 +83,10 @@ class App {
   std::unique_ptr<Metrics> metrics_;
   std::unique_ptr<RateLimiter> public_limiter_;
   std::unique_ptr<AuthFailureLimiter> auth_limiter_;
+  std::unique_ptr<AuthFailureTally> auth_tally_;
+  void write_auth_failures(const std::vector<AuthFailureTally::Row>& rows) const;
+  void record_lockout(const std::string& object, const std::string& request_id,
+                      std::string& error) const;
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

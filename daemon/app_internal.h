@@ -6,6 +6,7 @@
 #include <string>
 
 #include "app.h"
+#include "libcert/error.h"
 #include "problem.h"
 
 namespace certd::detail {
@@ -36,7 +37,14 @@ std::int64_t query_integer(const std::string& name, const std::string& value, st
 // The JSON view of a licence (service.md); `with_data` adds the holder data (own department).
 nlohmann::json licence_view(const LicenceRecord& r, bool with_data);
 
-// 403 unless the principal may act on a licence of `department` (its own, or an admin key).
+// 403 unless the principal may act on `department`'s resources (its own, or an admin key). Not
+// for licences by id: see visible_licence().
 void require_department(const Principal& p, const std::string& department, const std::string& what);
+
+// The licence `id` as `who` may see it: an unknown id and another department's licence answer the
+// same 404 (same type, same detail, after the same single registry lookup), so a department key
+// cannot probe which identifiers exist elsewhere (issue 17: no existence oracle).
+LicenceRecord visible_licence(Store& store, const Principal& who, const std::string& id,
+                              bool with_pdf);
 
 }  // namespace certd::detail

@@ -7,6 +7,7 @@
 #include <mutex>
 
 #include "app_internal.h"
+#include "error_map.h"
 #include "libcert/issuer.h"
 #include "libcert/sign.h"
 #include "libcert/template.h"
@@ -85,8 +86,8 @@ Item check_item(const Services& s, const Principal& who, const nlohmann::json& b
   try {
     (void)item.tmpl->validate(item.data, *s.clock);
   } catch (const libcert::Error& e) {
-    ApiError a = from_libcert(e);
-    if (e.code() != libcert::ErrorCode::kValidation) throw a;
+    if (e.code() != libcert::ErrorCode::kValidation) throw;  // translated once, in error_map.h
+    const ApiError a = map_current_exception("").problem;
     // Name the fields relative to the request body.
     std::string detail;
     for (const auto& p : e.problems()) {
@@ -250,16 +251,16 @@ Outcome issue_item(const Services& s, Metrics& metrics, const Principal& who, co
     });
     metrics.count_issued(t.id());
     return {201, licence_view(rec, false).dump(), rec.id};
-  } catch (const libcert::Error& e) {
-    ApiError a = from_libcert(e);
-    if (a.status() < 500) {
+  } catch (const libcert::Error&) {
+    const MappedError m = map_current_exception(req.request_id);
+    if (m.fault == Fault::kBadInput) {
       // A deterministic rejection: remember it, so the same request gets the same answer.
-      const HttpResponse p = problem_response(a, req.path, req.request_id);
-      s.store->finish_idempotent(ref, a.status(), p.body);
+      const HttpResponse p = problem_response(m.problem, req.path, req.request_id);
+      s.store->finish_idempotent(ref, m.problem.status(), p.body);
     } else {
       s.store->abandon_idempotent(ref);
     }
-    throw a;
+    throw;  // the dispatcher maps it again, to the same problem
   } catch (...) {
     s.store->abandon_idempotent(ref);
     throw;
@@ -355,15 +356,23 @@ HttpResponse issue_batch(const Services& s, Metrics& metrics, const HttpRequest&
       res["status"] = o.status;
       res[o.status == 201 ? "licence" : "problem"] = nlohmann::json::parse(o.body);
       (o.status == 201 ? ok : failed)++;
-    } catch (const ApiError& e) {
-      res["status"] = e.status();
-      res["problem"] = nlohmann::json::parse(problem_response(e, req.path, req.request_id).body);
+    } catch (...) {
+      // The same translation as a single request's (error_map.h), per item.
+      const MappedError m = map_current_exception(req.request_id);
+      res["status"] = m.problem.status();
+      res["problem"] =
+          nlohmann::json::parse(problem_response(m.problem, req.path, req.request_id).body);
       ++failed;
-    } catch (const libcert::Error& e) {
-      const ApiError a = from_libcert(e);
-      res["status"] = a.status();
-      res["problem"] = nlohmann::json::parse(problem_response(a, req.path, req.request_id).body);
-      ++failed;
+      if (!m.cause.empty() && s.log) {
+        s.log(nlohmann::json{{"ts", rfc3339(s.clock->now())},
+                             {"level", "error"},
+                             {"msg", "batch item failed"},
+                             {"request_id", req.request_id},
+                             {"index", i},
+                             {"status", m.problem.status()},
+                             {"error", m.cause}}
+                  .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+      }
     }
     results.push_back(res);
   }

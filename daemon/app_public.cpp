@@ -90,9 +90,7 @@ HttpResponse preview_png(const Services& s, const HttpRequest& req, const Params
   std::string cache_control;
   if (!anonymous(req)) {
     const Principal who = require(*s.store, req, kScopeRead);
-    rec = s.store->get_licence(id, false);
-    if (!rec) throw ApiError(404, "not-found", "Not found", "id: no licence '" + id + "'");
-    require_department(who, rec->department, "licence " + id);
+    rec = visible_licence(*s.store, who, id, false);
   } else {
     const auto proof = req.header("X-Licence-Proof");
     if (!proof) {

@@ -52,17 +52,13 @@ std::int64_t version_param(const Params& p) {
   return n;
 }
 
-// Store and lifecycle errors as problems: a state conflict is 409, the rest as libcert maps them.
+// A lifecycle step that changed something: the published trust bundle lists the versions, so it
+// is rebuilt on the next request. Failures (SealStateError: 409) are translated in error_map.h.
 template <typename F>
 HttpResponse lifecycle(const Services& s, F&& f) {
-  try {
-    HttpResponse r = f();
-    // The published trust bundle lists the versions: rebuild it on the next request.
-    if (s.bundle != nullptr) s.bundle->invalidate();
-    return r;
-  } catch (const SealStateError& e) {
-    throw ApiError(409, "seal-state-conflict", "Seal key state conflict", e.what());
-  }
+  HttpResponse r = f();
+  if (s.bundle != nullptr) s.bundle->invalidate();
+  return r;
 }
 
 std::int64_t query_int(const HttpRequest& req, const char* name, std::int64_t lo, std::int64_t hi,

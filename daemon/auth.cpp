@@ -44,11 +44,13 @@ const std::vector<std::string>& admin_scopes() {
   // An admin key reads and revokes licences of every department (service.md: "department (own) /
   // admin") and manages seals and the audit log; it cannot issue (it has no department seal).
   static const std::vector<std::string> s = {kScopeSealAdmin, kScopeAuditRead, kScopeRead,
-                                             kScopeRevoke};
+                                             kScopeRevoke, kScopeMetricsRead};
   return s;
 }
 
-std::vector<std::string> parse_department_scopes(std::string_view csv) {
+namespace {
+std::vector<std::string> parse_scopes(std::string_view csv, const std::vector<std::string>& ok,
+                                      const char* kind) {
   std::vector<std::string> out;
   std::size_t start = 0;
   while (start <= csv.size()) {
@@ -59,16 +61,26 @@ std::vector<std::string> parse_department_scopes(std::string_view csv) {
       throw libcert::Error(libcert::ErrorCode::kInvalidArgument,
                            "--scopes: empty scope in the list");
     }
-    const auto& ok = department_scopes();
     if (std::find(ok.begin(), ok.end(), s) == ok.end()) {
+      std::string allowed;
+      for (const auto& a : ok) allowed += (allowed.empty() ? "" : ", ") + a;
       throw libcert::Error(libcert::ErrorCode::kInvalidArgument,
-                           "--scopes: unknown department scope '" + s +
-                               "' (allowed: licence:issue, licence:read, licence:revoke)");
+                           std::string("--scopes: unknown ") + kind + " scope '" + s +
+                               "' (allowed: " + allowed + ")");
     }
     if (std::find(out.begin(), out.end(), s) == out.end()) out.push_back(s);
     start = end + 1;
   }
   return out;
+}
+}  // namespace
+
+std::vector<std::string> parse_department_scopes(std::string_view csv) {
+  return parse_scopes(csv, department_scopes(), "department");
+}
+
+std::vector<std::string> parse_admin_scopes(std::string_view csv) {
+  return parse_scopes(csv, admin_scopes(), "admin");
 }
 
 namespace {
@@ -108,6 +120,7 @@ AuthResult authenticate(Store& store, std::string_view authorization,
   }
   if (p->revoked_at) {
     r.kind = AuthResult::kRevoked;
+    r.principal = std::move(*p);  // named in the audit row; it authorises nothing
     return r;
   }
   r.kind = AuthResult::kOk;

@@ -31,16 +31,22 @@ NewKey make_key(libcert::Rng& rng);
 // RFC 4648 §6 base32, lower case, without padding.
 std::string base32_lower(std::string_view bytes);
 
+// GET /metrics (issue 17: operational counts are not public). Admin keys hold it; a key for the
+// metrics scraper holds only it (`certctl keys create --admin --scopes metrics:read`).
+inline constexpr const char* kScopeMetricsRead = "metrics:read";
+
 // The scopes a department key may hold, and those of an admin key.
 const std::vector<std::string>& department_scopes();
 const std::vector<std::string>& admin_scopes();
 // Parses "licence:issue,licence:read"; throws libcert::Error(kInvalidArgument) naming an unknown
 // or non-department scope.
 std::vector<std::string> parse_department_scopes(std::string_view csv);
+// The same for a key without department: a subset of admin_scopes().
+std::vector<std::string> parse_admin_scopes(std::string_view csv);
 
 struct AuthResult {
   enum Kind { kOk, kMissing, kMalformed, kUnknown, kRevoked } kind = kMissing;
-  Principal principal;  // valid when kind == kOk
+  Principal principal;  // valid when kind == kOk (kRevoked: the revoked key's, for the audit)
 };
 
 // Reads `Authorization: Bearer lic_…` (or the bare key from X-Api-Key) and looks it up.

@@ -36,10 +36,10 @@ int keys_create(const certctl::Args& args) {
   const std::string store_path = o.require("--store");
   certd::NewPrincipal np;
   if (o.flag("--admin")) {
-    if (o.get("--department") || o.get("--scopes")) {
-      throw UsageError("--admin keys have no department and fixed scopes");
-    }
-    np.scopes = certd::admin_scopes();
+    if (o.get("--department")) throw UsageError("--admin keys have no department");
+    // All admin scopes, or a subset (e.g. only metrics:read for a Prometheus scraper).
+    np.scopes = o.get("--scopes") ? certd::parse_admin_scopes(*o.get("--scopes"))
+                                  : certd::admin_scopes();
   } else {
     const std::string dept = o.require("--department");
     const auto depts = known_departments(o);
@@ -135,7 +135,8 @@ int run_keys(const certctl::Args& args) {
 const certctl::Command kKeys{
     "keys", "manage certd API keys in a registry (create prints the key once)",
     "certctl keys create --store DB (--department ID [--scopes licence:issue,licence:read,"
-    "licence:revoke] | --admin) [--label TEXT] [--json]\n"
+    "licence:revoke] | --admin [--scopes seal:admin,audit:read,licence:read,licence:revoke,"
+    "metrics:read]) [--label TEXT] [--json]\n"
     "       certctl keys list --store DB [--json]\n"
     "       certctl keys revoke --store DB --id ID",
     run_keys};

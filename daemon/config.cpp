@@ -126,7 +126,8 @@ Config Config::load(const std::string& path, const Env& env) {
       check_keys(l, "limits.",
                  {"json_body_bytes", "pdf_body_bytes", "batch_items", "read_timeout_s",
                   "write_timeout_s", "verify_per_minute", "verify_burst", "header_bytes",
-                  "body_timeout_s", "auth_failures_per_minute", "auth_lockout_s"});
+                  "body_timeout_s", "auth_failures_per_minute", "auth_lockout_s",
+                  "auth_failure_audit_interval_s"});
       auto& L = c.limits;
       L.json_body_bytes = static_cast<std::size_t>(num(l, "json_body_bytes", "limits.",
                                                        static_cast<std::int64_t>(L.json_body_bytes),
@@ -152,6 +153,10 @@ Config Config::load(const std::string& path, const Env& env) {
           num(l, "auth_failures_per_minute", "limits.", L.auth_failures_per_minute, 1, 100000));
       L.auth_lockout_s =
           static_cast<int>(num(l, "auth_lockout_s", "limits.", L.auth_lockout_s, 1, 86400));
+      L.auth_failure_audit_interval_s = static_cast<int>(num(l, "auth_failure_audit_interval_s",
+                                                             "limits.",
+                                                             L.auth_failure_audit_interval_s, 1,
+                                                             86400));
     }
   }
   auto s = [&](const char* name, std::string& field) {

@@ -34,6 +34,10 @@ struct Limits {
   int body_timeout_s = 30;
   int auth_failures_per_minute = 10;
   int auth_lockout_s = 60;
+  // Issue 17: failed authentications are counted per presented key as well as per address (a
+  // valid key is never locked out for others' failures), and written to the audit log as one
+  // aggregated auth.failure row per address and interval of this many seconds.
+  int auth_failure_audit_interval_s = 60;
 };
 
 struct Config {

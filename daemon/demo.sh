@@ -56,6 +56,6 @@ for dir in templates/*/; do
   echo "       the inspector's page on this certd: $URL/V#${qr#*#}"
   if [ "$pdf_result" = VALID ] && [ "$qr_result" = VALID ]; then ok=$((ok + 1)); else failed=$((failed + 1)); fi
 done
-curl -sS "$URL/metrics" | grep '^certd_licences_issued_total' | sed 's/^/certd: /' || true
+curl -sS -H "Authorization: Bearer $("$BIN/certctl" keys create --store "$DB" --admin --scopes metrics:read --label metrics 2>/dev/null)" "$URL/metrics" | grep '^certd_licences_issued_total' | sed 's/^/certd: /' || true
 echo "certd: $ok licences issued and verified VALID through the API, $failed failed; PDFs in $OUT/"
 [ "$failed" -eq 0 ]

@@ -53,6 +53,11 @@ void Metrics::count_error(const std::string& problem_type) {
   ++errors_[problem_type];
 }
 
+void Metrics::count_auth_failure(const std::string& reason) {
+  std::lock_guard l(mu_);
+  ++auth_failures_[reason];
+}
+
 void Metrics::set_gauge(const std::string& name, const std::string& help, double value) {
   std::lock_guard l(mu_);
   gauges_[name] = {help, value};
@@ -93,6 +98,11 @@ std::string Metrics::render() const {
        "# TYPE certd_licences_issued_total counter\n";
   for (const auto& [t, n] : issued_) {
     o << "certd_licences_issued_total{template=\"" << esc(t) << "\"} " << n << "\n";
+  }
+  o << "# HELP certd_auth_failures_total Failed authentications by kind.\n"
+       "# TYPE certd_auth_failures_total counter\n";
+  for (const auto& [t, n] : auth_failures_) {
+    o << "certd_auth_failures_total{reason=\"" << esc(t) << "\"} " << n << "\n";
   }
   o << "# HELP certd_errors_total Error responses by problem type.\n"
        "# TYPE certd_errors_total counter\n";

@@ -26,6 +26,9 @@ class Metrics {
   static std::string method_label(std::string_view method);
   void count_issued(const std::string& template_id);
   void count_error(const std::string& problem_type);
+  // A failed authentication by kind (missing, malformed, unknown-key, revoked-key, missing-scope,
+  // locked-key): certd_auth_failures_total{reason="…"}.
+  void count_auth_failure(const std::string& reason);
   void set_gauge(const std::string& name, const std::string& help, double value);
   // One series of a labelled gauge, e.g. certd_seal_certificate_days_left{department="samr"}.
   // The label value must be a plain identifier (no quotes, backslashes or newlines).
@@ -47,6 +50,7 @@ class Metrics {
   std::map<std::pair<std::string, std::string>, Histogram> latency_;
   std::map<std::string, std::uint64_t> issued_;
   std::map<std::string, std::uint64_t> errors_;
+  std::map<std::string, std::uint64_t> auth_failures_;
   std::map<std::string, std::pair<std::string, double>> gauges_;
   // name → (help, label name, label value → value)
   std::map<std::string, std::tuple<std::string, std::string, std::map<std::string, double>>>

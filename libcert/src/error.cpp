@@ -1,4 +1,5 @@
 #include "libcert/error.h"
+#include "libcert/error_class.h"
 
 #include <utility>
 
@@ -18,6 +19,34 @@ std::string_view to_string(ErrorCode code) noexcept {
     case ErrorCode::kInternal: return "internal";
   }
   return "internal";
+}
+
+ErrorClass error_class(ErrorCode code) noexcept {
+  switch (code) {
+    case ErrorCode::kInvalidArgument:
+    case ErrorCode::kValidation:
+    case ErrorCode::kRender:
+    case ErrorCode::kPdfMalformed:
+    case ErrorCode::kLimitExceeded:
+    case ErrorCode::kNotFound:
+      return ErrorClass::kBadInput;
+    case ErrorCode::kIo:
+    case ErrorCode::kCrypto:
+    case ErrorCode::kTemplate:
+      return ErrorClass::kEnvironment;
+    case ErrorCode::kInternal:
+      return ErrorClass::kInternal;
+  }
+  return ErrorClass::kInternal;
+}
+
+int exit_code(ErrorClass c) noexcept {
+  switch (c) {
+    case ErrorClass::kBadInput: return 3;
+    case ErrorClass::kEnvironment: return 5;
+    case ErrorClass::kInternal: return 4;
+  }
+  return 4;
 }
 
 namespace {

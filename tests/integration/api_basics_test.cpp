@@ -89,11 +89,11 @@ TEST_F(ApiBasics, AuthenticationFailuresAre401AndWriteOnlyAnAuditLeaf) {
             0);
   j = expect_problem(c.Get("/v1/licences", bearer(key)), 401, "unauthorized");
   EXPECT_EQ(j["detail"], "Authorization: this API key was revoked");
-  // Each authentication failure is one audit leaf ("auth.failure", service.md), and nothing else
-  // is written: 4 failures before the key was created (+1 principal.create), then the 403 and the
-  // revoked key (+ the certctl revocation).
-  EXPECT_EQ(after_create, before + 4 + 1);
-  EXPECT_EQ(audit_rows(), after_create + 2 + 1);
+  // Authentication failures are not a row each (issue 17): they are counted and written as one
+  // aggregated auth.failure row per address and interval (api_faults_test.cpp), so only
+  // principal.create and the certctl revocation were written meanwhile.
+  EXPECT_EQ(after_create, before + 1);
+  EXPECT_EQ(audit_rows(), after_create + 1);
 }
 
 TEST_F(ApiBasics, BadInputIsAProblemNeverA5xx) {
@@ -166,7 +166,7 @@ TEST_F(ApiBasics, MetricsCountRequestsByRouteAndStatus) {
   auto c = certd_->client();
   (void)c.Get("/v1/licences");  // a 401
   (void)c.Get("/healthz");
-  auto r = c.Get("/metrics");
+  auto r = c.Get("/metrics", bearer(certd_->make_key("admin")));  // metrics:read (issue 17)
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 200);
   EXPECT_EQ(r->get_header_value("Content-Type"), "text/plain; version=0.0.4");

@@ -182,11 +182,12 @@ TEST(ApiFlow, DepartmentScopingAtRouteAndResource) {
   EXPECT_EQ(j["detail"],
             "body.template '" + kTemplate +
                 "': belongs to department 'samr'; this key is bound to department 'civil-affairs'");
-  expect_problem(c.Get("/v1/licences/" + id, bearer(civil)), 403, "forbidden-department");
-  expect_problem(c.Get("/v1/licences/" + id + "/pdf", bearer(civil)), 403, "forbidden-department");
+  // Reading or revoking it answers as for an unknown id (issue 17: no existence oracle).
+  expect_problem(c.Get("/v1/licences/" + id, bearer(civil)), 404, "not-found");
+  expect_problem(c.Get("/v1/licences/" + id + "/pdf", bearer(civil)), 404, "not-found");
   expect_problem(c.Post("/v1/licences/" + id + "/revoke", bearer(civil), R"({"reason":"x"})",
                         "application/json"),
-                 403, "forbidden-department");
+                 404, "not-found");
   // Its listing does not show samr's licence.
   auto l = c.Get("/v1/licences", bearer(civil));
   ASSERT_TRUE(l);
@@ -202,8 +203,9 @@ TEST(ApiFlow, DepartmentScopingAtRouteAndResource) {
                         "application/json"),
                  401, "unauthorized");
   // The two missing scopes (read-only key, admin key without licence:issue) and the missing key
-  // are authentication failures: one audit leaf each (weight 1000 in registry_rows), nothing else.
-  EXPECT_EQ(registry_rows(certd), before + 3 * 1000) << "a refused request wrote to the registry";
+  // are authentication failures: counted, and written as aggregated auth.failure rows only when
+  // the interval ends (issue 17) — nothing is written now.
+  EXPECT_EQ(registry_rows(certd), before) << "a refused request wrote to the registry";
   // The admin reads any department's licence.
   auto a = c.Get("/v1/licences/" + id, bearer(admin));
   ASSERT_TRUE(a);

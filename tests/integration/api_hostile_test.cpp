@@ -246,12 +246,19 @@ TEST(HostileHttp, RepeatedAuthFailuresAreRateLimitedAndAudited) {
        write_config(cfg, {{"limits", {{"auth_failures_per_minute", 5}, {"auth_lockout_s", 60}}}})});
   const std::string good = d.make_key("samr");
   auto c = d.client();
-  const std::string wrong = "lic_" + std::string(52, 'z');
+  // Six different wrong keys: the sixth failure locks the address (each key failed only once).
   for (int i = 0; i < 6; ++i) {
-    expect_problem(c.Get("/v1/templates", bearer(wrong)), 401, "unauthorized");
+    std::string wrong = "lic_" + std::string(52, 'z');
+    wrong[4 + static_cast<std::size_t>(i)] = 'x';
+    expect_problem(c.Get("/v1/templates", bearer(wrong)), 401 + (i == 5 ? 28 : 0),
+                   i == 5 ? "auth-rate-limited" : "unauthorized");
   }
-  // The address is locked out: even the right key waits, without being looked up.
-  const auto r = c.Get("/v1/templates", bearer(good));
+  // The address is locked out for keys that fail (issue 17: a key that authenticates is never
+  // throttled for other clients' failures at its address).
+  const auto fine = c.Get("/v1/templates", bearer(good));
+  ASSERT_TRUE(fine);
+  EXPECT_EQ(fine->status, 200) << fine->body;
+  const auto r = c.Get("/v1/templates", bearer("lic_" + std::string(52, 'y')));
   const auto j = expect_problem(r, 429, "auth-rate-limited");
   EXPECT_NE(j.value("detail", "").find("more than 5 invalid API keys in a minute"),
             std::string::npos);
@@ -348,7 +355,7 @@ TEST(HostileHttp, NoSecretsInLogsErrorsOrMetrics) {
               "application/json"));
   keep(c.Get("/v1/licences?api_key=" + samr, bearer(samr)));
   keep(c.Post("/v1/licences/" + id + "/revoke", bearer(admin), "{bad json", "application/json"));
-  const auto metrics = c.Get("/metrics");
+  const auto metrics = c.Get("/metrics", bearer(admin));
   keep(metrics);
   d.stop();
   const std::string log = d.log();

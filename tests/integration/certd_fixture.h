@@ -31,8 +31,11 @@ class CertdProcess {
  public:
   // `env` adds CERTD_* variables for the child; the store is dir/registry.db or a new PostgreSQL
   // database; `store` names an existing one instead (several instances on one registry).
+  // `run_as` (e.g. "nobody"): certd runs as that unprivileged user (setpriv), owning the
+  // temporary directory — for faults that need permissions to matter (root ignores chmod).
   explicit CertdProcess(std::map<std::string, std::string> env = {},
-                        std::vector<std::string> extra_args = {}, std::string store = {}) {
+                        std::vector<std::string> extra_args = {}, std::string store = {},
+                        std::string run_as = {}) {
     store_ = store.empty() ? new_registry(dir_.path()) : std::move(store);
     const std::string port_file = (dir_ / "port").string();
     std::vector<std::string> args = {CERTD_BIN,
@@ -47,6 +50,13 @@ class CertdProcess {
                                      "--keys",
                                      private_keys_copy()};
     for (auto& a : extra_args) args.push_back(a);
+    std::string program = CERTD_BIN;
+    if (!run_as.empty()) {
+      const auto r = testsupport::run("chown -R " + run_as + ": " + dir_.path().string());
+      if (r.exit_code != 0) throw std::runtime_error("chown failed: " + r.out);
+      program = "/usr/bin/setpriv";
+      args.insert(args.begin(), {program, "--reuid=" + run_as, "--regid=nogroup", "--clear-groups"});
+    }
     std::vector<std::string> envs;
     for (char** e = environ; *e != nullptr; ++e) {
       if (std::string(*e).rfind("CERTD_", 0) != 0) envs.emplace_back(*e);
@@ -61,7 +71,7 @@ class CertdProcess {
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_addopen(&fa, 2, log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    const int rc = posix_spawn(&pid_, CERTD_BIN, &fa, nullptr, argv.data(), envp.data());
+    const int rc = posix_spawn(&pid_, program.c_str(), &fa, nullptr, argv.data(), envp.data());
     posix_spawn_file_actions_destroy(&fa);
     if (rc != 0) throw std::runtime_error("cannot start certd");
     // Wait for the port file (written after bind), then for /healthz.

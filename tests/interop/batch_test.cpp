@@ -165,7 +165,7 @@ TEST_F(Batch, RefusesPerLineOptionsAndAForeignResultsFile) {
   std::filesystem::create_directories(dir_ / "out");
   testsupport::spit(dir_ / "out" / "results.jsonl", "hello\n");
   r = run(batch_cmd(dir_));
-  EXPECT_EQ(r.exit_code, 4) << r.out;
+  EXPECT_EQ(r.exit_code, 5) << r.out;  // a results file that cannot be used: environment
   EXPECT_NE(r.out.find("is not a batch result; refusing to append"), std::string::npos) << r.out;
   EXPECT_EQ(testsupport::slurp(dir_ / "out" / "results.jsonl"), "hello\n");  // untouched
 }

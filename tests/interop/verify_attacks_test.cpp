@@ -112,7 +112,7 @@ TEST_F(CertctlVerify, UsageAndUnreadableInput) {
   EXPECT_EQ(certctl("").exit_code, 2);
   EXPECT_EQ(certctl("--bogus " + file("valid.pdf")).exit_code, 2);
   const auto r = certctl(file("missing.pdf"));
-  EXPECT_EQ(r.exit_code, 4);
+  EXPECT_EQ(r.exit_code, 5);  // a file that cannot be read: environment (docs/verdicts.md)
   EXPECT_NE(r.out.find("missing.pdf"), std::string::npos);
   // Another trust root: the licence's signer is unknown.
   const auto u =

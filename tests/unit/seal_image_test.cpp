@@ -295,7 +295,7 @@ TEST(SealImageCli, ExportsEveryDepartment) {
   r = testsupport::run(std::string(CERTCTL_BIN) + " seal-image --department nope --templates " +
                        testsupport::shell_quote(templates) + " -o " +
                        testsupport::shell_quote((dir / "x.png").string()));
-  EXPECT_EQ(r.exit_code, 4);
+  EXPECT_EQ(r.exit_code, 3);  // unknown department: bad input (docs/verdicts.md)
   EXPECT_NE(r.out.find("[not-found]"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("no department 'nope'"), std::string::npos) << r.out;
   EXPECT_FALSE(std::filesystem::exists(dir / "x.png"));

@@ -350,6 +350,42 @@ TEST(SlowClients, ManySlowSocketsFromOneAddressAreCappedWith503) {
   EXPECT_NE(a503.find("too many connections"), std::string::npos) << a503;
 }
 
+// Behind a trusted proxy the per-address cap counts the forwarded client (the right-most
+// X-Forwarded-For entry that is not a trusted proxy); from anyone else the header is not believed.
+TEST(SlowClients, TrustedProxyConnectionsAreCappedPerForwardedClient) {
+  SKIP_ON_POSTGRES();
+  testsupport::TempDir cfg;
+  CertdProcess d({}, {"--config",
+                      write_config(cfg, {{"trusted_proxies", {"127.0.0.1", "10.0.0.0/8"}},
+                                         {"limits", {{"connections_per_address", 1}}}})});
+  auto ask = [&](Raw& s, const std::string& xff) {
+    EXPECT_TRUE(s.send_all("GET /healthz HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: " + xff +
+                           "\r\n\r\n"));
+    std::string r;
+    const auto end = Clock::now() + std::chrono::seconds(5);
+    while (r.find("}") == std::string::npos && Clock::now() < end) r += s.read_all(1);
+    return r;
+  };
+  // Three connections from the proxy (127.0.0.1): the proxy's own address is not capped.
+  Raw a(d.port()), b(d.port()), c(d.port()), e(d.port());
+  ASSERT_TRUE(a.ok() && b.ok() && c.ok() && e.ok());
+  EXPECT_EQ(status_of(ask(a, "198.51.100.7")), 200);  // holds 198.51.100.7's one slot (kept alive)
+  // The same client through a second proxy hop (10.1.2.3, trusted): still 198.51.100.7, capped.
+  const std::string r = ask(b, "203.0.113.1, 198.51.100.7, 10.1.2.3");
+  EXPECT_EQ(status_of(r), 503) << r;
+  EXPECT_NE(r.find("too many connections from this address"), std::string::npos) << r;
+  EXPECT_EQ(status_of(ask(c, "198.51.100.8")), 200);  // another client
+  // A client cannot escape its cap by writing its own X-Forwarded-For: only the right-most
+  // untrusted entry counts (here 198.51.100.8, already holding its slot on c).
+  EXPECT_EQ(status_of(ask(e, "192.0.2.99, 198.51.100.8")), 503);
+  // From an address that is not a trusted proxy the header is ignored: the peer is the client.
+  Raw f(d.port(), "127.0.0.2"), g(d.port(), "127.0.0.2");
+  ASSERT_TRUE(f.ok() && g.ok());
+  EXPECT_EQ(status_of(ask(f, "192.0.2.1")), 200);
+  const std::string rg = g.read_all(3);
+  EXPECT_EQ(status_of(rg), 503) << rg;  // 127.0.0.2 already holds its one connection
+}
+
 TEST(Drain, SigtermWithSlowClientsExitsWithinTheDrainDeadline) {
   SKIP_ON_POSTGRES();
   testsupport::TempDir cfg;

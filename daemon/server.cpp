@@ -52,6 +52,10 @@ constexpr std::size_t kMaxFieldLine = 8192;
 // a short while before closing (RFC 9112 §9.6 "lingering close"): closing with unread data makes
 // the kernel send RST, and the client would lose the answer (a 413 sent before the body).
 constexpr auto kLingerTime = std::chrono::seconds(5);
+// A large body gets more time than body_timeout_s: its deadline is the longer of body_timeout_s
+// and Content-Length at this minimum rate (a 20 MB PDF: 320 s), so that a legitimate upload on a
+// slow link is not cut while a trickling client is still bounded (and costs no worker meanwhile).
+constexpr std::uint64_t kMinBodyBytesPerSecond = 64u << 10;
 constexpr std::size_t kLingerBytes = 64u << 20;
 
 // The part of the configuration SIGHUP may change; connections take a snapshot when accepted.
@@ -537,7 +541,13 @@ class Session final : public SessionBase {
     body_.emplace(std::move(*head_));
     head_.reset();
     body_->body_limit(body_limit_);
-    body_deadline_ = Clock::now() + settings_->body_timeout;
+    body_seconds_ = settings_->body_timeout;
+    if (length) {
+      body_seconds_ = std::max(
+          body_seconds_,
+          std::chrono::seconds(static_cast<std::int64_t>(*length / kMinBodyBytesPerSecond)));
+    }
+    body_deadline_ = Clock::now() + body_seconds_;
     phase_ = Phase::kBody;
     if (lower(trim(std::string(body_->get()[http::field::expect]))) == "100-continue") {
       // RFC 9110 §10.1.1: the client waits for this before sending the body.
@@ -582,7 +592,7 @@ class Session final : public SessionBase {
       case Timeout::kBodyTotal:
         return problem(ApiError(408, "request-timeout", "Request timeout",
                                 "body: not received completely within " +
-                                    std::to_string(settings_->body_timeout.count()) + " s"),
+                                    std::to_string(body_seconds_.count()) + " s"),
                        true);
       case Timeout::kBodyStall:
         return problem(ApiError(400, "invalid-request", "Invalid request",
@@ -778,6 +788,7 @@ class Session final : public SessionBase {
   std::array<char, 16384> discard_{};
   std::size_t lingered_ = 0, body_limit_ = 0;
   Clock::time_point body_deadline_;
+  std::chrono::seconds body_seconds_{0};
   Phase phase_ = Phase::kStart;
   Timeout fired_ = Timeout::kNone;
   unsigned gen_ = 0;

@@ -1,6 +1,6 @@
 // daemon/app.h — certd's HTTP API (docs/service.md, docs/openapi.json) as a pure function of a
 // request: routing, authentication and department scoping, problem+json errors, limits, metrics
-// and one JSON log line per request. No sockets here (server.cpp adapts cpp-httplib to it), so
+// and one JSON log line per request. No sockets here (server.cpp adapts Boost.Beast to it), so
 // the whole request path runs in tests and fuzzers.
 //
 //   certd::App app(services);

@@ -1,6 +1,10 @@
 #include "config.h"
 
+#include <arpa/inet.h>
+
+#include <charconv>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -78,7 +82,7 @@ Config Config::load(const std::string& path, const Env& env) {
     check_keys(j, "",
                {"listen", "port", "tls", "store", "templates", "keys", "web", "qr_host", "threads",
                 "max_queue", "idempotency_lease_s", "status_list_size", "limits", "seal", "audit",
-                "_comment"});
+                "trusted_proxies", "_comment"});
     c.listen = str(j, "listen", "", c.listen);
     c.port = static_cast<int>(num(j, "port", "", c.port, 0, 65535));
     c.store = str(j, "store", "", c.store);
@@ -112,6 +116,14 @@ Config Config::load(const std::string& path, const Env& env) {
       c.audit_checkpoint_every_seconds = num(t, "checkpoint_every_seconds", "audit.",
                                              c.audit_checkpoint_every_seconds, 1, 366LL * 86400);
     }
+    if (j.contains("trusted_proxies")) {
+      const auto& t = j["trusted_proxies"];
+      if (!t.is_array()) bad("trusted_proxies", "expected an array of addresses or CIDR networks");
+      for (const auto& e : t) {
+        if (!e.is_string()) bad("trusted_proxies", "expected an array of addresses or CIDR networks");
+        c.trusted_proxies.push_back(e.get<std::string>());
+      }
+    }
     if (j.contains("tls")) {
       const auto& t = j["tls"];
       if (!t.is_object()) bad("tls", "expected an object");
@@ -127,7 +139,8 @@ Config Config::load(const std::string& path, const Env& env) {
                  {"json_body_bytes", "pdf_body_bytes", "batch_items", "read_timeout_s",
                   "write_timeout_s", "verify_per_minute", "verify_burst", "header_bytes",
                   "body_timeout_s", "auth_failures_per_minute", "auth_lockout_s",
-                  "auth_failure_audit_interval_s"});
+                  "auth_failure_audit_interval_s", "header_timeout_s", "keepalive_idle_s", "drain_timeout_s", "max_connections",
+                  "connections_per_address"});
       auto& L = c.limits;
       L.json_body_bytes = static_cast<std::size_t>(num(l, "json_body_bytes", "limits.",
                                                        static_cast<std::int64_t>(L.json_body_bytes),
@@ -157,6 +170,17 @@ Config Config::load(const std::string& path, const Env& env) {
                                                              "limits.",
                                                              L.auth_failure_audit_interval_s, 1,
                                                              86400));
+      L.header_timeout_s =
+          static_cast<int>(num(l, "header_timeout_s", "limits.", L.header_timeout_s, 1, 600));
+      L.keepalive_idle_s =
+          static_cast<int>(num(l, "keepalive_idle_s", "limits.", L.keepalive_idle_s, 1, 600));
+      L.drain_timeout_s =
+          static_cast<int>(num(l, "drain_timeout_s", "limits.", L.drain_timeout_s, 0, 600));
+      L.max_connections = static_cast<std::size_t>(num(
+          l, "max_connections", "limits.", static_cast<std::int64_t>(L.max_connections), 1, 100000));
+      L.connections_per_address = static_cast<std::size_t>(
+          num(l, "connections_per_address", "limits.",
+              static_cast<std::int64_t>(L.connections_per_address), 1, 100000));
     }
   }
   auto s = [&](const char* name, std::string& field) {
@@ -200,6 +224,11 @@ Config Config::load(const std::string& path, const Env& env) {
   if (!c.tls_client_ca.empty() && c.tls_cert.empty()) {
     bad("tls.client_ca", "mutual TLS needs tls.cert and tls.key");
   }
+  for (const auto& p : c.trusted_proxies) {
+    auto r = IpRange::parse(p);
+    if (!r) bad("trusted_proxies", "'" + p + "' is not an IP address or CIDR network");
+    c.trusted_proxy_ranges.push_back(*r);
+  }
   std::string host;
   for (char ch : c.qr_host) {
     if (!((ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '.' || ch == '-')) {
@@ -207,6 +236,54 @@ Config Config::load(const std::string& path, const Env& env) {
     }
   }
   return c;
+}
+
+std::optional<IpBytes> parse_ip(const std::string& text) {
+  IpBytes out{};
+  in_addr v4{};
+  if (inet_pton(AF_INET, text.c_str(), &v4) == 1) {
+    out[10] = out[11] = 0xff;
+    std::memcpy(out.data() + 12, &v4, 4);
+    return out;
+  }
+  in6_addr v6{};
+  if (inet_pton(AF_INET6, text.c_str(), &v6) == 1) {
+    std::memcpy(out.data(), &v6, 16);
+    return out;
+  }
+  return std::nullopt;
+}
+
+std::optional<IpRange> IpRange::parse(const std::string& text) {
+  const auto slash = text.find('/');
+  const std::string addr = text.substr(0, slash);
+  auto a = parse_ip(addr);
+  if (!a) return std::nullopt;
+  const bool v4 = addr.find(':') == std::string::npos;
+  IpRange r;
+  r.net = *a;
+  r.prefix = 128;
+  if (slash != std::string::npos) {
+    const std::string p = text.substr(slash + 1);
+    int n = -1;
+    if (p.empty() || p.size() > 3 ||
+        std::from_chars(p.data(), p.data() + p.size(), n).ptr != p.data() + p.size()) {
+      return std::nullopt;
+    }
+    if (n < 0 || n > (v4 ? 32 : 128)) return std::nullopt;
+    r.prefix = v4 ? n + 96 : n;
+  }
+  return r;
+}
+
+bool IpRange::contains(const IpBytes& a) const {
+  for (int bit = 0; bit < prefix; ++bit) {
+    const int byte = bit / 8, mask = 0x80 >> (bit % 8);
+    if ((a[static_cast<std::size_t>(byte)] & mask) != (net[static_cast<std::size_t>(byte)] & mask)) {
+      return false;
+    }
+  }
+  return true;
 }
 
 }  // namespace certd

@@ -10,10 +10,12 @@
 // CERTD_SEAL_WARN_DAYS. Throws libcert::Error(kInvalidArgument) or (kIo) for an unreadable file.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace certd {
 
@@ -38,6 +40,28 @@ struct Limits {
   // valid key is never locked out for others' failures), and written to the audit log as one
   // aggregated auth.failure row per address and interval of this many seconds.
   int auth_failure_audit_interval_s = 60;
+  // Connections (issue 17, server.cpp). A request head (request line + header fields) must arrive
+  // complete within header_timeout_s of the connection's start, a total deadline, not per byte;
+  // a kept-alive connection with no next request is closed after keepalive_idle_s. Per client
+  // address at most connections_per_address connections, at most max_connections in all; past
+  // either the connection is answered 503 + Retry-After and closed. On SIGTERM in-flight requests
+  // get drain_timeout_s to finish.
+  int header_timeout_s = 10;
+  int keepalive_idle_s = 5;
+  int drain_timeout_s = 10;
+  std::size_t max_connections = 512;
+  std::size_t connections_per_address = 64;
+};
+
+// An IP address as 16 bytes (IPv4 as IPv4-mapped IPv6, RFC 4291 §2.5.5.2), and a network of
+// them: `trusted_proxies` entries ("10.0.0.0/8", "::1", "192.0.2.7").
+using IpBytes = std::array<std::uint8_t, 16>;
+std::optional<IpBytes> parse_ip(const std::string& text);
+struct IpRange {
+  IpBytes net{};
+  int prefix = 128;
+  static std::optional<IpRange> parse(const std::string& text);
+  [[nodiscard]] bool contains(const IpBytes& a) const;
 };
 
 struct Config {
@@ -68,6 +92,11 @@ struct Config {
   std::int64_t audit_checkpoint_every_entries = 1000;
   std::int64_t audit_checkpoint_every_seconds = 300;
   Limits limits;
+  // Reverse proxies whose X-Forwarded-For is believed (addresses or CIDR networks): the client
+  // of a request from one of them is the right-most X-Forwarded-For entry not itself a trusted
+  // proxy (RFC 7239 §5.2 on the same idea). Everything else is keyed on the peer address.
+  std::vector<std::string> trusted_proxies;
+  std::vector<IpRange> trusted_proxy_ranges;  // parsed from trusted_proxies by load()
 
   using Env = std::function<std::optional<std::string>(const char*)>;
   static Env process_env();

@@ -1,6 +1,6 @@
 // daemon/http.h — the daemon's own request/response types. The API (app.h) is written against
-// these, not against cpp-httplib, so that it compiles fast, runs in tests and fuzzers without
-// sockets (issue 10), and only server.cpp includes httplib.h.
+// these, not against the HTTP library, so that it compiles fast, runs in tests and fuzzers without
+// sockets (issue 10), and only server.cpp includes Boost.Beast (issue 17).
 #pragma once
 
 #include <algorithm>
@@ -18,6 +18,8 @@ struct HttpRequest {
   std::multimap<std::string, std::string> query;
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
+  // The client's address (connection caps and rate limits key on it): the peer, or behind a
+  // configured trusted proxy the right-most untrusted X-Forwarded-For entry (server.cpp).
   std::string remote_addr;
   std::string request_id;  // assigned by the server before dispatch
 

@@ -47,6 +47,9 @@ int usage() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // First, before any thread exists: SIGINT/SIGTERM/SIGHUP are taken by serve() alone (a SIGHUP
+  // during start-up waits instead of killing certd), SIGPIPE/SIGXFSZ are ignored (server.h).
+  certd::block_stop_signals();
   libcert::tune_allocator_for_issuing();
   std::string config_path, port_file;
   std::map<std::string, std::string> overrides;
@@ -83,7 +86,6 @@ int main(int argc, char** argv) {
 
     // Before anything reads a private key: keys others may read are refused (issue 10).
     certd::check_private_key_modes(config.keys, {config.tls_key});
-    certd::block_stop_signals();
     libcert::SystemClock clock;
     libcert::SystemRng rng;
     certd::StoreOptions so;
@@ -195,7 +197,13 @@ int main(int argc, char** argv) {
                      std::to_string(config.audit_checkpoint_every_seconds) + " s"
                : std::string("-")}}
                  .dump());
-    return certd::serve(config, app, port_file, log_line);
+    // SIGHUP re-reads the same file with the same overrides (server.h says what it applies).
+    const auto reload = [&] {
+      certd::Config next = certd::Config::load(config_path, env);
+      certd::check_private_key_modes(next.keys, {next.tls_key});
+      return next;
+    };
+    return certd::serve(config, app, port_file, log_line, reload);
   } catch (const libcert::Error& e) {
     log_line(
         nlohmann::json{{"level", "error"}, {"msg", "start-up failed"}, {"error", e.what()}}.dump(

@@ -8,6 +8,9 @@ PKGS=(
   libssl-dev libqrencode-dev libcairo2-dev libpango1.0-dev libharfbuzz-dev libfontconfig-dev
   libpoppler-glib-dev nlohmann-json3-dev libcpp-httplib-dev libgtest-dev libgmock-dev
   libsqlite3-dev libpq-dev libicu-dev zlib1g-dev libzbar-dev
+  # certd's HTTP server (daemon/server.cpp): Boost.Beast + Asio, header-only (issue 17); the
+  # tests keep cpp-httplib as their client
+  libboost1.74-dev
   # fonts: Tibetan (Noto Serif Tibetan), CJK TrueType Song/Ming, rare-character fallbacks
   fonts-noto-core fonts-arphic-uming fonts-hanazono fonts-tibetan-machine fonts-wqy-zenhei
   # independent verifiers used by the tests

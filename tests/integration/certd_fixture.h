@@ -133,6 +133,7 @@ class CertdProcess {
   }
 
   [[nodiscard]] int port() const { return port_; }
+  [[nodiscard]] pid_t pid() const { return pid_; }  // for signals (SIGHUP) and prlimit
   [[nodiscard]] const std::string& store() const { return store_; }
   [[nodiscard]] std::string log() const {
     return std::filesystem::exists(log_) ? testsupport::slurp(log_) : "";

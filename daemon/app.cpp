@@ -55,7 +55,7 @@ Principal require(Store& store, const HttpRequest& req, std::string_view scope) 
       (void)store.record_event("auth.failure", req.method + " " + req.path, details.dump(),
                                static_cast<std::int64_t>(std::time(nullptr)),
                                {principal, req.request_id});
-    } catch (const StoreError&) {
+    } catch (const RegistryError&) {
     }
   };
   switch (a.kind) {
@@ -440,7 +440,7 @@ struct App::Impl {
     try {
       s.store->ping();
       checks["store"] = "ok";
-    } catch (const StoreError& e) {
+    } catch (const RegistryError& e) {
       checks["store"] = std::string("failing: ") + e.what();
       ok = false;
     }
@@ -593,7 +593,7 @@ App::App(Services s) : s_(std::move(s)), metrics_(std::make_unique<Metrics>()) {
          if (s_.seal_keys != nullptr) {
            try {
              (void)s_.seal_keys->update_expiry_gauges(*metrics_, s_.clock->now());
-           } catch (const StoreError&) {
+           } catch (const RegistryError&) {
              // the gauges keep their last values; /readyz reports the registry
            }
          }
@@ -819,12 +819,21 @@ HttpResponse App::handle(HttpRequest req) const {
   } catch (const libcert::Error& e) {
     r = problem_response(from_libcert(e), req.path, req.request_id);
     if (r.status >= 500) internal_error = e.what();
-  } catch (const StoreError& e) {
+  } catch (const RegistryError& e) {
     internal_error = e.what();
     if (e.busy()) {
       ApiError a(503, "unavailable", "Service unavailable",
                  "the registry is busy; retry after 1 s");
       a.headers.emplace_back("Retry-After", "1");
+      r = problem_response(a, req.path, req.request_id);
+    } else if (e.code() == RegistryError::Code::kUnavailable ||
+               e.code() == RegistryError::Code::kCorrupt) {
+      // An environment fault (read-only file, full disk, lost server): 503, and the detail never
+      // carries the server's paths (they go to the log only).
+      ApiError a(503, "registry-unavailable", "Registry unavailable",
+                 "the registry cannot be written at the moment; retry later (request " +
+                     req.request_id + ")");
+      a.headers.emplace_back("Retry-After", "5");
       r = problem_response(a, req.path, req.request_id);
     } else {
       r = problem_response(
@@ -848,7 +857,7 @@ HttpResponse App::handle(HttpRequest req) const {
     try {
       (void)s_.store->record_event("auth.lockout", who, details.dump(), s_.clock->now(),
                                    Actor{"anonymous", req.request_id});
-    } catch (const StoreError& e) {
+    } catch (const RegistryError& e) {
       internal_error = std::string("audit row for auth.lockout not written: ") + e.what();
     }
     if (s_.log) {

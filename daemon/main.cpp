@@ -194,7 +194,7 @@ int main(int argc, char** argv) {
         nlohmann::json{{"level", "error"}, {"msg", "start-up failed"}, {"error", e.what()}}.dump(
             -1, ' ', false, nlohmann::json::error_handler_t::replace));
     return 1;
-  } catch (const certd::StoreError& e) {
+  } catch (const certd::RegistryError& e) {
     log_line(
         nlohmann::json{{"level", "error"}, {"msg", "registry failed"}, {"error", e.what()}}.dump(
             -1, ' ', false, nlohmann::json::error_handler_t::replace));

@@ -350,10 +350,14 @@ sql::Db SqliteStore::acquire() {
       return db;
     }
   }
-  return sql::Db::open(path_, options_.busy_timeout_ms);
+  return sql::Db::open(path_, options_.busy_timeout_ms,
+                       options_.sqlite_vfs.empty() ? nullptr : options_.sqlite_vfs.c_str());
 }
 
 void SqliteStore::release(sql::Db db) {
+  // A connection that hit READONLY/IOERR/FULL/CORRUPT may stay broken after the cause is gone
+  // (opened read-only, a WAL index it could not map): close it; the next lease opens a fresh one.
+  if (db.poisoned()) return;
   std::lock_guard lock(pool_mu_);
   if (pool_.size() < options_.pool_size) pool_.push_back(std::move(db));
 }
@@ -687,7 +691,7 @@ Allocation SqliteStore::reserve(const IssueContext& ctx) {
       found = !probe.step();
     }
     if (!found) {
-      throw StoreError(SQLITE_FULL, "status list of department " + ctx.department +
+      throw RegistryError(RegistryError::Code::kExhausted, "status list of department " + ctx.department +
                                         " is too full: no free index after 256 draws");
     }
   }
@@ -734,7 +738,7 @@ detail::CommitResult SqliteStore::commit_issue(const IssueContext& ctx, const Al
     if (db.changes() != 1) {
       // Voided as abandoned (this issuance outlived the lease): the serial is a licence.void row
       // already, so it must not become a licence as well.
-      throw StoreError(SQLITE_BUSY, "the reservation of serial " + a.serial +
+      throw RegistryError(RegistryError::Code::kBusy, "the reservation of serial " + a.serial +
                                         " expired (older than " +
                                         std::to_string(options_.reservation_lease_s) +
                                         " s) and was voided; nothing was issued, retry");
@@ -803,7 +807,7 @@ detail::CommitResult SqliteStore::commit_issue(const IssueContext& ctx, const Al
     up.run();
     if (db.changes() != 1) {
       // Someone took the key over (our lease expired): do not create a second licence for it.
-      throw StoreError(SQLITE_CONSTRAINT,
+      throw RegistryError(RegistryError::Code::kConflict,
                        "idempotency key is no longer held by this request; nothing was issued");
     }
   }

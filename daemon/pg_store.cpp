@@ -364,6 +364,30 @@ void PgStore::ping() {
   (void)l.c().exec_params("SELECT COUNT(*) FROM schema_migrations");
 }
 
+void PgStore::probe_writable() {
+  // A fresh connection: a pooled one may predate a failover to a read-only standby.
+  pg::Conn c = pg::Conn::open(conninfo_);
+  {
+    pg::Tx tx(c);
+    // Rewrites one row with its own value: a hot standby or default_transaction_read_only
+    // answers 25006 (→ unavailable); the registry's content does not change.
+    c.exec(
+        "UPDATE schema_migrations SET name = name WHERE version = (SELECT MAX(version) FROM "
+        "schema_migrations)");
+    tx.commit();
+  }
+  release(std::move(c));
+}
+
+std::optional<std::int64_t> PgStore::last_issued_at(const std::optional<std::string>& department) {
+  Lease l(*this);
+  auto r = l.c().exec_params(
+      "SELECT MAX(issued_at) FROM licences WHERE $1::text IS NULL OR department = $1",
+      {Param(department)});
+  if (r.rows() == 0) return std::nullopt;
+  return r.opt_int64(0, 0);
+}
+
 // ---- principals ------------------------------------------------------------------------------
 
 Principal PgStore::create_principal(const NewPrincipal& np, std::int64_t now, const Actor& by) {

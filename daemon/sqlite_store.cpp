@@ -403,6 +403,31 @@ void SqliteStore::ping() {
   st.step();
 }
 
+void SqliteStore::probe_writable() {
+  // A fresh connection: a pooled one opened before the file became read-only still writes.
+  sql::Db db = sql::Db::open(path_, options_.busy_timeout_ms,
+                             options_.sqlite_vfs.empty() ? nullptr : options_.sqlite_vfs.c_str());
+  std::lock_guard w(write_mu_);
+  sql::Tx tx(db, sql::Tx::kImmediate);
+  // Rewrites one row with its own value: a page goes to the WAL and is synced at COMMIT, so a
+  // read-only file or a failing disk answers here, and the registry's content does not change.
+  db.exec(
+      "UPDATE schema_migrations SET name = name WHERE version = (SELECT MAX(version) FROM "
+      "schema_migrations)");
+  tx.commit();
+  release(std::move(db));
+}
+
+std::optional<std::int64_t> SqliteStore::last_issued_at(
+    const std::optional<std::string>& department) {
+  Lease l(*this);
+  auto st = l.db().prepare(
+      "SELECT MAX(issued_at) FROM licences WHERE ?1 IS NULL OR department = ?1");
+  st.bind(1, department);
+  if (!st.step()) return std::nullopt;
+  return st.opt_int64(0);
+}
+
 // ---- principals ------------------------------------------------------------------------------
 
 Principal SqliteStore::create_principal(const NewPrincipal& np, std::int64_t now, const Actor& by) {

@@ -329,6 +329,13 @@ class Store {
   // --- operations ---
   // Throws RegistryError unless the database answers (readiness probe).
   virtual void ping() = 0;
+  // A write transaction that changes nothing, on a NEW connection (so that it sees the file's or
+  // the server's state now, not a pooled connection's): throws RegistryError (unavailable: the
+  // registry is read-only, full or unreachable) unless a write would commit. /readyz uses it.
+  virtual void probe_writable() = 0;
+  // The latest issued_at of the department's licences (nullopt: all departments); nullopt if none.
+  [[nodiscard]] virtual std::optional<std::int64_t> last_issued_at(
+      const std::optional<std::string>& department) = 0;
   [[nodiscard]] virtual int schema_version() = 0;
 };
 

@@ -11,6 +11,7 @@
 #include "auth.h"
 #include "bundle.h"
 #include "error_map.h"
+#include "issuance_service.h"
 #include "libcert/qr_payload.h"
 #include "libcert/template.h"
 #include "libcert/trust_bundle.h"
@@ -335,7 +336,9 @@ nlohmann::json registry_view(const std::optional<LicenceRecord>& rec) {
 }  // namespace
 
 struct App::Impl {
+  Impl(const Services& services, Metrics& metrics) : s(services), issuance(services, metrics) {}
   const Services& s;
+  IssuanceService issuance;
 
   void need(const void* component, const char* what) const {
     if (component == nullptr) {
@@ -501,27 +504,13 @@ struct App::Impl {
   }
 
   HttpResponse readyz(const HttpRequest&, const Params&) const {
-    nlohmann::json checks = nlohmann::json::object();
-    bool ok = true;
-    try {
-      s.store->ping();
-      checks["store"] = "ok";
-    } catch (const StoreError& e) {
-      // /readyz is public: the kind of fault only, never the driver's text (paths, SQL).
-      checks["store"] = e.busy() ? "failing: busy" : "failing: unavailable";
-      ok = false;
-      if (s.log) {
-        s.log(nlohmann::json{{"level", "warn"}, {"msg", "readyz: registry failing"}, {"error", e.what()}}
-                  .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
-      }
-    }
-    checks["templates"] = s.templates != nullptr ? "ok" : "not loaded";
-    checks["issuer"] = s.issuer != nullptr ? "ok" : "not loaded";
-    checks["trust"] = s.trust != nullptr ? "ok" : "not loaded";
-    ok = ok && s.templates != nullptr && s.issuer != nullptr;
-    auto r =
-        json_response(ok ? 200 : 503, {{"status", ok ? "ready" : "not-ready"}, {"checks", checks}});
-    if (!ok) r.headers.emplace_back("Retry-After", "5");
+    // The issuing path's own checks (issuance_service.h): registry writable, clock within the
+    // skew, active seal keys readable; cached about a second.
+    Readiness rd = issuance.readiness();
+    rd.checks["trust"] = s.trust != nullptr ? "ok" : "not loaded";
+    auto r = json_response(rd.ready ? 200 : 503,
+                           {{"status", rd.ready ? "ready" : "not-ready"}, {"checks", rd.checks}});
+    if (!rd.ready) r.headers.emplace_back("Retry-After", "5");
     return r;
   }
 
@@ -646,7 +635,7 @@ App::App(Services s) : s_(std::move(s)), metrics_(std::make_unique<Metrics>()) {
       static_cast<double>(s_.config->limits.auth_failure_audit_interval_s), 10000);
   public_limiter_ = std::make_unique<RateLimiter>(s_.config->limits.verify_per_minute,
                                                   s_.config->limits.verify_burst);
-  impl_ = std::make_unique<Impl>(Impl{s_});
+  impl_ = std::make_unique<Impl>(s_, *metrics_);
   auto bind = [this](HttpResponse (Impl::*fn)(const HttpRequest&, const Params&) const) {
     return [this, fn](const HttpRequest& r, const Params& p) { return (impl_.get()->*fn)(r, p); };
   };
@@ -663,7 +652,7 @@ App::App(Services s) : s_(std::move(s)), metrics_(std::make_unique<Metrics>()) {
          if (s_.seal_keys != nullptr) {
            try {
              (void)s_.seal_keys->update_expiry_gauges(*metrics_, s_.clock->now());
-           } catch (const StoreError&) {
+           } catch (const RegistryError&) {
              // the gauges keep their last values; /readyz reports the registry
            }
          }
@@ -674,16 +663,14 @@ App::App(Services s) : s_(std::move(s)), metrics_(std::make_unique<Metrics>()) {
       {"GET", "/v1/templates", false, bind(&Impl::list_templates)},
       {"GET", "/v1/templates/{id}", false, bind(&Impl::get_template)},
       {"POST", "/v1/verify", true, bind(&Impl::verify)},
-#ifdef CERTD_WITH_ISSUER
       {"POST", "/v1/licences", false,
        [this](const HttpRequest& r, const Params&) {
-         return detail::issue_licence(s_, *metrics_, r);
+         return detail::issue_licence(s_, *metrics_, impl_->issuance, r);
        }},
       {"POST", "/v1/licences:batch", false,
        [this](const HttpRequest& r, const Params&) {
-         return detail::issue_batch(s_, *metrics_, r);
+         return detail::issue_batch(s_, *metrics_, impl_->issuance, r);
        }},
-#endif
       {"GET", "/v1/licences", false, bind(&Impl::list_licences)},
       {"GET", "/v1/licences/{id}", false, bind(&Impl::get_licence)},
       {"GET", "/v1/licences/{id}/pdf", false, bind(&Impl::get_pdf)},

@@ -24,10 +24,8 @@
 
 namespace libcert {
 class TemplateSet;
-class Issuer;
 class TrustStore;
 class TrustBundle;
-class SealKeyring;
 }  // namespace libcert
 
 namespace certd {
@@ -43,14 +41,12 @@ struct Services {
   const libcert::Clock* clock = nullptr;
   libcert::Rng* rng = nullptr;                      // request ids
   const libcert::TemplateSet* templates = nullptr;  // nullptr: template routes answer 503
-  const libcert::Issuer* issuer = nullptr;          // nullptr: issuing answers 503
-  const libcert::SealKeyring* keyring = nullptr;    // the seal keys the issuer signs with
   const libcert::TrustStore* trust = nullptr;       // nullptr: verification answers 503
   const libcert::TrustBundle* seals = nullptr;      // root + seal certificates, for QR checks
   BundlePublisher* bundle = nullptr;                // nullptr: GET /v1/trust-bundle answers 503
-  // Seal key versions in the registry (issue 7). When set, issuance seals with the department's
-  // active version, QR verification uses every version (seals is then unused) and PDF reports
-  // name the version; nullptr: the fixed keyring above, version "1".
+  // Seal key versions in the registry (issue 7): issuance seals with the department's active
+  // version (issuance_service.h), QR verification uses every version (seals is then unused) and
+  // PDF reports name the version. nullptr: issuing answers 503.
   SealKeys* seal_keys = nullptr;
   AuditLog* audit = nullptr;  // checkpoints and proofs; nullptr: those routes answer 503
   std::function<void(const std::string&)> log;  // one JSON line; nullptr: no logging

@@ -1,6 +1,5 @@
-// POST /v1/licences and POST /v1/licences:batch — issuing through libcert::Issuer between the
-// registry's reserve and commit transactions (store.h, issuance.h), with Idempotency-Key
-// semantics (service.md).
+// POST /v1/licences and POST /v1/licences:batch — request checks and Idempotency-Key semantics
+// (service.md); the issuance itself is the issuance service's (issuance_service.h).
 #include "app_issue.h"
 
 #include <map>
@@ -11,6 +10,7 @@
 #include "libcert/issuer.h"
 #include "libcert/sign.h"
 #include "libcert/template.h"
+#include "issuance_service.h"
 #include "seal_keys.h"
 
 namespace certd::detail {
@@ -99,65 +99,14 @@ Item check_item(const Services& s, const Principal& who, const nlohmann::json& b
   return item;
 }
 
-// The department's active seal version for this issuance, or a 503 problem naming what the
-// administrator must do: no active version, or a certificate inside the expiry margin
-// (service.md: refuse to issue with a certificate that expires within a configured margin, and
-// warn well before).
-SealKeyVersion active_seal(const Services& s, Metrics& metrics,
-                           const std::optional<SealKeyVersion>& seal, const std::string& dept) {
-  if (!seal) {
-    ApiError e(503, "no-active-seal-key", "No active seal key",
-               "department " + dept +
-                   " has no active seal key version; an administrator must "
-                   "activate one (POST /v1/seals/" +
-                   dept + "/keys/{version}:activate)");
-    e.headers.emplace_back("Retry-After", "60");
-    throw e;
-  }
-  const SealKeyVersion& v = *seal;
-  const std::int64_t now = s.clock->now();
-  const std::int64_t left = v.not_after.value_or(0) - now;
-  const double days = static_cast<double>(left) / 86400.0;
-  metrics.set_labeled_gauge("certd_seal_certificate_days_left",
-                            "Days until the active seal certificate of a department expires.",
-                            "department", dept, days);
-  if (left < static_cast<std::int64_t>(s.config->seal_refuse_days) * 86400) {
-    ApiError e(503, "seal-certificate-expiring", "Seal certificate expiring",
-               "seal key " + dept + " v" + std::to_string(v.version) +
-                   ": its certificate expires " + rfc3339(v.not_after.value_or(0)) +
-                   ", within the " + std::to_string(s.config->seal_refuse_days) +
-                   "-day issuing margin (seal.refuse_days); rotate the key: POST /v1/seals/" +
-                   dept + "/keys, install the certificate, activate it");
-    e.headers.emplace_back("Retry-After", "3600");
-    throw e;
-  }
-  if (left < static_cast<std::int64_t>(s.config->seal_warn_days) * 86400 && s.log) {
-    // At most one warning per department and hour: enough to be seen, not a flood.
-    static std::mutex mu;
-    static std::map<std::string, std::int64_t> last;
-    std::lock_guard l(mu);
-    if (now - last[dept] >= 3600) {
-      last[dept] = now;
-      s.log(nlohmann::json{{"ts", rfc3339(now)},
-                           {"level", "warn"},
-                           {"msg", "seal certificate expires soon"},
-                           {"department", dept},
-                           {"version", v.version},
-                           {"not_after", rfc3339(v.not_after.value_or(0))},
-                           {"days_left", static_cast<std::int64_t>(days)}}
-                .dump());
-    }
-  }
-  return v;
-}
-
 struct Outcome {
   int status = 0;
   std::string body;        // JSON (licence view) or problem+json
   std::string licence_id;  // when issued
 };
 
-Outcome issue_item(const Services& s, Metrics& metrics, const Principal& who, const Item& item,
+Outcome issue_item(const Services& s, Metrics& metrics, const IssuanceService& svc,
+                   const Principal& who, const Item& item,
                    const IdempotencyRef& ref, const std::string& request_sha256,
                    const HttpRequest& req) {
   const auto begun =
@@ -187,68 +136,18 @@ Outcome issue_item(const Services& s, Metrics& metrics, const Principal& who, co
   ctx.template_id = t.id();
   ctx.type_code = t.type_code();
   ctx.issuer_code = t.department().uscc;
-  ctx.now = s.clock->now();
   ctx.actor = {who.id, req.request_id};
   ctx.idempotency = ref;
   ctx.response = [](const LicenceRecord& r) {
     return std::pair<int, std::string>{201, licence_view(r, false).dump()};
   };
-  // The holder data passed the template's rules in check_item(), and the seal version is
-  // checked here in the reserve transaction, before a serial is taken: a request refused for
-  // either reason burns no serial. What can still fail is the render/seal itself (a value that
-  // does not fit its box, a missing glyph); that serial becomes a licence.void audit row.
-  if (s.seal_keys != nullptr) {
-    ctx.check_seal = [&](const std::optional<SealKeyVersion>& v) {
-      (void)active_seal(s, metrics, v, t.department().id);
-    };
-  }
+  // The holder data passed the template's rules in check_item(); the seal version, the clock and
+  // the key are checked by the issuance service in the reserve transaction, before a serial is
+  // taken: a request refused for any of these burns no serial. What can still fail is the
+  // render/seal itself (a value that does not fit its box, a missing glyph); that serial becomes
+  // a licence.void audit row.
   try {
-    const LicenceRecord rec = s.store->issue(ctx, [&](const Allocation& a) {
-      libcert::IssueRequest r;
-      r.template_id = t.id();
-      r.data = item.data;
-      r.serial = a.serial;
-      r.status_index = static_cast<std::uint32_t>(a.status_index);
-      r.issued_at = ctx.now;
-      std::string seal_version = "1";
-      std::string seal_cert_sha256;
-      libcert::IssuedLicence lic;
-      if (s.seal_keys != nullptr) {
-        // Seal with the version the registry held active in the reserve transaction; the issue
-        // time is read after it, and the commit transaction re-checks that the version is still
-        // active (or calls this again with the new one), so the issue time lies inside the
-        // version's usage window whatever rotation runs concurrently
-        // (docs/key-lifecycle-and-audit.md "Seal key versions").
-        const SealKeyVersion v = active_seal(s, metrics, a.seal, t.department().id);
-        r.issued_at = s.clock->now();
-        libcert::SealKeyring ring;
-        ring.add(t.department().id, s.seal_keys->signer(v));
-        const libcert::Issuer issuer(*s.templates, ring,
-                                     libcert::IssuerOptions{s.clock, s.config->qr_host});
-        lic = issuer.issue(r);
-        seal_version = std::to_string(v.version);
-        seal_cert_sha256 = v.cert_sha256;
-      } else {
-        lic = s.issuer->issue(r);
-        seal_cert_sha256 = sha256_hex(s.keyring->get(t.department().id).certificate());
-      }
-      Rendered out;
-      out.id = lic.identifier;
-      out.number = lic.identifier;
-      if (!t.number_field().empty() && lic.data.contains(t.number_field()) &&
-          lic.data[t.number_field()].is_string()) {
-        out.number = lic.data[t.number_field()].get<std::string>();
-      }
-      out.template_version = std::to_string(t.version());
-      out.data_json = lic.data.dump();
-      out.pdf = lic.pdf;
-      out.pdf_sha256 = lic.pdf_sha256;
-      out.qr_text = lic.qr_text;
-      out.seal_version = seal_version;
-      out.seal_cert_sha256 = seal_cert_sha256;
-      out.issued_at = lic.issued_at;
-      return out;
-    });
+    const LicenceRecord rec = svc.issue(t, item.data, std::move(ctx));
     metrics.count_issued(t.id());
     return {201, licence_view(rec, false).dump(), rec.id};
   } catch (const libcert::Error&) {
@@ -293,7 +192,7 @@ HttpResponse to_http(const Services& s, const HttpRequest& req, const Outcome& o
 }
 
 void need_issuing(const Services& s) {
-  if (s.templates == nullptr || s.issuer == nullptr || s.keyring == nullptr) {
+  if (s.templates == nullptr || s.seal_keys == nullptr) {
     ApiError e(503, "unavailable", "Service unavailable",
                "issuing is not available: templates or seal keys are not loaded");
     e.headers.emplace_back("Retry-After", "30");
@@ -313,7 +212,8 @@ Principal issuing_principal(const Services& s, const HttpRequest& req) {
 
 }  // namespace
 
-HttpResponse issue_licence(const Services& s, Metrics& metrics, const HttpRequest& req) {
+HttpResponse issue_licence(const Services& s, Metrics& metrics, const IssuanceService& svc,
+                           const HttpRequest& req) {
   const Principal who = issuing_principal(s, req);
   const std::string key = idempotency_key(req);
   need_issuing(s);
@@ -321,10 +221,11 @@ HttpResponse issue_licence(const Services& s, Metrics& metrics, const HttpReques
                               {"template", "data", "valid_from", "valid_to"});
   const Item item = check_item(s, who, body, "body");
   const std::string hash = sha256_hex(req.method + " " + req.path + "\n" + req.body);
-  return to_http(s, req, issue_item(s, metrics, who, item, {who.id, key}, hash, req));
+  return to_http(s, req, issue_item(s, metrics, svc, who, item, {who.id, key}, hash, req));
 }
 
-HttpResponse issue_batch(const Services& s, Metrics& metrics, const HttpRequest& req) {
+HttpResponse issue_batch(const Services& s, Metrics& metrics, const IssuanceService& svc,
+                         const HttpRequest& req) {
   const Principal who = issuing_principal(s, req);
   const std::string key = idempotency_key(req);
   need_issuing(s);
@@ -351,8 +252,9 @@ HttpResponse issue_batch(const Services& s, Metrics& metrics, const HttpRequest&
       }
       const Item item = check_item(s, who, it, where);
       // Each item is its own idempotent request: key#index, bound to the item's own content.
-      const Outcome o = issue_item(s, metrics, who, item, {who.id, key + "#" + std::to_string(i)},
-                                   sha256_hex(it.dump()), req);
+      const Outcome o = issue_item(s, metrics, svc, who, item,
+                                   {who.id, key + "#" + std::to_string(i)}, sha256_hex(it.dump()),
+                                   req);
       res["status"] = o.status;
       res[o.status == 201 ? "licence" : "problem"] = nlohmann::json::parse(o.body);
       (o.status == 201 ? ok : failed)++;

@@ -3,7 +3,13 @@
 
 #include "app.h"
 
+namespace certd {
+class IssuanceService;
+}
+
 namespace certd::detail {
-HttpResponse issue_licence(const Services& s, Metrics& metrics, const HttpRequest& req);
-HttpResponse issue_batch(const Services& s, Metrics& metrics, const HttpRequest& req);
+HttpResponse issue_licence(const Services& s, Metrics& metrics, const IssuanceService& svc,
+                           const HttpRequest& req);
+HttpResponse issue_batch(const Services& s, Metrics& metrics, const IssuanceService& svc,
+                         const HttpRequest& req);
 }  // namespace certd::detail

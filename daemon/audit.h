@@ -10,7 +10,7 @@
 //
 // Thread-safety: AuditLog methods may be called concurrently (the store serialises writes).
 // Failure: libcert::Error(kInvalidArgument) for sizes/indexes outside the log, (kCrypto) for a
-// key that cannot sign; StoreError from the store.
+// key that cannot sign; RegistryError from the store.
 #pragma once
 
 #include <chrono>

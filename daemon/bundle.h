@@ -14,7 +14,7 @@
 // publishes higher versions. The file is rebuilt only when its content changes (a revocation,
 // another seal set); it is re-checked against the registry after invalidate() or every
 // `recheck_seconds` (revocations made by another certd process on the same registry).
-// Failure: current() throws StoreError (registry) or libcert::Error (signing). Thread-safe.
+// Failure: current() throws RegistryError (registry) or libcert::Error (signing). Thread-safe.
 #pragma once
 
 #include <cstdint>

@@ -116,7 +116,7 @@ int dispatch(const certctl::Args& args) {
 int run_audit(const certctl::Args& args) {
   try {
     return dispatch(args);
-  } catch (const certd::StoreError& e) {
+  } catch (const certd::RegistryError& e) {
     throw libcert::Error(libcert::ErrorCode::kIo, std::string("registry: ") + e.what());
   }
 }

@@ -126,7 +126,7 @@ int dispatch(const certctl::Args& args) {
 int run_keys(const certctl::Args& args) {
   try {
     return dispatch(args);
-  } catch (const certd::StoreError& e) {
+  } catch (const certd::RegistryError& e) {
     // certctl reports libcert::Error; a registry failure is an I/O error there.
     throw libcert::Error(libcert::ErrorCode::kIo, std::string("registry: ") + e.what());
   }

@@ -223,10 +223,12 @@ int dispatch(const certctl::Args& args) {
 int run_seal(const certctl::Args& args) {
   try {
     return dispatch(args);
-  } catch (const certd::StoreError& e) {
+  } catch (const certd::RegistryError& e) {
+    // A lifecycle step the state forbids is the operator's mistake, not the registry's.
+    if (e.code() == certd::RegistryError::Code::kState) {
+      throw libcert::Error(libcert::ErrorCode::kInvalidArgument, e.what());
+    }
     throw libcert::Error(libcert::ErrorCode::kIo, std::string("registry: ") + e.what());
-  } catch (const certd::SealStateError& e) {
-    throw libcert::Error(libcert::ErrorCode::kInvalidArgument, e.what());
   }
 }
 

@@ -81,8 +81,8 @@ Config Config::load(const std::string& path, const Env& env) {
     if (j.is_discarded() || !j.is_object()) bad(path, "not a JSON object");
     check_keys(j, "",
                {"listen", "port", "tls", "store", "templates", "keys", "web", "qr_host", "threads",
-                "max_queue", "idempotency_lease_s", "status_list_size", "limits", "seal", "audit",
-                "trusted_proxies", "_comment"});
+                "max_queue", "idempotency_lease_s", "status_list_size", "max_clock_skew_s",
+                "limits", "seal", "audit", "trusted_proxies", "_comment"});
     c.listen = str(j, "listen", "", c.listen);
     c.port = static_cast<int>(num(j, "port", "", c.port, 0, 65535));
     c.store = str(j, "store", "", c.store);
@@ -95,6 +95,7 @@ Config Config::load(const std::string& path, const Env& env) {
         num(j, "max_queue", "", static_cast<std::int64_t>(c.max_queue), 1, 100000));
     c.idempotency_lease_s = num(j, "idempotency_lease_s", "", c.idempotency_lease_s, 1, 86400);
     c.status_list_size = num(j, "status_list_size", "", c.status_list_size, 8, 1LL << 32);
+    c.max_clock_skew_s = num(j, "max_clock_skew_s", "", c.max_clock_skew_s, 0, 86400);
     if (j.contains("seal")) {
       const auto& t = j["seal"];
       if (!t.is_object()) bad("seal", "expected an object");
@@ -195,6 +196,9 @@ Config Config::load(const std::string& path, const Env& env) {
   s("CERTD_SEAL_KEY_DIR", c.seal_key_dir);
   if (auto v = env("CERTD_SEAL_REFUSE_DAYS")) {
     c.seal_refuse_days = static_cast<int>(env_num("CERTD_SEAL_REFUSE_DAYS", *v, 0, 3650));
+  }
+  if (auto v = env("CERTD_MAX_CLOCK_SKEW_S")) {
+    c.max_clock_skew_s = env_num("CERTD_MAX_CLOCK_SKEW_S", *v, 0, 86400);
   }
   if (auto v = env("CERTD_SEAL_WARN_DAYS")) {
     c.seal_warn_days = static_cast<int>(env_num("CERTD_SEAL_WARN_DAYS", *v, 0, 3650));

@@ -7,7 +7,7 @@
 // Environment variables override the file: CERTD_LISTEN, CERTD_PORT, CERTD_STORE, CERTD_TEMPLATES,
 // CERTD_KEYS, CERTD_WEB, CERTD_QR_HOST, CERTD_TLS_CERT, CERTD_TLS_KEY, CERTD_TLS_CLIENT_CA,
 // CERTD_THREADS, CERTD_VERIFY_PER_MINUTE, CERTD_SEAL_KEY_DIR, CERTD_SEAL_REFUSE_DAYS,
-// CERTD_SEAL_WARN_DAYS. Throws libcert::Error(kInvalidArgument) or (kIo) for an unreadable file.
+// CERTD_SEAL_WARN_DAYS, CERTD_MAX_CLOCK_SKEW_S. Throws libcert::Error(kInvalidArgument) or (kIo) for an unreadable file.
 #pragma once
 
 #include <array>
@@ -77,6 +77,13 @@ struct Config {
   std::size_t max_queue = 256;
   std::int64_t idempotency_lease_s = 120;
   std::int64_t status_list_size = 1 << 20;
+  // The clock skew tolerated between this host and the registry's record of time (seconds): a
+  // seal is refused (503) when the clock reads earlier than the active key version's activation
+  // or its certificate's notBefore, or more than this earlier than the department's last
+  // issuance, and /readyz is unready meanwhile (issuance_service.h). A signing time before the
+  // version's activation or notBefore is INVALID for every verifier (the version's usage window,
+  // docs/key-lifecycle-and-audit.md), so such a licence must never be sealed.
+  std::int64_t max_clock_skew_s = 300;
   // Seal key versions (issue 7): new private keys go to seal_key_dir/<dept>/ (mode 0600); issuing
   // is refused when the active certificate expires within seal_refuse_days, and a warning (log,
   // certd_seal_certificate_days_left) starts seal_warn_days before.

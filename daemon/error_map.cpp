@@ -5,7 +5,7 @@
 #include <system_error>
 
 #include "seal_keys.h"
-#include "sqlite.h"
+#include "registry_error.h"
 
 namespace certd {
 
@@ -30,8 +30,7 @@ MappedError bug(const std::string& request_id, std::string cause) {
           Fault::kInternal, std::move(cause)};
 }
 
-// The registry's faults, whichever driver raised them. The SQLite primary result codes
-// (https://sqlite.org/rescode.html) are also what pg.cpp maps PostgreSQL's SQLSTATEs to.
+// The registry's faults, whichever driver raised them (RegistryError codes).
 MappedError registry_busy(const std::string& rid, std::string cause) {
   return environment("the registry is busy", 1, rid, std::move(cause));
 }
@@ -40,42 +39,32 @@ MappedError registry_unavailable(const std::string& rid, std::string cause) {
                      5, rid, std::move(cause));
 }
 
-MappedError from_store(const StoreError& e, const std::string& rid) {
-  switch (e.code() & 0xff) {
-    case SQLITE_BUSY:
-    case SQLITE_LOCKED:
+// The one switch RegistryError::Code → problem (registry_error.h; the drivers already mapped
+// SQLite result codes and PostgreSQL SQLSTATEs onto these codes).
+MappedError from_registry(const RegistryError& e, const std::string& rid) {
+  using C = RegistryError::Code;
+  switch (e.code()) {
+    case C::kBusy:
       return registry_busy(rid, e.what());
-    case SQLITE_FULL:       // disk or quota full (ENOSPC, EDQUOT, EFBIG)
-    case SQLITE_IOERR:      // EIO, and the extended IOERR_* codes of a failing file system
-    case SQLITE_READONLY:   // the file or directory became read-only
-    case SQLITE_CANTOPEN:   // the file or its directory cannot be opened (permissions, gone)
-    case SQLITE_PERM:
-    case SQLITE_NOMEM:
-    case SQLITE_CORRUPT:    // needs an operator, but it is the environment, not a bug here
-    case SQLITE_NOTADB:
-    case SQLITE_PROTOCOL:
-    case SQLITE_NOLFS:
+    case C::kUnavailable:
+    case C::kCorrupt:  // needs an operator, but it is the environment, not a bug here
       return registry_unavailable(rid, e.what());
-    case SQLITE_TOOBIG:
-      return bad_input(ApiError(413, "limit-exceeded", "Input exceeds a limit",
-                                "body: a value is too large for the registry"));
-    case SQLITE_CONSTRAINT:
+    case C::kExhausted:
+      return environment("a registry resource is used up (status-list indexes); an administrator "
+                         "must enlarge it",
+                         60, rid, e.what());
+    case C::kConflict:
       return bad_input(ApiError(409, "conflict", "Conflict",
                                 "the request conflicts with the registry's current state"));
-    default:
-      return bug(rid, e.what());
+    case C::kState:
+      // A lifecycle step the key's state forbids (seal_keys.h): the message names the
+      // department, version and states, no paths.
+      return bad_input(ApiError(409, "seal-state-conflict", "Seal key state conflict", e.what()));
+    case C::kInternal:
+      break;
   }
+  return bug(rid, e.what());
 }
-
-// --- MERGE POINT: certd::RegistryError (daemon/registry_error.h, helper "core") -------------
-// When RegistryError replaces StoreError, add in map_current_exception():
-//   catch (const RegistryError& e) {
-//     switch (e.code()) {
-//       busy → registry_busy(rid, e.what());   unavailable, corrupt → registry_unavailable(...);
-//       conflict, state → bad_input(ApiError(409, "conflict", "Conflict", <fixed detail>));
-//     }
-//   }
-// ---------------------------------------------------------------------------------------------
 
 // The one switch libcert::ErrorCode → HTTP status and problem type (style.md rule 3).
 MappedError from_libcert(const libcert::Error& e, const std::string& rid) {
@@ -165,12 +154,8 @@ MappedError map_current_exception(const std::string& rid) noexcept {
       return {e, f, f == Fault::kBadInput ? "" : e.what()};
     } catch (const libcert::Error& e) {
       return from_libcert(e, rid);
-    } catch (const StoreError& e) {
-      return from_store(e, rid);
-    } catch (const SealStateError& e) {
-      // A lifecycle step the key's state forbids (seal_keys.h): the message names the department,
-      // version and states, no paths.
-      return bad_input(ApiError(409, "seal-state-conflict", "Seal key state conflict", e.what()));
+    } catch (const RegistryError& e) {
+      return from_registry(e, rid);
     } catch (const std::bad_alloc& e) {
       return environment("the server is out of memory", 5, rid, e.what());
     } catch (const std::system_error& e) {

@@ -1,7 +1,7 @@
 // daemon/error_map.h — the ONE place where an exception becomes an answer: a problem+json for
 // certd (single and batch routes alike) and an exit code for certctl (docs/verdicts.md). The model
 // is Botan's ffi_guard_thunk: code below throws its own error type (libcert::Error, ApiError,
-// StoreError, SealStateError, std::bad_alloc, std::system_error, ...) and never translates it;
+// RegistryError (and SealStateError), std::bad_alloc, std::system_error, ...) and never translates it;
 // the outermost frame calls map_current_exception() inside `catch (...)`.
 //
 //   try {

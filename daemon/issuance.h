@@ -60,12 +60,12 @@ struct IssueSteps {
   std::function<Allocation()> reserve;
   std::function<CommitResult(const Allocation&, const Rendered&)> commit;
   // Deletes the reservation (if it still exists) and appends its `licence.void` row with `why`,
-  // in one transaction. May throw StoreError; run_issuance then leaves the row for the lease.
+  // in one transaction. May throw RegistryError; run_issuance then leaves the row for the lease.
   std::function<void(const Allocation&, const nlohmann::json& why)> release;
 };
 
 // Runs reserve → render → commit (re-rendering on a seal change, releasing on failure). Throws
-// what render or commit threw (after the release), or StoreError (busy) after kMaxRenders seal
+// what render or commit threw (after the release), or RegistryError (busy) after kMaxRenders seal
 // changes.
 LicenceRecord run_issuance(const IssueSteps& steps, const IssueContext& ctx,
                            const std::function<Rendered(const Allocation&)>& render);

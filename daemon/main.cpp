@@ -16,10 +16,8 @@
 #include "bundle.h"
 #include "config.h"
 #include "libcert/error.h"
+#include "libcert/issuer.h"  // tune_allocator_for_issuing
 #include "seal_keys.h"
-#ifdef CERTD_WITH_ISSUER
-#include "libcert/issuer.h"
-#endif
 #include "libcert/template.h"
 #include "libcert/trust_bundle.h"
 #include "libcert/verify.h"
@@ -157,13 +155,6 @@ int main(int argc, char** argv) {
     s.bundle = bundle.get();
     s.seal_keys = &seal_keys;
     s.audit = audit.get();
-#ifdef CERTD_WITH_ISSUER
-    const libcert::SealKeyring keyring = libcert::SealKeyring::load_dir(config.keys);
-    const libcert::Issuer issuer(templates, keyring,
-                                 libcert::IssuerOptions{&clock, config.qr_host});
-    s.issuer = &issuer;
-    s.keyring = &keyring;
-#endif
     s.templates = &templates;
     s.trust = &trust;
     s.seals = &seals;
@@ -209,7 +200,7 @@ int main(int argc, char** argv) {
         nlohmann::json{{"level", "error"}, {"msg", "start-up failed"}, {"error", e.what()}}.dump(
             -1, ' ', false, nlohmann::json::error_handler_t::replace));
     return 1;
-  } catch (const certd::StoreError& e) {
+  } catch (const certd::RegistryError& e) {
     log_line(
         nlohmann::json{{"level", "error"}, {"msg", "registry failed"}, {"error", e.what()}}.dump(
             -1, ' ', false, nlohmann::json::error_handler_t::replace));

@@ -11,20 +11,23 @@ struct FreeMem {
   void operator()(unsigned char* p) const noexcept { PQfreemem(p); }
 };
 
-// PostgreSQL SQLSTATE (Appendix A, "PostgreSQL Error Codes") → the SQLite-style code StoreError
-// carries, so that busy() and constraint() mean the same whichever engine answered.
-int map_sqlstate(const char* state) {
-  if (state == nullptr) return SQLITE_IOERR;
-  const std::string_view s(state);
-  if (s.substr(0, 2) == "23") return SQLITE_CONSTRAINT;  // integrity constraint violation
-  if (s == "40001" || s == "40P01" || s == "55P03" || s == "57014") return SQLITE_BUSY;
-  if (s.substr(0, 2) == "08" || s == "57P01" || s == "57P03") return SQLITE_BUSY;  // connection
-  return SQLITE_ERROR;
-}
-
 void ignore_notice(void* /*arg*/, const PGresult* /*res*/) {}
 
 }  // namespace
+
+RegistryError::Code map_sqlstate(const char* state) {
+  using C = RegistryError::Code;
+  if (state == nullptr) return C::kUnavailable;  // no answer from the server at all
+  const std::string_view s(state);
+  const std::string_view cls = s.substr(0, 2);
+  if (cls == "23") return C::kConflict;  // integrity constraint violation
+  if (s == "40001" || s == "40P01" || s == "55P03" || s == "57014") return C::kBusy;
+  if (cls == "08" || cls == "53" || s == "57P01" || s == "57P02" || s == "57P03" || s == "25006") {
+    return C::kUnavailable;  // connection lost, disk full, shutting down, read-only server
+  }
+  if (s == "XX001" || s == "XX002") return C::kCorrupt;
+  return C::kInternal;
+}
 
 void fail(const PGresult* r, PGconn* c, std::string_view what) {
   std::string msg(what);
@@ -35,10 +38,24 @@ void fail(const PGresult* r, PGconn* c, std::string_view what) {
   msg += text;
   while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
   if (state != nullptr) msg += std::string(" [SQLSTATE ") + state + "]";
-  // A result without SQLSTATE on a broken connection is a connection failure: retryable.
-  int code = map_sqlstate(state);
-  if (state == nullptr && c != nullptr && PQstatus(c) != CONNECTION_OK) code = SQLITE_BUSY;
-  throw StoreError(code, msg);
+  // A result without SQLSTATE is a client-side or connection failure: unavailable.
+  RegistryError::Code code = map_sqlstate(state);
+  if (state != nullptr && c != nullptr && PQstatus(c) != CONNECTION_OK) {
+    code = RegistryError::Code::kUnavailable;
+  }
+  throw RegistryError(code, msg);
+}
+
+void Conn::fail_here(const PGresult* r, std::string_view what) {
+  try {
+    fail(r, c_.get(), what);
+  } catch (const RegistryError& e) {
+    if (e.code() == RegistryError::Code::kUnavailable ||
+        e.code() == RegistryError::Code::kCorrupt) {
+      poisoned_ = true;
+    }
+    throw;
+  }
 }
 
 std::int64_t Result::affected() const {
@@ -61,7 +78,7 @@ std::string Result::blob(int row, int col) const {
   std::size_t n = 0;
   std::unique_ptr<unsigned char, FreeMem> p(
       PQunescapeBytea(reinterpret_cast<const unsigned char*>(PQgetvalue(r_.get(), row, col)), &n));
-  if (!p) throw StoreError(SQLITE_NOMEM, "bytea decode failed");
+  if (!p) throw RegistryError(RegistryError::Code::kUnavailable, "bytea decode: out of memory");
   return std::string(reinterpret_cast<const char*>(p.get()), n);
 }
 
@@ -77,13 +94,15 @@ std::optional<std::int64_t> Result::opt_int64(int row, int col) const {
 
 Conn Conn::open(const std::string& conninfo) {
   PGconn* raw = PQconnectdb(conninfo.c_str());
-  if (raw == nullptr) throw StoreError(SQLITE_NOMEM, "postgresql: out of memory");
+  if (raw == nullptr) {
+    throw RegistryError(RegistryError::Code::kUnavailable, "postgresql: out of memory");
+  }
   Conn c(raw);
   if (PQstatus(raw) != CONNECTION_OK) {
     std::string msg = PQerrorMessage(raw);
     while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
-    // Unreachable or starting server: busy() so that readiness probes report "not ready".
-    throw StoreError(SQLITE_BUSY, "postgresql: cannot connect: " + msg);
+    // Unreachable or starting server: unavailable, so that readiness probes report "not ready".
+    throw RegistryError(RegistryError::Code::kUnavailable, "postgresql: cannot connect: " + msg);
   }
   // Server NOTICEs ("relation already exists, skipping") are not errors; keep stderr clean.
   PQsetNoticeReceiver(raw, ignore_notice, nullptr);
@@ -95,7 +114,7 @@ Conn Conn::open(const std::string& conninfo) {
 void Conn::exec(const std::string& sql) {
   Result r(PQexec(c_.get(), sql.c_str()));
   const auto st = PQresultStatus(r.raw_for_check());
-  if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) fail(r.raw_for_check(), c_.get(), "exec");
+  if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) fail_here(r.raw_for_check(), "exec");
 }
 
 Result Conn::exec_params(const std::string& sql, const std::vector<Param>& params) {
@@ -104,7 +123,7 @@ Result Conn::exec_params(const std::string& sql, const std::vector<Param>& param
   for (std::size_t i = 0; i < params.size(); ++i) {
     const Param& p = params[i];
     if (p.value.size() > static_cast<std::size_t>(INT_MAX)) {
-      throw StoreError(SQLITE_TOOBIG, "value too large for the registry");
+      throw RegistryError(RegistryError::Code::kInternal, "value too large for the registry");
     }
     values[i] = p.kind == Param::kNull ? nullptr : p.value.data();
     lengths[i] = static_cast<int>(p.value.size());
@@ -114,7 +133,7 @@ Result Conn::exec_params(const std::string& sql, const std::vector<Param>& param
   Result r(PQexecParams(c_.get(), sql.c_str(), static_cast<int>(params.size()), nullptr,
                         values.data(), lengths.data(), formats.data(), 0));
   const auto st = PQresultStatus(r.raw_for_check());
-  if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) fail(r.raw_for_check(), c_.get(), sql);
+  if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) fail_here(r.raw_for_check(), sql);
   return r;
 }
 

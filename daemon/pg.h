@@ -1,6 +1,6 @@
 // daemon/pg.h (private to certd) — RAII ownership of libpq's PGconn* and PGresult*, and the one
-// place that turns a PostgreSQL error (SQLSTATE) into a certd::StoreError, in the style of
-// sqlite.h.
+// place that turns a PostgreSQL error (SQLSTATE) into a certd::RegistryError (registry_error.h),
+// in the style of sqlite.h.
 //
 //   certd::pg::Conn c = certd::pg::Conn::open("postgresql://certd@db/registry");
 //   certd::pg::Tx tx(c);                                        // BEGIN (READ COMMITTED)
@@ -13,10 +13,13 @@
 // in binary so that arbitrary bytes need no escaping. Results are text format; bytea columns are
 // decoded with PQunescapeBytea.
 //
-// Errors map onto StoreError's SQLite-style codes so that callers (HTTP 503 for busy(), 409/500
-// for constraint()) do not care which engine answers: SQLSTATE class 23 (integrity constraint
-// violation) → constraint(); 40001 serialization_failure, 40P01 deadlock_detected, 55P03
-// lock_not_available, 57014 query_canceled (statement_timeout) and connection failures → busy().
+// SQLSTATE (PostgreSQL Appendix A) → RegistryError code: class 23 (integrity constraint) →
+// conflict; 40001 serialization_failure, 40P01 deadlock_detected, 55P03 lock_not_available,
+// 57014 query_canceled (lock/statement timeout) → busy; class 08 (connection exception), class 53
+// (insufficient resources: disk full, out of memory, too many connections), 57P01-57P03
+// (shutdown), 25006 read_only_sql_transaction (a hot standby or default_transaction_read_only)
+// and a broken connection → unavailable; XX001/XX002 (data/index corrupted) → corrupt; the rest
+// → internal. A Conn that failed with unavailable or corrupt is poisoned() and never pooled again.
 //
 // Thread-safety: a Conn is used by one thread at a time; PgStore hands connections out of a pool.
 #pragma once
@@ -30,7 +33,7 @@
 #include <string_view>
 #include <vector>
 
-#include "sqlite.h"  // StoreError
+#include "registry_error.h"
 
 namespace certd::pg {
 
@@ -85,20 +88,23 @@ class Result {
 
 class Conn {
  public:
-  // Connects (a libpq connection URI or key=value string). Throws StoreError (busy(): the server
-  // may be starting or unreachable, so a probe should retry).
+  // Connects (a libpq connection URI or key=value string). Throws RegistryError (unavailable:
+  // the server may be starting or unreachable, so a probe should retry).
   static Conn open(const std::string& conninfo);
 
-  // Runs one or more statements without parameters (migrations). Throws StoreError.
+  // Runs one or more statements without parameters (migrations). Throws RegistryError.
   void exec(const std::string& sql);
-  // One statement with $n parameters. Throws StoreError.
+  // One statement with $n parameters. Throws RegistryError.
   Result exec_params(const std::string& sql, const std::vector<Param>& params = {});
   // false once the connection broke (then the pool drops it instead of reusing it).
-  [[nodiscard]] bool ok() const { return PQstatus(c_.get()) == CONNECTION_OK; }
+  // and once a call failed with unavailable or corrupt (a read-only standby, a full disk).
+  [[nodiscard]] bool ok() const { return !poisoned_ && PQstatus(c_.get()) == CONNECTION_OK; }
 
  private:
   explicit Conn(PGconn* c) : c_(c) {}
+  [[noreturn]] void fail_here(const PGresult* r, std::string_view what);
   std::unique_ptr<PGconn, ConnCloser> c_;
+  bool poisoned_ = false;
 };
 
 // A transaction: BEGIN … COMMIT, rolled back by the destructor unless commit() was called.
@@ -115,7 +121,10 @@ class Tx {
   bool done_ = false;
 };
 
-// Throws the StoreError for a failed result (SQLSTATE mapped as described above).
+// The RegistryError code of a SQLSTATE (nullptr: no SQLSTATE, a client-side failure).
+RegistryError::Code map_sqlstate(const char* state);
+
+// Throws the RegistryError for a failed result (SQLSTATE mapped as described above).
 [[noreturn]] void fail(const PGresult* r, PGconn* c, std::string_view what);
 
 }  // namespace certd::pg

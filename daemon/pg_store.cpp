@@ -364,6 +364,30 @@ void PgStore::ping() {
   (void)l.c().exec_params("SELECT COUNT(*) FROM schema_migrations");
 }
 
+void PgStore::probe_writable() {
+  // A fresh connection: a pooled one may predate a failover to a read-only standby.
+  pg::Conn c = pg::Conn::open(conninfo_);
+  {
+    pg::Tx tx(c);
+    // Rewrites one row with its own value: a hot standby or default_transaction_read_only
+    // answers 25006 (→ unavailable); the registry's content does not change.
+    c.exec(
+        "UPDATE schema_migrations SET name = name WHERE version = (SELECT MAX(version) FROM "
+        "schema_migrations)");
+    tx.commit();
+  }
+  release(std::move(c));
+}
+
+std::optional<std::int64_t> PgStore::last_issued_at(const std::optional<std::string>& department) {
+  Lease l(*this);
+  auto r = l.c().exec_params(
+      "SELECT MAX(issued_at) FROM licences WHERE $1::text IS NULL OR department = $1",
+      {Param(department)});
+  if (r.rows() == 0) return std::nullopt;
+  return r.opt_int64(0, 0);
+}
+
 // ---- principals ------------------------------------------------------------------------------
 
 Principal PgStore::create_principal(const NewPrincipal& np, std::int64_t now, const Actor& by) {
@@ -449,7 +473,7 @@ IdempotencyBegin PgStore::begin_idempotent(const IdempotencyRef& ref,
       {Param(ref.principal), Param(ref.key)});
   if (r.rows() == 0) {
     // Abandoned (deleted) between our insert and our read: the client may simply retry.
-    throw StoreError(SQLITE_BUSY, "idempotency key changed concurrently; retry");
+    throw RegistryError(RegistryError::Code::kBusy, "idempotency key changed concurrently; retry");
   }
   if (r.text(0, 0) != request_sha256) {
     out.kind = IdempotencyBegin::kMismatch;
@@ -630,7 +654,7 @@ Allocation PgStore::reserve(const IssueContext& ctx) {
       found = r.rows() == 0;
     }
     if (!found) {
-      throw StoreError(SQLITE_FULL, "status list of department " + ctx.department +
+      throw RegistryError(RegistryError::Code::kExhausted, "status list of department " + ctx.department +
                                         " is too full: no free index after 256 draws");
     }
   }
@@ -665,7 +689,7 @@ detail::CommitResult PgStore::commit_issue(const IssueContext& ctx, const Alloca
         "DELETE FROM reservations WHERE type_code = $1 AND issuer_code = $2 AND serial = $3",
         {Param(ctx.type_code), Param(ctx.issuer_code), Param(a.serial)});
     if (del.affected() != 1) {
-      throw StoreError(SQLITE_BUSY, "the reservation of serial " + a.serial +
+      throw RegistryError(RegistryError::Code::kBusy, "the reservation of serial " + a.serial +
                                         " expired (older than " +
                                         std::to_string(options_.reservation_lease_s) +
                                         " s) and was voided; nothing was issued, retry");
@@ -718,7 +742,7 @@ detail::CommitResult PgStore::commit_issue(const IssueContext& ctx, const Alloca
         {Param(ctx.idempotency->principal), Param(ctx.idempotency->key), Param(status), Param(body),
          Param(rec.id)});
     if (up.affected() != 1) {
-      throw StoreError(SQLITE_CONSTRAINT,
+      throw RegistryError(RegistryError::Code::kConflict,
                        "idempotency key is no longer held by this request; nothing was issued");
     }
   }

@@ -264,9 +264,9 @@ int SealKeys::bootstrap(std::int64_t now, const Actor& by) {
     try {
       store_.import_seal_key(v, now, by);
       ++n;
-    } catch (const StoreError& e) {
+    } catch (const RegistryError& e) {
       // Another process (a second certd, certctl) imported it first: that is the same outcome.
-      if (!e.constraint()) throw;
+      if (!e.conflict()) throw;
     }
   }
   return n;

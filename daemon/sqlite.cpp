@@ -4,40 +4,76 @@
 
 namespace certd::sql {
 
-void check(sqlite3* db, int rc, std::string_view what) {
-  if (rc == SQLITE_OK || rc == SQLITE_ROW || rc == SQLITE_DONE) return;
-  std::string msg(what);
-  msg += ": ";
-  msg += db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
-  throw StoreError(db != nullptr ? sqlite3_extended_errcode(db) : rc, msg);
+RegistryError::Code map_code(int rc) {
+  using C = RegistryError::Code;
+  // Primary codes (the low byte of an extended code), https://www.sqlite.org/rescode.html.
+  switch (rc & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+      return C::kBusy;
+    case SQLITE_READONLY:  // write-protected file or directory, read-only mount
+    case SQLITE_IOERR:     // write/fsync/read failed (EIO, EFBIG, ...)
+    case SQLITE_FULL:      // disk (or quota) full
+    case SQLITE_CANTOPEN:  // file or its directory unreachable
+    case SQLITE_PERM:
+    case SQLITE_NOMEM:
+    case SQLITE_NOLFS:
+      return C::kUnavailable;
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+      return C::kCorrupt;
+    case SQLITE_CONSTRAINT:
+      return C::kConflict;
+    default:
+      return C::kInternal;
+  }
 }
 
 namespace {
-int col_index(int col) { return col; }
+
+[[noreturn]] void raise(Handle* h, int rc, std::string msg) {
+  const RegistryError::Code code = map_code(rc);
+  if (h != nullptr &&
+      (code == RegistryError::Code::kUnavailable || code == RegistryError::Code::kCorrupt)) {
+    h->poisoned = true;
+  }
+  throw RegistryError(code, std::move(msg));
+}
+
 int text_len(std::string_view s) {
   if (s.size() > static_cast<std::size_t>(INT_MAX)) {
-    throw StoreError(SQLITE_TOOBIG, "value too large for the registry");
+    throw RegistryError(RegistryError::Code::kInternal, "value too large for the registry");
   }
   return static_cast<int>(s.size());
 }
+
 }  // namespace
 
+void check(Handle* h, int rc, std::string_view what) {
+  if (rc == SQLITE_OK || rc == SQLITE_ROW || rc == SQLITE_DONE) return;
+  sqlite3* db = h != nullptr ? h->db.get() : nullptr;
+  std::string msg(what);
+  msg += ": ";
+  msg += db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+  raise(h, db != nullptr ? sqlite3_extended_errcode(db) : rc, std::move(msg));
+}
+
 Stmt& Stmt::bind(int i, std::string_view text) {
-  check(db_, sqlite3_bind_text(st_.get(), i, text.data(), text_len(text), SQLITE_TRANSIENT),
+  check(h_, sqlite3_bind_text(st_.get(), i, text.data(), text_len(text), SQLITE_TRANSIENT),
         "bind");
   return *this;
 }
 Stmt& Stmt::bind(int i, std::int64_t v) {
-  check(db_, sqlite3_bind_int64(st_.get(), i, v), "bind");
+  check(h_, sqlite3_bind_int64(st_.get(), i, v), "bind");
   return *this;
 }
 Stmt& Stmt::bind_blob(int i, std::string_view bytes) {
-  check(db_, sqlite3_bind_blob(st_.get(), i, bytes.data(), text_len(bytes), SQLITE_TRANSIENT),
+  check(h_, sqlite3_bind_blob(st_.get(), i, bytes.data(), text_len(bytes), SQLITE_TRANSIENT),
         "bind");
   return *this;
 }
 Stmt& Stmt::bind_null(int i) {
-  check(db_, sqlite3_bind_null(st_.get(), i), "bind");
+  check(h_, sqlite3_bind_null(st_.get(), i), "bind");
   return *this;
 }
 
@@ -45,7 +81,7 @@ bool Stmt::step() {
   const int rc = sqlite3_step(st_.get());
   if (rc == SQLITE_ROW) return true;
   if (rc == SQLITE_DONE) return false;
-  check(db_, rc, sqlite3_sql(st_.get()) != nullptr ? sqlite3_sql(st_.get()) : "step");
+  check(h_, rc, sqlite3_sql(st_.get()) != nullptr ? sqlite3_sql(st_.get()) : "step");
   return false;
 }
 void Stmt::run() {
@@ -57,9 +93,7 @@ void Stmt::reset() {
   sqlite3_clear_bindings(st_.get());
 }
 
-bool Stmt::is_null(int col) const {
-  return sqlite3_column_type(st_.get(), col_index(col)) == SQLITE_NULL;
-}
+bool Stmt::is_null(int col) const { return sqlite3_column_type(st_.get(), col) == SQLITE_NULL; }
 std::string Stmt::text(int col) const {
   const auto* p = sqlite3_column_text(st_.get(), col);
   const int n = sqlite3_column_bytes(st_.get(), col);
@@ -82,18 +116,23 @@ std::optional<std::int64_t> Stmt::opt_int64(int col) const {
   return int64(col);
 }
 
-Db Db::open(const std::string& path, int busy_timeout_ms) {
+Db Db::open(const std::string& path, int busy_timeout_ms, const char* vfs) {
   sqlite3* raw = nullptr;
-  const int rc =
-      sqlite3_open_v2(path.c_str(), &raw,
-                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  const int rc = sqlite3_open_v2(
+      path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, vfs);
   Db db(raw);  // owns the handle even when open failed (sqlite3 allocates one anyway)
   if (rc != SQLITE_OK) {
-    throw StoreError(rc, "opening registry " + path + ": " +
-                             (raw != nullptr ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
+    raise(db.h_.get(), rc,
+          "opening registry " + path + ": " +
+              (raw != nullptr ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
   }
+  // sqlite3_open_v2 with READWRITE opens a write-protected file read-only without an error
+  // (https://www.sqlite.org/c3ref/open.html); such a connection fails every write for as long as
+  // it lives, even after the file is writable again. It may serve this lease (reads work, writes
+  // fail with READONLY → unavailable) but is never pooled.
+  if (sqlite3_db_readonly(raw, "main") == 1) db.h_->poisoned = true;
   sqlite3_extended_result_codes(raw, 1);
-  check(raw, sqlite3_busy_timeout(raw, busy_timeout_ms), "busy_timeout");
+  check(db.h_.get(), sqlite3_busy_timeout(raw, busy_timeout_ms), "busy_timeout");
   // WAL: readers never block the writer and vice versa; synchronous=FULL so that a commit that
   // was acknowledged survives a power loss (a licence a client was told about is never lost).
   db.exec("PRAGMA journal_mode=WAL");
@@ -104,19 +143,19 @@ Db Db::open(const std::string& path, int busy_timeout_ms) {
 
 void Db::exec(const std::string& sql) {
   char* err = nullptr;
-  const int rc = sqlite3_exec(db_.get(), sql.c_str(), nullptr, nullptr, &err);
+  const int rc = sqlite3_exec(raw(), sql.c_str(), nullptr, nullptr, &err);
   if (rc != SQLITE_OK) {
     std::string msg = err != nullptr ? err : sqlite3_errstr(rc);
     sqlite3_free(err);
-    throw StoreError(sqlite3_extended_errcode(db_.get()), "sql: " + msg);
+    raise(h_.get(), sqlite3_extended_errcode(raw()), "sql: " + msg);
   }
 }
 
 Stmt Db::prepare(std::string_view sql) {
   sqlite3_stmt* st = nullptr;
-  const int rc = sqlite3_prepare_v2(db_.get(), sql.data(), text_len(sql), &st, nullptr);
-  Stmt s(db_.get(), st);
-  check(db_.get(), rc, "prepare");
+  const int rc = sqlite3_prepare_v2(raw(), sql.data(), text_len(sql), &st, nullptr);
+  Stmt s(h_.get(), st);
+  check(h_.get(), rc, "prepare");
   return s;
 }
 

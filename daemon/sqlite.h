@@ -1,5 +1,9 @@
 // daemon/sqlite.h (private to certd) — RAII ownership of sqlite3* and sqlite3_stmt*, and the one
-// place that turns an SQLite result code into a certd::StoreError.
+// place that turns an SQLite result code into a certd::RegistryError (registry_error.h):
+// BUSY/LOCKED → busy; READONLY/IOERR/FULL/CANTOPEN/PERM/NOMEM → unavailable; CORRUPT/NOTADB →
+// corrupt; CONSTRAINT → conflict; anything else → internal. A connection that failed with
+// unavailable or corrupt is marked poisoned(): the pool drops it instead of handing it out again
+// (a connection opened while the file was read-only stays read-only for its whole life).
 //
 //   certd::sql::Db db = certd::sql::Db::open("registry.db");
 //   certd::sql::Tx tx(db, certd::sql::Tx::kImmediate);     // BEGIN IMMEDIATE
@@ -21,23 +25,9 @@
 #include <string>
 #include <string_view>
 
+#include "registry_error.h"
+
 namespace certd {
-
-// A failure of the registry's database. `busy()` means the database stayed locked past the busy
-// timeout (HTTP 503 + Retry-After); `constraint()` a UNIQUE/CHECK violation.
-class StoreError : public std::runtime_error {
- public:
-  StoreError(int sqlite_code, std::string message)
-      : std::runtime_error(std::move(message)), code_(sqlite_code) {}
-  [[nodiscard]] int code() const noexcept { return code_; }
-  [[nodiscard]] bool busy() const noexcept {
-    return (code_ & 0xff) == SQLITE_BUSY || (code_ & 0xff) == SQLITE_LOCKED;
-  }
-  [[nodiscard]] bool constraint() const noexcept { return (code_ & 0xff) == SQLITE_CONSTRAINT; }
-
- private:
-  int code_;
-};
 
 namespace sql {
 
@@ -48,9 +38,15 @@ struct StmtFinalizer {
   void operator()(sqlite3_stmt* st) const noexcept { sqlite3_finalize(st); }
 };
 
+// The connection and what its errors taught us; owned by Db, shared with its statements.
+struct Handle {
+  std::unique_ptr<sqlite3, DbCloser> db;
+  bool poisoned = false;  // hit unavailable/corrupt: never reuse
+};
+
 class Stmt {
  public:
-  Stmt(sqlite3* db, sqlite3_stmt* st) : db_(db), st_(st) {}
+  Stmt(Handle* h, sqlite3_stmt* st) : h_(h), st_(st) {}
 
   Stmt& bind(int i, std::string_view text);
   Stmt& bind(int i, const char* text) { return bind(i, std::string_view(text)); }
@@ -64,7 +60,7 @@ class Stmt {
   }
   Stmt& bind(int i, const std::optional<std::int64_t>& v) { return v ? bind(i, *v) : bind_null(i); }
 
-  // Steps once: true when a row is available, false when done. Throws StoreError.
+  // Steps once: true when a row is available, false when done. Throws RegistryError.
   bool step();
   // Steps to completion (for statements that return no rows).
   void run();
@@ -78,23 +74,28 @@ class Stmt {
   [[nodiscard]] std::optional<std::int64_t> opt_int64(int col) const;
 
  private:
-  sqlite3* db_;
+  Handle* h_;
   std::unique_ptr<sqlite3_stmt, StmtFinalizer> st_;
 };
 
 class Db {
  public:
-  // Opens (creating if needed) the file, sets WAL, busy_timeout, foreign keys. Throws StoreError.
-  static Db open(const std::string& path, int busy_timeout_ms);
+  // Opens (creating if needed) the file, sets WAL, busy_timeout, foreign keys. Throws
+  // RegistryError. A write-protected file is opened read-only by SQLite without an error: such a
+  // connection is poisoned() from the start (usable for reads, never pooled).
+  // `vfs`: an SQLite VFS name (nullptr: the default; tests pass FaultVfs's, sqlite_fault.h).
+  static Db open(const std::string& path, int busy_timeout_ms, const char* vfs = nullptr);
 
   void exec(const std::string& sql);
   [[nodiscard]] Stmt prepare(std::string_view sql);
-  [[nodiscard]] int changes() const { return sqlite3_changes(db_.get()); }
-  [[nodiscard]] sqlite3* raw() const { return db_.get(); }
+  [[nodiscard]] int changes() const { return sqlite3_changes(h_->db.get()); }
+  [[nodiscard]] sqlite3* raw() const { return h_->db.get(); }
+  // True once a call failed with unavailable or corrupt: the pool must drop this connection.
+  [[nodiscard]] bool poisoned() const { return h_->poisoned; }
 
  private:
-  explicit Db(sqlite3* db) : db_(db) {}
-  std::unique_ptr<sqlite3, DbCloser> db_;
+  explicit Db(sqlite3* db) : h_(std::make_unique<Handle>()) { h_->db.reset(db); }
+  std::unique_ptr<Handle> h_;
 };
 
 // A transaction: BEGIN (DEFERRED, for consistent multi-statement reads) or BEGIN IMMEDIATE (every
@@ -114,8 +115,12 @@ class Tx {
   bool done_ = false;
 };
 
-// Throws StoreError(rc, what + ": " + sqlite3_errmsg) unless rc is one of the ok codes.
-void check(sqlite3* db, int rc, std::string_view what);
+// The RegistryError code of an SQLite (extended) result code.
+RegistryError::Code map_code(int rc);
+
+// Throws RegistryError(map_code(rc), what + ": " + sqlite3_errmsg) unless rc is one of the ok
+// codes; marks the connection poisoned for unavailable/corrupt.
+void check(Handle* h, int rc, std::string_view what);
 
 }  // namespace sql
 }  // namespace certd

@@ -350,10 +350,14 @@ sql::Db SqliteStore::acquire() {
       return db;
     }
   }
-  return sql::Db::open(path_, options_.busy_timeout_ms);
+  return sql::Db::open(path_, options_.busy_timeout_ms,
+                       options_.sqlite_vfs.empty() ? nullptr : options_.sqlite_vfs.c_str());
 }
 
 void SqliteStore::release(sql::Db db) {
+  // A connection that hit READONLY/IOERR/FULL/CORRUPT may stay broken after the cause is gone
+  // (opened read-only, a WAL index it could not map): close it; the next lease opens a fresh one.
+  if (db.poisoned()) return;
   std::lock_guard lock(pool_mu_);
   if (pool_.size() < options_.pool_size) pool_.push_back(std::move(db));
 }
@@ -397,6 +401,31 @@ void SqliteStore::ping() {
   Lease l(*this);
   auto st = l.db().prepare("SELECT COUNT(*) FROM schema_migrations");
   st.step();
+}
+
+void SqliteStore::probe_writable() {
+  // A fresh connection: a pooled one opened before the file became read-only still writes.
+  sql::Db db = sql::Db::open(path_, options_.busy_timeout_ms,
+                             options_.sqlite_vfs.empty() ? nullptr : options_.sqlite_vfs.c_str());
+  std::lock_guard w(write_mu_);
+  sql::Tx tx(db, sql::Tx::kImmediate);
+  // Rewrites one row with its own value: a page goes to the WAL and is synced at COMMIT, so a
+  // read-only file or a failing disk answers here, and the registry's content does not change.
+  db.exec(
+      "UPDATE schema_migrations SET name = name WHERE version = (SELECT MAX(version) FROM "
+      "schema_migrations)");
+  tx.commit();
+  release(std::move(db));
+}
+
+std::optional<std::int64_t> SqliteStore::last_issued_at(
+    const std::optional<std::string>& department) {
+  Lease l(*this);
+  auto st = l.db().prepare(
+      "SELECT MAX(issued_at) FROM licences WHERE ?1 IS NULL OR department = ?1");
+  st.bind(1, department);
+  if (!st.step()) return std::nullopt;
+  return st.opt_int64(0);
 }
 
 // ---- principals ------------------------------------------------------------------------------
@@ -687,7 +716,7 @@ Allocation SqliteStore::reserve(const IssueContext& ctx) {
       found = !probe.step();
     }
     if (!found) {
-      throw StoreError(SQLITE_FULL, "status list of department " + ctx.department +
+      throw RegistryError(RegistryError::Code::kExhausted, "status list of department " + ctx.department +
                                         " is too full: no free index after 256 draws");
     }
   }
@@ -734,7 +763,7 @@ detail::CommitResult SqliteStore::commit_issue(const IssueContext& ctx, const Al
     if (db.changes() != 1) {
       // Voided as abandoned (this issuance outlived the lease): the serial is a licence.void row
       // already, so it must not become a licence as well.
-      throw StoreError(SQLITE_BUSY, "the reservation of serial " + a.serial +
+      throw RegistryError(RegistryError::Code::kBusy, "the reservation of serial " + a.serial +
                                         " expired (older than " +
                                         std::to_string(options_.reservation_lease_s) +
                                         " s) and was voided; nothing was issued, retry");
@@ -803,7 +832,7 @@ detail::CommitResult SqliteStore::commit_issue(const IssueContext& ctx, const Al
     up.run();
     if (db.changes() != 1) {
       // Someone took the key over (our lease expired): do not create a second licence for it.
-      throw StoreError(SQLITE_CONSTRAINT,
+      throw RegistryError(RegistryError::Code::kConflict,
                        "idempotency key is no longer held by this request; nothing was issued");
     }
   }

@@ -86,6 +86,8 @@ class SqliteStore final : public Store {
   std::vector<AuditRow> audit_entries(std::int64_t from_idx, std::int64_t count) override;
 
   void ping() override;
+  void probe_writable() override;
+  std::optional<std::int64_t> last_issued_at(const std::optional<std::string>& department) override;
   int schema_version() override;
 
  private:

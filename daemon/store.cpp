@@ -8,7 +8,7 @@
 
 #include "issuance.h"
 #include "libcert/error.h"
-#include "sqlite.h"
+#include "registry_error.h"
 
 namespace certd {
 
@@ -122,8 +122,8 @@ nlohmann::json failure_reason(const char* reason, const std::exception_ptr& e) {
   } catch (const libcert::Error& x) {
     why["error_code"] = std::string(libcert::to_string(x.code()));
     why["error"] = nlohmann::json::parse(msg(x.what()));
-  } catch (const StoreError& x) {
-    why["error_code"] = "store";
+  } catch (const RegistryError& x) {
+    why["error_code"] = std::string("registry.") + std::string(to_string(x.code()));
     why["error"] = nlohmann::json::parse(msg(x.what()));
   } catch (const std::exception& x) {
     why["error"] = nlohmann::json::parse(msg(x.what()));
@@ -173,7 +173,7 @@ LicenceRecord run_issuance(const IssueSteps& steps, const IssueContext& ctx,
     // issue time.
     if (attempt >= kMaxRenders) {
       release_quietly(steps, a, {{"reason", "seal-changed"}, {"renders", attempt}});
-      throw StoreError(SQLITE_BUSY, "the seal key version of department " + ctx.department +
+      throw RegistryError(RegistryError::Code::kBusy, "the seal key version of department " + ctx.department +
                                         " changed " + std::to_string(attempt) +
                                         " times while serial " + a.serial +
                                         " was being sealed; nothing was issued, retry");

@@ -33,8 +33,10 @@
 //  - an idempotency key is bound to one request body: begin() says Started / Replay / InFlight /
 //    Mismatch.
 // Thread-safety: every method may be called from many threads at once.
-// Failure: methods throw certd::StoreError (sqlite.h) for database failures (busy() → retry later)
-// and whatever the issue() callbacks throw (the serial is then voided, nothing else is written).
+// Failure: methods throw certd::RegistryError (registry_error.h) for database failures, with a
+// code (busy → retry later, unavailable, conflict, state, corrupt, exhausted, internal) that does
+// not depend on the database engine, and whatever the issue() callbacks throw (the serial is then
+// voided, nothing else is written).
 #pragma once
 
 #include <cstdint>
@@ -46,6 +48,7 @@
 #include <vector>
 
 #include "libcert/clock.h"
+#include "registry_error.h"
 
 namespace certd {
 
@@ -103,8 +106,10 @@ struct SealKeyVersion {
 // A lifecycle step that the version's current state does not allow (activate a version without a
 // certificate, retire a pending one, install over an installed certificate...). The message names
 // the department, the version, its state and the rule.
-struct SealStateError : std::runtime_error {
-  using std::runtime_error::runtime_error;
+// It is a RegistryError with code kState, so callers that switch on the code need no other type.
+struct SealStateError : RegistryError {
+  explicit SealStateError(std::string message)
+      : RegistryError(RegistryError::Code::kState, std::move(message)) {}
 };
 
 struct LicenceRecord {
@@ -247,7 +252,7 @@ class Store {
   // (ctx.check_seal), take the next serial and a random free status-list index (rng), insert the
   // reservation. Then `render` with no lock held (concurrent issuances render in parallel). Then
   // the commit transaction: if the active seal version is no longer the one rendered with,
-  // `render` again (same serial and index; at most detail::kMaxRenders times, then StoreError
+  // `render` again (same serial and index; at most detail::kMaxRenders times, then RegistryError
   // busy); else delete the reservation and insert the licence, its audit row and (if
   // ctx.idempotency) the idempotency response. If `render` or the commit throws, the
   // reservation is released with a `licence.void` audit row (serial, status index, reason) and
@@ -297,7 +302,7 @@ class Store {
                                          std::int64_t now, const Actor& by) = 0;
   // Writes a version row as given (state included), e.g. the keys-example seal imported as
   // version 1 at first start; audit "seal.import". The store enforces one active version per
-  // department: a second active row fails with StoreError (constraint()).
+  // department: a second active row fails with RegistryError (kConflict).
   virtual SealKeyVersion import_seal_key(const SealKeyVersion& v, std::int64_t now,
                                          const Actor& by) = 0;
   [[nodiscard]] virtual std::vector<SealKeyVersion> list_seal_keys(
@@ -322,8 +327,15 @@ class Store {
                                                             std::int64_t count) = 0;
 
   // --- operations ---
-  // Throws StoreError unless the database answers (readiness probe).
+  // Throws RegistryError unless the database answers (readiness probe).
   virtual void ping() = 0;
+  // A write transaction that changes nothing, on a NEW connection (so that it sees the file's or
+  // the server's state now, not a pooled connection's): throws RegistryError (unavailable: the
+  // registry is read-only, full or unreachable) unless a write would commit. /readyz uses it.
+  virtual void probe_writable() = 0;
+  // The latest issued_at of the department's licences (nullopt: all departments); nullopt if none.
+  [[nodiscard]] virtual std::optional<std::int64_t> last_issued_at(
+      const std::optional<std::string>& department) = 0;
   [[nodiscard]] virtual int schema_version() = 0;
 };
 
@@ -336,10 +348,13 @@ struct StoreOptions {
   // commit: it is voided. certd sets it to idempotency_lease_s, the time after which the same
   // request may be retried under its idempotency key.
   std::int64_t reservation_lease_s = 120;
+  // SQLite only: the VFS to open the file with (empty: SQLite's default). Tests pass
+  // sql::FaultVfs's name (sqlite_fault.h) to make writes fail on purpose.
+  std::string sqlite_vfs;
 };
 
 // Opens the registry at `location` (a SQLite file path; "postgresql://…" is issue 11) and applies
-// pending migrations. Throws StoreError, or libcert::Error(kInvalidArgument) for an unknown scheme.
+// pending migrations. Throws RegistryError, or libcert::Error(kInvalidArgument) for an unknown scheme.
 std::unique_ptr<Store> open_store(const std::string& location, const StoreOptions& options = {});
 
 // SHA-256 of bytes as lower-case hex (OpenSSL).

@@ -21,6 +21,8 @@ PKGS=(
   wrk chromium
   # PostgreSQL server for the shared-registry tests (tests/support/pg_server.sh, issue 11)
   postgresql
+  # a clock set back for certd under test (tests/integration/api_faults_test.cpp, issue 17)
+  faketime
   # fuzzing (preset `fuzz`): clang with libFuzzer and the sanitizer runtimes
   clang libclang-rt-14-dev
 )

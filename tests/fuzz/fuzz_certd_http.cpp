@@ -23,10 +23,10 @@
 #include "auth.h"
 #include "fuzz_support.h"
 #include "libcert/clock.h"
-#include "libcert/issuer.h"
 #include "libcert/template.h"
 #include "libcert/trust_bundle.h"
 #include "libcert/verify.h"
+#include "seal_keys.h"
 #include "seals.h"
 #include "store.h"
 
@@ -104,8 +104,7 @@ struct World {
   libcert::TemplateSet templates;
   libcert::TrustStore trust;
   libcert::TrustBundle seals;
-  libcert::SealKeyring keyring;
-  std::unique_ptr<libcert::Issuer> issuer;
+  std::unique_ptr<certd::SealKeys> seal_keys;
   std::mutex log_mu;
   std::string last_log;
   std::unique_ptr<certd::App> app;
@@ -114,15 +113,19 @@ struct World {
       : dir(make_dir()),
         store(certd::open_store((dir / "registry.db").string())),
         templates(libcert::TemplateSet::load(LIBCERT_SOURCE_DIR "/templates")),
-        seals(certd::load_seal_bundle(templates, LIBCERT_SOURCE_DIR "/keys-example", clock.now())),
-        keyring(libcert::SealKeyring::load_dir(LIBCERT_SOURCE_DIR "/keys-example")) {
+        seals(certd::load_seal_bundle(templates, LIBCERT_SOURCE_DIR "/keys-example", clock.now())) {
     config.limits.verify_per_minute = 1000000;
     config.limits.verify_burst = 1000000;
     config.limits.auth_failures_per_minute = 100000;
     trust.add_path(LIBCERT_SOURCE_DIR "/keys-example/root/root.crt");
-    issuer = std::make_unique<libcert::Issuer>(templates, keyring,
-                                               libcert::IssuerOptions{&clock, config.qr_host});
     const certd::Actor by{"fuzz", ""};
+    // The production issuing path: seal key versions in the registry (the keys-example seals
+    // imported as version 1), sealed through certd's issuance service.
+    certd::SealKeyOptions sko;
+    sko.keys_dir = LIBCERT_SOURCE_DIR "/keys-example";
+    sko.seal_key_dir = (dir / "seal-keys").string();
+    seal_keys = std::make_unique<certd::SealKeys>(*store, templates, sko, &rng);
+    (void)seal_keys->bootstrap(clock.now(), by);
     auto add = [&](const std::string& key, std::optional<std::string> dept,
                    std::vector<std::string> scopes) {
       certd::NewPrincipal p;
@@ -141,8 +144,7 @@ struct World {
     s.clock = &clock;
     s.rng = &rng;
     s.templates = &templates;
-    s.issuer = issuer.get();
-    s.keyring = &keyring;
+    s.seal_keys = seal_keys.get();
     s.trust = &trust;
     s.seals = &seals;
     s.log = [this](const std::string& line) {
@@ -153,6 +155,7 @@ struct World {
   }
   ~World() {
     app.reset();
+    seal_keys.reset();
     store.reset();
     std::error_code ec;
     std::filesystem::remove_all(dir, ec);

@@ -9,11 +9,6 @@
 #include "sqlite.h"
 #include "store.h"
 
-#ifndef CERTD_WITH_ISSUER
-TEST(ApiFlow, NeedsTheIssuer) {
-  GTEST_SKIP() << "libcert/src/issuer.cpp is not in this tree: certd is built without issuing";
-}
-#else
 namespace {
 
 using certdtest::bearer;
@@ -362,4 +357,3 @@ TEST(ApiFlow, BatchGivesEachItemItsOwnResult) {
 }
 
 }  // namespace
-#endif  // CERTD_WITH_ISSUER

@@ -11,11 +11,6 @@
 #include "libcert/qr_payload.h"
 #include "store.h"
 
-#ifndef CERTD_WITH_ISSUER
-TEST(ApiPreview, NeedsTheIssuer) {
-  GTEST_SKIP() << "libcert/src/issuer.cpp is not in this tree: certd is built without issuing";
-}
-#else
 namespace {
 
 using certdtest::bearer;
@@ -306,4 +301,3 @@ TEST(ApiWeb, TheInspectorPageAndOnlyItsFiles) {
 }
 
 }  // namespace
-#endif

@@ -14,11 +14,6 @@
 #include "sqlite.h"
 #include "store.h"
 
-#ifndef CERTD_WITH_ISSUER
-TEST(ApiSeal, NeedsTheIssuer) {
-  GTEST_SKIP() << "libcert/src/issuer.cpp is not in this tree: certd is built without issuing";
-}
-#else
 namespace {
 
 using certdtest::bearer;
@@ -479,4 +474,3 @@ TEST(ApiAudit, CheckpointsAndProofsVerify) {
 }
 
 }  // namespace
-#endif

@@ -21,6 +21,7 @@
 #include "libcert/error.h"
 #include "sqlite.h"
 #include "sqlite_store.h"
+#include "support/fault_vfs.h"
 #include "support/process.h"
 #include "test_registry.h"
 
@@ -214,8 +215,8 @@ TEST_F(StoreTest, OneActiveSealVersionPerDepartmentIsEnforcedBySchema) {
   try {
     db.exec("UPDATE seal_keys SET state='active' WHERE department='samr' AND version=2");
     FAIL() << "a second active version was written";
-  } catch (const certd::StoreError& e) {
-    EXPECT_TRUE(e.constraint()) << e.what();
+  } catch (const certd::RegistryError& e) {
+    EXPECT_EQ(e.code(), certd::RegistryError::Code::kConflict) << e.what();
   }
 }
 
@@ -240,8 +241,8 @@ TEST_F(StoreTest, SecondActiveSealVersionCannotBeWrittenThroughTheStoreApi) {
   try {
     store_->import_seal_key(v2, 11, {"certctl", ""});
     FAIL() << "a second active version of samr was written";
-  } catch (const certd::StoreError& e) {
-    EXPECT_TRUE(e.constraint()) << e.what();
+  } catch (const certd::RegistryError& e) {
+    EXPECT_EQ(e.code(), certd::RegistryError::Code::kConflict) << e.what();
   }
   EXPECT_EQ(store_->audit_size(), audit_before);
   EXPECT_FALSE(store_->get_seal_key("samr", 2).has_value());
@@ -531,7 +532,12 @@ TEST_F(StoreTest, StatusIndexIsUniqueAgainstOpenReservations) {
   EXPECT_TRUE(taken.insert(inner.status_index).second);
   EXPECT_EQ(taken.size(), 8u);
   EXPECT_LT(inner.audit_index, outer.audit_index);  // committed first
-  EXPECT_THROW(issue(), certd::StoreError);         // every index of the list is taken
+  try {
+    issue();  // every index of the list is taken
+    ADD_FAILURE() << "an index was found in a full list";
+  } catch (const certd::RegistryError& e) {
+    EXPECT_EQ(e.code(), certd::RegistryError::Code::kExhausted) << e.what();
+  }
   expect_every_serial_accounted();
 }
 
@@ -584,8 +590,8 @@ TEST_F(StoreTest, SealChangingBeforeEveryCommitEndsInBusyAndAVoidedSerial) {
       return render(a);
     });
     FAIL() << "issued although the seal version changed before every commit";
-  } catch (const certd::StoreError& e) {
-    EXPECT_TRUE(e.busy()) << e.what();
+  } catch (const certd::RegistryError& e) {
+    EXPECT_EQ(e.code(), certd::RegistryError::Code::kBusy) << e.what();
     EXPECT_NE(std::string(e.what()).find("changed 3 times while serial 2025000001"),
               std::string::npos)
         << e.what();
@@ -659,8 +665,8 @@ TEST_F(StoreTest, ReservationVoidedWhileRenderingNeverBecomesALicence) {
       return render(a);
     });
     FAIL() << "a voided serial was committed";
-  } catch (const certd::StoreError& e) {
-    EXPECT_TRUE(e.busy()) << e.what();
+  } catch (const certd::RegistryError& e) {
+    EXPECT_EQ(e.code(), certd::RegistryError::Code::kBusy) << e.what();
     EXPECT_NE(std::string(e.what()).find("reservation of serial 2025000001 expired"),
               std::string::npos)
         << e.what();
@@ -687,7 +693,8 @@ TEST_F(StoreTest, StatusIndexesAreRandomUniquePerDepartmentAndExhaustionIsAnErro
   try {
     issue();
     FAIL() << "a ninth index was found in a list of 8";
-  } catch (const certd::StoreError& e) {
+  } catch (const certd::RegistryError& e) {
+    EXPECT_EQ(e.code(), certd::RegistryError::Code::kExhausted) << e.what();
     EXPECT_NE(std::string(e.what()).find("status list of department samr"), std::string::npos);
   }
   EXPECT_EQ(store_->count_licences(), 9);
@@ -737,8 +744,12 @@ TEST_F(StoreTest, AbandonedOrExpiredInFlightKeysCanBeRetried) {
   auto c = ctx();
   c.idempotency = certd::IdempotencyRef{"p_test", "never-begun"};
   c.response = [](const certd::LicenceRecord&) { return std::pair<int, std::string>{201, "{}"}; };
-  EXPECT_THROW(store_->issue(c, [&](const certd::Allocation& a) { return render(a); }),
-               certd::StoreError);
+  try {
+    store_->issue(c, [&](const certd::Allocation& a) { return render(a); });
+    ADD_FAILURE() << "a key that was never begun completed an issuance";
+  } catch (const certd::RegistryError& e) {
+    EXPECT_EQ(e.code(), certd::RegistryError::Code::kConflict) << e.what();
+  }
   EXPECT_EQ(store_->count_licences(), 0);
   store_->finish_idempotent(ref, 422, "problem");
   const auto r = store_->begin_idempotent(ref, "h", 1063, 60);
@@ -829,6 +840,119 @@ TEST_F(StoreTest, ConcurrentIssuanceKeepsSerialsUniqueAndTheAuditGapFree) {
     EXPECT_EQ(rows[i].idx, static_cast<std::int64_t>(i));
     EXPECT_EQ(rows[i].leaf_hash, certd::audit_leaf_hash(rows[i]));
   }
+}
+
+// ---- faults of the environment (SQLite through tests/support/fault_vfs.h) ----------------------
+// The errors come out of the real SQLite driver, raised by the VFS below it exactly where a full
+// disk or a write-protected file raises them.
+
+class StoreFaultTest : public StoreTest {
+ protected:
+  void SetUp() override {
+    if (on_postgres()) GTEST_SKIP() << "the fault VFS is SQLite's; PostgreSQL maps SQLSTATEs";
+    vfs_.clear();
+    location_ = certdtest::new_registry(dir_.path());
+    certd::StoreOptions o;
+    o.rng = &rng_;
+    o.reservation_lease_s = kLease;
+    o.pool_size = 1;
+    o.sqlite_vfs = vfs_.name();
+    store_ = certd::open_store(location_, o);
+  }
+  void TearDown() override { vfs_.clear(); }
+  testsupport::FaultVfs& vfs_ = testsupport::FaultVfs::instance();
+};
+
+certd::RegistryError::Code code_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const certd::RegistryError& e) {
+    return e.code();
+  }
+  ADD_FAILURE() << "no RegistryError";
+  return certd::RegistryError::Code::kInternal;
+}
+
+TEST_F(StoreFaultTest, FailedCommitLeavesNoPartialWriteVoidsTheSerialAndTheNextIssueSucceeds) {
+  for (const int rc : {SQLITE_FULL, SQLITE_IOERR_WRITE}) {
+    SCOPED_TRACE(rc);
+    const std::int64_t before_licences = store_->count_licences();
+    // The disk fills up while the licence renders: the commit transaction's first page write
+    // fails, SQLite rolls it back.
+    const auto code = code_of([&] {
+      store_->issue(ctx(), [&](const certd::Allocation& a) {
+        vfs_.fail_writes(rc, 1);
+        return render(a);
+      });
+    });
+    EXPECT_EQ(code, certd::RegistryError::Code::kUnavailable);
+    EXPECT_EQ(vfs_.failed_writes() > 0, true);
+    // Nothing of the licence was written: no row, no licence.issue audit row, no reservation.
+    EXPECT_EQ(store_->count_licences(), before_licences);
+    EXPECT_EQ(count("SELECT COUNT(*) FROM reservations"), 0);
+    EXPECT_EQ(count("SELECT COUNT(*) FROM audit_log WHERE action = 'licence.issue'"),
+              before_licences);
+    // The serial is accounted for by a licence.void row naming the registry failure.
+    const auto voids = void_rows();
+    ASSERT_FALSE(voids.empty());
+    EXPECT_EQ(voids.back()["reason"], "commit-failed");
+    EXPECT_EQ(voids.back()["error_code"], "registry.unavailable");
+    // The fault is gone: the next issuance succeeds on a fresh connection.
+    const auto rec = issue();
+    EXPECT_EQ(rec.status, "valid");
+    EXPECT_EQ(store_->count_licences(), before_licences + 1);
+  }
+  expect_every_serial_accounted();
+}
+
+TEST_F(StoreFaultTest, AConnectionThatHitAnIoErrorIsDroppedNotPooled) {
+  (void)store_->count_licences();
+  const int opens = vfs_.main_db_opens();
+  vfs_.fail_writes(SQLITE_IOERR_WRITE, 1);
+  EXPECT_EQ(code_of([&] { (void)store_->record_event("test.event", "x", "{}", 1, {"p", "r"}); }),
+            certd::RegistryError::Code::kUnavailable);
+  // The pooled connection saw the I/O error: the next call opens a new one...
+  EXPECT_EQ(store_->record_event("test.event", "x", "{}", 2, {"p", "r"}), 0);
+  EXPECT_EQ(vfs_.main_db_opens(), opens + 1);
+  // ...which, being healthy, is pooled and reused.
+  (void)store_->count_licences();
+  EXPECT_EQ(vfs_.main_db_opens(), opens + 1);
+}
+
+TEST_F(StoreFaultTest, AMomentOfAReadOnlyRegistryDoesNotBreakLaterWrites) {
+  // The registry file is write-protected while a second connection is opened (an issuance holds
+  // the first one in its reserve transaction, a read needs another): SQLite opens that one
+  // read-only without an error. On main it was pooled and every later write failed with
+  // "attempt to write a readonly database" until a restart.
+  auto c = ctx();
+  bool probed = false;
+  c.check_seal = [&](const std::optional<certd::SealKeyVersion>&) {
+    vfs_.read_only(true);
+    (void)store_->count_licences();  // the second connection, opened read-only
+    vfs_.read_only(false);           // the moment is over
+    probed = true;
+  };
+  const auto rec = store_->issue(c, [&](const certd::Allocation& a) { return render(a); });
+  EXPECT_TRUE(probed);
+  EXPECT_EQ(rec.status, "valid");
+  // Writes keep working without a restart.
+  EXPECT_NO_THROW(issue());
+  EXPECT_NO_THROW((void)store_->record_event("test.event", "x", "{}", 3, {"p", "r"}));
+  EXPECT_EQ(store_->count_licences(), 2);
+}
+
+TEST_F(StoreFaultTest, WritesDuringAReadOnlyMomentFailAsUnavailableAndRecover) {
+  // A fresh connection is the only one that can see the file as read-only: empty the pool by
+  // failing it once, then protect the file.
+  vfs_.fail_writes(SQLITE_IOERR_WRITE, 1);
+  EXPECT_EQ(code_of([&] { (void)store_->record_event("test.event", "x", "{}", 1, {"p", "r"}); }),
+            certd::RegistryError::Code::kUnavailable);
+  vfs_.read_only(true);
+  EXPECT_EQ(code_of([&] { issue(); }), certd::RegistryError::Code::kUnavailable);
+  EXPECT_EQ(store_->count_licences(), 0);
+  vfs_.read_only(false);
+  EXPECT_EQ(issue().status, "valid");
+  expect_every_serial_accounted();
 }
 
 TEST_F(StoreTest, AuditLeafHashMatchesOpenSslOverTheCanonicalLeaf) {

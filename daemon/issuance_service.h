@@ -1,0 +1,80 @@
+// daemon/issuance_service.h (private to certd) — the one issuance path of certd: from checked
+// holder data to a committed, sealed licence, and the readiness of that path (/readyz).
+//
+//   certd::IssuanceService svc(services, metrics);
+//   certd::LicenceRecord rec = svc.issue(tmpl, data, ctx);     // 503 ApiError when it must not seal
+//   certd::Readiness r = svc.readiness();                      // cached ~1 s
+//
+// issue() runs the registry's issuance protocol (store.h, issuance.h: reserve → render and seal
+// with no lock held → commit; a serial whose render or commit fails becomes a licence.void row)
+// and refuses, before any serial is taken and with nothing written, to seal when:
+//   - the department has no active seal key version, or its certificate expires within
+//     seal.refuse_days (service.md);
+//   - the clock reads earlier than the active version's activation or its certificate's notBefore
+//     (a licence signed then is outside the version's usage window: INVALID for every verifier,
+//     forever — docs/key-lifecycle-and-audit.md), or more than max_clock_skew_s earlier than the
+//     department's last issuance (the clock was set back);
+//   - the active version's private key cannot be read.
+// Each refusal is a 503 problem with Retry-After whose detail names the rule and never a server
+// path. The same checks make readiness() unready, together with a registry that cannot be
+// written (a write transaction that changes nothing, on a fresh connection).
+//
+// Thread-safety: every method may be called from many threads at once.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
+#include "app.h"
+#include "problem.h"
+
+namespace libcert {
+class Template;
+}
+
+namespace certd {
+
+// Why `now` must not be used to seal with version `v` (nullopt: it may). `last_issued` is the
+// department's latest issued_at in the registry.
+[[nodiscard]] std::optional<std::string> clock_problem(const SealKeyVersion& v, std::int64_t now,
+                                                       std::optional<std::int64_t> last_issued,
+                                                       std::int64_t max_skew_s);
+
+struct Readiness {
+  bool ready = true;
+  nlohmann::json checks = nlohmann::json::object();  // check name → "ok" or the reason
+};
+
+class IssuanceService {
+ public:
+  IssuanceService(const Services& s, Metrics& metrics) : s_(s), metrics_(metrics) {}
+
+  // Issues one licence of `tmpl` for `data` (already validated against the template's rules) with
+  // the registry context `ctx` (department, codes, actor, idempotency; ctx.now and
+  // ctx.check_seal are set here). Throws ApiError 503 for the refusals above, libcert::Error
+  // for a render/seal failure (the serial is then voided) and RegistryError.
+  LicenceRecord issue(const libcert::Template& tmpl, const nlohmann::json& data,
+                      IssueContext ctx) const;
+
+  // The issuing path's readiness: registry answering and writable, clock within the skew of every
+  // department's active version and last issuance, active seal keys readable. Computed at most
+  // once a second (the write probe costs a transaction).
+  [[nodiscard]] Readiness readiness() const;
+
+ private:
+  SealKeyVersion usable_seal(const std::optional<SealKeyVersion>& seal, const std::string& dept,
+                             std::int64_t now, std::optional<std::int64_t> last_issued) const;
+  [[nodiscard]] Readiness compute_readiness() const;
+
+  const Services& s_;
+  Metrics& metrics_;
+  mutable std::mutex mu_;
+  mutable std::optional<std::chrono::steady_clock::time_point> checked_at_;  // GUARDED_BY(mu_)
+  mutable Readiness cached_;                                                 // GUARDED_BY(mu_)
+};
+
+}  // namespace certd

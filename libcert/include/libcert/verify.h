@@ -105,11 +105,16 @@ struct VerifyOptions {
   const Clock* clock = nullptr;  // nullptr: SystemClock
   const SealKeyDirectory* keys = nullptr;
 
-  // Hostile-input limits (issue 10). Exceeding one gives result INVALID, check "limits".
+  // Hostile-input limits (issues 10, 16). Exceeding one gives result INDETERMINATE (never VALID),
+  // check "limits" naming the limit.
   std::size_t max_file_size = 64u << 20;  // bytes
-  std::size_t max_revisions = 64;
+  std::size_t max_revisions = 256;        // decades of archive renewals (B-LTA: DSS + timestamp)
   std::size_t max_signatures = 32;
-  std::size_t max_objects = 200000;  // objects per revision compared by the diff analysis
+  // Objects (re)defined by all updates after the earliest signature, together: what the
+  // difference analysis compares. A licence's updates redefine tens.
+  std::size_t max_objects = 100000;
+  // Decoded bytes of one stream (FlateDecode): an inflate bomb stops here.
+  std::size_t max_decoded_stream = 16u << 20;
   // Shadow-attack rendering: pages rendered at this resolution; skipped (check "rendering" ends
   // "not-checked" and the result cannot be VALID) if the document has more pages than
   // max_render_pages or rendering takes longer than render_budget_ms in total. Poppler cannot be
@@ -175,6 +180,9 @@ struct SignatureReport {
 
   // Certification (DocMDP, ISO 32000-1 §12.8.2.2): nullopt for an approval signature.
   std::optional<int> docmdp_p;
+  // A document timestamp (/Type /DocTimeStamp, ETSI EN 319 142-1 §5.4.3), not a seal: its result
+  // is INDETERMINATE until its token is verified (issue 19) and does not enter the overall one.
+  bool doc_timestamp = false;
 
   std::vector<std::int64_t> byte_range;  // as written (4 numbers when well-formed)
   bool covers_whole_file = false;

@@ -45,7 +45,8 @@ constexpr double kMaxPixelsPerPage = 4.0e6;
 
 // ---- Content cost ------------------------------------------------------------------------------
 // What Poppler will do for a page, estimated before rendering: the decoded bytes of its content
-// streams with every form XObject (ISO 32000-1 §8.10) counted once per `Do` that paints it. A
+// streams with every form XObject (ISO 32000-1 §8.10) counted once per `Do` that paints it, and
+// every image XObject by its pixels (Width x Height). A
 // few kilobytes can otherwise expand to billions of operators (a form that paints the next one
 // 8 times, 10 levels deep), which no time budget between pages can stop.
 class ContentCost {
@@ -119,10 +120,22 @@ class ContentCost {
     memo_[ref] = limit_ + 1;  // a form that paints itself never ends
     const pdf::Object o = doc_.object(ref);
     std::uint64_t cost = 0;
-    if (o.is(pdf::Kind::kStream) && o.as_dict().get("Subtype") != nullptr &&
-        o.as_dict().get("Subtype")->is_name("Form")) {
+    const pdf::Object* subtype = o.is(pdf::Kind::kStream) ? o.as_dict().get("Subtype") : nullptr;
+    if (subtype != nullptr && subtype->is_name("Form")) {
       const std::string data = doc_.decode(o.as_stream());
       cost = stream_cost(data, doc_.resolve(o.as_dict().get("Resources")), depth);
+    } else if (subtype != nullptr && subtype->is_name("Image")) {
+      // An image costs its decoded samples (§8.9.5: Width x Height x components), which Poppler
+      // decodes whatever the output resolution: a 30,000 x 30,000 image is 900 MB of work.
+      const pdf::Object w = doc_.resolve(o.as_dict().get("Width"));
+      const pdf::Object h = doc_.resolve(o.as_dict().get("Height"));
+      if (!w.is(pdf::Kind::kInt) || !h.is(pdf::Kind::kInt) || w.as_int() < 0 || h.as_int() < 0) {
+        cost = limit_ + 1;
+      } else {
+        const auto pw = static_cast<std::uint64_t>(w.as_int());
+        const auto ph = static_cast<std::uint64_t>(h.as_int());
+        cost = pw != 0 && ph > (limit_ + 1) / pw ? limit_ + 1 : add(0, pw * ph);
+      }
     }
     memo_[ref] = cost;
     return cost;

@@ -124,8 +124,9 @@ struct VerifyOptions {
   double render_dpi = 36.0;
   int max_render_pages = 20;
   // Not rendered either ("not-checked"): a page whose content streams, with every form XObject
-  // counted once per use, exceed this many decoded bytes (a few KB of nested forms can otherwise
-  // ask Poppler for billions of operators).
+  // counted once per use and every image XObject by its pixels, exceed this many decoded bytes
+  // (a few KB of nested forms can otherwise ask Poppler for billions of operators, a 2 MB
+  // stream for a 30,000 x 30,000 image).
   std::uint64_t max_render_content = 64u << 20;
   std::int64_t render_budget_ms = 5000;
   bool render_compare = true;  // false only for benchmarks of the other checks

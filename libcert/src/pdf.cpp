@@ -1129,6 +1129,10 @@ Document Document::open(std::string_view bytes, const Limits& limits) {
   // History, oldest section first: for each object the entries of every section that lists it
   // (within one section the first listing counts, as a reader scanning it would take it).
   auto hist = std::make_shared<XrefHistory>();
+  std::size_t biggest = 0;
+  for (const Section& sec : chain) biggest = std::max(biggest, sec.entries.size());
+  hist->by_num.reserve(biggest);  // one rehash-free pass over the largest section
+  hist->revisions.reserve(chain.size());
   std::int64_t max_size = 0;
   std::uint32_t rev_index = 0;
   for (auto it = chain.rbegin(); it != chain.rend(); ++it, ++rev_index) {

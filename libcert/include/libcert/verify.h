@@ -11,8 +11,9 @@
 //   }
 //   std::cout << report.to_json().dump(2);              // machine-readable
 //
-// verify_pdf never throws for anything wrong with the PDF: malformed, hostile or oversized input
-// yields a report with result INVALID and the failed check (e.g. "structure", "limits"). It throws
+// verify_pdf never throws for anything wrong with the PDF: malformed or hostile input yields a
+// report with result INVALID and the failed check (e.g. "structure"); input beyond a limit
+// yields INDETERMINATE with check "limits" (never VALID). It throws
 // libcert::Error only for caller errors (kInvalidArgument: an empty trust store is allowed, but a
 // null clock is not) and kInternal bugs. It is thread-safe for concurrent calls: it shares nothing
 // but the (read-only) TrustStore and VerifyOptions.

@@ -708,12 +708,35 @@ Object parse_object(std::string_view text, const Limits& limits) {
 
 // ---- Document -----------------------------------------------------------------------------------
 
+// Every cross-reference entry of every section, parsed once per file and shared by the
+// Document and all its revision views: for each object number, its entries oldest revision
+// first. A view of revision k takes, per object, the newest entry of a revision <= k, so
+// Document::revision() costs O(1) instead of re-parsing the prefix (issue 16: 60 revisions of
+// 52,000 entries each took 15 s that way).
+struct XrefHistory {
+  std::unordered_map<std::uint32_t, std::vector<std::pair<std::uint32_t, XrefEntry>>> by_num;
+  std::vector<std::uint32_t> size_upto;  // max trailer /Size over sections 0..k
+  std::vector<Revision> revisions;       // oldest first
+};
+
 struct Document::Impl {
   std::string_view bytes;
   Limits limits;
-  std::vector<Revision> revisions;  // oldest first
-  std::unordered_map<std::uint32_t, XrefEntry> xref;
+  std::shared_ptr<const XrefHistory> hist;
+  std::size_t rev_count = 0;  // this view: revisions [0, rev_count)
   std::uint32_t size = 0;
+
+  // The newest entry for `num` in revisions [0, rev_count), or nullptr.
+  const XrefEntry* entry(std::uint32_t num) const {
+    auto it = hist->by_num.find(num);
+    if (it == hist->by_num.end()) return nullptr;
+    const auto& v = it->second;
+    auto after = std::upper_bound(
+        v.begin(), v.end(), static_cast<std::uint32_t>(rev_count - 1),
+        [](std::uint32_t r, const std::pair<std::uint32_t, XrefEntry>& e) { return r < e.first; });
+    if (after == v.begin()) return nullptr;
+    return &std::prev(after)->second;
+  }
 
   mutable std::recursive_mutex mu;
   mutable std::unordered_map<std::uint32_t, Object> cache;
@@ -823,9 +846,9 @@ void Document::Impl::load_objstm(std::uint32_t stream_num, int depth) const {
     }
     const auto unum = static_cast<std::uint32_t>(onum);
     // Only objects the merged xref assigns to this stream and index are taken from it.
-    auto it = xref.find(unum);
-    if (it == xref.end() || it->second.type != XrefEntry::Type::kInObjectStream ||
-        it->second.stream_num != stream_num || it->second.index != static_cast<std::uint32_t>(i)) {
+    const XrefEntry* it = entry(unum);
+    if (it == nullptr || it->type != XrefEntry::Type::kInObjectStream ||
+        it->stream_num != stream_num || it->index != static_cast<std::uint32_t>(i)) {
       continue;
     }
     if (cache.count(unum) != 0) continue;
@@ -843,8 +866,8 @@ Object Document::Impl::object(std::uint32_t num, int depth) const {
     limit("reference chain deeper than " + std::to_string(limits.max_depth));
   std::lock_guard<std::recursive_mutex> lock(mu);
   if (auto c = cache.find(num); c != cache.end()) return c->second;
-  auto it = xref.find(num);
-  if (it == xref.end() || it->second.type == XrefEntry::Type::kFree) return Object();
+  const XrefEntry* it = entry(num);
+  if (it == nullptr || it->type == XrefEntry::Type::kFree) return Object();
   if (!in_progress.insert(num).second) {
     malformed("object " + std::to_string(num) + " refers to itself while being read");
   }
@@ -853,13 +876,14 @@ Object Document::Impl::object(std::uint32_t num, int depth) const {
     std::uint32_t n;
     ~Done() { s.erase(n); }
   } done{in_progress, num};
-  const XrefEntry& e = it->second;
+  const XrefEntry& e = *it;
   if (e.type == XrefEntry::Type::kInFile) {
     Object o = parse_indirect_at(e.offset, num, e.gen, true, depth);
     cache.emplace(num, o);
     return o;
   }
-  if (xref.count(e.stream_num) == 0 || xref.at(e.stream_num).type != XrefEntry::Type::kInFile) {
+  const XrefEntry* holder = entry(e.stream_num);
+  if (holder == nullptr || holder->type != XrefEntry::Type::kInFile) {
     malformed("object " + std::to_string(num) + " is in object stream " +
               std::to_string(e.stream_num) + ", which is not a plain object");
   }
@@ -1102,30 +1126,36 @@ Document Document::open(std::string_view bytes, const Limits& limits) {
     chain.push_back(std::move(sec));
   }
 
-  // Merge: the newest section that mentions an object wins.
+  // History, oldest section first: for each object the entries of every section that lists it
+  // (within one section the first listing counts, as a reader scanning it would take it).
+  auto hist = std::make_shared<XrefHistory>();
+  std::size_t biggest = 0;
+  for (const Section& sec : chain) biggest = std::max(biggest, sec.entries.size());
+  hist->by_num.reserve(biggest);  // one rehash-free pass over the largest section
+  hist->revisions.reserve(chain.size());
   std::int64_t max_size = 0;
-  for (const Section& sec : chain) {
+  std::uint32_t rev_index = 0;
+  for (auto it = chain.rbegin(); it != chain.rend(); ++it, ++rev_index) {
+    const Section& sec = *it;
     const Object* so = sec.trailer.get("Size");
     if (so == nullptr) malformed("trailer without /Size" + at(sec.offset));
     const std::int64_t sz = so->as_int();
     check_num(0, sz, limits);
     max_size = std::max(max_size, sz);
-    for (const auto& [num, e] : sec.entries) impl->xref.emplace(num, e);
-  }
-  for (const auto& [num, e] : impl->xref) {
-    if (e.type != XrefEntry::Type::kFree && static_cast<std::int64_t>(num) >= max_size) {
-      malformed("object " + std::to_string(num) + " beyond trailer /Size " +
-                std::to_string(max_size));
-    }
-  }
-  impl->size = static_cast<std::uint32_t>(max_size);
-
-  for (auto it = chain.rbegin(); it != chain.rend(); ++it) {
+    hist->size_upto.push_back(static_cast<std::uint32_t>(max_size));
     Revision r;
-    r.xref_offset = it->offset;
-    r.xref_stream = it->stream;
-    r.trailer = it->trailer;
-    for (const auto& [num, e] : it->entries) {
+    r.xref_offset = sec.offset;
+    r.xref_stream = sec.stream;
+    r.trailer = sec.trailer;
+    for (const auto& [num, e] : sec.entries) {
+      // §7.5.4: an object number at or beyond /Size does not exist in that revision.
+      if (e.type != XrefEntry::Type::kFree && static_cast<std::int64_t>(num) >= max_size) {
+        malformed("object " + std::to_string(num) + " beyond trailer /Size " +
+                  std::to_string(max_size));
+      }
+      auto& v = hist->by_num[num];
+      if (!v.empty() && v.back().first == rev_index) continue;
+      v.emplace_back(rev_index, e);
       if (e.type == XrefEntry::Type::kFree) {
         if (num != 0) r.freed.push_back(num);
       } else {
@@ -1136,33 +1166,62 @@ Document Document::open(std::string_view bytes, const Limits& limits) {
     r.objects.erase(std::unique(r.objects.begin(), r.objects.end()), r.objects.end());
     std::sort(r.freed.begin(), r.freed.end());
     // The revision ends after the first %%EOF (and its EOL) that follows its xref section.
-    const std::size_t eof = bytes.find("%%EOF", it->offset);
-    if (eof == std::string_view::npos) malformed("no %%EOF after xref section" + at(it->offset));
+    const std::size_t eof = bytes.find("%%EOF", sec.offset);
+    if (eof == std::string_view::npos) malformed("no %%EOF after xref section" + at(sec.offset));
     std::size_t end = eof + 5;
     if (end < bytes.size() && bytes[end] == '\r') ++end;
     if (end < bytes.size() && bytes[end] == '\n') ++end;
     r.end = end;
-    impl->revisions.push_back(std::move(r));
+    hist->revisions.push_back(std::move(r));
   }
-  if (!impl->revisions.back().trailer.get("Root")) malformed("trailer without /Root");
+  impl->size = static_cast<std::uint32_t>(max_size);
+  impl->rev_count = hist->revisions.size();
+  impl->hist = std::move(hist);
+  if (!impl->hist->revisions.back().trailer.get("Root")) malformed("trailer without /Root");
   return Document(std::move(impl));
 }
 
 std::string_view Document::bytes() const { return impl_->bytes; }
 const Limits& Document::limits() const { return impl_->limits; }
-const std::vector<Revision>& Document::revisions() const { return impl_->revisions; }
-Document Document::revision(std::size_t index) const {
-  if (index >= impl_->revisions.size()) {
-    throw Error(ErrorCode::kInvalidArgument, "pdf: revision " + std::to_string(index) + " of " +
-                                                 std::to_string(impl_->revisions.size()));
-  }
-  return open(impl_->bytes.substr(0, impl_->revisions[index].end), impl_->limits);
+std::span<const Revision> Document::revisions() const {
+  return {impl_->hist->revisions.data(), impl_->rev_count};
 }
-const Dict& Document::trailer() const { return impl_->revisions.back().trailer; }
+Document Document::revision(std::size_t index) const {
+  if (index >= impl_->rev_count) {
+    throw Error(ErrorCode::kInvalidArgument, "pdf: revision " + std::to_string(index) + " of " +
+                                                 std::to_string(impl_->rev_count));
+  }
+  const Revision& r = impl_->hist->revisions[index];
+  const std::string_view prefix = impl_->bytes.substr(0, r.end);
+  // A view of the parsed history, if the prefix is what a reader of it would see: its last
+  // startxref (§7.5.5) points at this revision's section. Otherwise (a linearized file's
+  // first-page section, a hostile file) the prefix is parsed on its own, as a reader would.
+  std::size_t tail = prefix.size();
+  while (tail > 0 && is_ws(prefix[tail - 1])) --tail;
+  const std::size_t sx = tail >= 5 ? prefix.rfind("startxref", tail - 5) : std::string_view::npos;
+  bool same_section = false;
+  if (sx != std::string_view::npos && tail - sx <= 1024) {
+    try {
+      Parser sp(prefix, sx + 9, impl_->limits, false);
+      same_section = sp.expect_int("startxref offset") == static_cast<std::int64_t>(r.xref_offset);
+    } catch (const Error&) {
+      same_section = false;
+    }
+  }
+  if (!same_section) return open(prefix, impl_->limits);
+  auto view = std::make_shared<Impl>();
+  view->bytes = prefix;
+  view->limits = impl_->limits;
+  view->hist = impl_->hist;
+  view->rev_count = index + 1;
+  view->size = impl_->hist->size_upto[index];
+  return Document(std::move(view));
+}
+const Dict& Document::trailer() const { return impl_->hist->revisions[impl_->rev_count - 1].trailer; }
 std::optional<XrefEntry> Document::xref_entry(std::uint32_t num) const {
-  auto it = impl_->xref.find(num);
-  if (it == impl_->xref.end()) return std::nullopt;
-  return it->second;
+  const XrefEntry* e = impl_->entry(num);
+  if (e == nullptr) return std::nullopt;
+  return *e;
 }
 std::uint32_t Document::size() const { return impl_->size; }
 Object Document::object(std::uint32_t num) const { return impl_->object(num, 0); }

@@ -1,6 +1,8 @@
 #include "libcert/verify.h"
 
 #include <algorithm>
+#include <limits>
+#include <map>
 #include <new>
 #include <set>
 #include <sstream>
@@ -127,7 +129,9 @@ nlohmann::json VerificationReport::to_json() const {
     nlohmann::json sj;
     sj["field"] = utf8_clean(s.field_name);
     sj["result"] = to_string(s.result);
-    sj["kind"] = s.docmdp_p ? "certification" : "approval";
+    sj["kind"] = s.doc_timestamp ? "document-timestamp"
+                 : s.docmdp_p    ? "certification"
+                                 : "approval";
     sj["docmdp_p"] = s.docmdp_p ? nlohmann::json(*s.docmdp_p) : nlohmann::json();
     // Certificate strings can hold anything a (hostile) issuer put there: clean them too.
     sj["signer"] = {{"subject", utf8_clean(s.signer_subject)},
@@ -190,7 +194,9 @@ std::string VerificationReport::to_text() const {
   int n = 0;
   for (const auto& s : signatures) {
     o << "Signature " << ++n << ": field '" << utf8_clean(s.field_name) << "' ("
-      << (s.docmdp_p ? "certification, DocMDP P=" + std::to_string(*s.docmdp_p) : "approval")
+      << (s.doc_timestamp ? std::string("document timestamp")
+          : s.docmdp_p    ? "certification, DocMDP P=" + std::to_string(*s.docmdp_p)
+                          : std::string("approval"))
       << ") -> " << to_string(s.result) << "\n";
     if (!s.department.empty() || !s.signer_subject.empty()) {
       o << "  Signer:       " << s.department;
@@ -327,7 +333,8 @@ std::optional<std::int64_t> parse_pdf_date(std::string_view s) {
 
 struct SigField {
   std::string name;
-  Object value;  // the /V value as written (usually a reference)
+  Object value;                    // the /V value as written (usually a reference)
+  std::optional<pdf::Ref> field;   // the field dictionary, if indirect
 };
 
 void collect_fields(const pdf::Document& doc, const Object& entry, const std::string& prefix,
@@ -335,6 +342,8 @@ void collect_fields(const pdf::Document& doc, const Object& entry, const std::st
                     std::vector<SigField>& out, std::size_t max_fields) {
   if (depth > 32 || out.size() > max_fields || seen.size() > 10000) return;
   if (entry.is(Kind::kRef) && !seen.insert(entry.as_ref().num).second) return;  // loop
+  const std::optional<pdf::Ref> field_ref =
+      entry.is(Kind::kRef) ? std::optional<pdf::Ref>(entry.as_ref()) : std::nullopt;
   const Object o = doc.resolve(entry);
   if (!o.is(Kind::kDict)) return;
   const Dict& d = o.as_dict();
@@ -362,7 +371,7 @@ void collect_fields(const pdf::Document& doc, const Object& entry, const std::st
   if (ft != "Sig") return;
   const Object* v = d.get("V");
   if (v == nullptr) return;  // an empty signature field: nothing signed
-  out.push_back(SigField{name, *v});
+  out.push_back(SigField{name, *v, field_ref});
 }
 
 struct Ctx {
@@ -371,6 +380,9 @@ struct Ctx {
   const TrustStore& trust;
   const VerifyOptions& opts;
   std::int64_t now;
+  // The signature dictionary the catalog's /Perms /DocMDP names (ISO 32000-1 §12.8.4 Table 258):
+  // the one certification signature; a DocMDP reference in any other is not a certification.
+  std::optional<pdf::Ref> docmdp_sig;
 };
 
 bool signature_invalidating(const std::string& id) {
@@ -428,10 +440,20 @@ SignatureReport verify_one(const Ctx& ctx, const SigField& field) {
 
   // ---- sub-filter (ISO 32000-1 §12.8.3, ETSI EN 319 142-1 §5.1) ----
   const bool cades = s.sub_filter == "ETSI.CAdES.detached";
-  if (const Object* t = sig.get("Type"); t != nullptr && t->is_name("DocTimeStamp")) {
-    invalid("sub-filter",
-            "document timestamp (/Type /DocTimeStamp, ETSI.RFC3161): verification of timestamp "
-            "tokens is not implemented yet");
+  s.doc_timestamp = [&] {
+    const Object* t = sig.get("Type");
+    return t != nullptr && t->is_name("DocTimeStamp");
+  }();
+  if (s.doc_timestamp) {
+    // ETSI EN 319 142-1 §5.4.3: a document timestamp is /Type /DocTimeStamp with
+    // /SubFilter /ETSI.RFC3161; its /ByteRange and /Contents follow the same rules as a
+    // signature's (checked below).
+    if (s.sub_filter == "ETSI.RFC3161") {
+      add(checks, "sub-filter", CheckStatus::kPass, "/SubFilter /ETSI.RFC3161 (document timestamp)");
+    } else {
+      invalid("sub-filter", "a /DocTimeStamp must have /SubFilter /ETSI.RFC3161, not /" +
+                                s.sub_filter);
+    }
   } else if (cades || s.sub_filter == "adbe.pkcs7.detached") {
     add(checks, "sub-filter", CheckStatus::kPass, "/SubFilter /" + s.sub_filter);
   } else {
@@ -576,7 +598,11 @@ SignatureReport verify_one(const Ctx& ctx, const SigField& field) {
   }
 
   // ---- DocMDP certification level (§12.8.2.2) ----
-  if (const Object* refs = sig.get("Reference"); refs != nullptr) {
+  // Only the signature the catalog's /Perms /DocMDP names is the certification (§12.8.4); a
+  // later signature with a DocMDP reference of its own is an approval signature.
+  const bool named_by_perms =
+      ctx.docmdp_sig && field.value.is(Kind::kRef) && field.value.as_ref() == *ctx.docmdp_sig;
+  if (const Object* refs = sig.get("Reference"); refs != nullptr && !s.doc_timestamp) {
     try {
       const Object arr = ctx.doc.resolve(refs);
       if (arr.is(Kind::kArray)) {
@@ -593,7 +619,14 @@ SignatureReport verify_one(const Ctx& ctx, const SigField& field) {
               p = static_cast<int>(std::clamp<std::int64_t>(po->as_int(), 0, 4));
             }
           }
-          s.docmdp_p = p;
+          if (named_by_perms) {
+            s.docmdp_p = p;
+          } else {
+            add(checks, "docmdp", CheckStatus::kWarn,
+                "this signature carries a DocMDP transform (P=" + std::to_string(p) +
+                    ") but the catalog's /Perms /DocMDP does not name it: it is an approval "
+                    "signature, not the certification");
+          }
         }
       }
     } catch (const Error&) {
@@ -602,6 +635,15 @@ SignatureReport verify_one(const Ctx& ctx, const SigField& field) {
   }
 
   if (!br_ok || !contents_ok) return s;
+  if (s.doc_timestamp) {
+    // The RFC 3161 token itself (its imprint over the ByteRange, the TSA's role and chain) is
+    // verified with issue 19; until then a document timestamp proves nothing and is reported as
+    // such (its own result is INDETERMINATE; it never makes a licence VALID or not).
+    add(checks, "timestamp-token", CheckStatus::kWarn,
+        "the RFC 3161 token of the document timestamp is not verified yet (issue 19): it proves "
+        "no time");
+    return s;
+  }
 
   // ---- the CMS itself ----
   const std::vector<std::string_view> parts = {ctx.pdf.substr(0, a), ctx.pdf.substr(b, c)};
@@ -695,6 +737,37 @@ void verify_doc(const Ctx& ctx, VerificationReport& rep) {
         "more than " + std::to_string(ctx.opts.max_signatures) + " signatures");
     return;
   }
+  // One signature dictionary is one signature (§12.7.4.5): a second field whose /V points at
+  // the same dictionary is not a second signature. The field with the lowest object number is
+  // kept (a field added later takes a new number), the others are reported.
+  {
+    std::map<pdf::Ref, std::size_t> by_value;
+    std::string dups;
+    std::vector<SigField> kept;
+    auto field_num = [](const SigField& f) {
+      return f.field ? f.field->num : std::numeric_limits<std::uint32_t>::max();
+    };
+    for (auto& f : fields) {
+      if (!f.value.is(Kind::kRef)) {
+        kept.push_back(std::move(f));
+        continue;
+      }
+      auto [it, fresh] = by_value.emplace(f.value.as_ref(), kept.size());
+      if (fresh) {
+        kept.push_back(std::move(f));
+        continue;
+      }
+      SigField& first = kept[it->second];
+      if (field_num(f) < field_num(first)) std::swap(first, f);
+      dups += "; field '" + f.name + "' points at the signature dictionary " +
+              std::to_string(f.value.as_ref().num) + " 0 R of field '" + first.name + "'";
+    }
+    fields = std::move(kept);
+    if (!dups.empty()) {
+      add(rep.checks, "signature-fields", CheckStatus::kFail,
+          dups.substr(2) + " (one signature is listed once; a second field on it is a forgery)");
+    }
+  }
   if (fields.empty()) {
     add(rep.checks, "signatures-present", CheckStatus::kFail,
         "the document has no signed signature field (/AcroForm /Fields with /FT /Sig and /V)");
@@ -702,32 +775,89 @@ void verify_doc(const Ctx& ctx, VerificationReport& rep) {
   }
   add(rep.checks, "signatures-present", CheckStatus::kPass,
       std::to_string(fields.size()) + " signature(s)");
-  for (const auto& f : fields) rep.signatures.push_back(verify_one(ctx, f));
-  std::stable_sort(rep.signatures.begin(), rep.signatures.end(),
-                   [](const SignatureReport& x, const SignatureReport& y) {
-                     return x.revision_end < y.revision_end;
-                   });
+
+  Ctx sctx = ctx;
+  try {
+    const Object perms = doc.resolve(doc.catalog().get("Perms"));
+    if (perms.is(Kind::kDict)) {
+      if (const Object* d = perms.as_dict().get("DocMDP"); d != nullptr && d->is(Kind::kRef))
+        sctx.docmdp_sig = d->as_ref();
+    }
+  } catch (const Error&) {
+    // an unreadable /Perms names no certification signature
+  }
+  struct Entry {
+    SignatureReport report;
+    std::optional<pdf::Ref> value;
+  };
+  std::vector<Entry> entries;
+  for (const auto& f : fields) {
+    entries.push_back(Entry{verify_one(sctx, f), f.value.is(Kind::kRef)
+                                                     ? std::optional<pdf::Ref>(f.value.as_ref())
+                                                     : std::nullopt});
+  }
+  std::stable_sort(entries.begin(), entries.end(), [](const Entry& x, const Entry& y) {
+    return x.report.revision_end < y.report.revision_end;
+  });
 
   // Certification level: the DocMDP signature referenced from the catalog's /Perms (§12.8.4).
-  for (const auto& s : rep.signatures) {
-    if (s.docmdp_p && !rep.certification_p) rep.certification_p = s.docmdp_p;
+  for (const auto& e : entries) {
+    if (e.report.docmdp_p && !rep.certification_p) rep.certification_p = e.report.docmdp_p;
   }
 
   // ---- difference analysis of every revision after the earliest signed one ----
   int earliest = static_cast<int>(revs.size());
-  for (const auto& s : rep.signatures)
-    if (s.signed_revision >= 0) earliest = std::min(earliest, s.signed_revision);
+  for (const auto& e : entries)
+    if (e.report.signed_revision >= 0 && !e.report.doc_timestamp)
+      earliest = std::min(earliest, e.report.signed_revision);
   std::vector<std::vector<Change>> per_rev(revs.size());
+  std::vector<detail::NewSignature> added;
+  std::size_t redefined = 0;
+  for (std::size_t k = static_cast<std::size_t>(earliest) + 1; k < revs.size(); ++k)
+    redefined += revs[k].objects.size() + revs[k].freed.size();
+  if (redefined > ctx.opts.max_objects) {
+    add(rep.checks, "limits", CheckStatus::kFail,
+        "the updates after the first signature redefine " + std::to_string(redefined) +
+            " objects, more than the limit " + std::to_string(ctx.opts.max_objects) +
+            " (max_objects): the changes were not analysed");
+    return;
+  }
   if (earliest + 1 < static_cast<int>(revs.size())) {
+    // Each revision is a view of the one parsed file (Document::revision shares its xref): the
+    // previous revision's objects stay cached from its turn as `cur`.
     std::optional<pdf::Document> prev = doc.revision(static_cast<std::size_t>(earliest));
     for (std::size_t k = static_cast<std::size_t>(earliest) + 1; k < revs.size(); ++k) {
       pdf::Document cur = k + 1 == revs.size() ? doc : doc.revision(k);
-      per_rev[k] =
+      detail::UpdateAnalysis u =
           detail::classify_update(*prev, cur, static_cast<int>(k), revs[k], ctx.opts.max_objects);
+      per_rev[k] = std::move(u.changes);
+      for (auto& n : u.signatures) added.push_back(n);
       prev = std::move(cur);
     }
   }
-  for (auto& s : rep.signatures) {
+  // A signature added by an update must be one of the signatures verified above (its field is in
+  // /AcroForm /Fields, so it is): otherwise it is an unexplained change.
+  std::vector<detail::AllowedArea> seal_areas;
+  for (const auto& n : added) {
+    const Entry* e = nullptr;
+    for (const auto& x : entries)
+      if (x.value && *x.value == n.value) e = &x;
+    if (e == nullptr) {
+      per_rev[static_cast<std::size_t>(n.revision)].push_back(
+          Change{n.revision, std::to_string(n.field.num) + " 0 R", ChangeClass::kOther,
+                 "a new signature field whose signature is not among the verified ones", false});
+      continue;
+    }
+    if (!n.page || n.doc_timestamp) continue;  // invisible: nothing to exclude
+    // Only a verified seal's widget may paint over the signed page (its pixels are excluded
+    // from the rendered comparison); a broken one makes the result INVALID anyway.
+    bool verified = e->report.check("signature") != nullptr;
+    for (const auto& c : e->report.checks) verified = verified && c.status != CheckStatus::kFail;
+    if (verified) seal_areas.push_back(detail::AllowedArea{*n.page, n.rect});
+  }
+
+  for (auto& e : entries) {
+    SignatureReport& s = e.report;
     if (s.signed_revision < 0) continue;
     bool all_ok = true;
     for (std::size_t k = static_cast<std::size_t>(s.signed_revision) + 1; k < revs.size(); ++k) {
@@ -768,13 +898,15 @@ void verify_doc(const Ctx& ctx, VerificationReport& rep) {
               ", e.g. " + first);
     }
   }
+  for (auto& e : entries) rep.signatures.push_back(std::move(e.report));
 
   // ---- shadow attacks: render the earliest signed revision and the whole file ----
   if (earliest < static_cast<int>(revs.size()) &&
       revs[static_cast<std::size_t>(earliest)].end < ctx.pdf.size()) {
     if (ctx.opts.render_compare) {
       const std::size_t end = revs[static_cast<std::size_t>(earliest)].end;
-      for (auto& ch : detail::compare_rendering(ctx.pdf.substr(0, end), ctx.pdf, ctx.opts)) {
+      for (auto& ch :
+           detail::compare_rendering(ctx.pdf.substr(0, end), ctx.pdf, seal_areas, ctx.opts)) {
         rep.checks.push_back(std::move(ch));
       }
     } else {
@@ -800,9 +932,10 @@ VerificationReport verify_pdf(std::string_view pdf, const TrustStore& trust,
     try {
       pdf::Limits lim;
       lim.max_file_size = opts.max_file_size;
-      lim.max_revisions = opts.max_revisions;
+      lim.max_revisions = opts.max_revisions + 1;  // one more: verify_doc names the limit
+      lim.max_decoded_stream = opts.max_decoded_stream;
       const pdf::Document doc = pdf::Document::open(pdf, lim);
-      const Ctx ctx{pdf, doc, trust, opts, clock.now()};
+      const Ctx ctx{pdf, doc, trust, opts, clock.now(), std::nullopt};
       verify_doc(ctx, rep);
     } catch (const Error& e) {
       add(rep.checks, e.code() == ErrorCode::kLimitExceeded ? "limits" : "structure",
@@ -816,9 +949,13 @@ VerificationReport verify_pdf(std::string_view pdf, const TrustStore& trust,
   Verdict overall = Verdict::kValid;
   for (const auto& c : rep.checks) {
     if (c.status == CheckStatus::kFail || c.status == CheckStatus::kNotChecked) {
-      const bool doc_broken =
-          c.id == "structure" || c.id == "limits" || c.id == "signatures-present";
-      overall = worse(overall, doc_broken ? Verdict::kInvalid : Verdict::kModified);
+      // A limit reached, or a comparison that could not be made, leaves the question open:
+      // INDETERMINATE, never VALID (trust.md "Fail closed"; docs/verdicts.md).
+      const bool undecided = c.id == "limits" || c.status == CheckStatus::kNotChecked;
+      const bool doc_broken = c.id == "structure" || c.id == "signatures-present";
+      overall = worse(overall, undecided    ? Verdict::kIndeterminate
+                               : doc_broken ? Verdict::kInvalid
+                                            : Verdict::kModified);
       rep.reasons.push_back(c.id + ": " + c.detail);
     }
   }
@@ -837,12 +974,21 @@ VerificationReport verify_pdf(std::string_view pdf, const TrustStore& trust,
       }
       rep.reasons.push_back("signature '" + s.field_name + "': " + c.id + ": " + c.detail);
     }
+    if (s.doc_timestamp) {
+      // Not a seal: a broken one is a forgery (INVALID); an intact one is INDETERMINATE until its
+      // token is verified (issue 19), and only a broken one enters the overall result.
+      s.result = v == Verdict::kValid ? Verdict::kIndeterminate : v;
+      if (v != Verdict::kValid) overall = worse(overall, v);
+      continue;
+    }
     // A signature with no CMS verified (a structural failure stopped it) cannot be VALID.
     if (v == Verdict::kValid && s.check("signature") == nullptr) v = Verdict::kInvalid;
     s.result = v;
     overall = worse(overall, v);
   }
-  if (rep.signatures.empty() && overall == Verdict::kValid) overall = Verdict::kInvalid;
+  const bool any_seal = std::any_of(rep.signatures.begin(), rep.signatures.end(),
+                                    [](const SignatureReport& s) { return !s.doc_timestamp; });
+  if (!any_seal && overall == Verdict::kValid) overall = Verdict::kInvalid;
   rep.result = overall;
   return rep;
 }

@@ -45,7 +45,8 @@ constexpr double kMaxPixelsPerPage = 4.0e6;
 
 // ---- Content cost ------------------------------------------------------------------------------
 // What Poppler will do for a page, estimated before rendering: the decoded bytes of its content
-// streams with every form XObject (ISO 32000-1 §8.10) counted once per `Do` that paints it. A
+// streams with every form XObject (ISO 32000-1 §8.10) counted once per `Do` that paints it, and
+// every image XObject by its pixels (Width x Height). A
 // few kilobytes can otherwise expand to billions of operators (a form that paints the next one
 // 8 times, 10 levels deep), which no time budget between pages can stop.
 class ContentCost {
@@ -119,10 +120,22 @@ class ContentCost {
     memo_[ref] = limit_ + 1;  // a form that paints itself never ends
     const pdf::Object o = doc_.object(ref);
     std::uint64_t cost = 0;
-    if (o.is(pdf::Kind::kStream) && o.as_dict().get("Subtype") != nullptr &&
-        o.as_dict().get("Subtype")->is_name("Form")) {
+    const pdf::Object* subtype = o.is(pdf::Kind::kStream) ? o.as_dict().get("Subtype") : nullptr;
+    if (subtype != nullptr && subtype->is_name("Form")) {
       const std::string data = doc_.decode(o.as_stream());
       cost = stream_cost(data, doc_.resolve(o.as_dict().get("Resources")), depth);
+    } else if (subtype != nullptr && subtype->is_name("Image")) {
+      // An image costs its decoded samples (§8.9.5: Width x Height x components), which Poppler
+      // decodes whatever the output resolution: a 30,000 x 30,000 image is 900 MB of work.
+      const pdf::Object w = doc_.resolve(o.as_dict().get("Width"));
+      const pdf::Object h = doc_.resolve(o.as_dict().get("Height"));
+      if (!w.is(pdf::Kind::kInt) || !h.is(pdf::Kind::kInt) || w.as_int() < 0 || h.as_int() < 0) {
+        cost = limit_ + 1;
+      } else {
+        const auto pw = static_cast<std::uint64_t>(w.as_int());
+        const auto ph = static_cast<std::uint64_t>(h.as_int());
+        cost = pw != 0 && ph > (limit_ + 1) / pw ? limit_ + 1 : add(0, pw * ph);
+      }
     }
     memo_[ref] = cost;
     return cost;
@@ -137,7 +150,9 @@ class ContentCost {
 // are left to Poppler (the structure checks report them).
 std::string content_too_costly(std::string_view bytes, const VerifyOptions& opts) {
   try {
-    const pdf::Document doc = pdf::Document::open(bytes);
+    pdf::Limits lim;
+    lim.max_decoded_stream = opts.max_decoded_stream;
+    const pdf::Document doc = pdf::Document::open(bytes, lim);
     ContentCost cost(doc, opts.max_render_content);
     const auto pages = doc.page_refs();
     for (std::size_t i = 0; i < pages.size(); ++i) {
@@ -243,7 +258,7 @@ std::string fmt_pct(double v) {
 }
 
 std::vector<Check> compare_now(std::string_view signed_revision, std::string_view whole,
-                               const VerifyOptions& opts);
+                               const std::vector<AllowedArea>& seals, const VerifyOptions& opts);
 
 // Renders that overran their deadline and still run (see compare_rendering).
 std::mutex g_overrun_mu;
@@ -266,6 +281,7 @@ Check not_checked(const std::string& why) {
 // such threads may still run in the process; while that many do, rendering is skipped at once,
 // so a stream of hostile PDFs costs at most that many cores, never a hang or unbounded threads.
 std::vector<Check> compare_rendering(std::string_view signed_revision, std::string_view whole,
+                                     const std::vector<AllowedArea>& seals,
                                      const VerifyOptions& opts) {
   {
     std::lock_guard l(g_overrun_mu);
@@ -277,6 +293,7 @@ std::vector<Check> compare_rendering(std::string_view signed_revision, std::stri
   struct Job {
     std::string whole;
     std::size_t signed_size = 0;
+    std::vector<AllowedArea> seals;
     VerifyOptions opts;
     std::promise<std::vector<Check>> done;
     bool overrun = false;  // GUARDED_BY(g_overrun_mu): the caller stopped waiting
@@ -284,17 +301,19 @@ std::vector<Check> compare_rendering(std::string_view signed_revision, std::stri
   auto job = std::make_shared<Job>();
   job->whole.assign(whole);
   job->signed_size = std::min(signed_revision.size(), whole.size());
+  job->seals = seals;
   job->opts.render_dpi = opts.render_dpi;
   job->opts.max_render_pages = opts.max_render_pages;
   job->opts.render_budget_ms = opts.render_budget_ms;
   job->opts.max_render_content = opts.max_render_content;
+  job->opts.max_decoded_stream = opts.max_decoded_stream;
   std::future<std::vector<Check>> result = job->done.get_future();
   try {
     std::thread([job] {
       std::vector<Check> checks;
       try {
         const std::string_view w(job->whole);
-        checks = compare_now(w.substr(0, job->signed_size), w, job->opts);
+        checks = compare_now(w.substr(0, job->signed_size), w, job->seals, job->opts);
       } catch (const std::exception& e) {
         checks = {not_checked(std::string("rendering failed: ") + e.what())};
       }
@@ -319,7 +338,7 @@ std::vector<Check> compare_rendering(std::string_view signed_revision, std::stri
 namespace {
 
 std::vector<Check> compare_now(std::string_view signed_revision, std::string_view whole,
-                               const VerifyOptions& opts) {
+                               const std::vector<AllowedArea>& seals, const VerifyOptions& opts) {
   std::vector<Check> out;
   std::int64_t budget = opts.render_budget_ms;
   const Rendered a = render(signed_revision, opts, budget);
@@ -345,9 +364,10 @@ std::vector<Check> compare_now(std::string_view signed_revision, std::string_vie
     const Page& pa = a.pages[i];
     const Page& pb = b.pages[i];
     const std::string page = "page " + std::to_string(i + 1);
-    // Annotations: every signed one must still be there, unchanged in type and place; new ones
-    // must be widgets of a moderate size.
-    std::vector<const Annot*> added;
+    // Annotations: every signed one must still be there, unchanged in type and place; a new one
+    // must be the widget of a verified new seal (`seals`), of a moderate size.
+    std::vector<Annot> added;
+    double excluded = 0;
     for (const auto& x : pa.annots) {
       bool found = false;
       for (const auto& y : pb.annots) found = found || same_rect(x, y);
@@ -357,17 +377,38 @@ std::vector<Check> compare_now(std::string_view signed_revision, std::string_vie
       bool found = false;
       for (const auto& x : pa.annots) found = found || same_rect(x, y);
       if (found) continue;
+      const double area = std::fabs((y.x2 - y.x1) * (y.y2 - y.y1));
+      if (area == 0) continue;  // paints nothing (an invisible document timestamp widget)
       if (y.type != POPPLER_ANNOT_WIDGET) {
         annot_problems += "; " + page + ": a new non-widget annotation was added";
         continue;
       }
-      const double area = std::fabs((y.x2 - y.x1) * (y.y2 - y.y1));
+      bool seal = false;
+      for (const auto& s : seals) {
+        seal = seal || (s.page == i && std::fabs(std::min(y.x1, y.x2) - s.rect[0]) < 0.5 &&
+                        std::fabs(std::min(y.y1, y.y2) - s.rect[1]) < 0.5 &&
+                        std::fabs(std::max(y.x1, y.x2) - s.rect[2]) < 0.5 &&
+                        std::fabs(std::max(y.y1, y.y2) - s.rect[3]) < 0.5);
+      }
+      if (!seal) {
+        annot_problems += "; " + page +
+                          ": a new widget that is not a verified seal's (an empty or unsigned "
+                          "signature field?) paints on the page; its pixels are compared";
+        continue;
+      }
       const double share = 100.0 * area / (pb.width * pb.height);
       if (share > 10.0) {
         annot_problems += "; " + page + ": a new widget covers " + fmt_pct(share) +
                           " of the page (at most 10% is accepted for a seal)";
       }
-      added.push_back(&y);
+      excluded += area;
+      added.push_back(y);
+    }
+    // A total: several seals of 10% each must not hide a page either.
+    if (100.0 * excluded / (pb.width * pb.height) > 20.0) {
+      annot_problems += "; " + page + ": new seal widgets cover " +
+                        fmt_pct(100.0 * excluded / (pb.width * pb.height)) +
+                        " of the page together (at most 20% is excluded from the comparison)";
     }
     if (pa.px_w != pb.px_w || pa.px_h != pb.px_h) {
       render_problems += "; " + page + ": page size changed";
@@ -377,7 +418,8 @@ std::vector<Check> compare_now(std::string_view signed_revision, std::string_vie
     const double scale = opts.render_dpi / 72.0;
     std::vector<unsigned char> mask(
         static_cast<std::size_t>(pa.px_w) * static_cast<std::size_t>(pa.px_h), 0);
-    for (const Annot* w : added) {
+    for (const Annot& wa : added) {
+      const Annot* w = &wa;
       const int x0 = std::max(0, static_cast<int>(std::floor(std::min(w->x1, w->x2) * scale)) - 2);
       const int x1 =
           std::min(pa.px_w, static_cast<int>(std::ceil(std::max(w->x1, w->x2) * scale)) + 2);

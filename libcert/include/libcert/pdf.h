@@ -37,6 +37,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -221,10 +222,12 @@ class Document {
   [[nodiscard]] const Limits& limits() const;
 
   // Oldest first; back() is the newest revision, whose `end` is normally bytes().size().
-  [[nodiscard]] const std::vector<Revision>& revisions() const;
+  [[nodiscard]] std::span<const Revision> revisions() const;
 
-  // The document as of revision `index` (0 = original): Document::open of bytes()[0, end).
-  // Throws Error(kInvalidArgument) if index >= revisions().size().
+  // The document as of revision `index` (0 = original): what Document::open of bytes()[0, end)
+  // gives, in O(1) — a view sharing this document's parsed cross-reference sections (each
+  // revision is parsed once), with its own object cache. Throws Error(kInvalidArgument) if
+  // index >= revisions().size().
   [[nodiscard]] Document revision(std::size_t index) const;
 
   // The newest trailer (§7.5.5; for an xref stream, its dictionary).

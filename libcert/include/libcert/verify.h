@@ -11,8 +11,9 @@
 //   }
 //   std::cout << report.to_json().dump(2);              // machine-readable
 //
-// verify_pdf never throws for anything wrong with the PDF: malformed, hostile or oversized input
-// yields a report with result INVALID and the failed check (e.g. "structure", "limits"). It throws
+// verify_pdf never throws for anything wrong with the PDF: malformed or hostile input yields a
+// report with result INVALID and the failed check (e.g. "structure"); input beyond a limit
+// yields INDETERMINATE with check "limits" (never VALID). It throws
 // libcert::Error only for caller errors (kInvalidArgument: an empty trust store is allowed, but a
 // null clock is not) and kInternal bugs. It is thread-safe for concurrent calls: it shares nothing
 // but the (read-only) TrustStore and VerifyOptions.
@@ -105,11 +106,16 @@ struct VerifyOptions {
   const Clock* clock = nullptr;  // nullptr: SystemClock
   const SealKeyDirectory* keys = nullptr;
 
-  // Hostile-input limits (issue 10). Exceeding one gives result INVALID, check "limits".
+  // Hostile-input limits (issues 10, 16). Exceeding one gives result INDETERMINATE (never VALID),
+  // check "limits" naming the limit.
   std::size_t max_file_size = 64u << 20;  // bytes
-  std::size_t max_revisions = 64;
+  std::size_t max_revisions = 256;        // decades of archive renewals (B-LTA: DSS + timestamp)
   std::size_t max_signatures = 32;
-  std::size_t max_objects = 200000;  // objects per revision compared by the diff analysis
+  // Objects (re)defined by all updates after the earliest signature, together: what the
+  // difference analysis compares. A licence's updates redefine tens.
+  std::size_t max_objects = 100000;
+  // Decoded bytes of one stream (FlateDecode): an inflate bomb stops here.
+  std::size_t max_decoded_stream = 16u << 20;
   // Shadow-attack rendering: pages rendered at this resolution; skipped (check "rendering" ends
   // "not-checked" and the result cannot be VALID) if the document has more pages than
   // max_render_pages or rendering takes longer than render_budget_ms in total. Poppler cannot be
@@ -119,8 +125,9 @@ struct VerifyOptions {
   double render_dpi = 36.0;
   int max_render_pages = 20;
   // Not rendered either ("not-checked"): a page whose content streams, with every form XObject
-  // counted once per use, exceed this many decoded bytes (a few KB of nested forms can otherwise
-  // ask Poppler for billions of operators).
+  // counted once per use and every image XObject by its pixels, exceed this many decoded bytes
+  // (a few KB of nested forms can otherwise ask Poppler for billions of operators, a 2 MB
+  // stream for a 30,000 x 30,000 image).
   std::uint64_t max_render_content = 64u << 20;
   std::int64_t render_budget_ms = 5000;
   bool render_compare = true;  // false only for benchmarks of the other checks
@@ -175,6 +182,9 @@ struct SignatureReport {
 
   // Certification (DocMDP, ISO 32000-1 §12.8.2.2): nullopt for an approval signature.
   std::optional<int> docmdp_p;
+  // A document timestamp (/Type /DocTimeStamp, ETSI EN 319 142-1 §5.4.3), not a seal: its result
+  // is INDETERMINATE until its token is verified (issue 19) and does not enter the overall one.
+  bool doc_timestamp = false;
 
   std::vector<std::int64_t> byte_range;  // as written (4 numbers when well-formed)
   bool covers_whole_file = false;

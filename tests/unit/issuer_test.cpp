@@ -8,7 +8,9 @@
 #include "libcert/error.h"
 #include "libcert/qr_payload.h"
 #include "libcert/template.h"
+#include "libcert/trust_bundle.h"
 #include "libcert/verify.h"
+#include "support/attack_corpus.h"
 #include "support/process.h"
 
 namespace {
@@ -55,7 +57,10 @@ TEST_F(IssuerTest, IssuesAVerifiableLicenceWithASignedQr) {
 
   libcert::TrustStore trust;
   trust.add_path(kSrc + "/keys-example/root/root.crt");
-  const auto report = libcert::verify_pdf(lic.pdf, trust, {.clock = &clock_});
+  // Trust data: the example trust bundle (key states), verified against the pinned bundle key.
+  const libcert::BundleSealKeys keys(
+      libcert::TrustBundle::parse(attack::example_bundle(), attack::example_pins()));
+  const auto report = libcert::verify_pdf(lic.pdf, trust, {.clock = &clock_, .keys = &keys});
   EXPECT_EQ(report.result, libcert::Verdict::kValid) << report.to_text();
 
   // The QR carries the licence's key data, signed by the same seal.

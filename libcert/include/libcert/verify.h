@@ -79,9 +79,10 @@ class TrustStore {
   std::unique_ptr<Impl> impl_;
 };
 
-// State of a seal key version as the service knows it (service.md, issue 7). libcert has no
-// registry: certd passes a SealKeyDirectory in VerifyOptions; without one the report leaves the
-// key version and state empty.
+// State of a seal key version as the trust data knows it (service.md, issue 7; trust.md "Time and
+// state"). certd passes its registry (SealKeys); offline verifiers pass a BundleSealKeys over a
+// signed trust bundle (libcert/trust_bundle.h), so both apply the same rules. Without one, check
+// "key-state" is not-checked and the verdict is INDETERMINATE (no trust data), never VALID.
 struct SealKeyState {
   enum class State { kPending, kActive, kRetired, kRevoked };
   std::string version;  // e.g. "v2"
@@ -103,7 +104,12 @@ class SealKeyDirectory {
 struct VerifyOptions {
   // "now": used when a signature has no /M (then the chain is checked at verification time).
   const Clock* clock = nullptr;  // nullptr: SystemClock
+  // The trust data: key states and usage windows. nullptr: INDETERMINATE (check "key-state").
   const SealKeyDirectory* keys = nullptr;
+  // A claimed signing time (/M) later than now + max_clock_skew seconds is refused: INVALID,
+  // check "signing-time" (trust.md "Time and state"). Five minutes absorbs ordinary clock drift
+  // between the sealing service and the verifier.
+  std::int64_t max_clock_skew = 300;
 
   // Hostile-input limits (issue 10). Exceeding one gives result INVALID, check "limits".
   std::size_t max_file_size = 64u << 20;  // bytes
@@ -133,9 +139,16 @@ std::string_view to_string(CheckStatus s) noexcept;  // "pass", "fail", "warn", 
 
 // One named check with its outcome. `id` is stable (tests and certd key on it):
 //   document:  structure, limits, signatures-present, pages, annotations, rendering
-//   signature: byte-range, contents, sub-filter, cms, digest, signature, signed-attributes,
-//              signing-certificate, chain, validity-at-signing-time, key-usage, key-state,
-//              coverage, modifications
+//   signature: byte-range, contents, sub-filter, signing-time, cms, digest, signature,
+//              signed-attributes, signing-certificate, chain, validity-at-signing-time,
+//              key-usage, signer-role, issuer-binding, key-state, coverage, modifications
+// signer-role (INVALID): the signer certificate is not a seal certificate (libcert/roles.h: a
+// TSA, bundle-signer, CA or policy-less certificate never seals). issuer-binding: INVALID when
+// the seal's department (organizationIdentifier NTRCN-<USCC>) is not the licence's issuer (the
+// earliest signature) or not the issuer or a co-issuer the licence lists (later signatures);
+// INDETERMINATE (not-checked) when the document names no issuer. key-state: REVOKED when the key
+// was compromised at or before the signing time, INVALID outside its usage window or pending,
+// UNKNOWN-SIGNER when the trust data does not know the key, INDETERMINATE without trust data.
 struct Check {
   std::string id;
   CheckStatus status = CheckStatus::kNotChecked;
@@ -159,13 +172,18 @@ struct SignatureReport {
   std::string field_name;      // fully qualified (/T of the field and its parents)
   std::string signer_subject;  // RFC 2253, UTF-8
   std::string department;  // O (or CN) of the signer certificate, e.g. "噶尔县市场监督管理局"
-  std::string uscc;        // the department's USCC found in the certificate subject
+  std::string uscc;  // the department's USCC: organizationIdentifier NTRCN-<USCC> of a seal
+                     // certificate (empty for any other role)
+  std::string role;  // the signer certificate's role (libcert/roles.h to_string(CertRole))
   std::string cert_sha256;      // SHA-256 of the signer certificate DER: the seal key identity
   std::string cert_serial;      // hex
   std::string cert_not_before;  // ISO 8601 UTC
   std::string cert_not_after;
   std::string key_version;   // from VerifyOptions::keys, else empty
   std::string key_state;     // "active", "retired", "revoked", "pending" or empty
+  // The verdict a failed key-state check leads to: REVOKED (compromised at or before the signing
+  // time), UNKNOWN-SIGNER (not in the trust data), INVALID (pending, outside the usage window).
+  std::optional<Verdict> key_state_verdict;
   std::string signing_time;  // ISO 8601 UTC, from /M
   std::optional<std::int64_t> signing_time_unix;
   std::string signing_time_source;  // "claimed (/M, not proven by a B-B signature)" or "none"
@@ -197,6 +215,11 @@ struct VerificationReport {
   int revisions = 0;
   int pages = 0;
   std::optional<int> certification_p;  // DocMDP /P of the certification signature, if any
+  // The licence's issuer as the document states it (XMP lic:IssuingAuthorityCode, which must equal
+  // the identifier's issuer segment) and the co-issuing departments it lists
+  // (lic:CoIssuingAuthorityCodes); empty when the document names none.
+  std::string issuer_code;
+  std::vector<std::string> co_issuer_codes;
   std::vector<Check> checks;           // document-level checks
   std::vector<SignatureReport> signatures;
 

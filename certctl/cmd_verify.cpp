@@ -66,6 +66,7 @@ int run_verify(const certctl::Args& args) {
 const certctl::Command kVerify{
     "verify", "verify the seals of a PDF and print the report (exit 0 only if VALID)",
     "certctl verify [--trust ROOT.pem|DIR ...] [--bundle FILE [--bundle-pins PINS.txt] "
-    "[--root CERT.pem]] [--keys DIR] [--json] FILE.pdf", run_verify};
+    "[--root CERT.pem]] [--keys DIR] [--json] FILE.pdf",
+    run_verify};
 
 }  // namespace

@@ -218,7 +218,8 @@ int run(const certctl::Args& args) {
 
 const certctl::Command kVerifyQr{
     "verify-qr", "verify a licence QR code offline against a trust bundle",
-    "certctl verify-qr --bundle FILE [--root CERT.pem] [--bundle-pins PINS.txt] [--state FILE] [--now T] [--json] "
+    "certctl verify-qr --bundle FILE [--root CERT.pem] [--bundle-pins PINS.txt] [--state FILE] "
+    "[--now T] [--json] "
     "<QR text | image.png>\n"
     "  exit 0 VALID; 1 REVOKED / EXPIRED / UNKNOWN KEY / SIGNATURE INVALID / MALFORMED;\n"
     "  --state FILE keeps the highest bundle version seen and refuses a rollback",

@@ -11,8 +11,8 @@
 #include <cstdint>
 #include <map>
 #include <nlohmann/json.hpp>
-#include <stdexcept>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>

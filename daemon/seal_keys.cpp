@@ -403,9 +403,9 @@ SealKeyVersion SealKeys::install(const std::string& department, std::int64_t ver
   //    organizationIdentifier NTRCN-<USCC> — what every verifier will require of it.
   const libcert::CertificateRole role = libcert::certificate_role(der);
   if (role.role != libcert::CertRole::kSeal) {
-    throw Error(ErrorCode::kInvalidArgument,
-                "certificate: not a seal certificate (role " +
-                    std::string(libcert::to_string(role.role)) + ": " + role.why + ")");
+    throw Error(ErrorCode::kInvalidArgument, "certificate: not a seal certificate (role " +
+                                                 std::string(libcert::to_string(role.role)) + ": " +
+                                                 role.why + ")");
   }
   if (role.uscc != dept.uscc) {
     throw Error(ErrorCode::kInvalidArgument, "certificate: subject organizationIdentifier is '" +

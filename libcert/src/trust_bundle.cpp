@@ -125,8 +125,8 @@ std::vector<std::string> read_pins(std::string_view text) {
     if (b == std::string_view::npos || line[b] == '#') continue;
     line.remove_prefix(b);
     const std::string_view pin = line.substr(0, line.find_first_of(" \t\r"));
-    const bool hex = pin.size() == 64 && pin.find_first_not_of("0123456789abcdefABCDEF") ==
-                                             std::string_view::npos;
+    const bool hex = pin.size() == 64 &&
+                     pin.find_first_not_of("0123456789abcdefABCDEF") == std::string_view::npos;
     if (!hex)
       throw Error(ErrorCode::kInvalidArgument,
                   "bundle pins: line " + std::to_string(line_no) +
@@ -153,16 +153,16 @@ void TrustBundle::check_signer(std::string_view bundle_cert, const BundlePins& p
   }
   if (std::find(pins.signer_spki_sha256.begin(), pins.signer_spki_sha256.end(), spki) ==
       pins.signer_spki_sha256.end())
-    throw Error(ErrorCode::kCrypto, "trust bundle: signing certificate (" +
-                                        cose::cert_subject(bundle_cert) +
-                                        ") has a public key that is not pinned (SPKI SHA-256 " +
-                                        spki + ")");
+    throw Error(ErrorCode::kCrypto,
+                "trust bundle: signing certificate (" + cose::cert_subject(bundle_cert) +
+                    ") has a public key that is not pinned (SPKI SHA-256 " + spki + ")");
   // 2. The role, read from the certificate: a pinned key certified for another role is refused
   //    too (a configuration mistake must not turn a seal into a bundle signer).
   const CertificateRole role = certificate_role(bundle_cert);
   if (role.role != CertRole::kBundleSigner)
-    throw Error(ErrorCode::kCrypto, "trust bundle: signing certificate is not a bundle signer (role " +
-                                        std::string(to_string(role.role)) + ": " + role.why + ")");
+    throw Error(ErrorCode::kCrypto,
+                "trust bundle: signing certificate is not a bundle signer (role " +
+                    std::string(to_string(role.role)) + ": " + role.why + ")");
   // 3. Issued by the pinned root.
   if (!cose::issued_by(bundle_cert, pins.root_der))
     throw Error(ErrorCode::kCrypto, "trust bundle: signing certificate (" +

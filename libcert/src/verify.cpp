@@ -660,8 +660,8 @@ SignatureReport verify_one(const Ctx& ctx, const SigField& field) {
           "no trust data: neither a trust bundle nor a key directory was given, so the seal key's "
           "state (retired, revoked) cannot be checked");
     } else if (!st) {
-      fail_as(Verdict::kUnknownSigner, "the seal key is not in the trust data (certificate SHA-256 " +
-                                           s.cert_sha256 + ")");
+      fail_as(Verdict::kUnknownSigner,
+              "the seal key is not in the trust data (certificate SHA-256 " + s.cert_sha256 + ")");
     } else {
       s.key_version = st->version;
       using K = SealKeyState::State;
@@ -671,21 +671,20 @@ SignatureReport verify_one(const Ctx& ctx, const SigField& field) {
                                                : "revoked";
       const std::string name = "seal key" + (st->version.empty() ? "" : " " + st->version);
       if (st->state == K::kRevoked && (!st->compromised_at || when >= *st->compromised_at)) {
-        fail_as(Verdict::kRevoked,
-                name + " was revoked" +
-                    (st->compromised_at ? " (compromised at " +
-                                              detail::iso8601(*st->compromised_at) +
-                                              ") at or before the signing time " +
-                                              detail::iso8601(when)
-                                        : std::string(" without a compromise time")));
+        fail_as(
+            Verdict::kRevoked,
+            name + " was revoked" +
+                (st->compromised_at ? " (compromised at " + detail::iso8601(*st->compromised_at) +
+                                          ") at or before the signing time " + detail::iso8601(when)
+                                    : std::string(" without a compromise time")));
       } else if (st->state == K::kPending) {
         fail_as(Verdict::kInvalid, name + " was never activated (pending)");
       } else if ((st->usage_from && when < *st->usage_from) ||
                  (st->usage_until && when >= *st->usage_until)) {
-        fail_as(Verdict::kInvalid, name + " was not in use at the signing time " +
-                                 detail::iso8601(when) + " (in use " +
-                                 (st->usage_from ? detail::iso8601(*st->usage_from) : "") + " .. " +
-                                 (st->usage_until ? detail::iso8601(*st->usage_until) : "") + ")");
+        fail_as(Verdict::kInvalid,
+                name + " was not in use at the signing time " + detail::iso8601(when) +
+                    " (in use " + (st->usage_from ? detail::iso8601(*st->usage_from) : "") +
+                    " .. " + (st->usage_until ? detail::iso8601(*st->usage_until) : "") + ")");
       } else {
         add(checks, "key-state", CheckStatus::kPass,
             name + " is " + s.key_state +
@@ -710,9 +709,9 @@ bool allowed_by(ChangeClass k, std::optional<int> p) {
 // ---- the licence's issuer, as the sealed document states it ----
 
 struct LicenceIssuer {
-  std::string code;                    // USCC of the issuing department
+  std::string code;                     // USCC of the issuing department
   std::vector<std::string> co_issuers;  // USCCs of departments that may add approval seals
-  std::string problem;                 // non-empty: no usable issuer (why)
+  std::string problem;                  // non-empty: no usable issuer (why)
 };
 
 // The text of every <tag>…</tag> element in an XMP packet (simple elements only: the packet is
@@ -746,17 +745,18 @@ LicenceIssuer read_licence_issuer(const pdf::Document& d) {
     const auto codes = xmp_values(xmp, "lic:IssuingAuthorityCode");
     const auto ids = xmp_values(xmp, "lic:LicenceIdentifier");
     if (codes.size() != 1 || ids.size() != 1) {
-      r.problem = "the XMP metadata must hold exactly one lic:IssuingAuthorityCode and one "
-                  "lic:LicenceIdentifier (found " + std::to_string(codes.size()) + " and " +
-                  std::to_string(ids.size()) + ")";
+      r.problem =
+          "the XMP metadata must hold exactly one lic:IssuingAuthorityCode and one "
+          "lic:LicenceIdentifier (found " +
+          std::to_string(codes.size()) + " and " + std::to_string(ids.size()) + ")";
       return r;
     }
     LicenceId id;
     try {
       id = LicenceId::parse(ids.front());
     } catch (const Error& e) {
-      r.problem = "the licence identifier '" + utf8_clean(ids.front()) +
-                  "' does not parse: " + e.what();
+      r.problem =
+          "the licence identifier '" + utf8_clean(ids.front()) + "' does not parse: " + e.what();
       return r;
     }
     if (id.issuer_code != codes.front()) {
@@ -809,9 +809,8 @@ void bind_to_issuer(const pdf::Document& doc, VerificationReport& rep) {
     } else if (s.uscc == li.code) {
       add(s.checks, "issuer-binding", CheckStatus::kPass,
           "sealed by the licence's issuer (USCC " + li.code + ")");
-    } else if (!must_be_issuer &&
-               std::find(li.co_issuers.begin(), li.co_issuers.end(), s.uscc) !=
-                   li.co_issuers.end()) {
+    } else if (!must_be_issuer && std::find(li.co_issuers.begin(), li.co_issuers.end(), s.uscc) !=
+                                      li.co_issuers.end()) {
       add(s.checks, "issuer-binding", CheckStatus::kPass,
           "approval seal of co-issuing department USCC " + s.uscc + " listed by the licence");
     } else {

@@ -25,29 +25,30 @@ class CertctlVerify : public ::testing::Test {
     testsupport::spit(*dir_ / "valid.pdf", p1);
     testsupport::spit(*dir_ / "two-seals.pdf", attack::seal(p2, attack::seal_of("approval"), 2,
                                                             libcert::SealKind::kApproval, 260));
-    testsupport::spit(*dir_ / "water-seal.pdf", attack::seal(unsigned_pdf, attack::seal_of("water"), 1));
+    testsupport::spit(*dir_ / "water-seal.pdf",
+                      attack::seal(unsigned_pdf, attack::seal_of("water"), 1));
     // Trust bundles (what `certctl trust-bundle export` publishes): the genuine one, one where the
     // market regulator's key was compromised before the licence was sealed, and a forgery signed
     // by a seal key (issued by the root, but not the pinned bundle signer).
     testsupport::spit(*dir_ / "bundle.cbor", attack::example_bundle());
-    testsupport::spit(*dir_ / "revoked.cbor",
-                      attack::example_bundle([](libcert::TrustBundle& b) {
-                        for (auto& e : b.seals)
-                          if (e.department == "samr") {
-                            e.state = libcert::SealState::kRevoked;
-                            e.compromised_at = attack::kSealTime - 60;
-                          }
-                      }, 2));
+    testsupport::spit(*dir_ / "revoked.cbor", attack::example_bundle(
+                                                  [](libcert::TrustBundle& b) {
+                                                    for (auto& e : b.seals)
+                                                      if (e.department == "samr") {
+                                                        e.state = libcert::SealState::kRevoked;
+                                                        e.compromised_at = attack::kSealTime - 60;
+                                                      }
+                                                  },
+                                                  2));
     {
       libcert::TrustBundle forged =
           libcert::TrustBundle::parse(attack::example_bundle(), attack::example_pins());
       forged.version = UINT64_MAX;
-      testsupport::spit(
-          *dir_ / "forged.cbor",
-          forged.sign(libcert::certificate_der_from_pem(
-                          attack::slurp_file(attack::kKeys + "/seals/samr/seal.crt")),
-                      libcert::digest_signer_from_pem(
-                          attack::slurp_file(attack::kKeys + "/seals/samr/seal.key"))));
+      testsupport::spit(*dir_ / "forged.cbor",
+                        forged.sign(libcert::certificate_der_from_pem(
+                                        attack::slurp_file(attack::kKeys + "/seals/samr/seal.crt")),
+                                    libcert::digest_signer_from_pem(attack::slurp_file(
+                                        attack::kKeys + "/seals/samr/seal.key"))));
     }
     std::string changed = p1;
     changed[changed.find("cairo")] = 'C';

@@ -7,7 +7,6 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -86,12 +85,15 @@ inline std::string example_bundle(Edit edit, std::uint64_t version = 1) {
   b.issued_at = 1767225600;  // 2026-01-01
   b.root_der = libcert::certificate_der_from_pem(slurp_file(kKeys + "/root/root.crt"));
   std::vector<std::filesystem::path> dirs;
-  for (const auto& e : std::filesystem::directory_iterator(kKeys + "/seals")) dirs.push_back(e.path());
+  for (const auto& e : std::filesystem::directory_iterator(kKeys + "/seals"))
+    dirs.push_back(e.path());
   std::sort(dirs.begin(), dirs.end());
   for (const auto& d : dirs) {
-    const std::string der = libcert::certificate_der_from_pem(slurp_file((d / "seal.crt").string()));
-    b.seals.push_back(libcert::SealEntry::from_certificate(
-        d.filename().string(), libcert::certificate_role(der).uscc, der, libcert::SealState::kActive));
+    const std::string der =
+        libcert::certificate_der_from_pem(slurp_file((d / "seal.crt").string()));
+    b.seals.push_back(libcert::SealEntry::from_certificate(d.filename().string(),
+                                                           libcert::certificate_role(der).uscc, der,
+                                                           libcert::SealState::kActive));
   }
   edit(b);
   return b.sign(libcert::certificate_der_from_pem(slurp_file(kKeys + "/bundle/bundle.crt")),

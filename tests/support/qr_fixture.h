@@ -75,9 +75,7 @@ struct QrKeys {
     return b;
   }
   // The verifier's configuration: the root and the pinned bundle-signer key.
-  [[nodiscard]] libcert::BundlePins pins() const {
-    return {root, {libcert::spki_sha256(bundle)}};
-  }
+  [[nodiscard]] libcert::BundlePins pins() const { return {root, {libcert::spki_sha256(bundle)}}; }
   // Signs and re-parses (what a verifier holds).
   [[nodiscard]] libcert::TrustBundle published(const libcert::TrustBundle& b) const {
     return libcert::TrustBundle::parse(b.sign(bundle, bundle_sign), pins());

@@ -29,8 +29,11 @@ inline std::string licence_xmp(const std::string& issuer, const std::vector<std:
       "<x:xmpmeta xmlns:x=\"adobe:ns:meta/\"><rdf:RDF "
       "xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\"><rdf:Description "
       "rdf:about=\"\" xmlns:lic=\"https://lic.ali.example/ns/gbt36903/1.0/\">\n"
-      " <lic:LicenceIdentifier>" + id + "</lic:LicenceIdentifier>\n"
-      " <lic:IssuingAuthorityCode>" + issuer + "</lic:IssuingAuthorityCode>\n";
+      " <lic:LicenceIdentifier>" +
+      id +
+      "</lic:LicenceIdentifier>\n"
+      " <lic:IssuingAuthorityCode>" +
+      issuer + "</lic:IssuingAuthorityCode>\n";
   if (!co.empty()) {
     x += " <lic:CoIssuingAuthorityCodes><rdf:Bag>";
     for (const auto& c : co) x += "<rdf:li>" + c + "</rdf:li>";
@@ -38,7 +41,6 @@ inline std::string licence_xmp(const std::string& issuer, const std::vector<std:
   }
   return x + "</rdf:Description></rdf:RDF></x:xmpmeta>\n<?xpacket end=\"w\"?>";
 }
-
 
 // The red circle: centre (470, 150), radius 59.5 pt (a 42 mm seal), in PDF user space (origin
 // lower-left). The seal rectangle for it is {410.5, 90.5, 119, 119}.

@@ -27,8 +27,7 @@ class IssuerTest : public ::testing::Test {
         issuer_(*templates_, seals_, {.clock = &clock_, .qr_host = "LIC.ALI.EXAMPLE"}) {}
 
   static nlohmann::json sample(const std::string& id) {
-    return nlohmann::json::parse(
-        testsupport::slurp(kSrc + "/templates/" + id + "/sample.json"));
+    return nlohmann::json::parse(testsupport::slurp(kSrc + "/templates/" + id + "/sample.json"));
   }
 
   std::shared_ptr<const libcert::TemplateSet> templates_;

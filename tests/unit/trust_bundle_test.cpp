@@ -93,8 +93,8 @@ TEST_F(TrustBundle, RefusesBundleSignedByAKeyNotCertifiedByThePinnedRoot) {
 // attacker's key. Refused by the pin; and refused by the role even if the seal key were pinned.
 TEST_F(TrustBundle, SealKeyCannotSignABundle) {
   auto b = k().bundle_v(2, t0());
-  b.seals.push_back(libcert::SealEntry::from_certificate("water", "1154250001990101XK",
-                                                         k().unknown, libcert::SealState::kActive));
+  b.seals.push_back(libcert::SealEntry::from_certificate("water", "1154250001990101XK", k().unknown,
+                                                         libcert::SealState::kActive));
   const std::string forged = b.sign(k().seal, k().seal_sign);
   const auto r = refusal(forged, k().root);
   EXPECT_EQ(r.first, ErrorCode::kCrypto);
@@ -129,7 +129,8 @@ TEST_F(TrustBundle, RogueMaxVersionBySealKeyDoesNotBlockGenuineBundles) {
 // unused pin does no harm. No pin at all is a configuration error, not "accept anything".
 TEST_F(TrustBundle, PinsAreASetAndNeverEmpty) {
   const std::string file = k().bundle_v(1, t0()).sign(k().bundle, k().bundle_sign);
-  libcert::BundlePins p{k().root, {libcert::spki_sha256(k().rogue), libcert::spki_sha256(k().bundle)}};
+  libcert::BundlePins p{k().root,
+                        {libcert::spki_sha256(k().rogue), libcert::spki_sha256(k().bundle)}};
   EXPECT_EQ(libcert::TrustBundle::parse(file, p).version, 1u);
   p.signer_spki_sha256.clear();
   try {
@@ -139,8 +140,7 @@ TEST_F(TrustBundle, PinsAreASetAndNeverEmpty) {
     EXPECT_EQ(e.code(), ErrorCode::kInvalidArgument);
   }
   const auto pins = libcert::read_pins("# comment\n\n" + libcert::spki_sha256(k().bundle) +
-                                       "  bundle.crt\n" +
-                                       libcert::spki_sha256(k().rogue) + "\n");
+                                       "  bundle.crt\n" + libcert::spki_sha256(k().rogue) + "\n");
   ASSERT_EQ(pins.size(), 2u);
   EXPECT_EQ(pins[0], libcert::spki_sha256(k().bundle));
   EXPECT_THROW((void)libcert::read_pins("xyz\n"), libcert::Error);

@@ -108,8 +108,8 @@ class VerifyCorpus : public ::testing::Test {
     const auto samr = seal_of("samr");
     valid_p1_ = new std::string(seal(*unsigned_, samr, 1));
     valid_p2_ = new std::string(seal(*unsigned_, samr, 2));
-    keys_ = new libcert::BundleSealKeys(
-        libcert::TrustBundle::parse(example_bundle(), example_pins()));
+    keys_ =
+        new libcert::BundleSealKeys(libcert::TrustBundle::parse(example_bundle(), example_pins()));
   }
   static void TearDownTestSuite() {
     delete keys_;

@@ -21,15 +21,13 @@ using namespace attack;  // NOLINT: the corpus helpers
 
 namespace {
 
-libcert::PemFileSigner signer(const std::string& dir) {
-  return {dir + ".key", dir + ".crt"};
-}
+libcert::PemFileSigner signer(const std::string& dir) { return {dir + ".key", dir + ".crt"}; }
 
 class VerifyTrust : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    keys_ = new libcert::BundleSealKeys(
-        libcert::TrustBundle::parse(example_bundle(), example_pins()));
+    keys_ =
+        new libcert::BundleSealKeys(libcert::TrustBundle::parse(example_bundle(), example_pins()));
     licence_ = new std::string(cairo_licence());
   }
   static void TearDownTestSuite() {
@@ -109,8 +107,7 @@ TEST_F(VerifyTrust, CertificatesWithoutExactlyTheSealRoleNeverSeal) {
 
 TEST_F(VerifyTrust, ApprovalSealOnlyFromAListedCoIssuer) {
   const std::string once = seal(*licence_, seal_of("samr"), 2);
-  const std::string listed =
-      seal(once, seal_of("approval"), 2, libcert::SealKind::kApproval, 100);
+  const std::string listed = seal(once, seal_of("approval"), 2, libcert::SealKind::kApproval, 100);
   auto r = verify(listed);
   EXPECT_EQ(r.result, Verdict::kValid) << r.to_text();
   EXPECT_EQ(status(r, "issuer-binding", 1), CheckStatus::kPass);
@@ -203,12 +200,12 @@ TEST_F(VerifyTrust, KeyStatesFromTheBundle) {
 
 // A bundle entry cannot move a seal certificate to another department.
 TEST_F(VerifyTrust, BundleEntryWithAnotherIssuerCodeIsIgnored) {
-  const auto moved = libcert::BundleSealKeys(libcert::TrustBundle::parse(
-      example_bundle([](libcert::TrustBundle& b) {
-        for (auto& e : b.seals)
-          if (e.department == "samr") e.issuer_code = kWaterUscc;
-      }),
-      example_pins()));
+  const auto moved = libcert::BundleSealKeys(
+      libcert::TrustBundle::parse(example_bundle([](libcert::TrustBundle& b) {
+                                    for (auto& e : b.seals)
+                                      if (e.department == "samr") e.issuer_code = kWaterUscc;
+                                  }),
+                                  example_pins()));
   const auto r = verify(seal(*licence_, seal_of("samr"), 1), &moved);
   EXPECT_EQ(r.result, Verdict::kUnknownSigner) << r.to_text();
 }

@@ -172,15 +172,15 @@ struct SignatureReport {
   std::string field_name;      // fully qualified (/T of the field and its parents)
   std::string signer_subject;  // RFC 2253, UTF-8
   std::string department;  // O (or CN) of the signer certificate, e.g. "噶尔县市场监督管理局"
-  std::string uscc;  // the department's USCC: organizationIdentifier NTRCN-<USCC> of a seal
-                     // certificate (empty for any other role)
-  std::string role;  // the signer certificate's role (libcert/roles.h to_string(CertRole))
+  std::string uscc;        // the department's USCC: organizationIdentifier NTRCN-<USCC> of a seal
+                           // certificate (empty for any other role)
+  std::string role;        // the signer certificate's role (libcert/roles.h to_string(CertRole))
   std::string cert_sha256;      // SHA-256 of the signer certificate DER: the seal key identity
   std::string cert_serial;      // hex
   std::string cert_not_before;  // ISO 8601 UTC
   std::string cert_not_after;
-  std::string key_version;   // from VerifyOptions::keys, else empty
-  std::string key_state;     // "active", "retired", "revoked", "pending" or empty
+  std::string key_version;  // from VerifyOptions::keys, else empty
+  std::string key_state;    // "active", "retired", "revoked", "pending" or empty
   // The verdict a failed key-state check leads to: REVOKED (compromised at or before the signing
   // time), UNKNOWN-SIGNER (not in the trust data), INVALID (pending, outside the usage window).
   std::optional<Verdict> key_state_verdict;
@@ -220,7 +220,7 @@ struct VerificationReport {
   // (lic:CoIssuingAuthorityCodes); empty when the document names none.
   std::string issuer_code;
   std::vector<std::string> co_issuer_codes;
-  std::vector<Check> checks;           // document-level checks
+  std::vector<Check> checks;  // document-level checks
   std::vector<SignatureReport> signatures;
 
   [[nodiscard]] const Check* check(std::string_view id) const;

@@ -367,7 +367,21 @@ CreatedSealKey SealKeys::create(const std::string& department, const CreateSealK
   X509V3_set_ctx(&ctx, ca.get(), cert.get(), nullptr, nullptr, 0);
   add_ext(cert.get(), &ctx, NID_basic_constraints, "critical,CA:FALSE");
   add_ext(cert.get(), &ctx, NID_key_usage, "critical,digitalSignature,nonRepudiation");
-  add_ext(cert.get(), &ctx, NID_certificate_policies, std::string(libcert::kSealPolicyOid).c_str());
+  {
+    // certificatePolicies = the seal policy (RFC 5280 §4.2.1.4), built directly: the config-string
+    // route (X509V3_EXT_conf_nid) needs a CONF for policy sections.
+    CERTIFICATEPOLICIES* pols = sk_POLICYINFO_new_null();
+    POLICYINFO* pi = POLICYINFO_new();
+    const bool ok =
+        pols != nullptr && pi != nullptr &&
+        (pi->policyid = OBJ_txt2obj(std::string(libcert::kSealPolicyOid).c_str(), 1)) != nullptr &&
+        sk_POLICYINFO_push(pols, pi) > 0;
+    if (!ok) POLICYINFO_free(pi);
+    const bool added = ok && X509_add1_ext_i2d(cert.get(), NID_certificate_policies, pols, 0,
+                                               X509V3_ADD_DEFAULT) == 1;
+    sk_POLICYINFO_pop_free(pols, POLICYINFO_free);
+    if (!added) crypto("certificate extension certificatePolicies");
+  }
   add_ext(cert.get(), &ctx, NID_subject_key_identifier, "hash");
   add_ext(cert.get(), &ctx, NID_authority_key_identifier, "keyid");
   if (X509_sign(cert.get(), ca_key.get(), EVP_sha256()) <= 0) crypto("certificate: signing failed");

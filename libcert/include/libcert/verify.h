@@ -4,7 +4,9 @@
 //
 //   libcert::TrustStore trust;
 //   trust.add_path("keys-example/root/root-ca.pem");   // a PEM file or a directory of them
+//   libcert::BundleSealKeys keys(libcert::TrustBundle::parse(bundle_file, pins));  // trust data
 //   libcert::VerifyOptions opts;                        // limits; opts.clock for "now"
+//   opts.keys = &keys;                                  // without it: INDETERMINATE
 //   auto report = libcert::verify_pdf(pdf_bytes, trust, opts);
 //   if (report.result != libcert::Verdict::kValid) {
 //     std::cerr << report.to_text();                    // names every failed check
@@ -19,19 +21,25 @@
 //
 // What the verdicts mean (signing.md "What a verifier must reject"):
 //   VALID          every signature is cryptographically intact, chains to the trust store at its
-//                  signing time, covers its revision exactly, and every later change is one its
-//                  certification level (DocMDP /P) allows; the final file renders like the last
-//                  signed revision outside new signature widgets.
+//                  signing time, is a seal certificate of the licence's issuer (or of a co-issuer
+//                  the licence lists, for a later approval seal), whose key the trust data shows in
+//                  use at the signing time, covers its revision exactly, and every later change is
+//                  one its certification level (DocMDP /P) allows; the final file renders like the
+//                  last signed revision outside new signature widgets.
 //   INVALID        a signature is broken: malformed /ByteRange or /Contents (Universal Signature
 //                  Forgery, Signature Wrapping), digest or signature mismatch, certificate outside
-//                  its validity at the signing time, wrong key usage, revoked key; or the file is
-//                  not a readable PDF, or has no signature at all.
+//                  its validity at the signing time, wrong key usage, a signer that is not a
+//                  seal (signer-role) or not of the licence's issuer (issuer-binding), a key used
+//                  outside its usage window, /M in the future (signing-time); or the file is not
+//                  a readable PDF, or has no signature at all.
+//   REVOKED        a seal key revoked with compromised_at at or before the signing time.
 //   MODIFIED       the signatures are intact but the file was changed after signing in a way the
 //                  certification level does not allow (Incremental Saving Attack), or the displayed
 //                  content differs from what was signed (shadow attack).
 //   UNKNOWN_SIGNER the signatures are intact but a signer's certificate does not chain to the
-//                  trust store.
-// When several apply, the first in the order INVALID, MODIFIED, UNKNOWN_SIGNER wins.
+//                  trust store, or the trust data does not know the key.
+//   INDETERMINATE  no trust data (VerifyOptions::keys), or the document names no issuer.
+// When several apply, the precedence of libcert::worst applies (docs/verdicts.md).
 //
 // Note on time: a PAdES B-B signature carries no proven time. The signing time used for the
 // certificate checks is the /M entry of the signature dictionary, which the signer *claims*; the

@@ -12,13 +12,17 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <functional>
+#include <sstream>
 #include <string>
 #include <vector>
 
 #include "libcert/clock.h"
 #include "libcert/pdf.h"
+#include "libcert/roles.h"
 #include "libcert/sign.h"
+#include "libcert/trust_bundle.h"
 #include "libcert/verify.h"
 #include "support/test_pdf.h"
 #include "timing.h"
@@ -38,8 +42,9 @@ int main(int argc, char** argv) {
   const int n = argc > 1 ? std::max(1, std::atoi(argv[1])) : 300;
   const std::string keys = std::string(LIBCERT_SOURCE_DIR) + "/keys-example/";
   const libcert::PemFileSigner samr(keys + "seals/samr/seal.key", keys + "seals/samr/seal.crt");
-  const libcert::PemFileSigner ecology(keys + "seals/ecology/seal.key",
-                                       keys + "seals/ecology/seal.crt");
+  // The second seal is an approval seal of the co-issuing department the licence lists.
+  const libcert::PemFileSigner ecology(keys + "seals/approval/seal.key",
+                                       keys + "seals/approval/seal.crt");
   const libcert::FixedClock seal_clock(1748736000);    // 2025-06-01
   const libcert::FixedClock verify_clock(1780272000);  // 2026-06-01
   libcert::SealOptions o;
@@ -47,7 +52,7 @@ int main(int argc, char** argv) {
   o.rect = {testsupport::kSealX, testsupport::kSealY, testsupport::kSealSize,
             testsupport::kSealSize};
   o.reason = "电子证照签章";
-  const std::string in = testsupport::make_cairo_pdf();
+  const std::string in = testsupport::make_cairo_licence();
   const std::string one = libcert::seal_pdf(in, samr, o);
   o.docmdp_p = 2;
   const std::string p2 = libcert::seal_pdf(in, samr, o);
@@ -72,8 +77,20 @@ int main(int argc, char** argv) {
 
   libcert::TrustStore trust;
   trust.add_path(keys + "root/root.crt");
+  // Trust data (key states): the two seals, active, as a trust bundle would list them.
+  libcert::TrustBundle bundle;
+  for (const char* d : {"samr", "approval"}) {
+    std::ifstream f(keys + "seals/" + d + "/seal.crt");
+    std::ostringstream pem;
+    pem << f.rdbuf();
+    const std::string der = libcert::certificate_der_from_pem(pem.str());
+    bundle.seals.push_back(libcert::SealEntry::from_certificate(
+        d, libcert::certificate_role(der).uscc, der, libcert::SealState::kActive));
+  }
+  const libcert::BundleSealKeys seal_keys(bundle);
   libcert::VerifyOptions vo;
   vo.clock = &verify_clock;
+  vo.keys = &seal_keys;
   auto run = [&](const char* what, const std::string& file, libcert::Verdict expect) {
     const auto r = libcert::verify_pdf(file, trust, vo);
     if (r.result != expect) {

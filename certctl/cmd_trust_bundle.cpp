@@ -129,11 +129,10 @@ int run_export(const certctl::Args& args) {
 }
 
 int run_show(const certctl::Args& args) {
-  certctl::Options o(args, {"--root", "--keys"}, {});
+  certctl::Options o(args, {"--root", "--bundle-pins", "--keys"}, {});
   if (o.positional().size() != 1) throw certctl::UsageError("show needs exactly one FILE");
-  const std::string root = o.get("--root").value_or(certctl::keys_dir(o) + "/root/root.crt");
   const auto b =
-      libcert::TrustBundle::parse(certctl::read_file(o.positional()[0]), pem_to_der(root));
+      libcert::TrustBundle::parse(certctl::read_file(o.positional()[0]), certctl::bundle_pins(o));
   std::cout << "version: " << b.version << "\nissued_at: " << b.issued_at
             << "\nsha256: " << b.file_sha256() << "\nseals:\n";
   for (const auto& s : b.seals) {
@@ -167,7 +166,7 @@ const certctl::Command kTrustBundle{
     "trust-bundle", "export or show the signed trust bundle for offline QR verification",
     "certctl trust-bundle export -o FILE [--version N] [--revoked FILE] [--now T] "
     "[--status-bits N] [--qr-host HOST] [--clock-skew S] [--keys DIR] [--templates DIR]\n"
-    "       certctl trust-bundle show FILE [--root CERT.pem]\n"
+    "       certctl trust-bundle show FILE [--root CERT.pem] [--bundle-pins PINS.txt]\n"
     "  --revoked FILE: lines '<department id or USCC> <status index>' whose bit is set",
     run};
 

@@ -1,14 +1,21 @@
 // certctl verify — full verification report of a sealed PDF (libcert/verify.h).
 //
-//   certctl verify licence.pdf                       # trust: keys-example/root/root.crt
-//   certctl verify --trust root.pem --trust dir/ --json licence.pdf
+//   certctl verify --bundle trust-bundle.cbor licence.pdf   # roots: keys-example/root/root.crt
+//   certctl verify --trust root.pem --trust dir/ --bundle B --bundle-pins pins.txt --json f.pdf
 //
-// Exit code 0 only if the result is VALID; 1 for INVALID / MODIFIED / UNKNOWN-SIGNER (the report
-// names the failed checks); 2 usage; 4 the file or a trust root cannot be read.
+// The key states (retired, revoked, compromised_at) come from a signed trust bundle, applied
+// offline exactly as `certctl verify-qr` does (libcert::BundleSealKeys); the bundle is accepted
+// only when signed by a pinned bundle-signer key (--bundle-pins, default <keys>/bundle/pins.txt;
+// --root, default <keys>/root/root.crt). Without --bundle the result is INDETERMINATE (check
+// "key-state": no trust data), never VALID.
+//
+// Exit code 0 only if the result is VALID; 1 for any other verdict (docs/verdicts.md; the report
+// names the failed checks); 2 usage; 3 a bundle that is refused; 4/5 unreadable files.
 #include <iostream>
 
 #include "command.h"
 #include "libcert/clock.h"
+#include "libcert/trust_bundle.h"
 #include "libcert/verify.h"
 
 namespace {
@@ -25,7 +32,7 @@ int run_verify(const certctl::Args& args) {
       rest.push_back(args[i]);
     }
   }
-  const certctl::Options o(rest, {"--keys"}, {"--json"});
+  const certctl::Options o(rest, {"--keys", "--bundle", "--bundle-pins", "--root"}, {"--json"});
   if (o.positional().size() != 1) throw certctl::UsageError("expected exactly one FILE.pdf");
   if (trust_paths.empty()) trust_paths.push_back(certctl::keys_dir(o) + "/root/root.crt");
 
@@ -36,6 +43,11 @@ int run_verify(const certctl::Args& args) {
   libcert::SystemClock clock;
   libcert::VerifyOptions opts;
   opts.clock = &clock;
+  std::optional<libcert::BundleSealKeys> keys;
+  if (auto b = o.get("--bundle")) {
+    keys.emplace(libcert::TrustBundle::parse(certctl::read_file(*b), certctl::bundle_pins(o)));
+    opts.keys = &*keys;
+  }
   const libcert::VerificationReport report = libcert::verify_pdf(pdf, trust, opts);
   if (o.flag("--json")) {
     std::cout << report.to_json().dump(2) << "\n";
@@ -53,6 +65,8 @@ int run_verify(const certctl::Args& args) {
 
 const certctl::Command kVerify{
     "verify", "verify the seals of a PDF and print the report (exit 0 only if VALID)",
-    "certctl verify [--trust ROOT.pem|DIR ...] [--keys DIR] [--json] FILE.pdf", run_verify};
+    "certctl verify [--trust ROOT.pem|DIR ...] [--bundle FILE [--bundle-pins PINS.txt] "
+    "[--root CERT.pem]] [--keys DIR] [--json] FILE.pdf",
+    run_verify};
 
 }  // namespace

@@ -114,11 +114,11 @@ libcert::BundleVersionGuard load_state(const std::string& path) {
 }
 
 int run(const certctl::Args& args) {
-  certctl::Options o(args, {"--bundle", "--root", "--keys", "--state", "--now"}, {"--json"});
+  certctl::Options o(args, {"--bundle", "--root", "--bundle-pins", "--keys", "--state", "--now"},
+                     {"--json"});
   const std::string bundle_path = o.require("--bundle");
   if (o.positional().size() != 1)
     throw certctl::UsageError("expected exactly one QR text or image file");
-  const std::string root_path = o.get("--root").value_or(certctl::keys_dir(o) + "/root/root.crt");
   libcert::SystemClock clock;
   std::int64_t now = clock.now();
   if (auto n = o.get("--now")) {
@@ -130,8 +130,7 @@ int run(const certctl::Args& args) {
   }
 
   const auto bundle =
-      libcert::TrustBundle::parse(certctl::read_file(bundle_path),
-                                  libcert::certificate_der_from_pem(certctl::read_file(root_path)));
+      libcert::TrustBundle::parse(certctl::read_file(bundle_path), certctl::bundle_pins(o));
   if (auto st = o.get("--state")) {
     auto guard = load_state(*st);
     guard.accept(bundle);  // throws "rollback refused"
@@ -221,7 +220,8 @@ int run(const certctl::Args& args) {
 
 const certctl::Command kVerifyQr{
     "verify-qr", "verify a licence QR code offline against a trust bundle",
-    "certctl verify-qr --bundle FILE [--root CERT.pem] [--state FILE] [--now T] [--json] "
+    "certctl verify-qr --bundle FILE [--root CERT.pem] [--bundle-pins PINS.txt] [--state FILE] "
+    "[--now T] [--json] "
     "<QR text | image.png>\n"
     "  prints the verdict (docs/verdicts.md) and the failing check (structure, url-prefix, kid,\n"
     "  signature, issuer-binding, signing-time, key-state, status, expiry);\n"

@@ -11,11 +11,13 @@
 #include <cstdint>
 #include <map>
 #include <nlohmann/json.hpp>
-#include <stdexcept>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "libcert/trust_bundle.h"
 
 namespace certctl {
 
@@ -57,6 +59,11 @@ struct UsageError : std::runtime_error {
 // LIBCERT_TEMPLATES and LIBCERT_KEYS): the source tree's templates/ and keys-example/.
 std::string templates_dir(const Options& o);
 std::string keys_dir(const Options& o);
+
+// The verifier's bundle trust configuration (docs/qr.md "Trust bundle: who may sign it"): the root
+// of `--root FILE` (default <keys>/root/root.crt) and the bundle-signer pins of `--bundle-pins
+// FILE` (default <keys>/bundle/pins.txt). Commands that take them list both options.
+libcert::BundlePins bundle_pins(const Options& o);
 
 // Reads a JSON file; a syntax error is Error(kValidation) with one problem naming the file.
 nlohmann::json read_json(const std::string& path);

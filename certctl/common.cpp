@@ -10,6 +10,7 @@
 #include "libcert/clock.h"
 #include "libcert/error.h"
 #include "libcert/template.h"
+#include "libcert/trust_bundle.h"
 
 namespace certctl {
 
@@ -102,5 +103,18 @@ IssuingContext::IssuingContext(const Options& o, const IssueTime& when)
       seals(libcert::SealKeyring::load_dir(keys_dir(o))),
       clock(when.unix_seconds),
       issuer(*templates, seals, issuer_options(o, &clock)) {}
+
+}  // namespace certctl
+
+namespace certctl {
+
+libcert::BundlePins bundle_pins(const Options& o) {
+  libcert::BundlePins pins;
+  pins.root_der = libcert::certificate_der_from_pem(
+      read_file(o.get("--root").value_or(keys_dir(o) + "/root/root.crt")));
+  pins.signer_spki_sha256 = libcert::read_pins(
+      read_file(o.get("--bundle-pins").value_or(keys_dir(o) + "/bundle/pins.txt")));
+  return pins;
+}
 
 }  // namespace certctl

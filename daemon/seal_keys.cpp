@@ -15,6 +15,7 @@
 #include <filesystem>
 
 #include "libcert/error.h"
+#include "libcert/roles.h"
 #include "libcert/sign.h"
 #include "libcert/template.h"
 #include "metrics.h"
@@ -325,7 +326,7 @@ CreatedSealKey SealKeys::create(const std::string& department, const CreateSealK
   add_name(name.get(), "L", "阿里地区");
   add_name(name.get(), "O", dept.name.zh);
   add_name(name.get(), "OU", "seal key v" + std::to_string(out.version.version));
-  add_name(name.get(), "organizationIdentifier", dept.uscc);
+  add_name(name.get(), "organizationIdentifier", libcert::organization_identifier(dept.uscc));
   add_name(name.get(), "CN", dept.name.zh);
   if (X509_REQ_set_version(req.get(), 0) != 1 ||
       X509_REQ_set_subject_name(req.get(), name.get()) != 1 ||
@@ -366,6 +367,21 @@ CreatedSealKey SealKeys::create(const std::string& department, const CreateSealK
   X509V3_set_ctx(&ctx, ca.get(), cert.get(), nullptr, nullptr, 0);
   add_ext(cert.get(), &ctx, NID_basic_constraints, "critical,CA:FALSE");
   add_ext(cert.get(), &ctx, NID_key_usage, "critical,digitalSignature,nonRepudiation");
+  {
+    // certificatePolicies = the seal policy (RFC 5280 §4.2.1.4), built directly: the config-string
+    // route (X509V3_EXT_conf_nid) needs a CONF for policy sections.
+    CERTIFICATEPOLICIES* pols = sk_POLICYINFO_new_null();
+    POLICYINFO* pi = POLICYINFO_new();
+    const bool ok =
+        pols != nullptr && pi != nullptr &&
+        (pi->policyid = OBJ_txt2obj(std::string(libcert::kSealPolicyOid).c_str(), 1)) != nullptr &&
+        sk_POLICYINFO_push(pols, pi) > 0;
+    if (!ok) POLICYINFO_free(pi);
+    const bool added = ok && X509_add1_ext_i2d(cert.get(), NID_certificate_policies, pols, 0,
+                                               X509V3_ADD_DEFAULT) == 1;
+    sk_POLICYINFO_pop_free(pols, POLICYINFO_free);
+    if (!added) crypto("certificate extension certificatePolicies");
+  }
   add_ext(cert.get(), &ctx, NID_subject_key_identifier, "hash");
   add_ext(cert.get(), &ctx, NID_authority_key_identifier, "keyid");
   if (X509_sign(cert.get(), ca_key.get(), EVP_sha256()) <= 0) crypto("certificate: signing failed");
@@ -397,19 +413,19 @@ SealKeyVersion SealKeys::install(const std::string& department, std::int64_t ver
                 "certificate: its public key does not match the private key of " +
                     version_name(*v) + " (was it issued for another CSR?)");
   }
-  // 2. It names the department (organizationIdentifier = USCC, as every seal certificate).
-  X509_NAME* subj = X509_get_subject_name(cert.get());
-  const int idx = X509_NAME_get_index_by_NID(subj, NID_organizationIdentifier, -1);
-  std::string oi;
-  if (idx >= 0) {
-    const ASN1_STRING* s = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subj, idx));
-    oi.assign(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)),
-              static_cast<std::size_t>(ASN1_STRING_length(s)));
+  // 2. It is a seal certificate of this department (trust.md "Roles"): the seal policy OID and
+  //    organizationIdentifier NTRCN-<USCC> — what every verifier will require of it.
+  const libcert::CertificateRole role = libcert::certificate_role(der);
+  if (role.role != libcert::CertRole::kSeal) {
+    throw Error(ErrorCode::kInvalidArgument, "certificate: not a seal certificate (role " +
+                                                 std::string(libcert::to_string(role.role)) + ": " +
+                                                 role.why + ")");
   }
-  if (oi != dept.uscc) {
+  if (role.uscc != dept.uscc) {
     throw Error(ErrorCode::kInvalidArgument, "certificate: subject organizationIdentifier is '" +
-                                                 oi + "', expected " + department + "'s USCC " +
-                                                 dept.uscc);
+                                                 libcert::organization_identifier(role.uscc) +
+                                                 "', expected " + department + "'s " +
+                                                 libcert::organization_identifier(dept.uscc));
   }
   // 3. Issued by the seal root (keys-example issues seal certificates directly from the root).
   Cert root = parse_der(root_der_);

@@ -4,8 +4,13 @@
 #
 #   keys-example/make-bundle-key.sh [KEYS_DIR]     (default: the directory of this script)
 #
-# EXAMPLE KEY — NOT FOR PRODUCTION. Offline QR verifiers pin the root and accept a trust bundle
-# only when its signing certificate is issued by that root (docs/qr.md "Trust bundle format").
+# EXAMPLE KEY — NOT FOR PRODUCTION. Offline verifiers accept a trust bundle only when its signing
+# certificate is issued by the pinned root, carries the bundle-signer policy OID
+# 2.25.173139380313850288678706241780509391059 (libcert/roles.h; UUID
+# 82416e84-8a66-4d83-990d-bcfd55a538d3, ITU-T X.667) AND its public key is pinned in the
+# verifier's configuration (docs/qr.md "Trust bundle: who may sign it"). This script writes the
+# pin, the SHA-256 of the certificate's SubjectPublicKeyInfo, to bundle/pins.txt (one per line:
+# the current key and, during a rollover, the next one).
 # A key of its own (not a seal key, not the root): the bundle is published often, by a service,
 # while the root stays offline; keyUsage digitalSignature only. Fixed validity 2025-01-01 ..
 # 2035-12-31 (openssl ca -startdate/-enddate) keeps tests stable.
@@ -43,6 +48,7 @@ CN = placeholder
 [ v3_bundle ]
 basicConstraints       = critical, CA:FALSE
 keyUsage               = critical, digitalSignature
+certificatePolicies    = 2.25.173139380313850288678706241780509391059
 subjectKeyIdentifier   = hash
 authorityKeyIdentifier = keyid
 CNF
@@ -58,4 +64,11 @@ openssl ca -batch -config "$work/ca.cnf" -cert "$keys/root/root.crt" -keyfile "$
 umask 022
 cp "$work/out.pem" "$keys/bundle/bundle.crt"
 chmod 0644 "$keys/bundle/bundle.crt"
-echo "bundle key: $keys/bundle/bundle.{key,crt}"
+pin=$(openssl x509 -in "$keys/bundle/bundle.crt" -noout -pubkey | openssl pkey -pubin -outform DER \
+  | openssl dgst -sha256 -r | cut -d' ' -f1)
+{
+  echo "# SHA-256 of the SubjectPublicKeyInfo of each trust-bundle signer a verifier accepts"
+  echo "# (current key first; add the next key here BEFORE the service switches to it)."
+  echo "$pin  bundle/bundle.crt (EXAMPLE)"
+} > "$keys/bundle/pins.txt"
+echo "bundle key: $keys/bundle/bundle.{key,crt}, pin $pin in $keys/bundle/pins.txt"

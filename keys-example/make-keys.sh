@@ -11,15 +11,21 @@
 #                                  CA:TRUE, keyUsage keyCertSign+cRLSign, 2025-01-01..2045-12-31
 #   seals/<dept>/seal.{key,crt}    one per department of templates/departments.json: ECDSA P-256,
 #                                  subject C=CN, ST=西藏自治区, L=阿里地区, O=CN=<Chinese name>,
-#                                  organizationIdentifier=<USCC> (UTF8String), keyUsage (critical)
-#                                  digitalSignature+nonRepudiation, NO extendedKeyUsage (NSS only
-#                                  accepts an EKU that contains emailProtection), 2025-01-01..2030-12-31
+#                                  organizationIdentifier=NTRCN-<USCC> (UTF8String; ETSI EN 319
+#                                  412-1 §5.1.4), certificatePolicies = the seal policy OID,
+#                                  keyUsage (critical) digitalSignature+nonRepudiation, NO
+#                                  extendedKeyUsage (NSS only accepts an EKU that contains
+#                                  emailProtection), 2025-01-01..2030-12-31
 #   tsa/tsa.{key,crt}              time-stamping unit: EKU timeStamping (critical, RFC 3161 §2.3)
 #   audit/audit.{key,pub}          Ed25519 key for signed audit-log checkpoints
 #
 # Fixed validity dates come from `openssl ca -startdate/-enddate` (OpenSSL 3.0 has no
 # `x509 -not_before`), so tests that sign "now = 2025-06-01" are stable until the keys are remade.
 set -eu
+
+# The seal policy OID (libcert/roles.h kSealPolicyOid): 2.25.<UUID 762c3d9f-72f8-4f54-b150-e78bee3b2d4b
+# as an integer> (ITU-T X.667). A verifier accepts a PDF or QR seal only from a certificate with it.
+seal_oid=2.25.157078614424240747290383494601942707531
 
 here=$(cd "$(dirname "$0")" && pwd)
 out=${1:-$here}
@@ -73,6 +79,7 @@ subjectKeyIdentifier   = hash
 [ v3_seal ]
 basicConstraints       = critical, CA:FALSE
 keyUsage               = critical, digitalSignature, nonRepudiation
+certificatePolicies    = $seal_oid
 subjectKeyIdentifier   = hash
 authorityKeyIdentifier = keyid
 [ v3_tsa ]
@@ -125,7 +132,7 @@ while read -r key value; do
       (umask 022 && mkdir -p "$out/seals/$id")
       newkey "$out/seals/$id/seal.key"
       issue "$out/seals/$id/seal.key" \
-        "/C=CN/ST=西藏自治区/L=阿里地区/O=$name/organizationIdentifier=$value/CN=$name" \
+        "/C=CN/ST=西藏自治区/L=阿里地区/O=$name/organizationIdentifier=NTRCN-$value/CN=$name" \
         v3_seal 20250101000000Z 20301231235959Z "$out/seals/$id/seal.crt"
       count=$((count + 1)) ;;
   esac

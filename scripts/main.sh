@@ -13,12 +13,15 @@ cmake --preset release >/dev/null
 cmake --build --preset release
 BIN=build/release
 mkdir -p out
+# The trust data for `certctl verify` (key states; without it the verdict is INDETERMINATE): the
+# example trust bundle, signed by the pinned example bundle key (docs/qr.md).
+"$BIN/certctl" trust-bundle export -o out/trust-bundle.cbor >/dev/null
 n=0
 for dir in templates/*/; do
   id=$(basename "$dir")
   [ -f "$dir/manifest.json" ] || continue
   "$BIN/certctl" issue --template "$id" --data "$dir/sample.json" -o "out/$id.pdf" >/dev/null
-  verdict=$("$BIN/certctl" verify "out/$id.pdf" | sed -n 's/^Result: //p')
+  verdict=$("$BIN/certctl" verify --bundle out/trust-bundle.cbor "out/$id.pdf" | sed -n 's/^Result: //p')
   printf 'main: out/%-48s %6d bytes  %s\n' "$id.pdf" "$(stat -c %s "out/$id.pdf")" "$verdict"
   n=$((n + 1))
 done

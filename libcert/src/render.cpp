@@ -19,6 +19,7 @@
 #include "libcert/qr.h"
 #include "libcert/seal_image.h"
 #include "text.h"
+#include "xmp.h"
 
 namespace libcert {
 
@@ -224,6 +225,10 @@ std::string families_str(const std::vector<std::string>& fams) {
 }
 
 }  // namespace
+
+std::string detail::add_xmp_to_cairo_pdf(const std::string& pdf, const std::string& xmp) {
+  return add_xmp(pdf, xmp);
+}
 
 // ---- Font coverage (fontconfig) ----------------------------------------------------------------
 

@@ -1,8 +1,12 @@
 #include "libcert/trust_bundle.h"
 
+#include <algorithm>
+#include <cctype>
+
 #include "cbor.h"
 #include "cose.h"
 #include "libcert/error.h"
+#include "libcert/roles.h"
 
 namespace libcert {
 
@@ -160,7 +164,65 @@ std::string TrustBundle::sign(std::string_view bundle_cert_der, const DigestSign
       Value::map({{Value::integer(cose::kHdrX5Chain), Value::bytes(bundle_cert_der)}}), signer);
 }
 
-TrustBundle TrustBundle::parse(std::string_view file, std::string_view pinned_root_der) {
+std::vector<std::string> read_pins(std::string_view text) {
+  std::vector<std::string> pins;
+  std::size_t line_no = 0;
+  while (!text.empty()) {
+    const std::size_t nl = text.find('\n');
+    std::string_view line = text.substr(0, nl);
+    text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
+    ++line_no;
+    const std::size_t b = line.find_first_not_of(" \t\r");
+    if (b == std::string_view::npos || line[b] == '#') continue;
+    line.remove_prefix(b);
+    const std::string_view pin = line.substr(0, line.find_first_of(" \t\r"));
+    const bool hex = pin.size() == 64 &&
+                     pin.find_first_not_of("0123456789abcdefABCDEF") == std::string_view::npos;
+    if (!hex)
+      throw Error(ErrorCode::kInvalidArgument,
+                  "bundle pins: line " + std::to_string(line_no) +
+                      " is not a SHA-256 of a SubjectPublicKeyInfo (64 hex digits)");
+    std::string p(pin);
+    for (char& c : p) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    pins.push_back(std::move(p));
+  }
+  if (pins.empty()) throw Error(ErrorCode::kInvalidArgument, "bundle pins: no pin found");
+  return pins;
+}
+
+void TrustBundle::check_signer(std::string_view bundle_cert, const BundlePins& pins) {
+  if (pins.signer_spki_sha256.empty())
+    throw Error(ErrorCode::kInvalidArgument,
+                "trust bundle: no bundle-signer key is pinned in the verifier's configuration");
+  // 1. The pin: the configuration names the signer's key; "anything under the root" is not
+  //    enough (a seal or TSA key is under the root too).
+  std::string spki;
+  try {
+    spki = spki_sha256(bundle_cert);
+  } catch (const Error&) {
+    bad("x5chain is not a DER certificate");
+  }
+  if (std::find(pins.signer_spki_sha256.begin(), pins.signer_spki_sha256.end(), spki) ==
+      pins.signer_spki_sha256.end())
+    throw Error(ErrorCode::kCrypto,
+                "trust bundle: signing certificate (" + cose::cert_subject(bundle_cert) +
+                    ") has a public key that is not pinned (SPKI SHA-256 " + spki + ")");
+  // 2. The role, read from the certificate: a pinned key certified for another role is refused
+  //    too (a configuration mistake must not turn a seal into a bundle signer).
+  const CertificateRole role = certificate_role(bundle_cert);
+  if (role.role != CertRole::kBundleSigner)
+    throw Error(ErrorCode::kCrypto,
+                "trust bundle: signing certificate is not a bundle signer (role " +
+                    std::string(to_string(role.role)) + ": " + role.why + ")");
+  // 3. Issued by the pinned root.
+  if (!cose::issued_by(bundle_cert, pins.root_der))
+    throw Error(ErrorCode::kCrypto, "trust bundle: signing certificate (" +
+                                        cose::cert_subject(bundle_cert) +
+                                        ") is not issued by the pinned root");
+}
+
+TrustBundle TrustBundle::parse(std::string_view file, const BundlePins& pins) {
+  const std::string_view pinned_root_der = pins.root_der;
   if (file.size() > kMaxFile)
     throw Error(ErrorCode::kLimitExceeded, "trust bundle: file exceeds 64 MB");
   cbor::Limits limits;
@@ -179,10 +241,7 @@ TrustBundle TrustBundle::parse(std::string_view file, std::string_view pinned_ro
   const std::string& bundle_cert =
       need(s.unprotected, cose::kHdrX5Chain, Value::Kind::kBytes, "x5chain").as_bytes();
   if (cose_kid(bundle_cert) != s.kid) bad("kid does not match the x5chain certificate");
-  if (!cose::issued_by(bundle_cert, pinned_root_der))
-    throw Error(ErrorCode::kCrypto, "trust bundle: signing certificate (" +
-                                        cose::cert_subject(bundle_cert) +
-                                        ") is not issued by the pinned root");
+  check_signer(bundle_cert, pins);
   if (!cose::verify_es256(s, bundle_cert))
     throw Error(ErrorCode::kCrypto, "trust bundle: signature does not verify");
 
@@ -261,6 +320,39 @@ std::vector<const SealEntry*> TrustBundle::seals_with_kid(std::string_view kid) 
   for (const SealEntry& s : seals)
     if (s.kid() == kid) out.push_back(&s);
   return out;
+}
+
+BundleSealKeys::BundleSealKeys(const TrustBundle& bundle) {
+  for (const SealEntry& e : bundle.seals) {
+    const CertificateRole role = certificate_role(e.certificate_der);
+    if (role.role != CertRole::kSeal || role.uscc != e.issuer_code) continue;
+    SealKeyState st;
+    st.version = e.version;
+    switch (e.state) {
+      case SealState::kPending:
+        st.state = SealKeyState::State::kPending;
+        break;
+      case SealState::kActive:
+        st.state = SealKeyState::State::kActive;
+        break;
+      case SealState::kRetired:
+        st.state = SealKeyState::State::kRetired;
+        break;
+      case SealState::kRevoked:
+        st.state = SealKeyState::State::kRevoked;
+        break;
+    }
+    st.compromised_at = e.compromised_at;
+    st.usage_from = e.usage_from;
+    st.usage_until = e.usage_until;
+    by_cert_[cose::hex(cose::sha256(e.certificate_der))] = std::move(st);
+  }
+}
+
+std::optional<SealKeyState> BundleSealKeys::lookup(std::string_view cert_sha256) const {
+  const auto it = by_cert_.find(cert_sha256);
+  if (it == by_cert_.end()) return std::nullopt;
+  return it->second;
 }
 
 void BundleVersionGuard::accept(const TrustBundle& b) {

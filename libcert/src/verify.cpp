@@ -8,7 +8,9 @@
 #include <sstream>
 
 #include "libcert/error.h"
+#include "libcert/ids.h"
 #include "libcert/pdf.h"
+#include "libcert/roles.h"
 #include "verify_cms.h"
 #include "verify_diff.h"
 #include "verify_render.h"
@@ -60,7 +62,8 @@ std::vector<std::string> VerificationReport::failed_checks() const {
     if (c.status == CheckStatus::kFail || c.status == CheckStatus::kNotChecked) out.push_back(c.id);
   for (const auto& s : signatures)
     for (const auto& c : s.checks)
-      if (c.status == CheckStatus::kFail) out.push_back(s.field_name + ":" + c.id);
+      if (c.status == CheckStatus::kFail || c.status == CheckStatus::kNotChecked)
+        out.push_back(s.field_name + ":" + c.id);
   return out;
 }
 
@@ -122,6 +125,9 @@ nlohmann::json VerificationReport::to_json() const {
   for (const auto& r : reasons) j["reasons"].push_back(utf8_clean(r));
   j["file"] = {{"size", file_size}, {"revisions", revisions}, {"pages", pages}};
   j["certification_p"] = certification_p ? nlohmann::json(*certification_p) : nlohmann::json();
+  j["licence"] = {{"issuer_code", utf8_clean(issuer_code)},
+                  {"co_issuer_codes", nlohmann::json::array()}};
+  for (const auto& c : co_issuer_codes) j["licence"]["co_issuer_codes"].push_back(utf8_clean(c));
   j["checks"] = checks_json(checks);
   for (auto& c : j["checks"]) c["detail"] = utf8_clean(c["detail"].get<std::string>());
   j["signatures"] = nlohmann::json::array();
@@ -137,6 +143,7 @@ nlohmann::json VerificationReport::to_json() const {
     sj["signer"] = {{"subject", utf8_clean(s.signer_subject)},
                     {"department", utf8_clean(s.department)},
                     {"uscc", utf8_clean(s.uscc)},
+                    {"role", s.role},
                     {"cert_sha256", s.cert_sha256},
                     {"cert_serial", s.cert_serial},
                     {"not_before", s.cert_not_before},
@@ -201,6 +208,7 @@ std::string VerificationReport::to_text() const {
     if (!s.department.empty() || !s.signer_subject.empty()) {
       o << "  Signer:       " << s.department;
       if (!s.uscc.empty()) o << " (USCC " << s.uscc << ")";
+      if (!s.role.empty()) o << ", certificate role " << s.role;
       o << "\n  Subject:      " << s.signer_subject << "\n";
       o << "  Seal key:     certificate SHA-256 " << s.cert_sha256;
       if (!s.key_version.empty()) o << ", version " << s.key_version << " (" << s.key_state << ")";
@@ -389,6 +397,7 @@ bool signature_invalidating(const std::string& id) {
   static const std::set<std::string, std::less<>> kIds = {"byte-range",
                                                           "contents",
                                                           "sub-filter",
+                                                          "signing-time",
                                                           "cms",
                                                           "digest",
                                                           "signature",
@@ -396,6 +405,8 @@ bool signature_invalidating(const std::string& id) {
                                                           "signing-certificate",
                                                           "validity-at-signing-time",
                                                           "key-usage",
+                                                          "signer-role",
+                                                          "issuer-binding",
                                                           "key-state"};
   return kIds.count(id) != 0;
 }
@@ -596,6 +607,13 @@ SignatureReport verify_one(const Ctx& ctx, const SigField& field) {
         "time " +
         detail::iso8601(ctx.now);
   }
+  // A claimed time in the future is a forgery or a broken signer clock: either way the key
+  // checks below would be evaluated at a time that has not happened (trust.md "Time and state").
+  if (s.signing_time_unix && *s.signing_time_unix > ctx.now + ctx.opts.max_clock_skew) {
+    invalid("signing-time", "/M " + s.signing_time + " lies in the future: later than now (" +
+                                detail::iso8601(ctx.now) + ") plus the allowed clock skew of " +
+                                std::to_string(ctx.opts.max_clock_skew) + " s");
+  }
 
   // ---- DocMDP certification level (§12.8.2.2) ----
   // Only the signature the catalog's /Perms /DocMDP names is the certification (§12.8.4); a
@@ -659,11 +677,33 @@ SignatureReport verify_one(const Ctx& ctx, const SigField& field) {
   s.cert_not_after = cms.cert_not_after;
   s.digest_algorithm = cms.digest_algorithm;
 
-  // ---- seal key state (service.md key lifecycle; issue 7) ----
-  if (ctx.opts.keys != nullptr && !s.cert_sha256.empty()) {
-    const auto st = ctx.opts.keys->lookup(s.cert_sha256);
-    if (!st) {
-      add(checks, "key-state", CheckStatus::kWarn, "the seal key is not in the key directory");
+  // ---- role: only a seal certificate seals a licence (trust.md "Roles") ----
+  if (!s.cert_sha256.empty()) {
+    s.role = std::string(to_string(cms.role.role));
+    if (cms.role.role == CertRole::kSeal) {
+      add(checks, "signer-role", CheckStatus::kPass, "seal certificate: " + cms.role.why);
+    } else {
+      invalid("signer-role", "the signer certificate is not a seal certificate (role " + s.role +
+                                 "): " + cms.role.why);
+    }
+  }
+
+  // ---- seal key state at the signing time (service.md key lifecycle; trust.md) ----
+  if (!s.cert_sha256.empty()) {
+    auto fail_as = [&](Verdict verdict, std::string detail) {
+      s.key_state_verdict = verdict;
+      invalid("key-state", std::move(detail));
+    };
+    const auto st = ctx.opts.keys != nullptr ? ctx.opts.keys->lookup(s.cert_sha256)
+                                             : std::optional<SealKeyState>();
+    if (ctx.opts.keys == nullptr) {
+      // Fail closed: without a bundle or registry nobody can say the key was not revoked.
+      add(checks, "key-state", CheckStatus::kNotChecked,
+          "no trust data: neither a trust bundle nor a key directory was given, so the seal key's "
+          "state (retired, revoked) cannot be checked");
+    } else if (!st) {
+      fail_as(Verdict::kUnknownSigner,
+              "the seal key is not in the trust data (certificate SHA-256 " + s.cert_sha256 + ")");
     } else {
       s.key_version = st->version;
       using K = SealKeyState::State;
@@ -671,25 +711,27 @@ SignatureReport verify_one(const Ctx& ctx, const SigField& field) {
                     : st->state == K::kRetired ? "retired"
                     : st->state == K::kPending ? "pending"
                                                : "revoked";
+      const std::string name = "seal key" + (st->version.empty() ? "" : " " + st->version);
       if (st->state == K::kRevoked && (!st->compromised_at || when >= *st->compromised_at)) {
-        invalid(
-            "key-state",
-            "seal key " + st->version + " was revoked" +
+        fail_as(
+            Verdict::kRevoked,
+            name + " was revoked" +
                 (st->compromised_at ? " (compromised at " + detail::iso8601(*st->compromised_at) +
                                           ") at or before the signing time " + detail::iso8601(when)
                                     : std::string(" without a compromise time")));
       } else if (st->state == K::kPending) {
-        invalid("key-state", "seal key " + st->version + " was never activated (pending)");
+        fail_as(Verdict::kInvalid, name + " was never activated (pending)");
       } else if ((st->usage_from && when < *st->usage_from) ||
                  (st->usage_until && when >= *st->usage_until)) {
-        invalid("key-state", "seal key " + st->version + " was not in use at the signing time " +
-                                 detail::iso8601(when) + " (in use " +
-                                 (st->usage_from ? detail::iso8601(*st->usage_from) : "") + " .. " +
-                                 (st->usage_until ? detail::iso8601(*st->usage_until) : "") + ")");
+        fail_as(Verdict::kInvalid,
+                name + " was not in use at the signing time " + detail::iso8601(when) +
+                    " (in use " + (st->usage_from ? detail::iso8601(*st->usage_from) : "") +
+                    " .. " + (st->usage_until ? detail::iso8601(*st->usage_until) : "") + ")");
       } else {
         add(checks, "key-state", CheckStatus::kPass,
-            "seal key " + st->version + " is " + s.key_state +
-                (st->state == K::kRevoked ? " (compromised after the signing time)" : ""));
+            name + " is " + s.key_state +
+                (st->state == K::kRevoked ? " (compromised after the signing time)" : "") +
+                ", in use at the signing time");
       }
     }
   }
@@ -704,6 +746,123 @@ bool allowed_by(ChangeClass k, std::optional<int> p) {
   // Form filling (new signatures): P=2 and P=3 allow it, P=1 does not (§12.8.2.2 Table 254).
   // Without a certification signature, adding further signatures is allowed.
   return !p || *p >= 2;
+}
+
+// ---- the licence's issuer, as the sealed document states it ----
+
+struct LicenceIssuer {
+  std::string code;                     // USCC of the issuing department
+  std::vector<std::string> co_issuers;  // USCCs of departments that may add approval seals
+  std::string problem;                  // non-empty: no usable issuer (why)
+};
+
+// The text of every <tag>…</tag> element in an XMP packet (simple elements only: the packet is
+// our own, written by render.cpp; an attribute form or a nested element yields no value).
+std::vector<std::string> xmp_values(std::string_view xmp, std::string_view tag) {
+  std::vector<std::string> out;
+  const std::string open = "<" + std::string(tag) + ">", close = "</" + std::string(tag) + ">";
+  for (std::size_t p = xmp.find(open); p != std::string_view::npos; p = xmp.find(open, p + 1)) {
+    const std::size_t b = p + open.size();
+    const std::size_t e = xmp.find(close, b);
+    if (e == std::string_view::npos) break;
+    out.emplace_back(xmp.substr(b, e - b));
+  }
+  return out;
+}
+
+// The issuer comes from two places of the licence that render.cpp writes from the same value
+// (Template::metadata "issuer_code"): the XMP item lic:IssuingAuthorityCode (GB/T 36903) and the
+// issuer segment of the GB/T 36904 identifier (lic:LicenceIdentifier). Both must be present once
+// and agree; otherwise the document does not say whose licence it is. Co-issuers are listed in
+// lic:CoIssuingAuthorityCodes (an rdf:Bag of USCCs), covered by the issuer's own seal.
+LicenceIssuer read_licence_issuer(const pdf::Document& d) {
+  LicenceIssuer r;
+  try {
+    const Object meta = d.resolve(d.catalog().get("Metadata"));
+    if (!meta.is(Kind::kStream)) {
+      r.problem = "the document has no XMP metadata stream (catalog /Metadata): it names no issuer";
+      return r;
+    }
+    const std::string xmp = d.decode(meta.as_stream());
+    const auto codes = xmp_values(xmp, "lic:IssuingAuthorityCode");
+    const auto ids = xmp_values(xmp, "lic:LicenceIdentifier");
+    if (codes.size() != 1 || ids.size() != 1) {
+      r.problem =
+          "the XMP metadata must hold exactly one lic:IssuingAuthorityCode and one "
+          "lic:LicenceIdentifier (found " +
+          std::to_string(codes.size()) + " and " + std::to_string(ids.size()) + ")";
+      return r;
+    }
+    LicenceId id;
+    try {
+      id = LicenceId::parse(ids.front());
+    } catch (const Error& e) {
+      r.problem =
+          "the licence identifier '" + utf8_clean(ids.front()) + "' does not parse: " + e.what();
+      return r;
+    }
+    if (id.issuer_code != codes.front()) {
+      r.problem = "the identifier's issuer segment " + id.issuer_code +
+                  " differs from lic:IssuingAuthorityCode " + utf8_clean(codes.front());
+      return r;
+    }
+    if (check_uscc(id.issuer_code)) {
+      r.problem = "the licence's issuer code " + id.issuer_code + " is not a valid USCC";
+      return r;
+    }
+    r.code = id.issuer_code;
+    for (const auto& bag : xmp_values(xmp, "lic:CoIssuingAuthorityCodes"))
+      for (auto& c : xmp_values(bag, "rdf:li")) r.co_issuers.push_back(std::move(c));
+  } catch (const Error& e) {
+    r.problem = std::string("the XMP metadata cannot be read: ") + e.what();
+  }
+  return r;
+}
+
+// Signer–issuer binding (trust.md): the earliest signature — the one that certifies the licence
+// and covers the XMP naming the co-issuers — and any certification signature must be the issuer's
+// own seal; a later approval seal may also come from a co-issuer the licence lists.
+void bind_to_issuer(const pdf::Document& doc, VerificationReport& rep) {
+  int earliest = -1;
+  for (const auto& s : rep.signatures)
+    if (s.signed_revision >= 0 && (earliest < 0 || s.signed_revision < earliest))
+      earliest = s.signed_revision;
+  if (earliest < 0) return;  // nothing intact to bind
+  const auto& revs = doc.revisions();
+  LicenceIssuer li;
+  if (static_cast<std::size_t>(earliest) + 1 == revs.size()) {
+    li = read_licence_issuer(doc);
+  } else {
+    try {
+      li = read_licence_issuer(doc.revision(static_cast<std::size_t>(earliest)));
+    } catch (const Error& e) {
+      li.problem = std::string("the sealed revision cannot be read: ") + e.what();
+    }
+  }
+  rep.issuer_code = li.code;
+  rep.co_issuer_codes = li.co_issuers;
+  bool first = true;
+  for (auto& s : rep.signatures) {
+    if (s.role != to_string(CertRole::kSeal)) continue;  // signer-role failed already
+    const bool must_be_issuer = first || s.docmdp_p.has_value();
+    first = false;
+    if (!li.problem.empty()) {
+      add(s.checks, "issuer-binding", CheckStatus::kNotChecked, li.problem);
+    } else if (s.uscc == li.code) {
+      add(s.checks, "issuer-binding", CheckStatus::kPass,
+          "sealed by the licence's issuer (USCC " + li.code + ")");
+    } else if (!must_be_issuer && std::find(li.co_issuers.begin(), li.co_issuers.end(), s.uscc) !=
+                                      li.co_issuers.end()) {
+      add(s.checks, "issuer-binding", CheckStatus::kPass,
+          "approval seal of co-issuing department USCC " + s.uscc + " listed by the licence");
+    } else {
+      add(s.checks, "issuer-binding", CheckStatus::kFail,
+          "sealed by department USCC " + s.uscc + " (" + utf8_clean(s.department) +
+              "), but the licence's issuer is USCC " + li.code +
+              (must_be_issuer ? std::string(" and this signature must be the issuer's own")
+                              : std::string(", and the licence lists no such co-issuer")));
+    }
+  }
 }
 
 void verify_doc(const Ctx& ctx, VerificationReport& rep) {
@@ -799,6 +958,8 @@ void verify_doc(const Ctx& ctx, VerificationReport& rep) {
   std::stable_sort(entries.begin(), entries.end(), [](const Entry& x, const Entry& y) {
     return x.report.revision_end < y.report.revision_end;
   });
+
+  bind_to_issuer(doc, rep);
 
   // Certification level: the DocMDP signature referenced from the catalog's /Perms (§12.8.4).
   for (const auto& e : entries) {
@@ -963,8 +1124,17 @@ VerificationReport verify_pdf(std::string_view pdf, const TrustStore& trust,
     Verdict v = Verdict::kValid;
     bool untrusted_only = true;
     for (const auto& c : s.checks) {
+      if (c.status == CheckStatus::kNotChecked &&
+          (c.id == "key-state" || c.id == "issuer-binding")) {
+        // Fail closed: a check that needs data the verifier lacks is INDETERMINATE, never VALID.
+        v = worse(v, Verdict::kIndeterminate);
+        rep.reasons.push_back("signature '" + s.field_name + "': " + c.id + ": " + c.detail);
+        continue;
+      }
       if (c.status != CheckStatus::kFail) continue;
-      if (signature_invalidating(c.id)) {
+      if (c.id == "key-state" && s.key_state_verdict) {
+        v = worse(v, *s.key_state_verdict);
+      } else if (signature_invalidating(c.id)) {
         v = worse(v, Verdict::kInvalid);
       } else if (c.id == "chain") {
         untrusted_only = c.detail.rfind("does not chain to a trusted seal root", 0) == 0;

@@ -134,21 +134,6 @@ std::string name_rfc2253(const X509_NAME* name) {
   return n > 0 ? std::string(data, static_cast<std::size_t>(n)) : std::string();
 }
 
-// The department's USCC (GB 32100) is carried in the subject; profiles differ in which attribute
-// (organizationIdentifier, serialNumber, OU...), so take the first 18-character run of
-// [0-9A-Z] in any attribute that passes the USCC check.
-std::string find_uscc(const X509_NAME* name) {
-  const int n = X509_NAME_entry_count(name);
-  for (int i = 0; i < n; ++i) {
-    const std::string v = asn1_utf8(X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, i)));
-    for (std::size_t p = 0; p + 18 <= v.size(); ++p) {
-      const std::string_view w(v.data() + p, 18);
-      if (!check_uscc(w)) return std::string(w);
-    }
-  }
-  return {};
-}
-
 std::string asn1_time_iso(const ASN1_TIME* t) {
   std::tm tm{};
   if (t == nullptr || ASN1_TIME_to_tm(t, &tm) != 1) {
@@ -288,7 +273,21 @@ CmsVerification cms_verify(const std::vector<std::string_view>& parts, std::stri
   r.signer_subject = name_rfc2253(subj);
   r.department = name_entry(subj, NID_organizationName);
   if (r.department.empty()) r.department = name_entry(subj, NID_commonName);
-  r.uscc = find_uscc(subj);
+  // The department comes only from the seal role: organizationIdentifier NTRCN-<USCC> of a
+  // certificate with the seal policy (trust.md), never from any 18 characters of the subject.
+  {
+    unsigned char* d = nullptr;
+    const int dn = i2d_X509(signer, &d);
+    if (dn > 0) {
+      r.role = certificate_role(
+          std::string_view(reinterpret_cast<const char*>(d), static_cast<std::size_t>(dn)));
+      OPENSSL_free(d);
+    } else {
+      ERR_clear_error();
+      r.role.why = "the signer certificate cannot be encoded";
+    }
+    if (r.role.role == CertRole::kSeal) r.uscc = r.role.uscc;
+  }
   r.cert_sha256 = cert_sha256(signer);
   if (const ASN1_INTEGER* serial = X509_get0_serialNumber(signer); serial != nullptr) {
     ossl::Bn bn(ASN1_INTEGER_to_BN(serial, nullptr));

@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "libcert/roles.h"
 #include "libcert/verify.h"
 
 namespace libcert::detail {
@@ -22,6 +23,8 @@ struct CmsVerification {
   std::string signer_subject, department, uscc, cert_sha256, cert_serial;
   std::string cert_not_before, cert_not_after, digest_algorithm;
   bool chain_untrusted = false;  // the chain check failed only for lack of a trust anchor
+  // The signer certificate's role (libcert/roles.h); uscc above is its department for kSeal only.
+  CertificateRole role;
 };
 
 // `parts` are the signed byte ranges in order; `der` the CMS (trailing zero padding allowed);

@@ -7,10 +7,16 @@
 #                                 the example root), valid 2025-01-01..2030-12-31
 #   expired/seal.{key,crt}        a samr-like seal certificate issued by the EXAMPLE root but valid
 #                                 only 2020-01-01..2021-12-31 (expired at any 2025+ signing time)
+#   no-policy/seal.{key,crt}      the EXAMPLE root's samr seal of the old profile: plain USCC in
+#                                 organizationIdentifier, no seal policy OID (role "none")
+#   two-roles/seal.{key,crt}      seal AND bundle-signer policy OIDs in one certificate (one role
+#                                 only, trust.md: refused as both)
+# The seal certificates (unchained, expired) otherwise have the seal profile of keys-example
+# (seal policy OID, organizationIdentifier NTRCN-<USCC>) so that each shows exactly one defect.
 set -eu
 out=$1
 kx=$2
-mkdir -p "$out/other-root" "$out/unchained" "$out/expired"
+mkdir -p "$out/other-root" "$out/unchained" "$out/expired" "$out/no-policy" "$out/two-roles"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT INT TERM
 : > "$work/index.txt"
@@ -46,8 +52,16 @@ CN = placeholder
 basicConstraints = critical, CA:TRUE
 keyUsage         = critical, keyCertSign, cRLSign
 [ v3_seal ]
+basicConstraints    = critical, CA:FALSE
+keyUsage            = critical, digitalSignature, nonRepudiation
+certificatePolicies = 2.25.157078614424240747290383494601942707531
+[ v3_nopolicy ]
 basicConstraints = critical, CA:FALSE
 keyUsage         = critical, digitalSignature, nonRepudiation
+[ v3_tworoles ]
+basicConstraints    = critical, CA:FALSE
+keyUsage            = critical, digitalSignature, nonRepudiation
+certificatePolicies = 2.25.157078614424240747290383494601942707531, 2.25.173139380313850288678706241780509391059
 CNF
 newkey() {
   openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1"
@@ -67,7 +81,8 @@ issue() {
     -in "$work/req.csr" -out "$a6" -notext 2>"$work/ca.log" || { cat "$work/ca.log" >&2; exit 1; }
   : "$a1"
 }
-subj='/C=CN/ST=西藏自治区/L=阿里地区/O=阿里地区市场监督管理局/organizationIdentifier=115425000199003834/CN=阿里地区市场监督管理局'
+subj='/C=CN/ST=西藏自治区/L=阿里地区/O=阿里地区市场监督管理局/organizationIdentifier=NTRCN-115425000199003834/CN=阿里地区市场监督管理局'
+old_subj='/C=CN/ST=西藏自治区/L=阿里地区/O=阿里地区市场监督管理局/organizationIdentifier=115425000199003834/CN=阿里地区市场监督管理局'
 newkey "$out/other-root/root.key"
 issue "$out/other-root/root.key" "/C=CN/O=Somebody Else/CN=Unrelated Root CA (TEST)" v3_root \
   20250101000000Z 20451231235959Z "$out/other-root/root.crt" selfsign -
@@ -77,3 +92,9 @@ issue "$out/unchained/seal.key" "$subj" v3_seal 20250101000000Z 20301231235959Z 
 newkey "$out/expired/seal.key"
 issue "$out/expired/seal.key" "$subj" v3_seal 20200101000000Z 20211231235959Z \
   "$out/expired/seal.crt" "$kx/root/root.crt" "$kx/root/root.key"
+newkey "$out/no-policy/seal.key"
+issue "$out/no-policy/seal.key" "$old_subj" v3_nopolicy 20250101000000Z 20301231235959Z \
+  "$out/no-policy/seal.crt" "$kx/root/root.crt" "$kx/root/root.key"
+newkey "$out/two-roles/seal.key"
+issue "$out/two-roles/seal.key" "$subj" v3_tworoles 20250101000000Z 20301231235959Z \
+  "$out/two-roles/seal.crt" "$kx/root/root.crt" "$kx/root/root.key"

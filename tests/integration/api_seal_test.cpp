@@ -10,6 +10,7 @@
 #include "audit.h"
 #include "certd_fixture.h"
 #include "libcert/qr_payload.h"
+#include "libcert/roles.h"
 #include "merkle.h"
 #include "sqlite.h"
 #include "store.h"
@@ -259,7 +260,7 @@ TEST(ApiSeal, RetiredStaysValidAndCompromiseInvalidatesFromItsTimeOnly) {
             std::string::npos)
       << q2b.dump();
   auto p2b = verify_pdf(c, get_pdf(c, key, l2b.body["id"]));
-  EXPECT_EQ(p2b["result"], "INVALID") << p2b.dump();
+  EXPECT_EQ(p2b["result"], "REVOKED") << p2b.dump();  // as the QR path (docs/verdicts.md)
   EXPECT_EQ(p2b["seal"]["version"], "2");
   bool named = false;
   for (const auto& r : p2b["reasons"]) {
@@ -330,9 +331,30 @@ TEST(ApiSeal, LifecycleRoutesRefuseWrongStepsAndForeignCertificates) {
   EXPECT_EQ(files, 1);
   // The CSR signed by the example CA with the openssl CLI (a tool we did not write) installs.
   testsupport::spit(d / "v2.csr", created["csr_pem"].get<std::string>());
+  // With the seal profile (trust.md "Roles"): the seal policy OID; the CSR's subject carries
+  // organizationIdentifier NTRCN-<USCC>. Without the policy the certificate has no role and is
+  // refused (nothing installed).
+  testsupport::spit(d / "seal.ext",
+                    "keyUsage=critical,digitalSignature,nonRepudiation\n"
+                    "certificatePolicies=" +
+                        std::string(libcert::kSealPolicyOid) + "\n");
   auto ca = testsupport::run("openssl x509 -req -in " + (d / "v2.csr").string() + " -CA " + kKeys +
                              "/root/root.crt -CAkey " + kKeys + "/root/root.key -days 200 " +
-                             "-sha256 -set_serial 0x77 -out " + (d / "v2.crt").string() + " 2>&1");
+                             "-sha256 -set_serial 0x77 -out " + (d / "v2-nopolicy.crt").string() +
+                             " 2>&1");
+  ASSERT_EQ(ca.exit_code, 0) << ca.out;
+  j = expect_problem(
+      c.Put("/v1/seals/samr/keys/2/certificate", bearer(admin),
+            nlohmann::json{{"certificate_pem", testsupport::slurp(d / "v2-nopolicy.crt")}}.dump(),
+            "application/json"),
+      400, "invalid-argument");
+  EXPECT_NE(j["detail"].get<std::string>().find("not a seal certificate (role none"),
+            std::string::npos)
+      << j["detail"];
+  ca = testsupport::run("openssl x509 -req -in " + (d / "v2.csr").string() + " -CA " + kKeys +
+                        "/root/root.crt -CAkey " + kKeys + "/root/root.key -days 200 " +
+                        "-sha256 -set_serial 0x78 -extfile " + (d / "seal.ext").string() +
+                        " -out " + (d / "v2.crt").string() + " 2>&1");
   ASSERT_EQ(ca.exit_code, 0) << ca.out;
   // samr v1's certificate does not match v2's key: a precise 400, nothing installed.
   const std::string v1_cert = testsupport::slurp(kKeys + "/seals/samr/seal.crt");

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "libcert/trust_bundle.h"
 #include "support/attack_corpus.h"
 #include "support/process.h"
 
@@ -25,8 +26,33 @@ class CertctlVerify : public ::testing::Test {
     const std::string p1 = attack::seal(unsigned_pdf, attack::seal_of("samr"), 1);
     const std::string p2 = attack::seal(unsigned_pdf, attack::seal_of("samr"), 2);
     testsupport::spit(*dir_ / "valid.pdf", p1);
-    testsupport::spit(*dir_ / "two-seals.pdf", attack::seal(p2, attack::seal_of("ecology"), 2,
+    testsupport::spit(*dir_ / "two-seals.pdf", attack::seal(p2, attack::seal_of("approval"), 2,
                                                             libcert::SealKind::kApproval, 260));
+    testsupport::spit(*dir_ / "water-seal.pdf",
+                      attack::seal(unsigned_pdf, attack::seal_of("water"), 1));
+    // Trust bundles (what `certctl trust-bundle export` publishes): the genuine one, one where the
+    // market regulator's key was compromised before the licence was sealed, and a forgery signed
+    // by a seal key (issued by the root, but not the pinned bundle signer).
+    testsupport::spit(*dir_ / "bundle.cbor", attack::example_bundle());
+    testsupport::spit(*dir_ / "revoked.cbor", attack::example_bundle(
+                                                  [](libcert::TrustBundle& b) {
+                                                    for (auto& e : b.seals)
+                                                      if (e.department == "samr") {
+                                                        e.state = libcert::SealState::kRevoked;
+                                                        e.compromised_at = attack::kSealTime - 60;
+                                                      }
+                                                  },
+                                                  2));
+    {
+      libcert::TrustBundle forged =
+          libcert::TrustBundle::parse(attack::example_bundle(), attack::example_pins());
+      forged.version = UINT64_MAX;
+      testsupport::spit(*dir_ / "forged.cbor",
+                        forged.sign(libcert::certificate_der_from_pem(
+                                        attack::slurp_file(attack::kKeys + "/seals/samr/seal.crt")),
+                                    libcert::digest_signer_from_pem(attack::slurp_file(
+                                        attack::kKeys + "/seals/samr/seal.key"))));
+    }
     std::string changed = p1;
     changed[changed.find("cairo")] = 'C';
     testsupport::spit(*dir_ / "byte-changed.pdf", changed);
@@ -48,8 +74,11 @@ class CertctlVerify : public ::testing::Test {
   }
   static void TearDownTestSuite() { delete dir_; }
 
-  static testsupport::RunResult certctl(const std::string& args) {
-    return run(std::string(CERTCTL_BIN) + " verify " + args);
+  // With the example trust bundle (key states) unless the test names another one.
+  static testsupport::RunResult certctl(const std::string& args,
+                                        const std::string& bundle = "bundle.cbor") {
+    return run(std::string(CERTCTL_BIN) + " verify " +
+               (bundle.empty() ? std::string() : "--bundle " + file(bundle) + " ") + args);
   }
   static std::string file(const std::string& name) { return shell_quote((*dir_ / name).string()); }
   static testsupport::TempDir* dir_;
@@ -124,6 +153,33 @@ TEST_F(CertctlVerify, UsageAndUnreadableInput) {
   EXPECT_NE(u.out.find("Result: UNKNOWN-SIGNER"), std::string::npos) << u.out;
 }
 
+// issue 16: key roles, the signer-issuer binding and key states, through the CLI.
+TEST_F(CertctlVerify, AnotherDepartmentsSealIsInvalid) {
+  const auto r = certctl(file("water-seal.pdf"));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.out.find("Result: INVALID"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("Seal1:issuer-binding"), std::string::npos) << r.out;
+}
+
+TEST_F(CertctlVerify, WithoutTrustDataIsIndeterminate) {
+  const auto r = certctl(file("valid.pdf"), "");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.out.find("Result: INDETERMINATE"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("Seal1:key-state"), std::string::npos) << r.out;
+}
+
+TEST_F(CertctlVerify, KeyCompromisedBeforeSealingIsRevoked) {
+  const auto r = certctl(file("valid.pdf"), "revoked.cbor");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.out.find("Result: REVOKED"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("Seal1:key-state"), std::string::npos) << r.out;
+}
+
+TEST_F(CertctlVerify, BundleSignedByASealKeyIsRefused) {
+  const auto r = certctl(file("valid.pdf"), "forged.cbor");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.out.find("not pinned"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("Result:"), std::string::npos) << r.out;
 
 // ---- issue 16: the change-policy corpus through certctl, cross-checked with MuPDF --------------
 
@@ -175,6 +231,7 @@ class ChangePolicyInterop : public ::testing::Test {
       put(k + "-info-changed", up.write().pdf);
       sizes_[k] = sealed.size();
     }
+    testsupport::spit(*dir_ / "bundle.cbor", attack::example_bundle());
   }
   static void TearDownTestSuite() { delete dir_; }
   static void put(const std::string& name, const std::string& bytes) {
@@ -184,7 +241,10 @@ class ChangePolicyInterop : public ::testing::Test {
     return shell_quote((*dir_ / (name + ".pdf")).string());
   }
   static nlohmann::json verify(const std::string& name, int expect_exit) {
-    const auto r = run(std::string(CERTCTL_BIN) + " verify --json " + file(name));
+    // With the example trust bundle (key states): without trust data a genuine seal is
+    // INDETERMINATE (docs/verdicts.md).
+    const auto r = run(std::string(CERTCTL_BIN) + " verify --json --bundle " +
+                       shell_quote((*dir_ / "bundle.cbor").string()) + " " + file(name));
     EXPECT_EQ(r.exit_code, expect_exit) << name << "\n" << r.out;
     try {
       return nlohmann::json::parse(r.out);

@@ -8,7 +8,9 @@
 
 #include <openssl/evp.h>
 
+#include <algorithm>
 #include <cstdint>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <sstream>
@@ -18,8 +20,13 @@
 
 #include "gobj.h"
 #include "libcert/clock.h"
+#include "libcert/ids.h"
 #include "libcert/pdf.h"
+#include "libcert/roles.h"
 #include "libcert/sign.h"
+#include "libcert/trust_bundle.h"
+#include "support/test_pdf.h"
+#include "xmp.h"
 
 namespace attack {
 
@@ -30,9 +37,16 @@ constexpr std::int64_t kSealTime = 1767225600;    // 2026-01-01T00:00:00Z
 constexpr std::int64_t kVerifyTime = 1780272000;  // 2026-06-01T00:00:00Z
 constexpr double kSealX = 410.5, kSealY = 90.5, kSealSize = 119;
 
+inline constexpr const char* kSamrUscc = testsupport::kUsccSamr;
+inline constexpr const char* kApprovalUscc = testsupport::kUsccApproval;
+inline constexpr const char* kWaterUscc = testsupport::kUsccWater;
+using testsupport::licence_xmp;
+
 // A one-page licence-like PDF made with cairo (classic xref table, as the renderer writes it):
-// a title, a face value and a red circle where the seal goes.
-inline std::string cairo_licence() {
+// a title, a face value and a red circle where the seal goes; XMP naming `issuer` (default the
+// market regulator) and the co-issuers that may add approval seals (default the approval bureau).
+inline std::string cairo_licence(const std::string& issuer = kSamrUscc,
+                                 const std::vector<std::string>& co_issuers = {kApprovalUscc}) {
   std::string out;
   auto write = +[](void* closure, const unsigned char* data, unsigned int len) {
     static_cast<std::string*>(closure)->append(reinterpret_cast<const char*>(data), len);
@@ -56,9 +70,48 @@ inline std::string cairo_licence() {
     cairo_show_page(cr.get());
     cairo_surface_finish(s.get());
   }
-  return out;
+  return libcert::detail::add_xmp_to_cairo_pdf(out, licence_xmp(issuer, co_issuers));
 }
 
+inline std::string slurp_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// The example trust bundle: every keys-example seal active from its certificate's notBefore,
+// signed by the example bundle key (what `certctl trust-bundle export` publishes). `edit` may
+// change states before signing (retire, revoke).
+template <typename Edit>
+inline std::string example_bundle(Edit edit, std::uint64_t version = 1) {
+  libcert::TrustBundle b;
+  b.version = version;
+  b.issued_at = 1767225600;  // 2026-01-01
+  b.root_der = libcert::certificate_der_from_pem(slurp_file(kKeys + "/root/root.crt"));
+  std::vector<std::filesystem::path> dirs;
+  for (const auto& e : std::filesystem::directory_iterator(kKeys + "/seals"))
+    dirs.push_back(e.path());
+  std::sort(dirs.begin(), dirs.end());
+  for (const auto& d : dirs) {
+    const std::string der =
+        libcert::certificate_der_from_pem(slurp_file((d / "seal.crt").string()));
+    b.seals.push_back(libcert::SealEntry::from_certificate(d.filename().string(),
+                                                           libcert::certificate_role(der).uscc, der,
+                                                           libcert::SealState::kActive));
+  }
+  edit(b);
+  return b.sign(libcert::certificate_der_from_pem(slurp_file(kKeys + "/bundle/bundle.crt")),
+                libcert::digest_signer_from_pem(slurp_file(kKeys + "/bundle/bundle.key")));
+}
+inline std::string example_bundle() {
+  return example_bundle([](libcert::TrustBundle&) {});
+}
+// The verifier's configuration for the example keys.
+inline libcert::BundlePins example_pins() {
+  return {libcert::certificate_der_from_pem(slurp_file(kKeys + "/root/root.crt")),
+          libcert::read_pins(slurp_file(kKeys + "/bundle/pins.txt"))};
+}
 inline libcert::PemFileSigner seal_of(const std::string& dept) {
   return {kKeys + "/seals/" + dept + "/seal.key", kKeys + "/seals/" + dept + "/seal.crt"};
 }

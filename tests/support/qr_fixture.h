@@ -6,6 +6,7 @@
 #include <string>
 
 #include "libcert/qr_payload.h"
+#include "libcert/roles.h"
 #include "libcert/trust_bundle.h"
 #include "support/process.h"
 
@@ -75,9 +76,11 @@ struct QrKeys {
     b.policy.url_prefixes = {"HTTPS://LIC.ALI.EXAMPLE/V#", "HTTPS://H/V#", "HTTPS://H.EXAMPLE/V#"};
     return b;
   }
+  // The verifier's configuration: the root and the pinned bundle-signer key.
+  [[nodiscard]] libcert::BundlePins pins() const { return {root, {libcert::spki_sha256(bundle)}}; }
   // Signs and re-parses (what a verifier holds).
   [[nodiscard]] libcert::TrustBundle published(const libcert::TrustBundle& b) const {
-    return libcert::TrustBundle::parse(b.sign(bundle, bundle_sign), root);
+    return libcert::TrustBundle::parse(b.sign(bundle, bundle_sign), pins());
   }
 };
 

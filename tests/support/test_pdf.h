@@ -6,10 +6,41 @@
 #include <cairo.h>
 
 #include <string>
+#include <vector>
 
 #include "gobj.h"
+#include "libcert/ids.h"
+#include "xmp.h"
 
 namespace testsupport {
+
+// Departments of templates/departments.json used by the tests.
+inline constexpr const char* kUsccSamr = "115425000199003834";
+inline constexpr const char* kUsccApproval = "115425000199003166";
+inline constexpr const char* kUsccWater = "1154250001990101XK";
+
+// The licence metadata the verifier binds the seal to (render.cpp writes the same items):
+// lic:IssuingAuthorityCode, the identifier's issuer segment and the co-issuers.
+inline std::string licence_xmp(const std::string& issuer, const std::vector<std::string>& co) {
+  const std::string id =
+      libcert::LicenceId::make("11100000000013338W032", issuer, "2026000001", 1).str();
+  std::string x =
+      "<?xpacket begin=\"\xEF\xBB\xBF\" id=\"W5M0MpCehiHzreSzNTczkc9d\"?>\n"
+      "<x:xmpmeta xmlns:x=\"adobe:ns:meta/\"><rdf:RDF "
+      "xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\"><rdf:Description "
+      "rdf:about=\"\" xmlns:lic=\"https://lic.ali.example/ns/gbt36903/1.0/\">\n"
+      " <lic:LicenceIdentifier>" +
+      id +
+      "</lic:LicenceIdentifier>\n"
+      " <lic:IssuingAuthorityCode>" +
+      issuer + "</lic:IssuingAuthorityCode>\n";
+  if (!co.empty()) {
+    x += " <lic:CoIssuingAuthorityCodes><rdf:Bag>";
+    for (const auto& c : co) x += "<rdf:li>" + c + "</rdf:li>";
+    x += "</rdf:Bag></lic:CoIssuingAuthorityCodes>\n";
+  }
+  return x + "</rdf:Description></rdf:RDF></x:xmpmeta>\n<?xpacket end=\"w\"?>";
+}
 
 // The red circle: centre (470, 150), radius 59.5 pt (a 42 mm seal), in PDF user space (origin
 // lower-left). The seal rectangle for it is {410.5, 90.5, 119, 119}.
@@ -40,6 +71,13 @@ inline std::string make_cairo_pdf(int pages = 1) {
     cairo_surface_finish(s.get());
   }
   return out;
+}
+
+// make_cairo_pdf with the licence metadata a verifier binds the seal to (licence_xmp).
+inline std::string make_cairo_licence(const std::string& issuer = kUsccSamr,
+                                      const std::vector<std::string>& co_issuers = {
+                                          kUsccApproval}) {
+  return libcert::detail::add_xmp_to_cairo_pdf(make_cairo_pdf(), licence_xmp(issuer, co_issuers));
 }
 
 }  // namespace testsupport

@@ -12,6 +12,7 @@
 #include "libcert/clock.h"
 #include "libcert/error.h"
 #include "libcert/pdf.h"
+#include "libcert/trust_bundle.h"
 #include "libcert/verify.h"
 #include "support/attack_corpus.h"
 
@@ -26,14 +27,18 @@ class HostilePdf : public ::testing::Test {
   static void SetUpTestSuite() {
     unsigned_ = new std::string(attack::cairo_licence());
     sealed_ = new std::string(attack::seal(*unsigned_, attack::seal_of("samr"), 2));
+    keys_ = new libcert::BundleSealKeys(
+        libcert::TrustBundle::parse(attack::example_bundle(), attack::example_pins()));
   }
   static void TearDownTestSuite() {
+    delete keys_;
     delete unsigned_;
     delete sealed_;
   }
   void SetUp() override {
     trust_.add_path(attack::kKeys + "/root/root.crt");
     opts_.clock = &clock_;
+    opts_.keys = keys_;  // trust data: without it nothing is VALID
   }
 
   // Verifies and returns the report; also asserts the call took less than `max_ms`.
@@ -86,6 +91,7 @@ class HostilePdf : public ::testing::Test {
 
   static std::string* unsigned_;
   static std::string* sealed_;
+  static inline libcert::BundleSealKeys* keys_ = nullptr;
   libcert::TrustStore trust_;
   libcert::FixedClock clock_{attack::kVerifyTime};
   libcert::VerifyOptions opts_;

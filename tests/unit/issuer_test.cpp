@@ -8,7 +8,9 @@
 #include "libcert/error.h"
 #include "libcert/qr_payload.h"
 #include "libcert/template.h"
+#include "libcert/trust_bundle.h"
 #include "libcert/verify.h"
+#include "support/attack_corpus.h"
 #include "support/process.h"
 
 namespace {
@@ -25,8 +27,7 @@ class IssuerTest : public ::testing::Test {
         issuer_(*templates_, seals_, {.clock = &clock_, .qr_host = "LIC.ALI.EXAMPLE"}) {}
 
   static nlohmann::json sample(const std::string& id) {
-    return nlohmann::json::parse(
-        testsupport::slurp(kSrc + "/templates/" + id + "/sample.json"));
+    return nlohmann::json::parse(testsupport::slurp(kSrc + "/templates/" + id + "/sample.json"));
   }
 
   std::shared_ptr<const libcert::TemplateSet> templates_;
@@ -55,7 +56,10 @@ TEST_F(IssuerTest, IssuesAVerifiableLicenceWithASignedQr) {
 
   libcert::TrustStore trust;
   trust.add_path(kSrc + "/keys-example/root/root.crt");
-  const auto report = libcert::verify_pdf(lic.pdf, trust, {.clock = &clock_});
+  // Trust data: the example trust bundle (key states), verified against the pinned bundle key.
+  const libcert::BundleSealKeys keys(
+      libcert::TrustBundle::parse(attack::example_bundle(), attack::example_pins()));
+  const auto report = libcert::verify_pdf(lic.pdf, trust, {.clock = &clock_, .keys = &keys});
   EXPECT_EQ(report.result, libcert::Verdict::kValid) << report.to_text();
 
   // The QR carries the licence's key data, signed by the same seal.

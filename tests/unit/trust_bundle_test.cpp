@@ -5,6 +5,7 @@
 
 #include "cose.h"
 #include "libcert/error.h"
+#include "libcert/roles.h"
 #include "support/qr_fixture.h"
 
 namespace {
@@ -24,7 +25,9 @@ class TrustBundle : public ::testing::Test {
   static std::pair<ErrorCode, std::string> refusal(const std::string& file,
                                                    const std::string& root) {
     try {
-      (void)libcert::TrustBundle::parse(file, root);
+      libcert::BundlePins p = k().pins();
+      p.root_der = root;
+      (void)libcert::TrustBundle::parse(file, p);
     } catch (const libcert::Error& e) {
       return {e.code(), e.what()};
     }
@@ -41,7 +44,7 @@ TEST_F(TrustBundle, SignedRoundTripKeepsEveryField) {
   b.status_lists.at(testsupport::kSamrUscc).set(12345, true);
   b.status_lists.emplace("115425000199003166", libcert::StatusList(4096));
   const std::string file = b.sign(k().bundle, k().bundle_sign);
-  const auto got = libcert::TrustBundle::parse(file, k().root);
+  const auto got = libcert::TrustBundle::parse(file, k().pins());
   EXPECT_EQ(got.version, 42u);
   EXPECT_EQ(got.issued_at, t0());
   EXPECT_EQ(got.root_der, k().root);
@@ -65,15 +68,83 @@ TEST_F(TrustBundle, SignedRoundTripKeepsEveryField) {
 
 TEST_F(TrustBundle, RefusesBundleSignedByAKeyNotCertifiedByThePinnedRoot) {
   const auto b = k().bundle_v(1, t0());
-  // rogue.crt chains to other-root, not to root.
+  // rogue.crt has the bundle-signer role but chains to other-root: not pinned, and even when a
+  // careless configuration pins it, not issued by the pinned root.
   const auto r = refusal(b.sign(k().rogue, k().rogue_sign), k().root);
   EXPECT_EQ(r.first, ErrorCode::kCrypto);
-  EXPECT_NE(r.second.find("not issued by the pinned root"), std::string::npos);
-  // A seal certificate is issued by the root but is not the bundle signer: its kid/cert in x5chain
-  // would pass the chain check, so the signature must be what fails for a swapped certificate.
+  EXPECT_NE(r.second.find("not pinned"), std::string::npos) << r.second;
+  libcert::BundlePins p = k().pins();
+  p.signer_spki_sha256.push_back(libcert::spki_sha256(k().rogue));
+  try {
+    (void)libcert::TrustBundle::parse(b.sign(k().rogue, k().rogue_sign), p);
+    ADD_FAILURE() << "accepted";
+  } catch (const libcert::Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kCrypto);
+    EXPECT_NE(std::string(e.what()).find("not issued by the pinned root"), std::string::npos);
+  }
+  // The bundle key's signature presented with a seal certificate in x5chain: the seal's key is
+  // not pinned.
   const auto r2 = refusal(b.sign(k().seal, k().bundle_sign), k().root);
   EXPECT_EQ(r2.first, ErrorCode::kCrypto);
-  EXPECT_NE(r2.second.find("signature does not verify"), std::string::npos);
+  EXPECT_NE(r2.second.find("not pinned"), std::string::npos) << r2.second;
+}
+
+// issue 16 "What was seen" 5: a seal key (issued by the root) signs a forged bundle that lists an
+// attacker's key. Refused by the pin; and refused by the role even if the seal key were pinned.
+TEST_F(TrustBundle, SealKeyCannotSignABundle) {
+  auto b = k().bundle_v(2, t0());
+  b.seals.push_back(libcert::SealEntry::from_certificate("water", "1154250001990101XK", k().unknown,
+                                                         libcert::SealState::kActive));
+  const std::string forged = b.sign(k().seal, k().seal_sign);
+  const auto r = refusal(forged, k().root);
+  EXPECT_EQ(r.first, ErrorCode::kCrypto);
+  EXPECT_NE(r.second.find("not pinned"), std::string::npos) << r.second;
+  libcert::BundlePins p = k().pins();
+  p.signer_spki_sha256.push_back(libcert::spki_sha256(k().seal));  // a configuration mistake
+  try {
+    (void)libcert::TrustBundle::parse(forged, p);
+    ADD_FAILURE() << "accepted";
+  } catch (const libcert::Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kCrypto);
+    EXPECT_NE(std::string(e.what()).find("not a bundle signer"), std::string::npos) << e.what();
+  }
+}
+
+// A rogue bundle with version 2^64-1 signed by a seal key is refused before the version guard
+// sees it, so genuine bundles are still accepted afterwards (no denial of service by "rollback").
+TEST_F(TrustBundle, RogueMaxVersionBySealKeyDoesNotBlockGenuineBundles) {
+  libcert::BundleVersionGuard guard;
+  guard.accept(k().published(k().bundle_v(5, t0())));
+  const std::string rogue = k().bundle_v(UINT64_MAX, t0()).sign(k().seal, k().seal_sign);
+  const auto r = refusal(rogue, k().root);
+  EXPECT_EQ(r.first, ErrorCode::kCrypto);
+  EXPECT_NE(r.second.find("not pinned"), std::string::npos) << r.second;
+  EXPECT_EQ(guard.highest(), 5u);
+  const auto next = k().published(k().bundle_v(6, t0() + 60));
+  EXPECT_NO_THROW(guard.accept(next));
+  EXPECT_EQ(guard.highest(), 6u);
+}
+
+// Rollover (docs/qr.md): verifiers pin the set {current, next}; the order does not matter and an
+// unused pin does no harm. No pin at all is a configuration error, not "accept anything".
+TEST_F(TrustBundle, PinsAreASetAndNeverEmpty) {
+  const std::string file = k().bundle_v(1, t0()).sign(k().bundle, k().bundle_sign);
+  libcert::BundlePins p{k().root,
+                        {libcert::spki_sha256(k().rogue), libcert::spki_sha256(k().bundle)}};
+  EXPECT_EQ(libcert::TrustBundle::parse(file, p).version, 1u);
+  p.signer_spki_sha256.clear();
+  try {
+    (void)libcert::TrustBundle::parse(file, p);
+    ADD_FAILURE() << "accepted without pins";
+  } catch (const libcert::Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kInvalidArgument);
+  }
+  const auto pins = libcert::read_pins("# comment\n\n" + libcert::spki_sha256(k().bundle) +
+                                       "  bundle.crt\n" + libcert::spki_sha256(k().rogue) + "\n");
+  ASSERT_EQ(pins.size(), 2u);
+  EXPECT_EQ(pins[0], libcert::spki_sha256(k().bundle));
+  EXPECT_THROW((void)libcert::read_pins("xyz\n"), libcert::Error);
+  EXPECT_THROW((void)libcert::read_pins("# only a comment\n"), libcert::Error);
 }
 
 TEST_F(TrustBundle, RefusesARootOtherThanThePinnedOne) {

@@ -12,6 +12,7 @@
 #include "libcert/error.h"
 #include "libcert/pdf.h"
 #include "libcert/sign.h"
+#include "libcert/trust_bundle.h"
 #include "support/attack_corpus.h"
 #include "support/process.h"
 
@@ -52,8 +53,11 @@ class VerifyCorpus : public ::testing::Test {
     const auto samr = seal_of("samr");
     valid_p1_ = new std::string(seal(*unsigned_, samr, 1));
     valid_p2_ = new std::string(seal(*unsigned_, samr, 2));
+    keys_ =
+        new libcert::BundleSealKeys(libcert::TrustBundle::parse(example_bundle(), example_pins()));
   }
   static void TearDownTestSuite() {
+    delete keys_;
     delete unsigned_;
     delete valid_p1_;
     delete valid_p2_;
@@ -63,6 +67,7 @@ class VerifyCorpus : public ::testing::Test {
   Outcome verify(const std::string& bytes) const {
     libcert::VerifyOptions o;
     o.clock = &clock_;
+    o.keys = keys_;  // the trust data: key states from the example trust bundle
     Outcome out{libcert::verify_pdf(bytes, trust_, o)};
     // Every report must serialise (hostile strings included).
     EXPECT_FALSE(out.report.to_json().dump().empty());
@@ -73,12 +78,14 @@ class VerifyCorpus : public ::testing::Test {
   static std::string* unsigned_;
   static std::string* valid_p1_;
   static std::string* valid_p2_;
+  static libcert::BundleSealKeys* keys_;
   libcert::TrustStore trust_;
   libcert::FixedClock clock_{kVerifyTime};
 };
 std::string* VerifyCorpus::unsigned_ = nullptr;
 std::string* VerifyCorpus::valid_p1_ = nullptr;
 std::string* VerifyCorpus::valid_p2_ = nullptr;
+libcert::BundleSealKeys* VerifyCorpus::keys_ = nullptr;
 
 TEST_F(VerifyCorpus, ValidLicenceIsValid) {
   const Outcome o = verify(*valid_p1_);
@@ -367,7 +374,7 @@ TEST_F(BadKeys, SealCertificateWithoutSigningKeyUsageIsInvalid) {
 
 TEST_F(VerifyCorpus, TwoSealsOnP2CertificationAreValid) {
   const std::string twice =
-      seal(*valid_p2_, seal_of("ecology"), 2, libcert::SealKind::kApproval, 260);
+      seal(*valid_p2_, seal_of("approval"), 2, libcert::SealKind::kApproval, 260);
   const Outcome o = verify(twice);
   ASSERT_EQ(o.report.result, Verdict::kValid) << o.report.to_text();
   ASSERT_EQ(o.report.signatures.size(), 2u);
@@ -420,7 +427,7 @@ TEST_F(VerifyCorpus, UntrustedWhenTrustStoreHasAnotherRoot) {
 }
 
 // Seal key state from the service (issue 7): a key revoked with compromised_at before the
-// signing time invalidates; after it, it does not.
+// signing time gives REVOKED; after it, it does not.
 TEST_F(VerifyCorpus, RevokedSealKeyInvalidatesFromCompromiseTime) {
   struct Dir : libcert::SealKeyDirectory {
     std::int64_t compromised;
@@ -435,7 +442,7 @@ TEST_F(VerifyCorpus, RevokedSealKeyInvalidatesFromCompromiseTime) {
   const Dir before(kSealTime - 1), after(kSealTime + 1);
   o.keys = &before;
   auto r = libcert::verify_pdf(*valid_p1_, trust_, o);
-  EXPECT_EQ(r.result, Verdict::kInvalid);
+  EXPECT_EQ(r.result, Verdict::kRevoked);
   EXPECT_EQ(r.signatures[0].check("key-state")->status, CheckStatus::kFail);
   EXPECT_EQ(r.signatures[0].key_version, "v1");
   o.keys = &after;

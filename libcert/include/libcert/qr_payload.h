@@ -7,7 +7,7 @@
 //   std::string text = libcert::make_qr_text(c, seal_signer, "LIC.ALI.EXAMPLE");  // sign.h Signer
 //   // "HTTPS://LIC.ALI.EXAMPLE/V#0384...": draw it with QrMatrix::encode(text, QrEcc::kQ)
 //
-//   libcert::TrustBundle bundle = libcert::TrustBundle::parse(file_bytes, pinned_root_der);
+//   libcert::TrustBundle bundle = libcert::TrustBundle::parse(file_bytes, pins);  // BundlePins
 //   libcert::QrVerdict v = libcert::verify_qr(scanned_text, bundle, clock.now());
 //   if (v.verdict == libcert::Verdict::kValid) show(v.claims->licence.holder_name);
 //   else log(libcert::to_string(v.verdict), v.check, v.reason);   // "INVALID", "signature", ...

@@ -7,9 +7,12 @@
 //   b.status_lists["115425000199003834"] = list;
 //   std::string file = b.sign(bundle_cert_der, libcert::digest_signer_from_pem(bundle_key_pem));
 //
-//   auto got = libcert::TrustBundle::parse(file, pinned_root_der);   // verifies signature + chain
-//   libcert::BundleVersionGuard guard(state.highest);                // persisted by the verifier
-//   guard.accept(got);                                               // throws on rollback
+//   libcert::BundlePins pins{root_der, libcert::read_pins(pins_txt)};  // verifier configuration
+//   auto got = libcert::TrustBundle::parse(file, pins);   // verifies pin, role, chain, signature
+//   libcert::BundleVersionGuard guard(state.highest);     // persisted by the verifier
+//   guard.accept(got);                                    // throws on rollback
+//   libcert::BundleSealKeys keys(got);                    // key states for verify_pdf
+//   opts.keys = &keys;
 //
 // Format (docs/qr.md): COSE_Sign1 (tag 18), ES256, protected {1: -7, 4: kid}, unprotected
 // {33: bundle certificate DER} (x5chain, RFC 9360); payload = deterministic CBOR map
@@ -18,8 +21,13 @@
 // 2: clock skew seconds}; seal = {1: department id, 2: issuer USCC,
 // 3: certificate DER, 4: state, 5: usage_from, 6: usage_until?, 7: compromised_at?,
 // 8: key version?} (8 is certd's seal key version, e.g. "2"; issue 7).
-// The bundle certificate must be issued directly by the pinned root, and the bundle's root must
-// be that same root: a bundle cannot introduce a new trust anchor.
+// Who may sign a bundle (trust.md "Roles"): the bundle certificate's public key must be one of the
+// PINNED bundle-signer keys (SHA-256 of its SubjectPublicKeyInfo, the verifier's configuration),
+// it must carry the bundle-signer policy OID (libcert/roles.h), be issued directly by the pinned
+// root, and the bundle's root must be that same root: a bundle cannot introduce a new trust anchor,
+// and no other key under the root (a seal, the TSA) can sign one. Pins are a set so a rollover
+// needs no flag day: verifiers first pin current + next key, then the service switches, then the
+// old pin is dropped (docs/qr.md "Trust bundle: who may sign it").
 //
 // Thread-safety: a parsed TrustBundle is immutable in use; const functions may run concurrently.
 #pragma once
@@ -34,6 +42,7 @@
 
 #include "libcert/qr_payload.h"
 #include "libcert/status_list.h"
+#include "libcert/verify.h"
 
 namespace libcert {
 
@@ -81,6 +90,17 @@ struct BundlePolicy {
   static BundlePolicy for_host(std::string_view host);
 };
 
+// The verifier's bundle trust configuration.
+struct BundlePins {
+  std::string root_der;                         // the pinned root certificate (DER)
+  std::vector<std::string> signer_spki_sha256;  // lower-case hex, 64 chars each; at least one
+};
+
+// Reads a pins file: one SHA-256 (64 hex digits) per line, optionally followed by whitespace and a
+// comment; blank lines and lines starting with '#' are ignored (keys-example/bundle/pins.txt).
+// Throws Error(kInvalidArgument) naming the line for anything else, or when no pin is found.
+std::vector<std::string> read_pins(std::string_view text);
+
 class TrustBundle {
  public:
   std::uint64_t version = 0;  // strictly increasing between published bundles
@@ -94,11 +114,13 @@ class TrustBundle {
   // seal without compromised_at, a seal without issuer code), Error(kCrypto) on signing failure.
   [[nodiscard]] std::string sign(std::string_view bundle_cert_der, const DigestSigner& sign) const;
 
-  // Parses and verifies a bundle file against the pinned root certificate (DER). Throws
-  // Error(kInvalidArgument) when malformed (naming the field), Error(kCrypto) when the signature,
-  // the bundle certificate's chain to the root, or the root itself does not match, and
-  // Error(kLimitExceeded) above 64 MB or StatusList::kMaxBits.
-  static TrustBundle parse(std::string_view file, std::string_view pinned_root_der);
+  // Parses and verifies a bundle file against the verifier's pins. The signer is checked before
+  // any payload field is read (so a rogue version number never reaches BundleVersionGuard):
+  // Error(kCrypto) when the bundle certificate's key is not pinned, it lacks the bundle-signer
+  // role, is not issued by the pinned root, the signature does not verify, or the bundle's root is
+  // not the pinned root; Error(kInvalidArgument) when malformed (naming the field) or `pins` holds
+  // no signer pin; Error(kLimitExceeded) above 64 MB or StatusList::kMaxBits.
+  static TrustBundle parse(std::string_view file, const BundlePins& pins);
 
   // Seals whose kid equals `kid` (8 bytes): kids may collide, so a verifier tries them all.
   [[nodiscard]] std::vector<const SealEntry*> seals_with_kid(std::string_view kid) const;
@@ -108,7 +130,22 @@ class TrustBundle {
  private:
   static TrustBundle parse_body(const cbor::Value& body, std::string_view bundle_cert,
                                 std::string_view pinned_root_der, std::string_view file);
+  static void check_signer(std::string_view bundle_cert, const BundlePins& pins);
   std::string file_sha256_;
+};
+
+// A SealKeyDirectory over a verified trust bundle: the key states and usage windows the bundle
+// publishes, for verify_pdf (certctl verify --bundle), so the PDF and QR paths apply the same
+// rules offline. A seal whose bundle entry names another issuer code than the certificate's own
+// organizationIdentifier is left out (the bundle cannot move a key to another department).
+// Keeps a reference to nothing: copies what it needs. Thread-safe (immutable after construction).
+class BundleSealKeys final : public SealKeyDirectory {
+ public:
+  explicit BundleSealKeys(const TrustBundle& bundle);
+  [[nodiscard]] std::optional<SealKeyState> lookup(std::string_view cert_sha256) const override;
+
+ private:
+  std::map<std::string, SealKeyState, std::less<>> by_cert_;
 };
 
 // DER of the first certificate in a PEM text (helper for callers that hold PEM files). Throws

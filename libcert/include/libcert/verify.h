@@ -4,7 +4,9 @@
 //
 //   libcert::TrustStore trust;
 //   trust.add_path("keys-example/root/root-ca.pem");   // a PEM file or a directory of them
+//   libcert::BundleSealKeys keys(libcert::TrustBundle::parse(bundle_file, pins));  // trust data
 //   libcert::VerifyOptions opts;                        // limits; opts.clock for "now"
+//   opts.keys = &keys;                                  // without it: INDETERMINATE
 //   auto report = libcert::verify_pdf(pdf_bytes, trust, opts);
 //   if (report.result != libcert::Verdict::kValid) {
 //     std::cerr << report.to_text();                    // names every failed check
@@ -20,19 +22,25 @@
 //
 // What the verdicts mean (signing.md "What a verifier must reject"):
 //   VALID          every signature is cryptographically intact, chains to the trust store at its
-//                  signing time, covers its revision exactly, and every later change is one its
-//                  certification level (DocMDP /P) allows; the final file renders like the last
-//                  signed revision outside new signature widgets.
+//                  signing time, is a seal certificate of the licence's issuer (or of a co-issuer
+//                  the licence lists, for a later approval seal), whose key the trust data shows in
+//                  use at the signing time, covers its revision exactly, and every later change is
+//                  one its certification level (DocMDP /P) allows; the final file renders like the
+//                  last signed revision outside new signature widgets.
 //   INVALID        a signature is broken: malformed /ByteRange or /Contents (Universal Signature
 //                  Forgery, Signature Wrapping), digest or signature mismatch, certificate outside
-//                  its validity at the signing time, wrong key usage, revoked key; or the file is
-//                  not a readable PDF, or has no signature at all.
+//                  its validity at the signing time, wrong key usage, a signer that is not a
+//                  seal (signer-role) or not of the licence's issuer (issuer-binding), a key used
+//                  outside its usage window, /M in the future (signing-time); or the file is not
+//                  a readable PDF, or has no signature at all.
+//   REVOKED        a seal key revoked with compromised_at at or before the signing time.
 //   MODIFIED       the signatures are intact but the file was changed after signing in a way the
 //                  certification level does not allow (Incremental Saving Attack), or the displayed
 //                  content differs from what was signed (shadow attack).
 //   UNKNOWN_SIGNER the signatures are intact but a signer's certificate does not chain to the
-//                  trust store.
-// When several apply, the first in the order INVALID, MODIFIED, UNKNOWN_SIGNER wins.
+//                  trust store, or the trust data does not know the key.
+//   INDETERMINATE  no trust data (VerifyOptions::keys), or the document names no issuer.
+// When several apply, the precedence of libcert::worst applies (docs/verdicts.md).
 //
 // Note on time: a PAdES B-B signature carries no proven time. The signing time used for the
 // certificate checks is the /M entry of the signature dictionary, which the signer *claims*; the
@@ -80,9 +88,10 @@ class TrustStore {
   std::unique_ptr<Impl> impl_;
 };
 
-// State of a seal key version as the service knows it (service.md, issue 7). libcert has no
-// registry: certd passes a SealKeyDirectory in VerifyOptions; without one the report leaves the
-// key version and state empty.
+// State of a seal key version as the trust data knows it (service.md, issue 7; trust.md "Time and
+// state"). certd passes its registry (SealKeys); offline verifiers pass a BundleSealKeys over a
+// signed trust bundle (libcert/trust_bundle.h), so both apply the same rules. Without one, check
+// "key-state" is not-checked and the verdict is INDETERMINATE (no trust data), never VALID.
 struct SealKeyState {
   enum class State { kPending, kActive, kRetired, kRevoked };
   std::string version;  // e.g. "v2"
@@ -104,7 +113,12 @@ class SealKeyDirectory {
 struct VerifyOptions {
   // "now": used when a signature has no /M (then the chain is checked at verification time).
   const Clock* clock = nullptr;  // nullptr: SystemClock
+  // The trust data: key states and usage windows. nullptr: INDETERMINATE (check "key-state").
   const SealKeyDirectory* keys = nullptr;
+  // A claimed signing time (/M) later than now + max_clock_skew seconds is refused: INVALID,
+  // check "signing-time" (trust.md "Time and state"). Five minutes absorbs ordinary clock drift
+  // between the sealing service and the verifier.
+  std::int64_t max_clock_skew = 300;
 
   // Hostile-input limits (issues 10, 16). Exceeding one gives result INDETERMINATE (never VALID),
   // check "limits" naming the limit.
@@ -140,9 +154,16 @@ std::string_view to_string(CheckStatus s) noexcept;  // "pass", "fail", "warn", 
 
 // One named check with its outcome. `id` is stable (tests and certd key on it):
 //   document:  structure, limits, signatures-present, pages, annotations, rendering
-//   signature: byte-range, contents, sub-filter, cms, digest, signature, signed-attributes,
-//              signing-certificate, chain, validity-at-signing-time, key-usage, key-state,
-//              coverage, modifications
+//   signature: byte-range, contents, sub-filter, signing-time, cms, digest, signature,
+//              signed-attributes, signing-certificate, chain, validity-at-signing-time,
+//              key-usage, signer-role, issuer-binding, key-state, coverage, modifications
+// signer-role (INVALID): the signer certificate is not a seal certificate (libcert/roles.h: a
+// TSA, bundle-signer, CA or policy-less certificate never seals). issuer-binding: INVALID when
+// the seal's department (organizationIdentifier NTRCN-<USCC>) is not the licence's issuer (the
+// earliest signature) or not the issuer or a co-issuer the licence lists (later signatures);
+// INDETERMINATE (not-checked) when the document names no issuer. key-state: REVOKED when the key
+// was compromised at or before the signing time, INVALID outside its usage window or pending,
+// UNKNOWN-SIGNER when the trust data does not know the key, INDETERMINATE without trust data.
 struct Check {
   std::string id;
   CheckStatus status = CheckStatus::kNotChecked;
@@ -166,13 +187,18 @@ struct SignatureReport {
   std::string field_name;      // fully qualified (/T of the field and its parents)
   std::string signer_subject;  // RFC 2253, UTF-8
   std::string department;  // O (or CN) of the signer certificate, e.g. "噶尔县市场监督管理局"
-  std::string uscc;        // the department's USCC found in the certificate subject
+  std::string uscc;        // the department's USCC: organizationIdentifier NTRCN-<USCC> of a seal
+                           // certificate (empty for any other role)
+  std::string role;        // the signer certificate's role (libcert/roles.h to_string(CertRole))
   std::string cert_sha256;      // SHA-256 of the signer certificate DER: the seal key identity
   std::string cert_serial;      // hex
   std::string cert_not_before;  // ISO 8601 UTC
   std::string cert_not_after;
-  std::string key_version;   // from VerifyOptions::keys, else empty
-  std::string key_state;     // "active", "retired", "revoked", "pending" or empty
+  std::string key_version;  // from VerifyOptions::keys, else empty
+  std::string key_state;    // "active", "retired", "revoked", "pending" or empty
+  // The verdict a failed key-state check leads to: REVOKED (compromised at or before the signing
+  // time), UNKNOWN-SIGNER (not in the trust data), INVALID (pending, outside the usage window).
+  std::optional<Verdict> key_state_verdict;
   std::string signing_time;  // ISO 8601 UTC, from /M
   std::optional<std::int64_t> signing_time_unix;
   std::string signing_time_source;  // "claimed (/M, not proven by a B-B signature)" or "none"
@@ -207,7 +233,12 @@ struct VerificationReport {
   int revisions = 0;
   int pages = 0;
   std::optional<int> certification_p;  // DocMDP /P of the certification signature, if any
-  std::vector<Check> checks;           // document-level checks
+  // The licence's issuer as the document states it (XMP lic:IssuingAuthorityCode, which must equal
+  // the identifier's issuer segment) and the co-issuing departments it lists
+  // (lic:CoIssuingAuthorityCodes); empty when the document names none.
+  std::string issuer_code;
+  std::vector<std::string> co_issuer_codes;
+  std::vector<Check> checks;  // document-level checks
   std::vector<SignatureReport> signatures;
 
   [[nodiscard]] const Check* check(std::string_view id) const;

@@ -44,6 +44,12 @@ struct Services {
   const libcert::TrustStore* trust = nullptr;       // nullptr: verification answers 503
   const libcert::TrustBundle* seals = nullptr;      // root + seal certificates, for QR checks
   BundlePublisher* bundle = nullptr;                // nullptr: GET /v1/trust-bundle answers 503
+  // What the inspector's page pins (trust.md "Roles"): the root certificate (DER) and the
+  // SHA-256 of every bundle-signer SubjectPublicKeyInfo it accepts (keys/bundle/pins.txt:
+  // current and next key). Served as /web/pins.js with the page; empty: the page refuses
+  // every bundle (fail closed).
+  std::string page_root_der;
+  std::vector<std::string> page_bundle_pins;
   // Seal key versions in the registry (issue 7): issuance seals with the department's active
   // version (issuance_service.h), QR verification uses every version (seals is then unused) and
   // PDF reports name the version. nullptr: issuing answers 503.

@@ -19,6 +19,7 @@
 #include "libcert/issuer.h"  // tune_allocator_for_issuing
 #include "seal_keys.h"
 #include "libcert/template.h"
+#include "libcert/roles.h"
 #include "libcert/trust_bundle.h"
 #include "libcert/verify.h"
 #include "seals.h"
@@ -151,6 +152,18 @@ int main(int argc, char** argv) {
     }
 
     certd::Services s;
+    // The page's pins (Services::page_bundle_pins): the pins file beside the bundle key, else the
+    // key certd signs with. A pins file that does not parse stops the start-up.
+    if (std::filesystem::exists(bundle_dir + "/pins.txt")) {
+      std::ifstream pin(bundle_dir + "/pins.txt", std::ios::binary);
+      std::stringstream pins;
+      pins << pin.rdbuf();
+      s.page_bundle_pins = libcert::read_pins(pins.str());
+    } else if (bundle) {
+      s.page_bundle_pins = {
+          libcert::spki_sha256(certd::read_pem_certificate_der(bundle_dir + "/bundle.crt"))};
+    }
+    s.page_root_der = seals.root_der;
     if (bundle) bundle->use_seal_versions(&seal_keys);
     s.bundle = bundle.get();
     s.seal_keys = &seal_keys;

@@ -3,7 +3,8 @@
 // offline if need be (service worker sw.js + Cache Storage), then, when online, asks certd for
 // the registry status and shows the registered licence's preview. Also the PDF upload form
 // (POST /v1/verify). Bilingual Tibetan / Chinese.
-import { parseBundle, verifyDigits, hex, BundleError } from './verify.js';
+import { parseBundle, verifyDigits, BundleError } from './verify.js';
+import { bundleSignerPins, rootSha256 } from './pins.js';
 import { DEPARTMENTS } from './departments.js';
 
 // The verdict, its reasons and the PDF check list are shown in BOTH languages whatever the chosen
@@ -159,10 +160,10 @@ function ymd(n) {
 const DATA_CACHE = 'inspector-data-v1';
 
 async function loadBundle() {
-  const pinned = localStorage.getItem('pinnedRoot');
   const highest = JSON.parse(localStorage.getItem('bundleHighest') || 'null');
   const accept = async (bytes) => {
-    const b = await parseBundle(bytes, pinned ? Uint8Array.from(pinned.match(/../g), (h) => parseInt(h, 16)) : null);
+    // Pinned root and bundle signers come with the page (/web/pins.js), never from the bundle.
+    const b = await parseBundle(bytes, { rootSha256, signerPins: bundleSignerPins });
     // Rollback protection (qr.md): never go back to an older version, nor accept another file
     // that claims the highest version seen.
     if (highest && (b.version < highest.version || (b.version === highest.version && b.sha256 !== highest.sha256))) {
@@ -191,7 +192,6 @@ async function loadBundle() {
     } catch (e2) { error += '; ' + e2.message; }
   }
   if (bundle) {
-    if (!pinned) localStorage.setItem('pinnedRoot', hex(bundle.rootDer));   // trust on first use
     localStorage.setItem('bundleHighest', JSON.stringify({ version: bundle.version, sha256: bundle.sha256 }));
   }
   return { bundle, source, error };

@@ -2,9 +2,9 @@
 // the cache when there is no network, and the trust bundle is fetched network-first with the
 // last good copy as the fallback (marked X-Inspector-Cache: hit, so the page says it is offline
 // and how old the bundle is). API calls other than the bundle always go to the network.
-const STATIC = 'inspector-static-v2';
+const STATIC = 'inspector-static-v3';
 const DATA = 'inspector-data-v1';
-const FILES = ['/V', '/web/inspector.js', '/web/verify.js', '/web/cbor.js', '/web/departments.js',
+const FILES = ['/V', '/web/inspector.js', '/web/verify.js', '/web/cbor.js', '/web/departments.js', '/web/pins.js',
                '/web/inspector.css'];
 
 self.addEventListener('install', (e) => {

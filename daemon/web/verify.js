@@ -4,7 +4,7 @@
 // (tests/browser/inspector.test.mjs checks that on a shared set of payloads).
 //
 //   import { parseBundle, verifyText, verifyDigits } from './verify.js';
-//   const bundle = await parseBundle(bundleBytes, pinnedRootDer /* or null: first use */);
+//   const bundle = await parseBundle(bundleBytes, { rootSha256, signerPins });   // pins.js
 //   const v = await verifyDigits(location.hash.slice(1), bundle, Date.now() / 1000);
 //   v.verdict: 'VALID' | 'INVALID' | 'REVOKED' | 'EXPIRED' | 'UNKNOWN-SIGNER' | 'INDETERMINATE'
 //   v.check:   the failing check's id ('' for VALID): structure, url-prefix, kid, signature,
@@ -244,10 +244,28 @@ async function inflate(zlib, bytes) {
 
 // ---- the trust bundle (libcert/trust_bundle.h) ----
 
-// Verifies the bundle file: its certificate (x5chain) is issued by the root, the COSE signature
-// verifies with it, and the root is `pinnedRoot` (DER) when given (the page pins the first root it
-// accepted). Returns {version, issuedAt, rootDer, seals, statusLists, sha256}.
-export async function parseBundle(file, pinnedRoot) {
+// DER of the bundle-signer certificate policy OID 2.25.173139380313850288678706241780509391059
+// (libcert/roles.h, docs/signing.md "Trust model").
+const BUNDLE_SIGNER_POLICY = new Uint8Array([0x06, 0x14, 0x69, 0x82, 0x84, 0xc1, 0xb7, 0xa1, 0x91,
+  0xa6, 0xb2, 0xb6, 0x87, 0x99, 0x86, 0xef, 0x9f, 0xd5, 0xad, 0x94, 0xf1, 0x53]);
+function contains(hay, needle) {
+  outer: for (let i = 0; i + needle.length <= hay.length; i++) {
+    for (let j = 0; j < needle.length; j++) if (hay[i + j] !== needle[j]) continue outer;
+    return true;
+  }
+  return false;
+}
+
+// Verifies the bundle file against the verifier's pins (trust.md "Roles"; the page gets them
+// from /web/pins.js, delivered with its code): `pins.rootSha256` (hex SHA-256 of the root
+// certificate DER) and `pins.signerPins` (hex SHA-256 of each accepted bundle-signer
+// SubjectPublicKeyInfo: current and next key). The signing certificate's key must be pinned and
+// the certificate must carry the bundle-signer policy, BEFORE anything else of the bundle is
+// believed: a bundle signed by another key under the root (a seal, the TSA) is refused, so a rogue
+// version number never reaches the rollback check. Then: issued by the root, the COSE signature
+// verifies, the bundle's root is the pinned root. No pins: refused (fail closed).
+// Returns {version, issuedAt, rootDer, seals, statusLists, policy, sha256}.
+export async function parseBundle(file, pins) {
   let s, body;
   try {
     s = parseSign1(file);
@@ -264,8 +282,17 @@ export async function parseBundle(file, pinnedRoot) {
   if (!(body instanceof Map) || body.get(1) !== BUNDLE_FORMAT) throw new BundleError('trust bundle: not ' + BUNDLE_FORMAT);
   const rootDer = body.get(4);
   if (!(rootDer instanceof Uint8Array)) throw new BundleError('trust bundle: root (4) missing');
-  if (pinnedRoot && !eq(rootDer, pinnedRoot)) throw new BundleError('trust bundle: its root is not the pinned root');
+  if (!pins || !Array.isArray(pins.signerPins) || pins.signerPins.length === 0 || !pins.rootSha256) {
+    throw new BundleError('trust bundle: this verifier pins no bundle signer (refused)');
+  }
   const bundleCert = parseCert(bundleCertDer);
+  if (!pins.signerPins.includes(hex(await sha256(bundleCert.spki)))) {
+    throw new BundleError('trust bundle: its signing key is not pinned (not a bundle signer of this service)');
+  }
+  if (!contains(bundleCert.tbs, BUNDLE_SIGNER_POLICY)) {
+    throw new BundleError('trust bundle: its signing certificate lacks the bundle-signer policy');
+  }
+  if (hex(await sha256(rootDer)) !== pins.rootSha256) throw new BundleError('trust bundle: its root is not the pinned root');
   const root = parseCert(rootDer);
   if (bundleCert.sigAlg !== ECDSA_SHA256) throw new BundleError('trust bundle: signing certificate is not ecdsa-with-SHA256');
   const rootKey = await importKey(root.spki);

@@ -180,6 +180,7 @@ TEST_F(CertctlVerify, BundleSignedByASealKeyIsRefused) {
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.out.find("not pinned"), std::string::npos) << r.out;
   EXPECT_EQ(r.out.find("Result:"), std::string::npos) << r.out;
+}
 
 // ---- issue 16: the change-policy corpus through certctl, cross-checked with MuPDF --------------
 

@@ -190,13 +190,6 @@ inline const char* to_string(Licence l) {
   return l == Licence::kP1 ? "P1" : l == Licence::kP2 ? "P2" : "approval-only";
 }
 
-inline std::string slurp_file(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::ostringstream o;
-  o << f.rdbuf();
-  return o.str();
-}
-
 // The unsigned licence with an XMP packet naming `holder` (catalog /Metadata, ISO 32000-1
 // §14.3.2), as the renderer's licences carry one.
 inline std::string with_xmp(const std::string& unsigned_pdf, const std::string& holder) {

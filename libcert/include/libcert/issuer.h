@@ -1,7 +1,7 @@
 // libcert/issuer.h — the façade: validate, render, seal, in one call.
 //
 //   libcert::TemplateSet templates = libcert::TemplateSet::load("templates");
-//   libcert::SealKeyring seals = libcert::SealKeyring::load_example("keys-example");
+//   libcert::SealKeyring seals = libcert::SealKeyring::load_dir("keys-example");
 //   libcert::SystemClock clock;
 //   libcert::Issuer issuer(templates, seals, {.clock = &clock, .qr_host = "LIC.ALI.EXAMPLE"});
 //   libcert::IssueRequest req{.template_id = "business-licence-enterprise", .data = json,

@@ -71,10 +71,10 @@ int main(int argc, char** argv) {
          [&] { (void)libcert::QrMatrix::encode(issued.qr_text, libcert::QrEcc::kQ); });
   report("issue (validate+QR+render+seal)", n, [&] { (void)issuer.issue(req); });
   report("verify_pdf (issued licence)", n,
-         [&] { (void)libcert::verify_pdf(pdf, trust, {.clock = &clock}); });
+         [&] { (void)libcert::verify_pdf(pdf, trust, {.clock = &clock, .keys = &fx.seal_states}); });
   report("issue + verify", n, [&] {
     const auto lic = issuer.issue(req);
-    if (libcert::verify_pdf(lic.pdf, trust, {.clock = &clock}).result != libcert::Verdict::kValid) {
+    if (libcert::verify_pdf(lic.pdf, trust, {.clock = &clock, .keys = &fx.seal_states}).result != libcert::Verdict::kValid) {
       std::abort();
     }
   });

@@ -135,10 +135,11 @@ int main(int argc, char** argv) {
   }
   // What a published bundle carries: the issuer's URL prefix (IssuerOptions' default host).
   bundle.policy = libcert::BundlePolicy::for_host("LIC.ALI.EXAMPLE");
+  const libcert::BundleSealKeys seal_states(bundle);  // key states for verify_pdf
   for (int threads : {1, 2}) {
     print("verify_pdf", threads, run(threads, n, [&](int, int i) {
             const auto& lic = issued[static_cast<std::size_t>(i) % issued.size()];
-            if (libcert::verify_pdf(lic.pdf, trust, {.clock = &clock}).result !=
+            if (libcert::verify_pdf(lic.pdf, trust, {.clock = &clock, .keys = &seal_states}).result !=
                 libcert::Verdict::kValid) {
               std::abort();
             }

@@ -67,8 +67,21 @@ int audit_verify(const certctl::Args& args) {
   Options o(args, {"--store", "--entries", "--checkpoint", "--pub", "--keys"}, {"--json"});
   const std::string pub =
       certctl::read_file(o.get("--pub").value_or(certctl::keys_dir(o) + "/audit/audit.pub"));
-  const certd::Checkpoint cp =
-      certd::open_checkpoint(certctl::read_file(o.require("--checkpoint")), pub);
+  const std::string note = certctl::read_file(o.require("--checkpoint"));
+  certd::Checkpoint cp;
+  try {
+    cp = certd::open_checkpoint(note, pub);
+  } catch (const libcert::Error& e) {
+    // A checkpoint whose signature does not verify is a verification that failed (exit 1,
+    // docs/verdicts.md), not a fault of the environment: nothing of the log is believed.
+    if (e.code() != libcert::ErrorCode::kCrypto) throw;
+    if (o.flag("--json")) {
+      std::cout << nlohmann::json{{"ok", false}, {"reason", e.what()}}.dump() << "\n";
+    } else {
+      std::cout << "FAILED: " << e.what() << "\n";
+    }
+    return 1;
+  }
   std::vector<certd::AuditRow> rows;
   std::vector<certd::Checkpoint> others;
   if (auto entries = o.get("--entries")) {

@@ -1089,6 +1089,7 @@ Document Document::open(std::string_view bytes, const Limits& limits) {
   std::vector<Section> chain;
   std::set<std::size_t> seen;
   std::optional<std::size_t> next = static_cast<std::size_t>(start);
+  std::size_t xref_entries = 0;
   while (next) {
     const std::size_t off = *next;
     next.reset();
@@ -1121,6 +1122,11 @@ Document Document::open(std::string_view bytes, const Limits& limits) {
       }
     } else {
       sec = parse_xref_stream(*impl, off);
+    }
+    xref_entries += sec.entries.size();
+    if (xref_entries > limits.max_xref_entries) {
+      limit("more than " + std::to_string(limits.max_xref_entries) +
+            " cross-reference entries in the /Prev chain (max_xref_entries)");
     }
     if (const Object* prev = sec.trailer.get("Prev")) next = parse_offset(prev, "/Prev");
     chain.push_back(std::move(sec));

@@ -959,8 +959,6 @@ void verify_doc(const Ctx& ctx, VerificationReport& rep) {
     return x.report.revision_end < y.report.revision_end;
   });
 
-  bind_to_issuer(doc, rep);
-
   // Certification level: the DocMDP signature referenced from the catalog's /Perms (§12.8.4).
   for (const auto& e : entries) {
     if (e.report.docmdp_p && !rep.certification_p) rep.certification_p = e.report.docmdp_p;
@@ -981,6 +979,7 @@ void verify_doc(const Ctx& ctx, VerificationReport& rep) {
         "the updates after the first signature redefine " + std::to_string(redefined) +
             " objects, more than the limit " + std::to_string(ctx.opts.max_objects) +
             " (max_objects): the changes were not analysed");
+    for (auto& e : entries) rep.signatures.push_back(std::move(e.report));
     return;
   }
   if (earliest + 1 < static_cast<int>(revs.size())) {
@@ -1060,6 +1059,8 @@ void verify_doc(const Ctx& ctx, VerificationReport& rep) {
     }
   }
   for (auto& e : entries) rep.signatures.push_back(std::move(e.report));
+  // Signer–issuer binding over the listed signatures, in revision order (trust.md).
+  bind_to_issuer(doc, rep);
 
   // ---- shadow attacks: render the earliest signed revision and the whole file ----
   if (earliest < static_cast<int>(revs.size()) &&
@@ -1095,6 +1096,11 @@ VerificationReport verify_pdf(std::string_view pdf, const TrustStore& trust,
       lim.max_file_size = opts.max_file_size;
       lim.max_revisions = opts.max_revisions + 1;  // one more: verify_doc names the limit
       lim.max_decoded_stream = opts.max_decoded_stream;
+      // A licence has ~100 objects; what the updates after a seal may redefine is bounded by
+      // max_objects (verify_doc). Counting every xref entry while the chain is read stops a
+      // file of millions of entries before its history is built (issue 16: 60 revisions x
+      // 52,000 entries took seconds to open, then was refused by max_objects anyway).
+      lim.max_xref_entries = 2 * opts.max_objects;
       const pdf::Document doc = pdf::Document::open(pdf, lim);
       const Ctx ctx{pdf, doc, trust, opts, clock.now(), std::nullopt};
       verify_doc(ctx, rep);

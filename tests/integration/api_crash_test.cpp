@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "certd_fixture.h"
+#include "libcert/trust_bundle.h"
 #include "libcert/verify.h"
 #include "store.h"
 #include "support/process.h"
@@ -136,6 +137,17 @@ TEST(CrashSafety, KillNineDuringIssuanceLosesAndDuplicatesNothing) {
   auto c = d.client();
   libcert::TrustStore trust;
   trust.add_path(std::string(LIBCERT_SOURCE_DIR) + "/keys-example/root/root.crt");
+  // Key states from certd's own signed trust bundle (without trust data: INDETERMINATE).
+  const auto tb = c.Get("/v1/trust-bundle");
+  ASSERT_TRUE(tb);
+  ASSERT_EQ(tb->status, 200) << tb->body;
+  const std::string kdir = std::string(LIBCERT_SOURCE_DIR) + "/keys-example";
+  const libcert::BundlePins pins{
+      libcert::certificate_der_from_pem(testsupport::slurp(kdir + "/root/root.crt")),
+      libcert::read_pins(testsupport::slurp(kdir + "/bundle/pins.txt"))};
+  const libcert::BundleSealKeys seal_states(libcert::TrustBundle::parse(tb->body, pins));
+  libcert::VerifyOptions vopts;
+  vopts.keys = &seal_states;
   ASSERT_GE(acked.size(), static_cast<std::size_t>(kCycles)) << "a cycle issued nothing";
   std::set<std::string> ids;
   for (const auto& a : acked) {
@@ -147,7 +159,7 @@ TEST(CrashSafety, KillNineDuringIssuanceLosesAndDuplicatesNothing) {
     const auto pdf = c.Get("/v1/licences/" + a.id + "/pdf", bearer(key));
     ASSERT_TRUE(pdf);
     ASSERT_EQ(pdf->status, 200) << a.id;
-    const auto rep = libcert::verify_pdf(pdf->body, trust);
+    const auto rep = libcert::verify_pdf(pdf->body, trust, vopts);
     EXPECT_EQ(rep.result, libcert::Verdict::kValid) << a.id << "\n" << rep.to_text();
   }
   d.stop();

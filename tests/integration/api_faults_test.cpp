@@ -37,8 +37,9 @@ httplib::Headers with_key(const std::string& key, const std::string& idem) {
 }
 
 // A 503 of the environment: Retry-After, and a detail that names no server file.
-void expect_environment_fault(const httplib::Result& r, const std::string& server_dir) {
-  const auto j = expect_problem(r, 503, "unavailable");
+void expect_environment_fault(const httplib::Result& r, const std::string& server_dir,
+                              const std::string& slug = "unavailable") {
+  const auto j = expect_problem(r, 503, slug);
   ASSERT_TRUE(r);
   EXPECT_FALSE(r->get_header_value("Retry-After").empty()) << r->body;
   const std::string detail = j.value("detail", "");
@@ -76,12 +77,13 @@ TEST(Faults, UnreadableSealKeyIs503WithRetryAfterAndNoPath) {
   auto c = d.client();
   const auto r = c.Post("/v1/licences", with_key(samr, "unreadable-1"), sample_body(),
                         "application/json");
-  expect_environment_fault(r, d.dir().path().string());
-  // The full cause is in the server log, under the request id.
+  // The issuance service names the fault (issuance_service.cpp), never the file.
+  expect_environment_fault(r, d.dir().path().string(), "seal-key-unavailable");
+  // The request is in the server log, under its id, with the problem.
   const std::string rid = r->get_header_value("X-Request-Id");
   const std::string log = d.log();
   EXPECT_NE(log.find(rid), std::string::npos);
-  EXPECT_NE(log.find("seal.key"), std::string::npos) << log;
+  EXPECT_NE(log.find("seal-key-unavailable"), std::string::npos) << log;
   // Readable again: the same service issues (nothing was left behind by the failed attempt).
   fs::permissions(key, fs::perms::owner_read | fs::perms::owner_write);
   const auto ok = c.Post("/v1/licences", with_key(samr, "unreadable-2"), sample_body(),

@@ -1012,11 +1012,11 @@ TEST(CertctlKeys, CreateListRevokeOnARegistryFile) {
   EXPECT_EQ(listed.out.find(key), std::string::npos) << "the key itself must never be listed";
 
   const auto bad = testsupport::run(bin + " keys create --store " + db + " --department tibet");
-  EXPECT_EQ(bad.exit_code, 4);
+  EXPECT_EQ(bad.exit_code, 3);  // bad input (docs/verdicts.md "Exit codes")
   EXPECT_NE(bad.out.find("--department: unknown department 'tibet'"), std::string::npos) << bad.out;
   const auto badscope = testsupport::run(bin + " keys create --store " + db +
                                          " --department samr --scopes seal:admin");
-  EXPECT_EQ(badscope.exit_code, 4);
+  EXPECT_EQ(badscope.exit_code, 3);
   EXPECT_NE(badscope.out.find("unknown department scope 'seal:admin'"), std::string::npos);
   EXPECT_EQ(store->list_principals().size(), 1u);  // the rejected commands wrote nothing
 
@@ -1143,7 +1143,7 @@ TEST_F(CertctlAudit, RewriteWithRecomputedLeafHashIsLocatedBySignedCheckpoints) 
   testsupport::spit(dir_ / "forged.txt", note);
   const auto f = run_certctl("audit verify --store " + db() + " --keys " + keys_ +
                              " --checkpoint " + (dir_ / "forged.txt").string());
-  EXPECT_EQ(f.exit_code, 4) << f.out;
+  EXPECT_EQ(f.exit_code, 1) << f.out;  // a verification that failed
   EXPECT_NE(f.out.find("does not verify with the given audit public key"), std::string::npos)
       << f.out;
 }

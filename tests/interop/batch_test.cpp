@@ -113,11 +113,15 @@ TEST_F(Batch, IssuesEveryLineRecordsRejectionsAndVerifies) {
   }
   // Every template's licence verifies; pdfsig (NSS) agrees for the first of each.
   testsupport::NssTrust nss(dir_ / "nss", kSrc + "/keys-example/root/root.crt");
+  // With the trust bundle (key states): without trust data a seal is INDETERMINATE.
+  const std::string bundle = (dir_ / "bundle.cose").string();
+  const auto b = run(kCertctl + " trust-bundle export --version 1 -o " + shell_quote(bundle));
+  ASSERT_EQ(b.exit_code, 0) << b.out;
   int checked = 0;
   for (const auto& row : rows) {
     if (row.at("status") != "issued" || row.at("line").get<int>() >= 24) continue;
     const std::string pdf = row.at("pdf");
-    const auto v = run(kCertctl + " verify " + shell_quote(pdf));
+    const auto v = run(kCertctl + " verify --bundle " + shell_quote(bundle) + " " + shell_quote(pdf));
     EXPECT_EQ(v.exit_code, 0) << v.out;
     const auto s = run("pdfsig -nssdir " + shell_quote("sql:" + (dir_ / "nss").string()) + " " +
                        shell_quote(pdf));

@@ -12,18 +12,21 @@ trap 'rm -rf "$work"' EXIT
 prefix=$work/prefix
 cmake --install "$build" --prefix "$prefix" >/dev/null
 keys=$src/keys-example templates=$src/templates
+# The trust data a verifier needs (key states), from the installed certctl.
+"$prefix/bin/certctl" trust-bundle export --keys "$keys" --templates "$templates" --version 1 \
+  -o "$work/bundle.cose" >/dev/null
 
 # 1. CMake: find_package(libcert CONFIG) with nothing but the prefix.
 cmake -S "$src/tests/package" -B "$work/cmake-build" -G Ninja -DCMAKE_PREFIX_PATH="$prefix" \
   -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$work/cmake-build" >/dev/null
-"$work/cmake-build/consumer" "$templates" "$keys" "$work/cmake.pdf"
+"$work/cmake-build/consumer" "$templates" "$keys" "$work/bundle.cose" "$work/cmake.pdf"
 
 # 2. pkg-config: the .pc file alone gives the flags (static library: --static).
 pcdir=$(dirname "$(find "$prefix" -name libcert.pc | head -1)")
 flags=$(PKG_CONFIG_PATH=$pcdir pkg-config --static --cflags --libs libcert)
 g++ -std=c++20 -O1 -o "$work/pc-consumer" "$src/tests/package/consumer.cpp" $flags
-"$work/pc-consumer" "$templates" "$keys" "$work/pc.pdf"
+"$work/pc-consumer" "$templates" "$keys" "$work/bundle.cose" "$work/pc.pdf"
 echo "package: pkg-config libcert --modversion: $(PKG_CONFIG_PATH=$pcdir pkg-config --modversion libcert)"
 
 # 3. An independent verifier on what the consumers issued.

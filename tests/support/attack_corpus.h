@@ -199,10 +199,15 @@ inline std::string with_xmp(const std::string& unsigned_pdf, const std::string& 
   pdf::Stream xmp;
   xmp.dict.set("Type", pdf::Name{"Metadata"});
   xmp.dict.set("Subtype", pdf::Name{"XML"});
-  xmp.data = "<x:xmpmeta xmlns:x=\"adobe:ns:meta/\"><rdf:RDF "
-             "xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\"><rdf:Description "
-             "xmlns:dc=\"http://purl.org/dc/elements/1.1/\"><dc:creator>" +
-             holder + "</dc:creator></rdf:Description></rdf:RDF></x:xmpmeta>";
+  // The licence metadata the verifier binds the seal to (issuer samr, co-issuer the approval
+  // bureau, as cairo_licence() writes), plus the holder as dc:creator for the XMP attacks.
+  std::string data = licence_xmp(kSamrUscc, {kApprovalUscc});
+  const std::string desc = "<rdf:Description ";
+  data.replace(data.find(desc), desc.size(),
+               desc + "xmlns:dc=\"http://purl.org/dc/elements/1.1/\" ");
+  const std::string end = "</rdf:Description>";
+  data.insert(data.find(end), " <dc:creator>" + holder + "</dc:creator>\n");
+  xmp.data = data;
   up.set(m, pdf::Object(std::move(xmp)));
   pdf::Dict cat = doc.catalog();
   cat.set("Metadata", m);

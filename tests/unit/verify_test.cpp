@@ -207,13 +207,13 @@ TEST_F(VerifyCorpus, NewSignatureFieldOnP1CertificationIsModified) {
   // A SIGNED new seal is form filling: refused at P=1, allowed at P=2.
   FieldSpec f;
   f.rect = pdf::Array{200, 90.5, 260, 150.5};
-  const Outcome p1 = verify(add_signed_field(*valid_p1_, seal_of("ecology"), f));
+  const Outcome p1 = verify(add_signed_field(*valid_p1_, seal_of("approval"), f));
   EXPECT_EQ(p1.report.result, Verdict::kModified) << p1.report.to_text();
   bool form_filling = false;
   for (const auto& c : p1.report.signatures[0].changes)
     form_filling = form_filling || (c.kind == libcert::ChangeClass::kFormFilling && !c.allowed);
   EXPECT_TRUE(form_filling) << p1.report.to_text();
-  const Outcome ok = verify(add_signed_field(*valid_p2_, seal_of("ecology"), f));
+  const Outcome ok = verify(add_signed_field(*valid_p2_, seal_of("approval"), f));
   EXPECT_EQ(ok.report.result, Verdict::kValid) << ok.report.to_text();
 }
 
@@ -462,12 +462,17 @@ class ChangePolicy : public ::testing::Test {
     const std::string unsigned_pdf = with_xmp(cairo_licence(), "Holder Co");
     for (Licence l : {Licence::kP1, Licence::kP2, Licence::kApprovalOnly})
       (*licences_)[l] = seal_licence(unsigned_pdf, l);
+    if (keys_ == nullptr) {
+      keys_ = new libcert::BundleSealKeys(
+          libcert::TrustBundle::parse(example_bundle(), example_pins()));
+    }
   }
   void SetUp() override { trust_.add_path(kKeys + "/root/root.crt"); }
 
   Outcome verify(const std::string& bytes) const {
     libcert::VerifyOptions o;
     o.clock = &clock_;
+    o.keys = keys_;  // the trust data: key states from the example trust bundle
     Outcome out{libcert::verify_pdf(bytes, trust_, o)};
     EXPECT_FALSE(out.report.to_json().dump().empty());
     return out;
@@ -490,10 +495,12 @@ class ChangePolicy : public ::testing::Test {
   }
 
   static std::map<Licence, std::string>* licences_;
+  static libcert::BundleSealKeys* keys_;
   libcert::TrustStore trust_;
   libcert::FixedClock clock_{kVerifyTime};
 };
 std::map<Licence, std::string>* ChangePolicy::licences_ = new std::map<Licence, std::string>();
+libcert::BundleSealKeys* ChangePolicy::keys_ = nullptr;
 
 std::string ref_text(pdf::Ref r) { return std::to_string(r.num) + " " + std::to_string(r.gen) + " R"; }
 
@@ -731,7 +738,7 @@ TEST_F(ChangePolicy, NewSealWidgetWithActionOrOddPlacementIsModified) {
   for (Licence l : {Licence::kP2, Licence::kApprovalOnly}) {
     SCOPED_TRACE(to_string(l));
     FieldSpec genuine;
-    Outcome o = verify(add_signed_field(licence(l), seal_of("ecology"), genuine));
+    Outcome o = verify(add_signed_field(licence(l), seal_of("approval"), genuine));
     EXPECT_EQ(o.report.result, Verdict::kValid) << o.report.to_text();
     ASSERT_EQ(o.report.signatures.size(), 2u);
     EXPECT_EQ(o.doc("rendering"), CheckStatus::kPass);
@@ -741,7 +748,7 @@ TEST_F(ChangePolicy, NewSealWidgetWithActionOrOddPlacementIsModified) {
     a.set("S", pdf::Name{"JavaScript"});
     a.set("JS", pdf::String{"app.alert(1)", false});
     js.widget_extra.set("A", pdf::Object(a));
-    o = verify(add_signed_field(licence(l), seal_of("ecology"), js));
+    o = verify(add_signed_field(licence(l), seal_of("approval"), js));
     EXPECT_EQ(o.report.result, Verdict::kModified) << o.report.to_text();
     EXPECT_NE(o.sig_detail("modifications").find("has /A (an action"), std::string::npos)
         << o.sig_detail("modifications");
@@ -753,27 +760,27 @@ TEST_F(ChangePolicy, NewSealWidgetWithActionOrOddPlacementIsModified) {
     pdf::Dict aa;
     aa.set("E", pdf::Object(u));
     uri.widget_extra.set("AA", pdf::Object(aa));
-    o = verify(add_signed_field(licence(l), seal_of("ecology"), uri));
+    o = verify(add_signed_field(licence(l), seal_of("approval"), uri));
     EXPECT_EQ(o.report.result, Verdict::kModified) << o.report.to_text();
     EXPECT_NE(o.sig_detail("modifications").find("has /AA"), std::string::npos);
 
     FieldSpec print_only;
     print_only.widget_extra.set("F", pdf::Object(4 | 32));
-    o = verify(add_signed_field(licence(l), seal_of("ecology"), print_only));
+    o = verify(add_signed_field(licence(l), seal_of("approval"), print_only));
     EXPECT_EQ(o.report.result, Verdict::kModified) << o.report.to_text();
     EXPECT_NE(o.sig_detail("modifications").find("annotation flags /F 36"), std::string::npos)
         << o.sig_detail("modifications");
 
     FieldSpec big;
     big.rect = pdf::Array{0, 0, 595, 400};
-    o = verify(add_signed_field(licence(l), seal_of("ecology"), big));
+    o = verify(add_signed_field(licence(l), seal_of("approval"), big));
     EXPECT_EQ(o.report.result, Verdict::kModified) << o.report.to_text();
     EXPECT_NE(o.sig_detail("modifications").find("more than 10% of its page"), std::string::npos)
         << o.sig_detail("modifications");
 
     FieldSpec over_seal;
     over_seal.rect = pdf::Array{kSealX + 10, kSealY + 10, kSealX + 70, kSealY + 70};
-    o = verify(add_signed_field(licence(l), seal_of("ecology"), over_seal));
+    o = verify(add_signed_field(licence(l), seal_of("approval"), over_seal));
     EXPECT_EQ(o.report.result, Verdict::kModified) << o.report.to_text();
     EXPECT_NE(o.sig_detail("modifications").find("overlaps an annotation"), std::string::npos)
         << o.sig_detail("modifications");
@@ -785,7 +792,7 @@ TEST_F(ChangePolicy, NewSealWidgetWithActionOrOddPlacementIsModified) {
 TEST_F(ChangePolicy, LaterDocMdpSignatureWithoutPermsIsNotTheCertification) {
   FieldSpec f;
   f.sig_extra.set("Reference", pdf::Object(docmdp_reference(1)));
-  Outcome o = verify(add_signed_field(licence(Licence::kApprovalOnly), seal_of("ecology"), f));
+  Outcome o = verify(add_signed_field(licence(Licence::kApprovalOnly), seal_of("approval"), f));
   EXPECT_FALSE(o.report.certification_p.has_value()) << o.report.to_text();
   ASSERT_EQ(o.report.signatures.size(), 2u);
   EXPECT_FALSE(o.report.signatures[1].docmdp_p.has_value());
@@ -793,7 +800,7 @@ TEST_F(ChangePolicy, LaterDocMdpSignatureWithoutPermsIsNotTheCertification) {
   EXPECT_EQ(o.report.signatures[1].check("docmdp")->status, CheckStatus::kWarn);
   EXPECT_EQ(o.report.to_json()["signatures"][1]["kind"], "approval");
   // On a P=2 licence the certification stays Seal1's.
-  o = verify(add_signed_field(licence(Licence::kP2), seal_of("ecology"), f));
+  o = verify(add_signed_field(licence(Licence::kP2), seal_of("approval"), f));
   EXPECT_EQ(o.report.certification_p, 2) << o.report.to_text();
   EXPECT_EQ(o.report.signatures[0].docmdp_p, 2);
   EXPECT_FALSE(o.report.signatures[1].docmdp_p.has_value());

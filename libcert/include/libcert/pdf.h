@@ -56,6 +56,9 @@ struct Limits {
   std::size_t max_decoded_stream = 64u << 20;  // bytes after FlateDecode of one stream
   std::size_t max_revisions = 1000;            // xref sections in the /Prev chain
   std::size_t max_objstm_objects = 100'000;    // /N of one object stream
+  // Entries of all cross-reference sections together (the /Prev chain read once): bounds the
+  // work of opening a file of many large updates before any object is looked at.
+  std::size_t max_xref_entries = 8'000'000;
 };
 
 // ---- Objects (§7.3) --------------------------------------------------------------------------

@@ -22,6 +22,7 @@
 #include "libcert/clock.h"
 #include "libcert/pdf.h"
 #include "libcert/sign.h"
+#include "libcert/trust_bundle.h"
 #include "libcert/verify.h"
 #include "support/test_pdf.h"
 
@@ -88,7 +89,7 @@ std::string with_content(const std::string& sealed, const std::string& content_f
 // later update's xref section re-lists all of them at their old offsets.
 std::string many_revisions(const libcert::Signer& signer, const libcert::Clock& clock) {
   constexpr std::uint32_t kObjects = 52000;
-  const std::string base = testsupport::make_cairo_pdf();
+  const std::string base = testsupport::make_cairo_licence();
   std::string with_objects;
   {
     const auto doc = pdf::Document::open(base);
@@ -154,15 +155,22 @@ int main(int argc, char** argv) {
   const libcert::FixedClock verify_clock(1780272000);  // 2026-06-01
   libcert::TrustStore trust;
   trust.add_path(keys + "root/root.crt");
+  // The trust data (key states; trust.md): the samr seal, active. Without it every seal is
+  // INDETERMINATE and the genuine case would not show what a VALID verdict costs.
+  libcert::TrustBundle states;
+  states.seals.push_back(libcert::SealEntry::from_certificate(
+      "samr", testsupport::kUsccSamr, samr.certificate(), libcert::SealState::kActive));
+  const libcert::BundleSealKeys keys_states(states);
   libcert::VerifyOptions opts;
   opts.clock = &verify_clock;
+  opts.keys = &keys_states;
 
   libcert::SealOptions so;
   so.clock = &seal_clock;
   so.docmdp_p = 2;
   so.rect = {testsupport::kSealX, testsupport::kSealY, testsupport::kSealSize,
              testsupport::kSealSize};
-  const std::string sealed = libcert::seal_pdf(testsupport::make_cairo_pdf(), samr, so);
+  const std::string sealed = libcert::seal_pdf(testsupport::make_cairo_licence(), samr, so);
   run("genuine-p2", sealed, trust, opts, outdir);
 
   const std::string revs = many_revisions(samr, seal_clock);

@@ -393,8 +393,8 @@ struct App::Impl {
       opts.keys = s.seal_keys;  // names the key version and applies its state (issue 7)
       const libcert::VerificationReport rep = libcert::verify_pdf(req.body, *s.trust, opts);
       const auto rec = s.store->find_licence_by_pdf(sha256_hex(req.body));
+      // The one verdict set (libcert/verdict.h, docs/verdicts.md), as certctl prints it.
       std::string overall(libcert::to_string(rep.result));
-      if (rep.result == libcert::Verdict::kUnknownSigner) overall = "UNKNOWN";
       std::vector<std::string> reasons = rep.reasons;
       if (rep.result == libcert::Verdict::kValid && rec && rec->status == "revoked") {
         overall = "REVOKED";

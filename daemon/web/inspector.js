@@ -387,7 +387,7 @@ function renderReport() {
   box.replaceChildren();
   const head = document.createElement('div');
   head.className = 'verdict';
-  const status = j.result === 'UNKNOWN' ? 'UNKNOWN-SIGNER' : j.result || 'ERROR';
+  const status = j.result || 'ERROR';
   head.dataset.status = status;
   head.id = 'report-verdict';
   head.innerHTML = '<div class="code"></div><div class="word"></div><div class="reason"></div>';

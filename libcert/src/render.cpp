@@ -125,6 +125,15 @@ std::string make_xmp(const nlohmann::json& md, const std::string& created) {
   for (const auto& it : kItems) {
     x += std::string(" <lic:") + it[1] + ">" + s(it[0]) + "</lic:" + it[1] + ">\n";
   }
+  // The departments that may add an approval seal (trust.md "Roles"): the verifier accepts a
+  // later seal of another department only when it is listed here, under the issuer's seal.
+  if (md.contains("co_issuer_codes") && !md["co_issuer_codes"].empty()) {
+    x += " <lic:CoIssuingAuthorityCodes><rdf:Bag>";
+    for (const auto& c : md["co_issuer_codes"]) {
+      x += "<rdf:li>" + xml_escape(c.get<std::string>()) + "</rdf:li>";
+    }
+    x += "</rdf:Bag></lic:CoIssuingAuthorityCodes>\n";
+  }
   x += " <lic:Extension rdf:parseType=\"Resource\">\n";
   for (const auto& [k, v] : md["extension"].items()) {
     x += "  <licx:" + k + ">" + xml_escape(v.get<std::string>()) + "</licx:" + k + ">\n";

@@ -1100,8 +1100,9 @@ class TemplateLoader {
     auto t = std::make_shared<Template>();
     Checker c(file, problems_);
     if (!c.object(j, "",
-                  {"id", "version", "type_code", "title", "department", "page", "holder",
-                   "holder_code", "number", "fields", "layout", "seal", "qr", "metadata"})) {
+                  {"id", "version", "type_code", "title", "department", "co_issuers", "page",
+                   "holder", "holder_code", "number", "fields", "layout", "seal", "qr",
+                   "metadata"})) {
       return t;
     }
     if (auto id = c.str(j, "", "id", true)) {
@@ -1132,6 +1133,36 @@ class TemplateLoader {
         c.fail("/department", "department", "unknown department '" + *dep + "'");
       } else {
         t->department_ = *it;
+      }
+    }
+    // Departments that may add an approval seal after the issuer's (trust.md "Roles"): written
+    // into the licence's XMP (lic:CoIssuingAuthorityCodes), which the verifier holds every
+    // approval seal against.
+    if (auto it = j.find("co_issuers"); it != j.end()) {
+      if (!it->is_array()) {
+        c.fail("/co_issuers", "type", "expected an array of department ids");
+      } else {
+        for (std::size_t i = 0; i < it->size(); ++i) {
+          const std::string ptr = "/co_issuers/" + std::to_string(i);
+          const json& v = (*it)[i];
+          if (!v.is_string()) {
+            c.fail(ptr, "type", "expected a department id");
+            continue;
+          }
+          const std::string id = v.get<std::string>();
+          auto d = std::find_if(set.departments_.begin(), set.departments_.end(),
+                                [&](const Department& x) { return x.id == id; });
+          if (d == set.departments_.end()) {
+            c.fail(ptr, "department", "unknown department '" + id + "'");
+          } else if (id == t->department_.id) {
+            c.fail(ptr, "co-issuer", "the issuing department itself is not a co-issuer");
+          } else if (std::any_of(t->co_issuers_.begin(), t->co_issuers_.end(),
+                                 [&](const Department& x) { return x.id == id; })) {
+            c.fail(ptr, "co-issuer", "department '" + id + "' listed twice");
+          } else {
+            t->co_issuers_.push_back(*d);
+          }
+        }
       }
     }
     if (auto it = j.find("page"); it == j.end()) {
@@ -1608,6 +1639,8 @@ json Template::metadata(const LicenceData& data, const IssueContext& ctx) const 
     // Holder-type codes used by the catalogue systems (formats.md §2, practice).
     holder_code_type = f->type == FieldType::kUscc ? "001" : "111";
   }
+  json co_issuer_codes = json::array();
+  for (const auto& d : co_issuers_) co_issuer_codes.push_back(d.uscc);
   json ext = json::object();
   for (const auto& f : fields_) {
     if (auto it = data.values.find(f.name); it != data.values.end()) ext[f.name] = it->second;
@@ -1621,6 +1654,7 @@ json Template::metadata(const LicenceData& data, const IssueContext& ctx) const 
       {"number", data.value(number_)},
       {"issuer", department_.name.zh},
       {"issuer_code", department_.uscc},
+      {"co_issuer_codes", co_issuer_codes},
       {"issue_date", ctx.issue_date},
       {"holder", mapped("holder", data.value(holder_))},
       {"holder_code", mapped("holder_code", data.value(holder_code_))},

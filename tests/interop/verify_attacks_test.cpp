@@ -154,6 +154,33 @@ TEST_F(CertctlVerify, UsageAndUnreadableInput) {
 }
 
 // issue 16: key roles, the signer-issuer binding and key states, through the CLI.
+// A real template's licence (manifest co_issuers: the approval bureau) sealed at P=2 by its
+// issuer: the listed co-issuer's approval seal keeps it VALID (pdfsig agrees), another
+// department's approval seal is refused (issuer-binding).
+TEST_F(CertctlVerify, ApprovalSealOfATemplatesCoIssuerOnlyOnAnIssuedLicence) {
+  const std::string src = LIBCERT_SOURCE_DIR;
+  const std::string c = std::string(CERTCTL_BIN);
+  auto r = run(c + " render --template business-licence-enterprise --data " +
+               shell_quote(src + "/templates/business-licence-enterprise/sample.json") + " -o " +
+               file("t.pdf"));
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  r = run(c + " sign --department samr --docmdp 2 --rect 400,100,120,120 " + file("t.pdf") +
+          " -o " + file("t1.pdf"));
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  for (const char* dept : {"approval", "water"}) {
+    r = run(c + " sign --department " + dept + " --approval --rect 250,100,120,120 " +
+            file("t1.pdf") + " -o " + file(std::string("t2-") + dept + ".pdf"));
+    ASSERT_EQ(r.exit_code, 0) << r.out;
+  }
+  r = certctl(file("t2-approval.pdf"));
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("Result: VALID"), std::string::npos) << r.out;
+  r = certctl(file("t2-water.pdf"));
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_NE(r.out.find("Result: INVALID"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("Seal2': issuer-binding"), std::string::npos) << r.out;
+}
+
 TEST_F(CertctlVerify, AnotherDepartmentsSealIsInvalid) {
   const auto r = certctl(file("water-seal.pdf"));
   EXPECT_EQ(r.exit_code, 1);

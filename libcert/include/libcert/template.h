@@ -167,6 +167,9 @@ class Template {
   [[nodiscard]] const std::string& type_code() const { return type_code_; }
   [[nodiscard]] const Bilingual& title() const { return title_; }
   [[nodiscard]] const Department& department() const { return department_; }
+  // Departments that may add an approval seal after the issuer's certification seal (manifest
+  // "co_issuers"; trust.md): every other department's seal on this licence is refused.
+  [[nodiscard]] const std::vector<Department>& co_issuers() const { return co_issuers_; }
   [[nodiscard]] const PageSpec& page() const { return page_; }
   [[nodiscard]] const std::vector<FieldDef>& fields() const { return fields_; }
   [[nodiscard]] const FieldDef* field(std::string_view name) const;  // nullptr if unknown
@@ -218,6 +221,7 @@ class Template {
   std::string title_key_;
   Bilingual title_;
   Department department_;
+  std::vector<Department> co_issuers_;
   PageSpec page_;
   std::vector<FieldDef> fields_;
   Layout layout_;

@@ -317,6 +317,27 @@ async function e2e(browser, dir) {
       await navigator.serviceWorker.ready;
       return !!navigator.serviceWorker.controller;
     });
+    // Issue 16 "What was seen" 5: a bundle signed by a seal key (a key under the same root, but
+    // not a pinned bundle signer) is refused by the page, whatever version it claims. Served in
+    // place of certd's to a fresh context without a service worker (so nothing is cached).
+    {
+      const forgedKeys = path.join(dir, 'forged-keys');
+      fs.cpSync(path.join(dir, 'keys'), forgedKeys, { recursive: true });
+      fs.copyFileSync(path.join(forgedKeys, 'seals/samr/seal.key'), path.join(forgedKeys, 'bundle/bundle.key'));
+      fs.copyFileSync(path.join(forgedKeys, 'seals/samr/seal.crt'), path.join(forgedKeys, 'bundle/bundle.crt'));
+      const forged = path.join(dir, 'forged.cose');
+      execFileSync(CERTCTL, ['trust-bundle', 'export', '--keys', forgedKeys, '--templates', path.join(SRC, 'templates'),
+        '--version', '18446744073709551615', '-o', forged], { stdio: ['ignore', 'ignore', 'inherit'] });
+      const fctx = await browser.newContext({ serviceWorkers: 'block' });
+      await fctx.route('**/v1/trust-bundle', (route) =>
+        route.fulfill({ status: 200, contentType: 'application/cose', body: fs.readFileSync(forged) }));
+      const fpage = await fctx.newPage();
+      const fr = await verdictFor(fpage, certd.base, da);
+      check(fr.status !== 'VALID' && fr.done === 'nobundle',
+            `bundle signed by a seal key: refused by the page (status ${fr.status}, done ${fr.done})`);
+      await fctx.close();
+    }
+
     check(controlled, 'service worker active and controlling the page');
     r = await verdictFor(page, certd.base, da, { lang: 'zh' });
     eq(r.status, 'VALID', 'online again before stopping certd');

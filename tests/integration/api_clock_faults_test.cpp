@@ -26,10 +26,7 @@ using certdtest::RawDb;
 
 const std::string kTemplate = "business-licence-enterprise";  // department samr
 
-nlohmann::json sample() {
-  return nlohmann::json::parse(testsupport::slurp(std::string(LIBCERT_SOURCE_DIR) + "/templates/" +
-                                                  kTemplate + "/sample.json"));
-}
+nlohmann::json sample() { return certdtest::template_sample(kTemplate); }
 
 httplib::Result post_issue(httplib::Client& c, const std::string& key, const std::string& idem) {
   return c.Post("/v1/licences", {{"Authorization", "Bearer " + key}, {"Idempotency-Key", idem}},

@@ -18,10 +18,7 @@ using certdtest::expect_problem;
 
 const std::string kTemplate = "business-licence-enterprise";
 
-nlohmann::json sample() {
-  return nlohmann::json::parse(testsupport::slurp(std::string(LIBCERT_SOURCE_DIR) + "/templates/" +
-                                                  kTemplate + "/sample.json"));
-}
+nlohmann::json sample() { return certdtest::template_sample(kTemplate); }
 
 std::string issue_body(const nlohmann::json& data) {
   return nlohmann::json{{"template", kTemplate}, {"data", data}}.dump();

@@ -26,10 +26,7 @@ using certdtest::RawDb;
 const std::string kTemplate = "business-licence-enterprise";  // department samr
 const std::string kKeys = std::string(LIBCERT_SOURCE_DIR) + "/keys-example";
 
-nlohmann::json sample() {
-  return nlohmann::json::parse(testsupport::slurp(std::string(LIBCERT_SOURCE_DIR) + "/templates/" +
-                                                  kTemplate + "/sample.json"));
-}
+nlohmann::json sample() { return certdtest::template_sample(kTemplate); }
 
 std::map<std::string, std::string> env_for(const testsupport::TempDir& d,
                                            std::map<std::string, std::string> extra = {}) {

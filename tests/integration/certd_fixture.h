@@ -181,6 +181,12 @@ inline nlohmann::json post_json(httplib::Client& c, const std::string& key, cons
 }
 
 // Asserts a problem+json response with the given status and type slug; returns the body.
+// templates/<id>/sample.json of the source tree: the holder data the API tests issue with.
+inline nlohmann::json template_sample(const std::string& id) {
+  return nlohmann::json::parse(
+      testsupport::slurp(std::string(LIBCERT_SOURCE_DIR) + "/templates/" + id + "/sample.json"));
+}
+
 inline nlohmann::json expect_problem(const httplib::Result& r, int status,
                                      const std::string& slug) {
   EXPECT_TRUE(r) << "no response";

@@ -29,10 +29,7 @@ using certdtest::RawDb;
 
 const std::string kTemplate = "business-licence-enterprise";  // department samr
 
-nlohmann::json sample() {
-  return nlohmann::json::parse(testsupport::slurp(std::string(LIBCERT_SOURCE_DIR) + "/templates/" +
-                                                  kTemplate + "/sample.json"));
-}
+nlohmann::json sample() { return certdtest::template_sample(kTemplate); }
 
 struct Reply {
   int status = 0;

@@ -112,6 +112,13 @@ inline libcert::BundlePins example_pins() {
   return {libcert::certificate_der_from_pem(slurp_file(kKeys + "/root/root.crt")),
           libcert::read_pins(slurp_file(kKeys + "/bundle/pins.txt"))};
 }
+// The key states of the example trust bundle as a verifier's trust data (VerifyOptions::keys),
+// parsed once per process and shared by every fixture.
+inline const libcert::BundleSealKeys& example_seal_states() {
+  static const libcert::BundleSealKeys keys(
+      libcert::TrustBundle::parse(example_bundle(), example_pins()));
+  return keys;
+}
 inline libcert::PemFileSigner seal_of(const std::string& dept) {
   return {kKeys + "/seals/" + dept + "/seal.key", kKeys + "/seals/" + dept + "/seal.crt"};
 }

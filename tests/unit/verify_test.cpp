@@ -53,11 +53,8 @@ class VerifyCorpus : public ::testing::Test {
     const auto samr = seal_of("samr");
     valid_p1_ = new std::string(seal(*unsigned_, samr, 1));
     valid_p2_ = new std::string(seal(*unsigned_, samr, 2));
-    keys_ =
-        new libcert::BundleSealKeys(libcert::TrustBundle::parse(example_bundle(), example_pins()));
   }
   static void TearDownTestSuite() {
-    delete keys_;
     delete unsigned_;
     delete valid_p1_;
     delete valid_p2_;
@@ -67,7 +64,7 @@ class VerifyCorpus : public ::testing::Test {
   Outcome verify(const std::string& bytes) const {
     libcert::VerifyOptions o;
     o.clock = &clock_;
-    o.keys = keys_;  // the trust data: key states from the example trust bundle
+    o.keys = &example_seal_states();  // the trust data: key states from the example bundle
     Outcome out{libcert::verify_pdf(bytes, trust_, o)};
     // Every report must serialise (hostile strings included).
     EXPECT_FALSE(out.report.to_json().dump().empty());
@@ -78,14 +75,12 @@ class VerifyCorpus : public ::testing::Test {
   static std::string* unsigned_;
   static std::string* valid_p1_;
   static std::string* valid_p2_;
-  static libcert::BundleSealKeys* keys_;
   libcert::TrustStore trust_;
   libcert::FixedClock clock_{kVerifyTime};
 };
 std::string* VerifyCorpus::unsigned_ = nullptr;
 std::string* VerifyCorpus::valid_p1_ = nullptr;
 std::string* VerifyCorpus::valid_p2_ = nullptr;
-libcert::BundleSealKeys* VerifyCorpus::keys_ = nullptr;
 
 TEST_F(VerifyCorpus, ValidLicenceIsValid) {
   const Outcome o = verify(*valid_p1_);
@@ -462,17 +457,13 @@ class ChangePolicy : public ::testing::Test {
     const std::string unsigned_pdf = with_xmp(cairo_licence(), "Holder Co");
     for (Licence l : {Licence::kP1, Licence::kP2, Licence::kApprovalOnly})
       (*licences_)[l] = seal_licence(unsigned_pdf, l);
-    if (keys_ == nullptr) {
-      keys_ = new libcert::BundleSealKeys(
-          libcert::TrustBundle::parse(example_bundle(), example_pins()));
-    }
   }
   void SetUp() override { trust_.add_path(kKeys + "/root/root.crt"); }
 
   Outcome verify(const std::string& bytes) const {
     libcert::VerifyOptions o;
     o.clock = &clock_;
-    o.keys = keys_;  // the trust data: key states from the example trust bundle
+    o.keys = &example_seal_states();  // the trust data: key states from the example bundle
     Outcome out{libcert::verify_pdf(bytes, trust_, o)};
     EXPECT_FALSE(out.report.to_json().dump().empty());
     return out;
@@ -495,12 +486,10 @@ class ChangePolicy : public ::testing::Test {
   }
 
   static std::map<Licence, std::string>* licences_;
-  static libcert::BundleSealKeys* keys_;
   libcert::TrustStore trust_;
   libcert::FixedClock clock_{kVerifyTime};
 };
 std::map<Licence, std::string>* ChangePolicy::licences_ = new std::map<Licence, std::string>();
-libcert::BundleSealKeys* ChangePolicy::keys_ = nullptr;
 
 std::string ref_text(pdf::Ref r) { return std::to_string(r.num) + " " + std::to_string(r.gen) + " R"; }
 

@@ -16,6 +16,7 @@
 #include <ctime>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <set>
 
@@ -42,6 +43,10 @@ using XmlDoc = std::unique_ptr<xmlDoc, XmlFree>;
 [[noreturn]] void malformed(const std::string& m) { throw Error(ErrorCode::kInvalidArgument, m); }
 
 XmlDoc parse_xml(std::string_view bytes, const std::string& name) {
+  // libxml2 2.9 must be initialised once before parsing from several threads (certd verifies
+  // concurrently).
+  static std::once_flag init;
+  std::call_once(init, [] { xmlInitParser(); });
   if (bytes.size() > (16u << 20)) throw Error(ErrorCode::kLimitExceeded, name + ": XML too large");
   // No XML_PARSE_NOENT (entities are not substituted), no DTD loading, no network.
   XmlDoc d(xmlReadMemory(bytes.data(), static_cast<int>(bytes.size()), name.c_str(), nullptr,

@@ -6,6 +6,9 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
+#include <atomic>
+#include <thread>
+
 #include "libcert/error.h"
 #include "support/ofd_fixture.h"
 
@@ -119,6 +122,21 @@ TEST(OfdSeal, SealedLicenceVerifiesValid) {
   EXPECT_NE(sx.find("PageRef=\"1\" Boundary=\"140 215 42 42\""), std::string::npos) << sx;
   EXPECT_NE(sx.find("FileRef=\"/Doc_0/Pages/Page_0/Content.xml\""), std::string::npos);
   EXPECT_EQ(sx.find("FileRef=\"/Doc_0/Signs/Signatures.xml\""), std::string::npos);
+}
+
+TEST(OfdSeal, ConcurrentVerificationsAgree) {
+  // certd verifies from many threads: one shared TrustStore, libxml2 initialised once.
+  Ctx c;
+  const std::string sealed = seal(ofdtest::licence_ofd(), "samr");
+  std::vector<std::thread> threads;
+  std::atomic<int> valid{0};
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&] {
+      for (int i = 0; i < 5; ++i)
+        if (c.verify(sealed).result == Verdict::kValid) ++valid;
+    });
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(valid.load(), 20);
 }
 
 TEST(OfdSeal, WithoutTrustDataIndeterminate) {
@@ -361,14 +379,15 @@ TEST(OfdZip, GarbageNeverThrows) {
 }
 
 TEST(OfdSeal, RefusesToBreakASealThatProtectsSignaturesXml) {
-  // ofdrw_h.ofd's first seal protects Signatures.xml: a further seal is refused up front.
+  // ofdrw_h.ofd's seals protect Signatures.xml: a further seal is refused up front.
   const auto s = ofdtest::seal_signer("samr");
   libcert::FixedClock clock(kSignTime);
   libcert::OfdSealOptions o;
   o.clock = &clock;
-  const std::string h = ofdtest::read(ofdtest::kSrc + "/tests/data/ofd/ofdrw_SESV4SignDoc.ofd");
+  const std::string h = ofdtest::read(ofdtest::kSrc + "/tests/data/ofd/ofdrw_h.ofd");
   try {
     (void)libcert::seal_ofd(h, s, ofdtest::esl_for(s), o);
+    FAIL() << "sealed a document whose first seal protects Signatures.xml";
   } catch (const libcert::Error& e) {
     EXPECT_EQ(e.code(), libcert::ErrorCode::kInvalidArgument);
     EXPECT_NE(std::string(e.what()).find("Signatures.xml"), std::string::npos) << e.what();

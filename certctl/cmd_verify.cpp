@@ -15,6 +15,7 @@
 
 #include "command.h"
 #include "libcert/clock.h"
+#include "libcert/ofd.h"
 #include "libcert/trust_bundle.h"
 #include "libcert/verify.h"
 
@@ -34,11 +35,15 @@ int run_verify(const certctl::Args& args) {
   }
   const certctl::Options o(rest, {"--keys", "--bundle", "--bundle-pins", "--root"}, {"--json"});
   if (o.positional().size() != 1) throw certctl::UsageError("expected exactly one FILE.pdf");
-  if (trust_paths.empty()) trust_paths.push_back(certctl::keys_dir(o) + "/root/root.crt");
+  const std::string pdf = certctl::read_file(o.positional().front());
+  // An OFD (a ZIP package) is verified as GB/T 38540 seals (libcert/ofd.h); its default root is
+  // the SM2 seal root.
+  const bool ofd = libcert::looks_like_ofd(pdf);
+  if (trust_paths.empty())
+    trust_paths.push_back(certctl::keys_dir(o) + (ofd ? "/sm2/root.crt" : "/root/root.crt"));
 
   libcert::TrustStore trust;
   for (const auto& p : trust_paths) trust.add_path(p);
-  const std::string pdf = certctl::read_file(o.positional().front());
 
   libcert::SystemClock clock;
   libcert::VerifyOptions opts;
@@ -48,7 +53,8 @@ int run_verify(const certctl::Args& args) {
     keys.emplace(libcert::TrustBundle::parse(certctl::read_file(*b), certctl::bundle_pins(o)));
     opts.keys = &*keys;
   }
-  const libcert::VerificationReport report = libcert::verify_pdf(pdf, trust, opts);
+  const libcert::VerificationReport report =
+      ofd ? libcert::verify_ofd(pdf, trust, opts) : libcert::verify_pdf(pdf, trust, opts);
   if (o.flag("--json")) {
     std::cout << report.to_json().dump(2) << "\n";
   } else {
@@ -64,9 +70,9 @@ int run_verify(const certctl::Args& args) {
 }
 
 const certctl::Command kVerify{
-    "verify", "verify the seals of a PDF and print the report (exit 0 only if VALID)",
+    "verify", "verify the seals of a PDF or OFD and print the report (exit 0 only if VALID)",
     "certctl verify [--trust ROOT.pem|DIR ...] [--bundle FILE [--bundle-pins PINS.txt] "
-    "[--root CERT.pem]] [--keys DIR] [--json] FILE.pdf",
+    "[--root CERT.pem]] [--keys DIR] [--json] FILE.pdf|FILE.ofd",
     run_verify};
 
 }  // namespace

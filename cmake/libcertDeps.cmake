@@ -12,7 +12,9 @@ foreach(_libcert_dep
     "PANGO;pangocairo pangoft2 fontconfig harfbuzz"
     "QRENCODE;libqrencode"
     "POPPLER;poppler-glib"
-    "ICU;icu-uc icu-i18n")
+    "ICU;icu-uc icu-i18n"
+    "LIBZIP;libzip"
+    "LIBXML2;libxml-2.0")
   list(GET _libcert_dep 0 _libcert_prefix)
   list(GET _libcert_dep 1 _libcert_modules)
   separate_arguments(_libcert_modules)

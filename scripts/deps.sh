@@ -8,6 +8,8 @@ PKGS=(
   libssl-dev libqrencode-dev libcairo2-dev libpango1.0-dev libharfbuzz-dev libfontconfig-dev
   libpoppler-glib-dev nlohmann-json3-dev libcpp-httplib-dev libgtest-dev libgmock-dev
   libsqlite3-dev libpq-dev libicu-dev zlib1g-dev libzbar-dev
+  # OFD container and XML (issue 22): libzip (ZIP_CHECKCONS local/central checks), libxml2
+  libzip-dev libxml2-dev
   # certd's HTTP server (daemon/server.cpp): Boost.Beast + Asio, header-only (issue 17); the
   # tests keep cpp-httplib as their client
   libboost1.74-dev

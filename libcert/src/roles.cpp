@@ -30,7 +30,7 @@ std::string oid_text(const ASN1_OBJECT* o) {
 }
 
 struct Policies {
-  bool seal = false, bundle = false, unreadable = false;
+  bool seal = false, bundle = false, maker = false, unreadable = false;
 };
 
 Policies policies(X509* c) {
@@ -47,6 +47,7 @@ Policies policies(X509* c) {
     const std::string oid = oid_text(sk_POLICYINFO_value(pol, i)->policyid);
     out.seal = out.seal || oid == kSealPolicyOid;
     out.bundle = out.bundle || oid == kBundleSignerPolicyOid;
+    out.maker = out.maker || oid == kSealMakerPolicyOid;
   }
   CERTIFICATEPOLICIES_free(pol);
   return out;
@@ -83,6 +84,8 @@ std::string_view to_string(CertRole r) noexcept {
       return "tsa";
     case CertRole::kCa:
       return "ca";
+    case CertRole::kSealMaker:
+      return "seal-maker";
   }
   return "none";
 }
@@ -117,8 +120,9 @@ CertificateRole certificate_role(std::string_view der) {
     r.why = "certificatePolicies is malformed";
     return r;
   }
-  if (pol.seal && pol.bundle) {
-    r.why = "certificatePolicies names both the seal and the bundle-signer policy (one role only)";
+  if (int{pol.seal} + int{pol.bundle} + int{pol.maker} > 1) {
+    r.why = "certificatePolicies names more than one of the seal, bundle-signer and seal-maker "
+            "policies (one role only)";
     return r;
   }
   const bool has_ku = (flags & EXFLAG_KUSAGE) != 0;
@@ -153,7 +157,17 @@ CertificateRole certificate_role(std::string_view der) {
     r.why = "bundle-signer policy " + std::string(kBundleSignerPolicyOid);
     return r;
   }
-  r.why = "no policy of this system (neither the seal nor the bundle-signer policy OID)";
+  if (pol.maker) {
+    if (!has_ku || (ku & (KU_DIGITAL_SIGNATURE | KU_NON_REPUDIATION)) == 0) {
+      r.why = "seal-maker policy without keyUsage digitalSignature/nonRepudiation";
+      return r;
+    }
+    r.role = CertRole::kSealMaker;
+    r.why = "seal-maker policy " + std::string(kSealMakerPolicyOid) + " (GB/T 38540 制章者)";
+    return r;
+  }
+  r.why = "no policy of this system (neither the seal, the bundle-signer nor the seal-maker "
+          "policy OID)";
   return r;
 }
 

@@ -28,6 +28,11 @@ inline constexpr std::string_view kBundleSignerPolicyOid =
 inline constexpr std::string_view kIssuingCaPolicyOid =
     "2.25.200437896502357320361310496017018584893";
 
+// Seal maker (制章者, GB/T 38540-2020): signs SES_SealInfo, i.e. makes the .esl seal files of OFD
+// seals, nothing else: UUID 81896a8b-ca08-4be4-ab8e-bb8b2bc94bbf.
+inline constexpr std::string_view kSealMakerPolicyOid =
+    "2.25.172183917136531997335682161863073287103";
+
 // ETSI EN 319 412-1 §5.1.4: organizationIdentifier = 3-letter type + 2-letter country + '-' +
 // identifier; "NTR" = national trade register, so a department's USCC is "NTRCN-<USCC>".
 inline constexpr std::string_view kOrgIdPrefix = "NTRCN-";
@@ -41,8 +46,10 @@ enum class CertRole {
   kBundleSigner,  // trust bundles only
   kTsa,           // RFC 3161 tokens only (EKU id-kp-timeStamping)
   kCa,            // a CA certificate (root or issuing CA): signs certificates and CRLs only
+  kSealMaker,     // GB/T 38540 seal maker: signs SES_SealInfo (.esl seal files) only
 };
-std::string_view to_string(CertRole r) noexcept;  // "none", "seal", "bundle-signer", "tsa", "ca"
+// "none", "seal", "bundle-signer", "tsa", "ca", "seal-maker"
+std::string_view to_string(CertRole r) noexcept;
 
 struct CertificateRole {
   CertRole role = CertRole::kNone;
@@ -57,7 +64,9 @@ struct CertificateRole {
 //     digitalSignature or nonRepudiation, no EKU or an EKU containing emailProtection (the
 //     NSS/pdfsig quirk, signing.md)                                  -> kSeal
 //   certificatePolicies bundle-signer OID, keyUsage digitalSignature  -> kBundleSigner
-//   anything else, or both policy OIDs                               -> kNone (why says so)
+//   certificatePolicies seal-maker OID, keyUsage digitalSignature or nonRepudiation
+//                                                                    -> kSealMaker
+//   anything else, or two of our policy OIDs                         -> kNone (why says so)
 // A DER that does not parse gives kNone.
 CertificateRole certificate_role(std::string_view der);
 

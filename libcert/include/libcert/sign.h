@@ -45,6 +45,8 @@ namespace libcert {
 enum class SignatureAlgorithm {
   kEcdsaP256Sha256,  // ecdsa-with-SHA256 (1.2.840.10045.4.3.2), DER Ecdsa-Sig-Value (default)
   kRsaSha256,        // sha256WithRSAEncryption, PKCS#1 v1.5 (RSA-3072 keys)
+  kSm2Sm3,           // SM2-with-SM3 (1.2.156.10197.1.501), OFD seals only (libcert/ses.h):
+                     // signs messages (sign_message), not digests
 };
 
 // Access to one seal key. Implementations: PemFileSigner (a key file), later PKCS#11 (an HSM).
@@ -62,6 +64,10 @@ class Signer {
   // the DER Ecdsa-Sig-Value, for RSA the PKCS#1 v1.5 signature over DigestInfo(sha256, digest).
   // Throws Error(kInvalidArgument) if digest is not 32 bytes, Error(kCrypto) if signing fails.
   [[nodiscard]] virtual std::string sign(std::span<const std::uint8_t> digest) const = 0;
+  // Signs a whole message. Needed for kSm2Sm3 (GM/T 0003.2 §6.1: the digest SM3(Z_A ‖ M)
+  // depends on the public key and the distinguishing ID, so the signer computes it; libcert/ses.h).
+  // The default throws Error(kInvalidArgument): digest signers are used through sign().
+  [[nodiscard]] virtual std::string sign_message(std::span<const std::uint8_t> message) const;
 };
 
 // A signer whose private key and certificate are PEM files (keys-example/seals/<dept>/...).

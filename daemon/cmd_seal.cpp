@@ -9,6 +9,7 @@
 
 #include "command.h"
 #include "libcert/error.h"
+#include "libcert/pkcs11.h"
 #include "libcert/template.h"
 #include "libcert/trust_bundle.h"
 #include "seal_keys.h"
@@ -110,10 +111,20 @@ std::vector<std::string_view> with(std::vector<std::string_view> extra) {
 }
 
 int seal_create(const certctl::Args& args) {
-  Options o(args, with({"--validity-days", "--csr-out"}), {"--example-ca", "--json"});
+  Options o(args, with({"--validity-days", "--csr-out", "--token"}), {"--example-ca", "--json"});
   Ctx c = open_ctx(o);
   certd::CreateSealKey how;
   how.example_ca = o.flag("--example-ca");
+  if (auto t = o.get("--token")) {
+    // A token URI (RFC 7512) with module-path and pin-source: the key pair is generated inside
+    // the token; the PIN is read from the pin-source, never from this command line.
+    try {
+      (void)libcert::pkcs11::Uri::parse(*t);
+    } catch (const libcert::Error& e) {
+      throw UsageError(std::string("--token: ") + e.what());
+    }
+    how.token = *t;
+  }
   if (auto d = o.get("--validity-days"))
     how.validity_days = certctl::parse_int(*d, "--validity-days", 1, 3650);
   const auto r = c.keys->create(o.require("--department"), how, now(), kBy);
@@ -125,7 +136,12 @@ int seal_create(const certctl::Args& args) {
   } else {
     print(r.version, false);
     if (!o.get("--csr-out") && !how.example_ca) std::cout << r.csr_pem;
-    std::cerr << "private key written to " << r.version.key_ref << " (mode 0600)\n";
+    if (how.token.empty()) {
+      std::cerr << "private key written to " << r.version.key_ref << " (mode 0600)\n";
+    } else {
+      std::cerr << "key pair generated in the token (sensitive, not extractable): "
+                << r.version.key_ref << "\n";
+    }
   }
   return 0;
 }
@@ -235,7 +251,7 @@ int run_seal(const certctl::Args& args) {
 const certctl::Command kSeal{
     "seal", "seal key versions in a registry: create, install, activate, retire, revoke, list",
     "certctl seal create --store DB --department ID [--example-ca [--validity-days N]]\n"
-    "                    [--seal-key-dir DIR] [--csr-out FILE] [--json]\n"
+    "                    [--seal-key-dir DIR | --token PKCS11-URI] [--csr-out FILE] [--json]\n"
     "       certctl seal install --store DB --department ID --version N --cert FILE\n"
     "       certctl seal activate|retire --store DB --department ID --version N\n"
     "       certctl seal revoke --store DB --department ID --version N\n"

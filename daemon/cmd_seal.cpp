@@ -194,7 +194,7 @@ int seal_list(const certctl::Args& args) {
 // sealed anything (state, usage window, compromise time, version) and one status list per
 // department with the registry's revoked licences.
 int seal_bundle(const certctl::Args& args) {
-  Options o(args, with({"-o", "--bundle-version", "--status-bits", "--qr-host"}), {});
+  Options o(args, with({"-o", "--bundle-version", "--status-bits", "--qr-host", "--bundle-key"}), {});
   Ctx c = open_ctx(o);
   const std::string out = o.require("-o");
   const std::int64_t t = now();
@@ -209,9 +209,21 @@ int seal_bundle(const certctl::Args& args) {
     throw UsageError(std::string("--qr-host: ") + e.what());
   }
   const std::string keys = certctl::keys_dir(o);
-  const std::string file =
-      b.sign(libcert::certificate_der_from_pem(certctl::read_file(keys + "/bundle/bundle.crt")),
-             libcert::digest_signer_from_pem(certctl::read_file(keys + "/bundle/bundle.key")));
+  libcert::DigestSigner signer;
+  if (auto uri = o.get("--bundle-key")) {
+    // The bundle signer in its own token (docs/pkcs11.md); its certificate stays bundle.crt.
+    std::shared_ptr<libcert::pkcs11::Key> key;
+    try {
+      key = std::make_shared<libcert::pkcs11::Key>(libcert::pkcs11::Uri::parse(*uri));
+    } catch (const libcert::Error& e) {
+      throw UsageError(std::string("--bundle-key: ") + e.what());
+    }
+    signer = [key](std::span<const std::uint8_t> d) { return key->sign_digest(d); };
+  } else {
+    signer = libcert::digest_signer_from_pem(certctl::read_file(keys + "/bundle/bundle.key"));
+  }
+  const std::string file = b.sign(
+      libcert::certificate_der_from_pem(certctl::read_file(keys + "/bundle/bundle.crt")), signer);
   certctl::write_file_atomic(out, file);
   std::cout << "trust bundle version " << b.version << ": " << b.seals.size()
             << " seal version(s), " << b.status_lists.size() << " status list(s), " << file.size()
@@ -259,6 +271,7 @@ const certctl::Command kSeal{
     "       certctl seal list --store DB [--department ID] [--json]\n"
     "       certctl seal bundle --store DB -o FILE [--bundle-version N] [--status-bits N] "
     "[--qr-host HOST]\n"
+    "                    [--bundle-key PKCS11-URI]  (default: <keys>/bundle/bundle.key)\n"
     "  (--keys DIR: root/root.{crt,key} of the example CA, bundle/ key; --templates DIR)",
     run_seal};
 

@@ -219,6 +219,19 @@ TEST(ApiPkcs11, TokenOnlyCertdIssuesLicencesThatThirdPartyVerifiersAccept) {
   EXPECT_EQ(r.exit_code, 0) << r.out;
   EXPECT_TRUE(testsupport::contains(r.out, "VALID")) << r.out;
 
+  // The same from the registry with certctl, the bundle signed in the bundle token: it lists the
+  // token seal version, and the QR verifies offline with it.
+  r = run(std::string(CERTCTL_BIN) + " seal bundle --store " + inst.store + " --keys " +
+          shell_quote(inst.keys) + " --bundle-key " + shell_quote(inst.bundle_uri) + " -o " +
+          shell_quote((d / "bundle2.cbor").string()));
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_TRUE(testsupport::contains(r.out, "1 seal version(s)")) << r.out;
+  r = run(std::string(CERTCTL_BIN) + " verify-qr --bundle " + shell_quote((d / "bundle2.cbor").string()) +
+          " --keys " + shell_quote(inst.keys) + " --state " + shell_quote((d / "state2").string()) +
+          " \"$(cat " + shell_quote((d / "qr.txt").string()) + ")\"");
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_TRUE(testsupport::contains(r.out, "VALID")) << r.out;
+
   // An audit checkpoint signed in the audit token verifies with its public key.
   auto cp = c.Get("/v1/audit/checkpoint", bearer(admin));
   ASSERT_TRUE(cp);

@@ -9,6 +9,7 @@
 #include <map>
 #include <mutex>
 #include <regex>
+#include <set>
 #include <thread>
 
 #include "certd_fixture.h"
@@ -344,6 +345,7 @@ TEST(ApiPkcs11, TokenFaultsAre503NamingTheFaultWriteNothingAndIssuingResumes) {
   std::atomic<bool> stop{false};
   std::mutex mu;
   int created = 1, refused = 0;
+  std::set<std::string> faults;
   std::vector<std::string> other;
   std::vector<std::thread> ts;
   for (int t = 0; t < 2; ++t) {
@@ -357,6 +359,7 @@ TEST(ApiPkcs11, TokenFaultsAre503NamingTheFaultWriteNothingAndIssuingResumes) {
         } else if (r.status == 503 &&
                    r.body.value("type", "") == "https://libcert.example/problems/token-unavailable") {
           ++refused;
+          faults.insert(r.body.value("token_fault", ""));
         } else {
           other.push_back(std::to_string(r.status) + " " + r.error);
         }
@@ -383,8 +386,16 @@ TEST(ApiPkcs11, TokenFaultsAre503NamingTheFaultWriteNothingAndIssuingResumes) {
   EXPECT_EQ(count(certd.store(), "SELECT COUNT(*) FROM licences"), created);
   const std::int64_t voided =
       count(certd.store(), "SELECT COUNT(*) FROM audit_log WHERE action = 'licence.void'");
+  std::string names;
+  for (const auto& f : faults) {
+    names += f + " ";
+    // A token whose files vanished is absent, or its key gone, or the device failing: never a
+    // PIN problem (the PIN did not change) and never an unnamed fault.
+    EXPECT_TRUE(f == "token-absent" || f == "key-not-found" || f == "device") << f;
+  }
   std::cout << "token moved away under load: " << created << " issued, " << refused
-            << " refused with 503 token-unavailable, " << voided << " serial(s) voided\n";
+            << " refused with 503 token-unavailable (" << names << "), " << voided
+            << " serial(s) voided\n";
 
   // The key deleted at runtime (by OpenSC's pkcs11-tool, another process): key-not-found,
   // nothing written; a new version generated in the token brings issuing back.

@@ -70,7 +70,8 @@ Result run(const libcert::Issuer& issuer, int threads, int n) {
         const auto a = std::chrono::steady_clock::now();
         (void)issuer.issue(req);
         lat[static_cast<std::size_t>(t)].push_back(
-            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - a).count());
+            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - a)
+                .count());
       }
     });
   }
@@ -93,10 +94,11 @@ int main(int argc, char** argv) {
   const auto made = p11::generate_key_pair(p11::Uri::parse(hsm.token_uri("seals")),
                                            p11::KeyType::kEcP256, "bench-samr");
   libcert::SealKeyring token_ring;
-  token_ring.add("samr", std::make_shared<p11::Pkcs11Signer>(made.uri, certificate_for(made.spki_der)));
+  token_ring.add("samr",
+                 std::make_shared<p11::Pkcs11Signer>(made.uri, certificate_for(made.spki_der)));
   libcert::SealKeyring pem_ring;
-  pem_ring.add("samr", std::shared_ptr<const libcert::Signer>(
-                           &fx.seals.get("samr"), [](const libcert::Signer*) {}));
+  pem_ring.add("samr", std::shared_ptr<const libcert::Signer>(&fx.seals.get("samr"),
+                                                              [](const libcert::Signer*) {}));
   const libcert::Issuer pem(*fx.templates, pem_ring, {.clock = &fx.clock});
   const libcert::Issuer token(*fx.templates, token_ring, {.clock = &fx.clock});
   std::printf("issuing business-licence-enterprise, %d licences per thread\n", n);

@@ -13,8 +13,8 @@
 #include <openssl/params.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
-#include <unistd.h>
 #include <p11-kit/pkcs11.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -39,26 +39,46 @@ std::int64_t now_ms() {
 
 std::string rv_name(CK_RV rv) {
   switch (rv) {
-    case CKR_GENERAL_ERROR: return "CKR_GENERAL_ERROR";
-    case CKR_DEVICE_ERROR: return "CKR_DEVICE_ERROR";
-    case CKR_DEVICE_REMOVED: return "CKR_DEVICE_REMOVED";
-    case CKR_TOKEN_NOT_PRESENT: return "CKR_TOKEN_NOT_PRESENT";
-    case CKR_TOKEN_NOT_RECOGNIZED: return "CKR_TOKEN_NOT_RECOGNIZED";
-    case CKR_SESSION_HANDLE_INVALID: return "CKR_SESSION_HANDLE_INVALID";
-    case CKR_SESSION_CLOSED: return "CKR_SESSION_CLOSED";
-    case CKR_SLOT_ID_INVALID: return "CKR_SLOT_ID_INVALID";
-    case CKR_USER_NOT_LOGGED_IN: return "CKR_USER_NOT_LOGGED_IN";
-    case CKR_PIN_INCORRECT: return "CKR_PIN_INCORRECT";
-    case CKR_PIN_LOCKED: return "CKR_PIN_LOCKED";
-    case CKR_PIN_LEN_RANGE: return "CKR_PIN_LEN_RANGE";
-    case CKR_OBJECT_HANDLE_INVALID: return "CKR_OBJECT_HANDLE_INVALID";
-    case CKR_KEY_HANDLE_INVALID: return "CKR_KEY_HANDLE_INVALID";
-    case CKR_MECHANISM_INVALID: return "CKR_MECHANISM_INVALID";
-    case CKR_KEY_TYPE_INCONSISTENT: return "CKR_KEY_TYPE_INCONSISTENT";
-    case CKR_ATTRIBUTE_TYPE_INVALID: return "CKR_ATTRIBUTE_TYPE_INVALID";
-    case CKR_ATTRIBUTE_SENSITIVE: return "CKR_ATTRIBUTE_SENSITIVE";
-    case CKR_CRYPTOKI_NOT_INITIALIZED: return "CKR_CRYPTOKI_NOT_INITIALIZED";
-    default: break;
+    case CKR_GENERAL_ERROR:
+      return "CKR_GENERAL_ERROR";
+    case CKR_DEVICE_ERROR:
+      return "CKR_DEVICE_ERROR";
+    case CKR_DEVICE_REMOVED:
+      return "CKR_DEVICE_REMOVED";
+    case CKR_TOKEN_NOT_PRESENT:
+      return "CKR_TOKEN_NOT_PRESENT";
+    case CKR_TOKEN_NOT_RECOGNIZED:
+      return "CKR_TOKEN_NOT_RECOGNIZED";
+    case CKR_SESSION_HANDLE_INVALID:
+      return "CKR_SESSION_HANDLE_INVALID";
+    case CKR_SESSION_CLOSED:
+      return "CKR_SESSION_CLOSED";
+    case CKR_SLOT_ID_INVALID:
+      return "CKR_SLOT_ID_INVALID";
+    case CKR_USER_NOT_LOGGED_IN:
+      return "CKR_USER_NOT_LOGGED_IN";
+    case CKR_PIN_INCORRECT:
+      return "CKR_PIN_INCORRECT";
+    case CKR_PIN_LOCKED:
+      return "CKR_PIN_LOCKED";
+    case CKR_PIN_LEN_RANGE:
+      return "CKR_PIN_LEN_RANGE";
+    case CKR_OBJECT_HANDLE_INVALID:
+      return "CKR_OBJECT_HANDLE_INVALID";
+    case CKR_KEY_HANDLE_INVALID:
+      return "CKR_KEY_HANDLE_INVALID";
+    case CKR_MECHANISM_INVALID:
+      return "CKR_MECHANISM_INVALID";
+    case CKR_KEY_TYPE_INCONSISTENT:
+      return "CKR_KEY_TYPE_INCONSISTENT";
+    case CKR_ATTRIBUTE_TYPE_INVALID:
+      return "CKR_ATTRIBUTE_TYPE_INVALID";
+    case CKR_ATTRIBUTE_SENSITIVE:
+      return "CKR_ATTRIBUTE_SENSITIVE";
+    case CKR_CRYPTOKI_NOT_INITIALIZED:
+      return "CKR_CRYPTOKI_NOT_INITIALIZED";
+    default:
+      break;
   }
   char buf[32];
   std::snprintf(buf, sizeof buf, "CKR 0x%lx", static_cast<unsigned long>(rv));
@@ -140,8 +160,9 @@ std::string resolve_module(const Uri& uri, const Options& opt) {
     throw TokenError(Fault::kModule, "module-name " + n + ": no such PKCS#11 module installed");
   }
   if (!opt.default_module.empty()) return opt.default_module;
-  throw Error(ErrorCode::kInvalidArgument,
-              "pkcs11 URI " + uri.str() + ": names no module (add ?module-path=/path/to/module.so)");
+  throw Error(
+      ErrorCode::kInvalidArgument,
+      "pkcs11 URI " + uri.str() + ": names no module (add ?module-path=/path/to/module.so)");
 }
 
 std::shared_ptr<Module> load_module(const std::string& path) {
@@ -175,7 +196,10 @@ std::string sha256_of(std::string_view s) { return cose::sha256(s); }
 const std::string kP256Params("\x06\x08\x2a\x86\x48\xce\x3d\x03\x01\x07", 10);
 // Ed25519 EC_PARAMS: PKCS#11 v3.0 §2.3.5 allows the printable string "edwards25519" or the OID
 // 1.3.101.112; SoftHSM 2.6 and OpenSC write the printable string.
-const std::string kEd25519Printable("\x13\x0c" "edwards25519", 14);
+const std::string kEd25519Printable(
+    "\x13\x0c"
+    "edwards25519",
+    14);
 const std::string kEd25519Oid("\x06\x03\x2b\x65\x70", 5);
 
 // CKA_EC_POINT is a DER OCTET STRING holding the point (§2.3.3); a few tokens return the bare
@@ -324,7 +348,8 @@ struct Key::State {
   CK_SESSION_HANDLE open_session_locked() {
     CK_SESSION_HANDLE s = CK_INVALID_HANDLE;
     // CKF_RW_SESSION: key generation creates token objects (§5.6, C_OpenSession).
-    CK_RV rv = mod->f->C_OpenSession(*slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, nullptr, nullptr, &s);
+    CK_RV rv =
+        mod->f->C_OpenSession(*slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, nullptr, nullptr, &s);
     if (rv != CKR_OK) {
       slot.reset();
       throw TokenError(token_gone(rv) ? Fault::kTokenAbsent : Fault::kDevice,
@@ -348,8 +373,9 @@ struct Key::State {
       // failures (CKF_USER_PIN_LOCKED), and certd would retry on every request.
       (void)mod->f->C_CloseSession(s);
       throw TokenError(Fault::kPinIncorrect,
-                       who() + ": the token refused this PIN before; not tried again until the "
-                               "pin-source holds another one");
+                       who() +
+                           ": the token refused this PIN before; not tried again until the "
+                           "pin-source holds another one");
     }
     rv = mod->f->C_Login(s, CKU_USER, reinterpret_cast<CK_UTF8CHAR_PTR>(pin.data()),
                          static_cast<CK_ULONG>(pin.size()));
@@ -365,7 +391,8 @@ struct Key::State {
       throw TokenError(Fault::kPinIncorrect, who() + ": C_Login " + rv_name(rv));
     }
     if (rv == CKR_PIN_LOCKED)
-      throw TokenError(Fault::kPinLocked, who() + ": the user PIN is locked (C_Login CKR_PIN_LOCKED)");
+      throw TokenError(Fault::kPinLocked,
+                       who() + ": the user PIN is locked (C_Login CKR_PIN_LOCKED)");
     if (session_lost(rv)) slot.reset();
     throw TokenError(token_gone(rv) ? Fault::kTokenAbsent : Fault::kDevice,
                      who() + ": C_Login " + rv_name(rv));
@@ -496,7 +523,8 @@ struct Key::State {
         }
       }
       if ((stale_key || lost) && attempt == 0) continue;
-      if (stale_key) throw TokenError(Fault::kKeyNotFound, who() + ": the key is gone (" + rv_name(rv) + ")");
+      if (stale_key)
+        throw TokenError(Fault::kKeyNotFound, who() + ": the key is gone (" + rv_name(rv) + ")");
       throw TokenError(token_gone(rv) ? Fault::kTokenAbsent : Fault::kDevice,
                        who() + ": " + rv_name(rv));
     }
@@ -611,7 +639,8 @@ std::string do_sign(CK_FUNCTION_LIST* f, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE k
   std::string sig(max_len, '\0');
   CK_ULONG len = static_cast<CK_ULONG>(sig.size());
   rv = f->C_Sign(s, reinterpret_cast<CK_BYTE_PTR>(const_cast<char*>(data.data())),
-                 static_cast<CK_ULONG>(data.size()), reinterpret_cast<CK_BYTE_PTR>(sig.data()), &len);
+                 static_cast<CK_ULONG>(data.size()), reinterpret_cast<CK_BYTE_PTR>(sig.data()),
+                 &len);
   if (rv != CKR_OK) throw rv;  // C_Sign ends the operation on any error but BUFFER_TOO_SMALL
   sig.resize(len);
   return sig;
@@ -738,14 +767,10 @@ GeneratedKey generate_key_pair(const Uri& token_uri, KeyType type, const std::st
   // §4.9 storage/private key attributes: kept on the token, usable only after login, never
   // revealed (SENSITIVE) or wrapped out (EXTRACTABLE false) — so never backed up either.
   CK_ATTRIBUTE priv[] = {
-      {CKA_TOKEN, &yes, sizeof yes},
-      {CKA_PRIVATE, &yes, sizeof yes},
-      {CKA_SENSITIVE, &yes, sizeof yes},
-      {CKA_EXTRACTABLE, &no, sizeof no},
-      {CKA_SIGN, &yes, sizeof yes},
-      {CKA_DECRYPT, &no, sizeof no},
-      {CKA_DERIVE, &no, sizeof no},
-      {CKA_LABEL, const_cast<char*>(label.data()), label.size()},
+      {CKA_TOKEN, &yes, sizeof yes},     {CKA_PRIVATE, &yes, sizeof yes},
+      {CKA_SENSITIVE, &yes, sizeof yes}, {CKA_EXTRACTABLE, &no, sizeof no},
+      {CKA_SIGN, &yes, sizeof yes},      {CKA_DECRYPT, &no, sizeof no},
+      {CKA_DERIVE, &no, sizeof no},      {CKA_LABEL, const_cast<char*>(label.data()), label.size()},
       {CKA_ID, id.data(), id.size()},
   };
   CK_MECHANISM mech{type == KeyType::kEcP256 ? CKM_EC_KEY_PAIR_GEN : CKM_EC_EDWARDS_KEY_PAIR_GEN,
@@ -781,7 +806,8 @@ void destroy_key_pair(const Uri& key_uri, const Options& options) {
   int destroyed = 0;
   for (CK_OBJECT_CLASS cls : {CKO_PRIVATE_KEY, CKO_PUBLIC_KEY}) {
     std::vector<CK_ATTRIBUTE> t{{CKA_CLASS, &cls, sizeof cls}};
-    if (key_uri.id) t.push_back({CKA_ID, const_cast<char*>(key_uri.id->data()), key_uri.id->size()});
+    if (key_uri.id)
+      t.push_back({CKA_ID, const_cast<char*>(key_uri.id->data()), key_uri.id->size()});
     if (key_uri.object)
       t.push_back({CKA_LABEL, const_cast<char*>(key_uri.object->data()), key_uri.object->size()});
     if (t.size() == 1) throw Error(ErrorCode::kInvalidArgument, "pkcs11: the URI names no key");
@@ -795,7 +821,8 @@ void destroy_key_pair(const Uri& key_uri, const Options& options) {
     if (rv != CKR_OK) throw TokenError(Fault::kDevice, st.who() + ": C_FindObjects " + rv_name(rv));
     for (CK_ULONG i = 0; i < n; ++i) {
       rv = f->C_DestroyObject(l->s, h[i]);
-      if (rv != CKR_OK) throw TokenError(Fault::kDevice, st.who() + ": C_DestroyObject " + rv_name(rv));
+      if (rv != CKR_OK)
+        throw TokenError(Fault::kDevice, st.who() + ": C_DestroyObject " + rv_name(rv));
       ++destroyed;
     }
   }
@@ -828,8 +855,8 @@ std::string make_csr(const Key& key,
   // RFC 2986 §4.2: signatureAlgorithm ecdsa-with-SHA256 (RFC 5758 §3.2, parameters absent),
   // signature over the DER of CertificationRequestInfo, made by the token.
   X509_ALGOR* alg = X509_ALGOR_new();
-  ossl::check(alg != nullptr &&
-                  X509_ALGOR_set0(alg, OBJ_nid2obj(NID_ecdsa_with_SHA256), V_ASN1_UNDEF, nullptr) == 1,
+  ossl::check(alg != nullptr && X509_ALGOR_set0(alg, OBJ_nid2obj(NID_ecdsa_with_SHA256),
+                                                V_ASN1_UNDEF, nullptr) == 1,
               "make_csr: algorithm");
   const int ok = X509_REQ_set1_signature_algo(req.get(), alg);
   X509_ALGOR_free(alg);
@@ -843,10 +870,11 @@ std::string make_csr(const Key& key,
   const std::string sig = key.sign_digest(std::span<const std::uint8_t>(
       reinterpret_cast<const std::uint8_t*>(digest.data()), digest.size()));
   ASN1_BIT_STRING* bits = ASN1_BIT_STRING_new();
-  ossl::check(bits != nullptr &&
-                  ASN1_BIT_STRING_set(bits, reinterpret_cast<unsigned char*>(const_cast<char*>(sig.data())),
-                                      static_cast<int>(sig.size())) == 1,
-              "make_csr: signature");
+  ossl::check(
+      bits != nullptr &&
+          ASN1_BIT_STRING_set(bits, reinterpret_cast<unsigned char*>(const_cast<char*>(sig.data())),
+                              static_cast<int>(sig.size())) == 1,
+      "make_csr: signature");
   bits->flags &= ~(ASN1_STRING_FLAG_BITS_LEFT | 0x07);
   bits->flags |= ASN1_STRING_FLAG_BITS_LEFT;
   X509_REQ_set0_signature(req.get(), bits);

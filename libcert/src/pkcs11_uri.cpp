@@ -9,13 +9,20 @@ namespace libcert::pkcs11 {
 
 std::string_view to_string(Fault f) noexcept {
   switch (f) {
-    case Fault::kModule: return "module";
-    case Fault::kTokenAbsent: return "token-absent";
-    case Fault::kPinIncorrect: return "pin-incorrect";
-    case Fault::kPinLocked: return "pin-locked";
-    case Fault::kPinUnavailable: return "pin-unavailable";
-    case Fault::kKeyNotFound: return "key-not-found";
-    case Fault::kDevice: return "device";
+    case Fault::kModule:
+      return "module";
+    case Fault::kTokenAbsent:
+      return "token-absent";
+    case Fault::kPinIncorrect:
+      return "pin-incorrect";
+    case Fault::kPinLocked:
+      return "pin-locked";
+    case Fault::kPinUnavailable:
+      return "pin-unavailable";
+    case Fault::kKeyNotFound:
+      return "key-not-found";
+    case Fault::kDevice:
+      return "device";
   }
   return "device";
 }
@@ -52,8 +59,8 @@ std::string pct_decode(std::string_view s, bool query, const std::string& attr) 
                             (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' || c == '~';
     // pk11-res-avail = ":" / "[" / "]" / "@" / "!" / "$" / "'" / "(" / ")" / "*" / "+" / "," / "="
     const bool res_avail = std::string_view(":[]@!$'()*+,=").find(c) != std::string_view::npos;
-    const bool extra = query ? std::string_view("/?|;").find(c) != std::string_view::npos
-                             : c == '/' || c == '&';
+    const bool extra =
+        query ? std::string_view("/?|;").find(c) != std::string_view::npos : c == '/' || c == '&';
     if (!unreserved && !res_avail && !extra) {
       bad(attr + ": character '" + std::string(1, c) + "' must be %-encoded (RFC 7512 §2.3)");
     }
@@ -68,7 +75,8 @@ std::string pct_encode(std::string_view s, bool query) {
   for (const char c : s) {
     const bool unreserved = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
                             (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' || c == '~';
-    const bool safe = unreserved || std::string_view(":[]@!$'()*+,").find(c) != std::string_view::npos ||
+    const bool safe = unreserved ||
+                      std::string_view(":[]@!$'()*+,").find(c) != std::string_view::npos ||
                       (query ? (c == '/' || c == '|') : c == '/');
     if (safe) {
       out += c;
@@ -95,7 +103,8 @@ Uri Uri::parse(std::string_view text) {
   std::string_view rest = text.substr(7);
   const auto q = rest.find('?');
   const std::string_view path = rest.substr(0, q);
-  const std::string_view query = q == std::string_view::npos ? std::string_view() : rest.substr(q + 1);
+  const std::string_view query =
+      q == std::string_view::npos ? std::string_view() : rest.substr(q + 1);
   Uri u;
   auto each = [](std::string_view s, char sep, auto fn) {
     while (!s.empty()) {
@@ -108,19 +117,30 @@ Uri Uri::parse(std::string_view text) {
   };
   each(path, ';', [&](std::string_view a) {
     const auto eq = a.find('=');
-    if (eq == std::string_view::npos || eq == 0) bad("path attribute '" + std::string(a) + "' is not name=value");
+    if (eq == std::string_view::npos || eq == 0)
+      bad("path attribute '" + std::string(a) + "' is not name=value");
     const std::string name(a.substr(0, eq));
     std::string v = pct_decode(a.substr(eq + 1), false, name);
-    if (name == "token") set_once(u.token, std::move(v), name);
-    else if (name == "manufacturer") set_once(u.manufacturer, std::move(v), name);
-    else if (name == "serial") set_once(u.serial, std::move(v), name);
-    else if (name == "model") set_once(u.model, std::move(v), name);
-    else if (name == "library-manufacturer") set_once(u.library_manufacturer, std::move(v), name);
-    else if (name == "library-description") set_once(u.library_description, std::move(v), name);
-    else if (name == "slot-description") set_once(u.slot_description, std::move(v), name);
-    else if (name == "slot-manufacturer") set_once(u.slot_manufacturer, std::move(v), name);
-    else if (name == "object") set_once(u.object, std::move(v), name);
-    else if (name == "id") set_once(u.id, std::move(v), name);
+    if (name == "token")
+      set_once(u.token, std::move(v), name);
+    else if (name == "manufacturer")
+      set_once(u.manufacturer, std::move(v), name);
+    else if (name == "serial")
+      set_once(u.serial, std::move(v), name);
+    else if (name == "model")
+      set_once(u.model, std::move(v), name);
+    else if (name == "library-manufacturer")
+      set_once(u.library_manufacturer, std::move(v), name);
+    else if (name == "library-description")
+      set_once(u.library_description, std::move(v), name);
+    else if (name == "slot-description")
+      set_once(u.slot_description, std::move(v), name);
+    else if (name == "slot-manufacturer")
+      set_once(u.slot_manufacturer, std::move(v), name);
+    else if (name == "object")
+      set_once(u.object, std::move(v), name);
+    else if (name == "id")
+      set_once(u.id, std::move(v), name);
     else if (name == "type") {
       if (v != "private" && v != "public" && v != "cert" && v != "secret-key" && v != "data")
         bad("type: '" + v + "' is not private, public, cert, secret-key or data (§2.3)");
@@ -139,15 +159,20 @@ Uri Uri::parse(std::string_view text) {
   });
   each(query, '&', [&](std::string_view a) {
     const auto eq = a.find('=');
-    if (eq == std::string_view::npos || eq == 0) bad("query attribute '" + std::string(a) + "' is not name=value");
+    if (eq == std::string_view::npos || eq == 0)
+      bad("query attribute '" + std::string(a) + "' is not name=value");
     const std::string name(a.substr(0, eq));
     std::string v = pct_decode(a.substr(eq + 1), true, name);
-    if (name == "module-path") set_once(u.module_path, std::move(v), name);
-    else if (name == "module-name") set_once(u.module_name, std::move(v), name);
-    else if (name == "pin-source") set_once(u.pin_source, std::move(v), name);
+    if (name == "module-path")
+      set_once(u.module_path, std::move(v), name);
+    else if (name == "module-name")
+      set_once(u.module_name, std::move(v), name);
+    else if (name == "pin-source")
+      set_once(u.pin_source, std::move(v), name);
     else if (name == "pin-value")
       bad("pin-value is refused: name a pin-source (file:, env: or credential:) instead");
-    else bad("unknown query attribute '" + name + "'");
+    else
+      bad("unknown query attribute '" + name + "'");
   });
   if (u.module_path && u.module_path->front() != '/') bad("module-path: must be an absolute path");
   return u;
@@ -201,7 +226,8 @@ std::string read_pin(std::string_view source, const Env& env_in) {
   const std::string src(source);
   auto first_line = [&](const std::string& path) {
     std::ifstream in(path, std::ios::binary);
-    if (!in) throw TokenError(Fault::kPinUnavailable, "pin-source " + src + ": cannot read the file");
+    if (!in)
+      throw TokenError(Fault::kPinUnavailable, "pin-source " + src + ": cannot read the file");
     std::string line;
     std::getline(in, line);
     if (!line.empty() && line.back() == '\r') line.pop_back();
@@ -212,15 +238,19 @@ std::string read_pin(std::string_view source, const Env& env_in) {
     // RFC 8089 file URI: "file:/abs" or "file:///abs".
     std::string path = src.substr(5);
     if (path.rfind("///", 0) == 0) path = path.substr(2);
-    if (path.empty() || path[0] != '/') throw Error(ErrorCode::kInvalidArgument, "pin-source " + src + ": file: needs an absolute path");
+    if (path.empty() || path[0] != '/')
+      throw Error(ErrorCode::kInvalidArgument,
+                  "pin-source " + src + ": file: needs an absolute path");
     return first_line(path);
   }
   if (!src.empty() && src[0] == '/') return first_line(src);
   if (src.rfind("env:", 0) == 0) {
     const std::string name = src.substr(4);
-    if (name.empty()) throw Error(ErrorCode::kInvalidArgument, "pin-source env: needs a variable name");
+    if (name.empty())
+      throw Error(ErrorCode::kInvalidArgument, "pin-source env: needs a variable name");
     auto v = env(name.c_str());
-    if (!v || v->empty()) throw TokenError(Fault::kPinUnavailable, "pin-source " + src + ": variable unset or empty");
+    if (!v || v->empty())
+      throw TokenError(Fault::kPinUnavailable, "pin-source " + src + ": variable unset or empty");
     return *v;
   }
   if (src.rfind("credential:", 0) == 0) {
@@ -228,10 +258,13 @@ std::string read_pin(std::string_view source, const Env& env_in) {
     // $CREDENTIALS_DIRECTORY/NAME, readable by the service only, never in its environment.
     const std::string name = src.substr(11);
     if (name.empty() || name.find('/') != std::string::npos || name == "." || name == "..")
-      throw Error(ErrorCode::kInvalidArgument, "pin-source " + src + ": a credential name has no '/'");
+      throw Error(ErrorCode::kInvalidArgument,
+                  "pin-source " + src + ": a credential name has no '/'");
     auto dir = env("CREDENTIALS_DIRECTORY");
     if (!dir || dir->empty())
-      throw TokenError(Fault::kPinUnavailable, "pin-source " + src + ": $CREDENTIALS_DIRECTORY is not set (LoadCredential= in the unit)");
+      throw TokenError(Fault::kPinUnavailable,
+                       "pin-source " + src +
+                           ": $CREDENTIALS_DIRECTORY is not set (LoadCredential= in the unit)");
     return first_line(*dir + "/" + name);
   }
   throw Error(ErrorCode::kInvalidArgument,

@@ -38,7 +38,9 @@ struct TokenInstallation {
   testsupport::TempDir dir;
   std::string keys, store, config, seal_uri, bundle_uri, audit_uri, audit_pub, seal_label;
 
-  static std::string certctl(const std::string& args) { return std::string(CERTCTL_BIN) + " " + args; }
+  static std::string certctl(const std::string& args) {
+    return std::string(CERTCTL_BIN) + " " + args;
+  }
 
   TokenInstallation() {
     namespace fs = std::filesystem;
@@ -67,10 +69,10 @@ struct TokenInstallation {
                       "authorityKeyIdentifier=keyid\n");
     r = run("openssl x509 -req -in " + shell_quote((dir / "bundle.csr").string()) + " -CA " +
             shell_quote(kExample + "/root/root.crt") + " -CAkey " +
-            shell_quote((dir / "keys/root/root.key").string()) +
-            " -set_serial 0x" + std::to_string(1000 + std::rand() % 1000) +
-            " -days 365 -extfile " + shell_quote((dir / "ext.cnf").string()) +
-            " -extensions v3_bundle -out " + shell_quote(keys + "/bundle/bundle.crt"));
+            shell_quote((dir / "keys/root/root.key").string()) + " -set_serial 0x" +
+            std::to_string(1000 + std::rand() % 1000) + " -days 365 -extfile " +
+            shell_quote((dir / "ext.cnf").string()) + " -extensions v3_bundle -out " +
+            shell_quote(keys + "/bundle/bundle.crt"));
     if (r.exit_code != 0) throw std::runtime_error("openssl x509 -req: " + r.out);
     // The verifier's pin: SHA-256 of the token key's SubjectPublicKeyInfo.
     r = run("openssl x509 -in " + shell_quote(keys + "/bundle/bundle.crt") +
@@ -80,13 +82,15 @@ struct TokenInstallation {
     // The audit checkpoint key: Ed25519 in the audit token (SoftHSM 2.6 has CKM_EDDSA).
     audit_pub = (dir / "audit.pub").string();
     r = run(certctl("token keygen --token " + shell_quote(hsm.token_uri("audit")) +
-                    " --type ed25519 --label audit-" + tag + " --pub-out " + shell_quote(audit_pub)));
+                    " --type ed25519 --label audit-" + tag + " --pub-out " +
+                    shell_quote(audit_pub)));
     if (r.exit_code != 0) throw std::runtime_error("token keygen audit: " + r.out);
     audit_uri = r.out.substr(0, r.out.find('\n'));
 
     // samr's first seal version, generated in the seal token, certified by the example CA.
     r = run(certctl("seal create --store " + store + " --keys " + keys +
-                    " --department samr --example-ca --token " + shell_quote(seal_uri) + " --json"));
+                    " --department samr --example-ca --token " + shell_quote(seal_uri) +
+                    " --json"));
     if (r.exit_code != 0) throw std::runtime_error("seal create --token: " + r.out);
     {
       const std::string ref = nlohmann::json::parse(r.out.substr(r.out.find('{'))).at("key_ref");
@@ -118,11 +122,11 @@ struct Issued {
 };
 
 Issued issue(httplib::Client& c, const std::string& key, const std::string& idem) {
-  auto r = c.Post("/v1/licences", {{"Authorization", "Bearer " + key}, {"Idempotency-Key", idem}},
-                  nlohmann::json{{"template", kTemplate},
-                                 {"data", certdtest::template_sample(kTemplate)}}
-                      .dump(),
-                  "application/json");
+  auto r = c.Post(
+      "/v1/licences", {{"Authorization", "Bearer " + key}, {"Idempotency-Key", idem}},
+      nlohmann::json{{"template", kTemplate}, {"data", certdtest::template_sample(kTemplate)}}
+          .dump(),
+      "application/json");
   Issued out;
   if (!r) {
     out.error = httplib::to_string(r.error());
@@ -150,16 +154,17 @@ std::int64_t count(const std::string& store, const std::string& sql) {
 }
 
 std::int64_t rotate(httplib::Client& c, const std::string& admin, const std::string& store) {
-  const auto created =
-      post_json(c, admin, "/v1/seals/samr/keys", {{"example_ca", true}}, 201);
+  const auto created = post_json(c, admin, "/v1/seals/samr/keys", {{"example_ca", true}}, 201);
   const std::int64_t v = created.value("version", 0);
   // Generated in the token: the registry's key_ref is the key's pkcs11: URI (a pin-source, no
   // PIN); the API view does not show it.
   EXPECT_FALSE(created.contains("key_ref"));
   const auto ref = *RawDb(store)
-                        .rows("SELECT key_ref FROM seal_keys WHERE department = 'samr' AND "
-                              "version = " + std::to_string(v),
-                              1)
+                        .rows(
+                            "SELECT key_ref FROM seal_keys WHERE department = 'samr' AND "
+                            "version = " +
+                                std::to_string(v),
+                            1)
                         .at(0)
                         .at(0);
   EXPECT_EQ(ref.rfind("pkcs11:token=seals;object=seal-samr-", 0), 0u) << ref;
@@ -174,7 +179,8 @@ std::int64_t rotate(httplib::Client& c, const std::string& admin, const std::str
 // checkpoints are signed with the Ed25519 key of the audit token; the seal key in the token is
 // sensitive and not extractable (OpenSC's pkcs11-tool).
 TEST(ApiPkcs11, TokenOnlyCertdIssuesLicencesThatThirdPartyVerifiersAccept) {
-  if (certdtest::on_postgres()) GTEST_SKIP() << "token signing does not depend on the registry engine";
+  if (certdtest::on_postgres())
+    GTEST_SKIP() << "token signing does not depend on the registry engine";
   TokenInstallation inst;
   CertdProcess certd(inst.env(), inst.args(), inst.store);
   const std::string key = certd.make_key("samr");
@@ -200,8 +206,9 @@ TEST(ApiPkcs11, TokenOnlyCertdIssuesLicencesThatThirdPartyVerifiersAccept) {
   const std::size_t a = std::stoul(m[1]), b = std::stoul(m[2]), cc = std::stoul(m[3]);
   testsupport::spit(d / "ranges.bin", pdf.substr(0, a) + pdf.substr(b, cc));
   auto r = run("cd " + shell_quote(d.path().string()) + " && pdfsig -dump lic.pdf");
-  r = run("openssl cms -verify -inform DER -binary -in " + shell_quote((d / "lic.pdf.sig0").string()) +
-          " -content " + shell_quote((d / "ranges.bin").string()) + " -CAfile " +
+  r = run("openssl cms -verify -inform DER -binary -in " +
+          shell_quote((d / "lic.pdf.sig0").string()) + " -content " +
+          shell_quote((d / "ranges.bin").string()) + " -CAfile " +
           shell_quote(kExample + "/root/root.crt") + " -purpose any -out /dev/null");
   EXPECT_TRUE(testsupport::contains(r.out, "Verification successful")) << r.out;
   // Online verification names the version.
@@ -214,9 +221,10 @@ TEST(ApiPkcs11, TokenOnlyCertdIssuesLicencesThatThirdPartyVerifiersAccept) {
   ASSERT_EQ(tb->status, 200) << tb->body << certd.log();
   testsupport::spit(d / "bundle.cbor", tb->body);
   testsupport::spit(d / "qr.txt", lic.body["qr_text"].get<std::string>());
-  r = run(std::string(CERTCTL_BIN) + " verify-qr --bundle " + shell_quote((d / "bundle.cbor").string()) +
-          " --keys " + shell_quote(inst.keys) + " --state " + shell_quote((d / "state").string()) +
-          " \"$(cat " + shell_quote((d / "qr.txt").string()) + ")\"");
+  r = run(std::string(CERTCTL_BIN) + " verify-qr --bundle " +
+          shell_quote((d / "bundle.cbor").string()) + " --keys " + shell_quote(inst.keys) +
+          " --state " + shell_quote((d / "state").string()) + " \"$(cat " +
+          shell_quote((d / "qr.txt").string()) + ")\"");
   EXPECT_EQ(r.exit_code, 0) << r.out;
   EXPECT_TRUE(testsupport::contains(r.out, "VALID")) << r.out;
 
@@ -227,9 +235,10 @@ TEST(ApiPkcs11, TokenOnlyCertdIssuesLicencesThatThirdPartyVerifiersAccept) {
           shell_quote((d / "bundle2.cbor").string()));
   ASSERT_EQ(r.exit_code, 0) << r.out;
   EXPECT_TRUE(testsupport::contains(r.out, "1 seal version(s)")) << r.out;
-  r = run(std::string(CERTCTL_BIN) + " verify-qr --bundle " + shell_quote((d / "bundle2.cbor").string()) +
-          " --keys " + shell_quote(inst.keys) + " --state " + shell_quote((d / "state2").string()) +
-          " \"$(cat " + shell_quote((d / "qr.txt").string()) + ")\"");
+  r = run(std::string(CERTCTL_BIN) + " verify-qr --bundle " +
+          shell_quote((d / "bundle2.cbor").string()) + " --keys " + shell_quote(inst.keys) +
+          " --state " + shell_quote((d / "state2").string()) + " \"$(cat " +
+          shell_quote((d / "qr.txt").string()) + ")\"");
   EXPECT_EQ(r.exit_code, 0) << r.out;
   EXPECT_TRUE(testsupport::contains(r.out, "VALID")) << r.out;
 
@@ -251,7 +260,8 @@ TEST(ApiPkcs11, TokenOnlyCertdIssuesLicencesThatThirdPartyVerifiersAccept) {
 // Acceptance: rotation under load with token keys — no failed request, every licence names the
 // version active at its issuance and verifies (QR and PDF) naming it.
 TEST(ApiPkcs11, RotationUnderLoadWithTokenKeys) {
-  if (certdtest::on_postgres()) GTEST_SKIP() << "token signing does not depend on the registry engine";
+  if (certdtest::on_postgres())
+    GTEST_SKIP() << "token signing does not depend on the registry engine";
   TokenInstallation inst;
   CertdProcess certd(inst.env(), inst.args(), inst.store);
   const std::string key = certd.make_key("samr");
@@ -298,9 +308,9 @@ TEST(ApiPkcs11, RotationUnderLoadWithTokenKeys) {
     EXPECT_EQ(pv.value("result", ""), "VALID") << pv.dump();
     EXPECT_EQ(pv["seal"].value("version", ""), v);
   }
-  std::cout << "token rotation under load: " << licences.size() << " licences, "
-            << failures.size() << " failed; v1 " << per_version["1"] << ", v2 " << per_version["2"]
-            << ", v3 " << per_version["3"] << "\n";
+  std::cout << "token rotation under load: " << licences.size() << " licences, " << failures.size()
+            << " failed; v1 " << per_version["1"] << ", v2 " << per_version["2"] << ", v3 "
+            << per_version["3"] << "\n";
   EXPECT_GT(per_version["1"], 0);
   EXPECT_GT(per_version["2"], 0);
   EXPECT_GT(per_version["3"], 0);
@@ -311,7 +321,8 @@ TEST(ApiPkcs11, RotationUnderLoadWithTokenKeys) {
 // deleted at runtime — a 503 problem naming the fault, nothing written (no licence, no voided
 // serial), and issuing resumes when the token is back. certctl exits 5 naming the fault.
 TEST(ApiPkcs11, TokenFaultsAre503NamingTheFaultWriteNothingAndIssuingResumes) {
-  if (certdtest::on_postgres()) GTEST_SKIP() << "token signing does not depend on the registry engine";
+  if (certdtest::on_postgres())
+    GTEST_SKIP() << "token signing does not depend on the registry engine";
   TokenInstallation inst;
   auto& hsm = inst.hsm;
   // Wrong PIN from the start: certd still starts (the token is touched on use).
@@ -329,7 +340,8 @@ TEST(ApiPkcs11, TokenFaultsAre503NamingTheFaultWriteNothingAndIssuingResumes) {
   expect_fault(issue(c, key, "pin-1"), "pin-incorrect");
   expect_fault(issue(c, key, "pin-2"), "pin-incorrect");
   EXPECT_EQ(count(certd.store(), "SELECT COUNT(*) FROM licences"), 0);
-  EXPECT_EQ(count(certd.store(), "SELECT COUNT(*) FROM audit_log WHERE action = 'licence.void'"), 0);
+  EXPECT_EQ(count(certd.store(), "SELECT COUNT(*) FROM audit_log WHERE action = 'licence.void'"),
+            0);
   // certctl: the same fault, exit 5 (docs/verdicts.md: environment).
   auto cr = run(std::string(CERTCTL_BIN) + " seal create --store " + inst.store + " --keys " +
                 inst.keys + " --department samr --token " + shell_quote(inst.seal_uri));
@@ -356,8 +368,8 @@ TEST(ApiPkcs11, TokenFaultsAre503NamingTheFaultWriteNothingAndIssuingResumes) {
         std::lock_guard l(mu);
         if (r.status == 201) {
           ++created;
-        } else if (r.status == 503 &&
-                   r.body.value("type", "") == "https://libcert.example/problems/token-unavailable") {
+        } else if (r.status == 503 && r.body.value("type", "") ==
+                                          "https://libcert.example/problems/token-unavailable") {
           ++refused;
           faults.insert(r.body.value("token_fault", ""));
         } else {
@@ -399,8 +411,7 @@ TEST(ApiPkcs11, TokenFaultsAre503NamingTheFaultWriteNothingAndIssuingResumes) {
 
   // The key deleted at runtime (by OpenSC's pkcs11-tool, another process): key-not-found,
   // nothing written; a new version generated in the token brings issuing back.
-  const auto del =
-      hsm.tool("seals", "--delete-object --type privkey --label " + inst.seal_label);
+  const auto del = hsm.tool("seals", "--delete-object --type privkey --label " + inst.seal_label);
   ASSERT_EQ(del.exit_code, 0) << del.out;
   const std::int64_t licences_before = count(certd.store(), "SELECT COUNT(*) FROM licences");
   expect_fault(issue(c, key, "deleted-1"), "key-not-found");

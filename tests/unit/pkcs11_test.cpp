@@ -5,10 +5,10 @@
 
 #include <dlfcn.h>
 #include <gtest/gtest.h>
-#include <p11-kit/pkcs11.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
+#include <p11-kit/pkcs11.h>
 
 #include <atomic>
 #include <thread>
@@ -136,8 +136,8 @@ TEST(Pkcs11Uri, RefusesPinValueUnknownAndRepeatedAttributesAndBadEscapes) {
   for (const char* bad :
        {"pkcs11:token=a?pin-value=1234", "pkcs11:token=a;colour=red", "pkcs11:token=a;token=b",
         "pkcs11:token=a%2", "pkcs11:token=a%zz", "pkcs11:token=a b", "pkcs11:type=secret",
-        "pkcs11:slot-id=x", "pkcs11:token=a?module-path=relative.so", "pkcs11:token=a;",
-        "token=a", "pkcs11:token=a?colour=red", "pkcs11:noequals"}) {
+        "pkcs11:slot-id=x", "pkcs11:token=a?module-path=relative.so", "pkcs11:token=a;", "token=a",
+        "pkcs11:token=a?colour=red", "pkcs11:noequals"}) {
     EXPECT_EQ(code_of([&] { (void)p11::Uri::parse(bad); }), ErrorCode::kInvalidArgument) << bad;
   }
   try {
@@ -220,8 +220,8 @@ TEST_F(Pkcs11Token, GeneratesASensitiveNonExtractableP256KeyAndSignsLowS) {
 }
 
 TEST_F(Pkcs11Token, GeneratesEd25519InTheTokenForAuditCheckpoints) {
-  const auto made = p11::generate_key_pair(token("audit"), p11::KeyType::kEd25519,
-                                           unique_label("audit"));
+  const auto made =
+      p11::generate_key_pair(token("audit"), p11::KeyType::kEd25519, unique_label("audit"));
   p11::Key key(made.uri);
   EXPECT_EQ(key.type(), p11::KeyType::kEd25519);
   const std::string msg = "lic.ali.example/audit\n7\nroot\n";
@@ -242,16 +242,15 @@ TEST_F(Pkcs11Token, GeneratesEd25519InTheTokenForAuditCheckpoints) {
 TEST_F(Pkcs11Token, RefusesADuplicateLabel) {
   const std::string label = unique_label("dup");
   (void)p11::generate_key_pair(token("seals"), p11::KeyType::kEcP256, label);
-  EXPECT_EQ(code_of([&] {
-              (void)p11::generate_key_pair(token("seals"), p11::KeyType::kEcP256, label);
-            }),
-            ErrorCode::kInvalidArgument);
+  EXPECT_EQ(
+      code_of([&] { (void)p11::generate_key_pair(token("seals"), p11::KeyType::kEcP256, label); }),
+      ErrorCode::kInvalidArgument);
 }
 
 TEST_F(Pkcs11Token, WrongPinIsPinIncorrectAndNotRetriedUntilThePinChanges) {
   testsupport::TempDir d;
-  const auto made = p11::generate_key_pair(token("spare"), p11::KeyType::kEcP256,
-                                           unique_label("pin"));
+  const auto made =
+      p11::generate_key_pair(token("spare"), p11::KeyType::kEcP256, unique_label("pin"));
   testsupport::spit(d / "pin", "wrong-pin\n");
   p11::Uri u = made.uri;
   u.pin_source = "file:" + (d / "pin").string();
@@ -281,8 +280,8 @@ TEST_F(Pkcs11Token, KeyNotFoundTokenAbsentAndKeyDeletedAtRuntime) {
   absent.object = "x";
   EXPECT_EQ(fault_of([&] { (void)p11::Key(absent).public_key_spki(); }), p11::Fault::kTokenAbsent);
 
-  const auto made = p11::generate_key_pair(token("seals"), p11::KeyType::kEcP256,
-                                           unique_label("del"));
+  const auto made =
+      p11::generate_key_pair(token("seals"), p11::KeyType::kEcP256, unique_label("del"));
   p11::Key key(made.uri);
   const std::string digest(32, 'e');
   EXPECT_TRUE(verify_ecdsa(made.spki_der, digest, key.sign_digest(bytes(digest))));
@@ -291,8 +290,8 @@ TEST_F(Pkcs11Token, KeyNotFoundTokenAbsentAndKeyDeletedAtRuntime) {
 }
 
 TEST_F(Pkcs11Token, ConcurrentSigningThroughTheSessionPool) {
-  const auto made = p11::generate_key_pair(token("seals"), p11::KeyType::kEcP256,
-                                           unique_label("pool"));
+  const auto made =
+      p11::generate_key_pair(token("seals"), p11::KeyType::kEcP256, unique_label("pool"));
   p11::Options o;
   o.max_sessions = 3;
   p11::Key key(made.uri, o);
@@ -311,8 +310,8 @@ TEST_F(Pkcs11Token, ConcurrentSigningThroughTheSessionPool) {
 }
 
 TEST_F(Pkcs11Token, TokenDirectoryMovedAwayAndBack) {
-  const auto made = p11::generate_key_pair(token("bundle"), p11::KeyType::kEcP256,
-                                           unique_label("move"));
+  const auto made =
+      p11::generate_key_pair(token("bundle"), p11::KeyType::kEcP256, unique_label("move"));
   p11::Options o;
   o.retry_interval_ms = 0;
   p11::Key key(made.uri, o);
@@ -331,8 +330,8 @@ TEST_F(Pkcs11Token, TokenDirectoryMovedAwayAndBack) {
 
 TEST_F(Pkcs11Token, CsrSignedInTheTokenVerifiesWithOpenSsl) {
   // The CSR is signed in the token; OpenSSL (a third party) checks it.
-  const auto made = p11::generate_key_pair(token("seals"), p11::KeyType::kEcP256,
-                                           unique_label("csr"));
+  const auto made =
+      p11::generate_key_pair(token("seals"), p11::KeyType::kEcP256, unique_label("csr"));
   p11::Key key(made.uri);
   const std::string csr = p11::make_csr(key, {{"C", "CN"}, {"CN", "令牌测试"}});
   testsupport::TempDir d;

@@ -49,13 +49,13 @@ namespace libcert::pkcs11 {
 
 // What went wrong with a token, stable names for logs, problems and tests.
 enum class Fault {
-  kModule,        // the module (.so) cannot be loaded or initialised      "module"
-  kTokenAbsent,   // no slot has a token matching the URI                   "token-absent"
-  kPinIncorrect,  // C_Login: CKR_PIN_INCORRECT / CKR_PIN_LEN_RANGE          "pin-incorrect"
-  kPinLocked,     // C_Login: CKR_PIN_LOCKED (the SO must unblock it)        "pin-locked"
-  kPinUnavailable,// the pin-source cannot be read                          "pin-unavailable"
-  kKeyNotFound,   // no (or no longer a) private key matching the URI       "key-not-found"
-  kDevice,        // any other token failure (CKR_DEVICE_ERROR, ...)        "device"
+  kModule,          // the module (.so) cannot be loaded or initialised      "module"
+  kTokenAbsent,     // no slot has a token matching the URI                   "token-absent"
+  kPinIncorrect,    // C_Login: CKR_PIN_INCORRECT / CKR_PIN_LEN_RANGE          "pin-incorrect"
+  kPinLocked,       // C_Login: CKR_PIN_LOCKED (the SO must unblock it)        "pin-locked"
+  kPinUnavailable,  // the pin-source cannot be read                          "pin-unavailable"
+  kKeyNotFound,     // no (or no longer a) private key matching the URI       "key-not-found"
+  kDevice,          // any other token failure (CKR_DEVICE_ERROR, ...)        "device"
 };
 std::string_view to_string(Fault f) noexcept;
 
@@ -192,6 +192,7 @@ void destroy_key_pair(const Uri& key_uri, const Options& options = {});
 
 // A PKCS#10 CSR (RFC 2986) for an ECDSA P-256 token key, signed in the token: `subject` as
 // (field, UTF-8 value) pairs in order ("C", "O", "organizationIdentifier", "CN"...). PEM.
-std::string make_csr(const Key& key, const std::vector<std::pair<std::string, std::string>>& subject);
+std::string make_csr(const Key& key,
+                     const std::vector<std::pair<std::string, std::string>>& subject);
 
 }  // namespace libcert::pkcs11

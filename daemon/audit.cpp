@@ -8,6 +8,8 @@ namespace certd {
 
 AuditLog::AuditLog(Store& store, std::string origin, std::string key_pem)
     : store_(store), origin_(std::move(origin)), key_pem_(std::move(key_pem)) {}
+AuditLog::AuditLog(Store& store, std::string origin, NoteSigner signer)
+    : store_(store), origin_(std::move(origin)), signer_(std::move(signer)) {}
 
 std::vector<std::string> AuditLog::leaves(std::int64_t size) {
   std::vector<std::string> out;
@@ -42,7 +44,9 @@ AuditCheckpointRow AuditLog::checkpoint(std::int64_t now) {
   row.tree_size = size;
   row.root_hash = merkle::root(leaves(size));
   row.signed_note =
-      sign_checkpoint({origin_, static_cast<std::uint64_t>(size), row.root_hash}, key_pem_);
+      key_pem_.empty()
+          ? sign_checkpoint({origin_, static_cast<std::uint64_t>(size), row.root_hash}, signer_)
+          : sign_checkpoint({origin_, static_cast<std::uint64_t>(size), row.root_hash}, key_pem_);
   row.created_at = now;
   store_.add_audit_checkpoint(row);
   // Two requests may sign the same size at once: the first stored one is the checkpoint.

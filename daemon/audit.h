@@ -33,6 +33,8 @@ namespace certd {
 class AuditLog {
  public:
   AuditLog(Store& store, std::string origin, std::string key_pem);
+  // The checkpoint key held elsewhere (a PKCS#11 token: docs/pkcs11.md).
+  AuditLog(Store& store, std::string origin, NoteSigner signer);
 
   // The checkpoint of the log's current size: the stored one if it already covers that size,
   // else a newly signed one (stored in audit_checkpoints).
@@ -44,6 +46,7 @@ class AuditLog {
  private:
   Store& store_;
   std::string origin_, key_pem_;
+  NoteSigner signer_;  // used when key_pem_ is empty
 };
 
 // Signs checkpoints on a schedule (service.md "Audit log": a checkpoint every N entries or T

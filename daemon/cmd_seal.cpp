@@ -9,6 +9,7 @@
 
 #include "command.h"
 #include "libcert/error.h"
+#include "libcert/pkcs11.h"
 #include "libcert/template.h"
 #include "libcert/trust_bundle.h"
 #include "seal_keys.h"
@@ -110,10 +111,20 @@ std::vector<std::string_view> with(std::vector<std::string_view> extra) {
 }
 
 int seal_create(const certctl::Args& args) {
-  Options o(args, with({"--validity-days", "--csr-out"}), {"--example-ca", "--json"});
+  Options o(args, with({"--validity-days", "--csr-out", "--token"}), {"--example-ca", "--json"});
   Ctx c = open_ctx(o);
   certd::CreateSealKey how;
   how.example_ca = o.flag("--example-ca");
+  if (auto t = o.get("--token")) {
+    // A token URI (RFC 7512) with module-path and pin-source: the key pair is generated inside
+    // the token; the PIN is read from the pin-source, never from this command line.
+    try {
+      (void)libcert::pkcs11::Uri::parse(*t);
+    } catch (const libcert::Error& e) {
+      throw UsageError(std::string("--token: ") + e.what());
+    }
+    how.token = *t;
+  }
   if (auto d = o.get("--validity-days"))
     how.validity_days = certctl::parse_int(*d, "--validity-days", 1, 3650);
   const auto r = c.keys->create(o.require("--department"), how, now(), kBy);
@@ -125,7 +136,12 @@ int seal_create(const certctl::Args& args) {
   } else {
     print(r.version, false);
     if (!o.get("--csr-out") && !how.example_ca) std::cout << r.csr_pem;
-    std::cerr << "private key written to " << r.version.key_ref << " (mode 0600)\n";
+    if (how.token.empty()) {
+      std::cerr << "private key written to " << r.version.key_ref << " (mode 0600)\n";
+    } else {
+      std::cerr << "key pair generated in the token (sensitive, not extractable): "
+                << r.version.key_ref << "\n";
+    }
   }
   return 0;
 }
@@ -178,7 +194,7 @@ int seal_list(const certctl::Args& args) {
 // sealed anything (state, usage window, compromise time, version) and one status list per
 // department with the registry's revoked licences.
 int seal_bundle(const certctl::Args& args) {
-  Options o(args, with({"-o", "--bundle-version", "--status-bits", "--qr-host"}), {});
+  Options o(args, with({"-o", "--bundle-version", "--status-bits", "--qr-host", "--bundle-key"}), {});
   Ctx c = open_ctx(o);
   const std::string out = o.require("-o");
   const std::int64_t t = now();
@@ -193,9 +209,21 @@ int seal_bundle(const certctl::Args& args) {
     throw UsageError(std::string("--qr-host: ") + e.what());
   }
   const std::string keys = certctl::keys_dir(o);
-  const std::string file =
-      b.sign(libcert::certificate_der_from_pem(certctl::read_file(keys + "/bundle/bundle.crt")),
-             libcert::digest_signer_from_pem(certctl::read_file(keys + "/bundle/bundle.key")));
+  libcert::DigestSigner signer;
+  if (auto uri = o.get("--bundle-key")) {
+    // The bundle signer in its own token (docs/pkcs11.md); its certificate stays bundle.crt.
+    std::shared_ptr<libcert::pkcs11::Key> key;
+    try {
+      key = std::make_shared<libcert::pkcs11::Key>(libcert::pkcs11::Uri::parse(*uri));
+    } catch (const libcert::Error& e) {
+      throw UsageError(std::string("--bundle-key: ") + e.what());
+    }
+    signer = [key](std::span<const std::uint8_t> d) { return key->sign_digest(d); };
+  } else {
+    signer = libcert::digest_signer_from_pem(certctl::read_file(keys + "/bundle/bundle.key"));
+  }
+  const std::string file = b.sign(
+      libcert::certificate_der_from_pem(certctl::read_file(keys + "/bundle/bundle.crt")), signer);
   certctl::write_file_atomic(out, file);
   std::cout << "trust bundle version " << b.version << ": " << b.seals.size()
             << " seal version(s), " << b.status_lists.size() << " status list(s), " << file.size()
@@ -235,7 +263,7 @@ int run_seal(const certctl::Args& args) {
 const certctl::Command kSeal{
     "seal", "seal key versions in a registry: create, install, activate, retire, revoke, list",
     "certctl seal create --store DB --department ID [--example-ca [--validity-days N]]\n"
-    "                    [--seal-key-dir DIR] [--csr-out FILE] [--json]\n"
+    "                    [--seal-key-dir DIR | --token PKCS11-URI] [--csr-out FILE] [--json]\n"
     "       certctl seal install --store DB --department ID --version N --cert FILE\n"
     "       certctl seal activate|retire --store DB --department ID --version N\n"
     "       certctl seal revoke --store DB --department ID --version N\n"
@@ -243,6 +271,7 @@ const certctl::Command kSeal{
     "       certctl seal list --store DB [--department ID] [--json]\n"
     "       certctl seal bundle --store DB -o FILE [--bundle-version N] [--status-bits N] "
     "[--qr-host HOST]\n"
+    "                    [--bundle-key PKCS11-URI]  (default: <keys>/bundle/bundle.key)\n"
     "  (--keys DIR: root/root.{crt,key} of the example CA, bundle/ key; --templates DIR)",
     run_seal};
 

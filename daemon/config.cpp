@@ -82,7 +82,7 @@ Config Config::load(const std::string& path, const Env& env) {
     check_keys(j, "",
                {"listen", "port", "tls", "store", "templates", "keys", "web", "qr_host", "threads",
                 "max_queue", "idempotency_lease_s", "status_list_size", "max_clock_skew_s",
-                "limits", "seal", "audit", "trusted_proxies", "_comment"});
+                "limits", "seal", "audit", "trusted_proxies", "bundle_key", "_comment"});
     c.listen = str(j, "listen", "", c.listen);
     c.port = static_cast<int>(num(j, "port", "", c.port, 0, 65535));
     c.store = str(j, "store", "", c.store);
@@ -90,6 +90,7 @@ Config Config::load(const std::string& path, const Env& env) {
     c.keys = str(j, "keys", "", c.keys);
     c.web = str(j, "web", "", c.web);
     c.qr_host = str(j, "qr_host", "", c.qr_host);
+    c.bundle_key = str(j, "bundle_key", "", c.bundle_key);
     c.threads = static_cast<int>(num(j, "threads", "", c.threads, 1, 256));
     c.max_queue = static_cast<std::size_t>(
         num(j, "max_queue", "", static_cast<std::int64_t>(c.max_queue), 1, 100000));
@@ -99,7 +100,8 @@ Config Config::load(const std::string& path, const Env& env) {
     if (j.contains("seal")) {
       const auto& t = j["seal"];
       if (!t.is_object()) bad("seal", "expected an object");
-      check_keys(t, "seal.", {"key_dir", "refuse_days", "warn_days"});
+      check_keys(t, "seal.", {"key_dir", "refuse_days", "warn_days", "token"});
+      c.seal_token = str(t, "token", "seal.", c.seal_token);
       c.seal_key_dir = str(t, "key_dir", "seal.", c.seal_key_dir);
       c.seal_refuse_days =
           static_cast<int>(num(t, "refuse_days", "seal.", c.seal_refuse_days, 0, 3650));

@@ -90,6 +90,12 @@ struct Config {
   std::string seal_key_dir = "seal-keys";
   int seal_refuse_days = 7;
   int seal_warn_days = 30;
+  // PKCS#11 (docs/pkcs11.md): seal.token — a token URI in which new seal key versions are
+  // generated ("" = PEM files in seal_key_dir); bundle_key — the trust-bundle signer as a token
+  // key URI ("" = <keys>/bundle/bundle.key). audit.key may be a token key URI as well. Each role
+  // in its own token (slot) with its own PIN (trust.md).
+  std::string seal_token;
+  std::string bundle_key;
   // Audit checkpoints: signed with this Ed25519 key ("" = <keys>/audit/audit.key) under this
   // origin ("" = the lower-cased qr_host + "/audit").
   std::string audit_key;

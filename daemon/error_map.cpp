@@ -4,6 +4,7 @@
 #include <new>
 #include <system_error>
 
+#include "libcert/pkcs11.h"
 #include "seal_keys.h"
 #include "registry_error.h"
 
@@ -152,6 +153,18 @@ MappedError map_current_exception(const std::string& rid) noexcept {
                       : e.status() == 503 ? Fault::kEnvironment
                                           : Fault::kInternal;
       return {e, f, f == Fault::kBadInput ? "" : e.what()};
+    } catch (const libcert::pkcs11::TokenError& e) {
+      // A key in a token that cannot be used now (absent, PIN refused or locked, key gone):
+      // the environment (503, certctl exit 5), with the stable fault name for operators and
+      // monitors; the URI and cause go to the log only.
+      MappedError m = environment("the signing token cannot be used now (" +
+                                      std::string(libcert::pkcs11::to_string(e.fault())) + ")",
+                                  10, rid, e.what());
+      m.problem = ApiError(m.problem.status(), "token-unavailable", "Signing token unavailable",
+                           m.problem.what(),
+                           {{"token_fault", std::string(libcert::pkcs11::to_string(e.fault()))}});
+      m.problem.headers.emplace_back("Retry-After", "10");
+      return m;
     } catch (const libcert::Error& e) {
       return from_libcert(e, rid);
     } catch (const RegistryError& e) {

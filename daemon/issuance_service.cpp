@@ -7,6 +7,7 @@
 #include "libcert/issuer.h"
 #include "libcert/sign.h"
 #include "libcert/template.h"
+#include "libcert/pkcs11.h"
 #include "seal_keys.h"
 
 namespace certd {
@@ -27,6 +28,7 @@ std::string version_name(const SealKeyVersion& v) {
 // True when the private key file of `v` can be opened and read now (root reads mode-000 files,
 // so the test is a read, not access()).
 bool key_readable(const SealKeys& keys, const SealKeyVersion& v) {
+  if (libcert::pkcs11::Uri::is_uri(v.key_ref)) return !keys.token_key_problem(v);
   std::ifstream in(keys.key_path(v.key_ref), std::ios::binary);
   char c = 0;
   return in && in.read(&c, 1) && in.gcount() == 1;
@@ -107,6 +109,7 @@ SealKeyVersion IssuanceService::usable_seal(const std::optional<SealKeyVersion>&
                  .dump());
     }
   }
+  s_.seal_keys->check_token_key(v);  // a token key: TokenError (503 naming the fault)
   if (!key_readable(*s_.seal_keys, v)) {
     throw unavailable("seal-key-unavailable", "Seal key unavailable",
                       "the private key of " + version_name(v) +

@@ -17,6 +17,7 @@
 #include "config.h"
 #include "libcert/error.h"
 #include "libcert/issuer.h"  // tune_allocator_for_issuing
+#include "libcert/pkcs11.h"
 #include "seal_keys.h"
 #include "libcert/template.h"
 #include "libcert/roles.h"
@@ -117,6 +118,10 @@ int main(int argc, char** argv) {
     sko.refuse_days = config.seal_refuse_days;
     sko.warn_days = config.seal_warn_days;
     sko.policy = qr_policy;
+    if (!config.seal_token.empty()) {
+      (void)libcert::pkcs11::Uri::parse(config.seal_token);  // a bad URI stops the start-up
+      sko.token = config.seal_token;
+    }
     certd::SealKeys seal_keys(*store, templates, sko, &rng);
     const int imported = seal_keys.bootstrap(clock.now(), {"certd", "startup"});
     // Signed audit checkpoints need the audit key; without it the log is still written and
@@ -130,7 +135,17 @@ int main(int argc, char** argv) {
       origin += "/audit";
     }
     std::unique_ptr<certd::AuditLog> audit;
-    if (std::filesystem::exists(audit_key_path)) {
+    if (libcert::pkcs11::Uri::is_uri(audit_key_path)) {
+      // The checkpoint key in a token (Ed25519, CKM_EDDSA): its own slot and PIN (trust.md).
+      auto key = std::make_shared<libcert::pkcs11::Key>(libcert::pkcs11::Uri::parse(audit_key_path));
+      certd::NoteSigner ns;
+      ns.public_raw = [key] {
+        const std::string spki = key->public_key_spki();  // Ed25519 SPKI: the key is its tail
+        return spki.substr(spki.size() - 32);
+      };
+      ns.sign = [key](std::string_view text) { return key->sign_message(text); };
+      audit = std::make_unique<certd::AuditLog>(*store, origin, std::move(ns));
+    } else if (std::filesystem::exists(audit_key_path)) {
       std::ifstream in(audit_key_path, std::ios::binary);
       std::stringstream ss;
       ss << in.rdbuf();
@@ -141,8 +156,20 @@ int main(int argc, char** argv) {
     // by the root); without it GET /v1/trust-bundle answers 503 and everything else works.
     std::unique_ptr<certd::BundlePublisher> bundle;
     const std::string bundle_dir = config.keys + "/bundle";
-    if (std::filesystem::exists(bundle_dir + "/bundle.crt") &&
-        std::filesystem::exists(bundle_dir + "/bundle.key")) {
+    if (libcert::pkcs11::Uri::is_uri(config.bundle_key)) {
+      // The bundle signer in a token of its own, so the issuing path (seal token) cannot sign
+      // bundles (trust.md); its certificate stays <keys>/bundle/bundle.crt.
+      auto key =
+          std::make_shared<libcert::pkcs11::Key>(libcert::pkcs11::Uri::parse(config.bundle_key));
+      bundle = std::make_unique<certd::BundlePublisher>(
+          seals, certd::read_pem_certificate_der(bundle_dir + "/bundle.crt"),
+          [key](std::span<const std::uint8_t> d) { return key->sign_digest(d); },
+          config.status_list_size);
+    } else if (!config.bundle_key.empty()) {
+      throw libcert::Error(libcert::ErrorCode::kInvalidArgument,
+                           "config bundle_key: expected a pkcs11: URI");
+    } else if (std::filesystem::exists(bundle_dir + "/bundle.crt") &&
+               std::filesystem::exists(bundle_dir + "/bundle.key")) {
       std::ifstream kin(bundle_dir + "/bundle.key", std::ios::binary);
       std::stringstream key_pem;
       key_pem << kin.rdbuf();

@@ -305,6 +305,22 @@ std::string sign_checkpoint(const Checkpoint& c, std::string_view key_pem) {
   return text + "\n" + kDash + " " + c.origin + " " + base64_encode(blob) + "\n";
 }
 
+std::string sign_checkpoint(const Checkpoint& c, const NoteSigner& signer) {
+  if (c.origin.empty() || c.origin.find('\n') != std::string::npos ||
+      c.origin.find(' ') != std::string::npos || c.root.size() != 32) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "checkpoint: origin must be one non-empty word and root 32 bytes");
+  }
+  const std::string text = checkpoint_text(c);
+  const std::string pub = signer.public_raw();
+  const std::string sig = signer.sign(text);
+  if (pub.size() != 32 || sig.size() != 64) {
+    throw Error(ErrorCode::kCrypto, "checkpoint: the signer is not Ed25519");
+  }
+  const std::string blob = key_id(c.origin, pub) + sig;
+  return text + "\n" + kDash + " " + c.origin + " " + base64_encode(blob) + "\n";
+}
+
 Checkpoint open_checkpoint(std::string_view note, std::string_view pub_pem) {
   auto bad = [](const std::string& why) {
     return Error(ErrorCode::kInvalidArgument, "checkpoint: " + why);

@@ -29,6 +29,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -71,6 +72,13 @@ struct Checkpoint {
 std::string checkpoint_text(const Checkpoint& c);
 // The signed note. `key_pem`: an Ed25519 private key (PKCS#8 PEM, keys-example/audit/audit.key).
 std::string sign_checkpoint(const Checkpoint& c, std::string_view key_pem);
+// The same with an Ed25519 key held elsewhere (a PKCS#11 token, CKM_EDDSA): `public_raw`
+// returns the 32-byte public key, `sign` the RFC 8032 signature of the note text.
+struct NoteSigner {
+  std::function<std::string()> public_raw;
+  std::function<std::string(std::string_view)> sign;
+};
+std::string sign_checkpoint(const Checkpoint& c, const NoteSigner& signer);
 // Parses a signed note and checks the signature line of the key `pub_pem` (SPKI PEM) named after
 // the origin. Throws libcert::Error as described at the top.
 Checkpoint open_checkpoint(std::string_view note, std::string_view pub_pem);

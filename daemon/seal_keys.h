@@ -45,6 +45,10 @@ struct SealKeyOptions {
   std::string seal_key_dir = "seal-keys";  // new private keys: <dir>/<dept>/v<N>.key
   int refuse_days = 7;  // issuing stops when the active certificate expires within this margin
   int warn_days = 30;   // a warning (log + gauge) starts this many days before expiry
+  // A PKCS#11 token URI (RFC 7512, libcert/pkcs11.h, with module-path and pin-source): new
+  // versions are generated inside that token (never extractable) and key_ref is the key's URI.
+  // Empty: new versions are PEM files under seal_key_dir.
+  std::string token;
   // Copied into every bundle built here (URL prefixes of config.qr_host, clock skew): verify_qr
   // refuses URL QRs that no policy lists.
   libcert::BundlePolicy policy = libcert::BundlePolicy::for_host("LIC.ALI.EXAMPLE");
@@ -52,6 +56,8 @@ struct SealKeyOptions {
 
 struct CreateSealKey {
   bool example_ca = false;  // keys-example only: the example root issues the certificate now
+  std::string token;        // a token URI for this version (certctl seal create --token);
+                            // empty: SealKeyOptions::token, else a PEM file
   int validity_days = 365;  // of that certificate (capped at the root's own expiry)
 };
 
@@ -99,6 +105,13 @@ class SealKeys final : public libcert::SealKeyDirectory {
   // The signer of a version with a certificate (cached; loads key_ref). Throws Error(kIo) if the
   // key file is unreadable, (kInvalidArgument) if it no longer matches the certificate.
   std::shared_ptr<const libcert::Signer> signer(const SealKeyVersion& v) const;
+
+  // For a version whose key lives in a token (key_ref "pkcs11:..."): nullopt when the token
+  // answers and holds the key, else the fault ("token-absent", "pin-incorrect", ...) — for
+  // /readyz. check_token_key() throws the libcert::pkcs11::TokenError instead (503 naming the
+  // fault, before a serial is reserved). Both do nothing for a PEM key.
+  [[nodiscard]] std::optional<std::string> token_key_problem(const SealKeyVersion& v) const;
+  void check_token_key(const SealKeyVersion& v) const;
 
   // Every version that sealed or may seal, with states and usage windows; root from keys_dir.
   // `version` of the bundle is `now` (increases with time). Cached until a version changes.

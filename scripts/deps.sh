@@ -25,6 +25,8 @@ PKGS=(
   postgresql
   # a clock set back for certd under test (tests/integration/api_faults_test.cpp, issue 17)
   faketime
+  # PKCS#11 token keys (libcert/pkcs11.h): p11-kit's pkcs11.h; SoftHSM2 + OpenSC for the tests
+  libp11-kit-dev softhsm2 opensc
   # fuzzing (preset `fuzz`): clang with libFuzzer and the sanitizer runtimes
   clang libclang-rt-14-dev
 )

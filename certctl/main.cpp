@@ -3,15 +3,18 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <new>
 #include <sstream>
 #include <system_error>
 
+#include "certd_paths.h"
 #include "command.h"
 #include "libcert/error.h"
 #include "libcert/error_class.h"
+#include "libcert/example_keys.h"
 #include "libcert/issuer.h"
 
 namespace certctl {
@@ -73,18 +76,88 @@ bool Options::flag(std::string_view name) const {
 }
 
 namespace {
-std::string dir_from(const Options& o, std::string_view opt, const char* env, const char* dflt) {
-  if (auto v = o.get(opt)) return *v;
-  if (const char* e = std::getenv(env); e != nullptr && *e != '\0') return e;
-  return dflt;
+std::optional<std::string> env_value(const char* name) {
+  const char* e = std::getenv(name);
+  if (e == nullptr || *e == '\0') return std::nullopt;
+  return std::string(e);
+}
+
+// certd's configuration file, if one is named or installed: certctl reads its "templates" and
+// "keys" fields (the one schema, daemon/config.h; certd validates the rest).
+const nlohmann::json& config_file() {
+  static const nlohmann::json j = [] {
+    std::string path = global_options().config;
+    if (path.empty()) path = env_value("CERTD_CONFIG").value_or("");
+    const bool named = !path.empty();
+    if (!named) path = certd::paths::kConfigFile;
+    std::error_code ec;
+    if (!named && !std::filesystem::exists(path, ec)) return nlohmann::json::object();
+    auto parsed = nlohmann::json::parse(read_file(path), nullptr, false);
+    if (parsed.is_discarded() || !parsed.is_object()) {
+      throw libcert::Error(libcert::ErrorCode::kInvalidArgument,
+                           "config " + path + ": not a JSON object");
+    }
+    for (const char* field : {"templates", "keys"}) {
+      if (parsed.contains(field) && !parsed[field].is_string()) {
+        throw libcert::Error(libcert::ErrorCode::kInvalidArgument,
+                             "config " + path + ": " + field + ": expected a string");
+      }
+    }
+    return parsed;
+  }();
+  return j;
+}
+
+std::optional<std::string> from_config(const char* field) {
+  const auto& j = config_file();
+  if (j.contains(field)) return j[field].get<std::string>();
+  return std::nullopt;
 }
 }  // namespace
 
-std::string templates_dir(const Options& o) {
-  return dir_from(o, "--templates", "LIBCERT_TEMPLATES", LIBCERT_SOURCE_DIR "/templates");
+GlobalOptions& global_options() {
+  static GlobalOptions g;
+  return g;
 }
+
+std::string templates_dir(const Options& o) {
+  if (auto v = o.get("--templates")) return *v;
+  if (auto v = env_value("LIBCERT_TEMPLATES")) return *v;
+  if (auto v = from_config("templates")) return *v;
+  return certd::paths::kTemplates;
+}
+
+std::optional<std::string> configured_keys_dir(const Options& o) {
+  if (global_options().example_keys) {
+    const std::string dir = env_value("LIBCERT_EXAMPLE_KEYS").value_or(certd::paths::kExampleKeys);
+    std::error_code ec;
+    if (!std::filesystem::is_directory(dir, ec)) {
+      throw libcert::Error(libcert::ErrorCode::kIo,
+                           "--example-keys: the demo keys are not installed at " + dir);
+    }
+    return dir;
+  }
+  if (auto v = o.get("--keys")) return *v;
+  if (auto v = env_value("LIBCERT_KEYS")) return *v;
+  if (auto v = from_config("keys")) return *v;
+  return std::nullopt;
+}
+
 std::string keys_dir(const Options& o) {
-  return dir_from(o, "--keys", "LIBCERT_KEYS", LIBCERT_SOURCE_DIR "/keys-example");
+  if (auto v = configured_keys_dir(o)) return *v;
+  throw UsageError(std::string("no seal keys configured: give --keys DIR, set LIBCERT_KEYS, or set "
+                               "\"keys\" in ") +
+                   certd::paths::kConfigFile +
+                   " (or the file of --config / $CERTD_CONFIG); --example-keys uses the demo "
+                   "keys, which are NOT valid for real licences");
+}
+
+bool warn_if_example_keys(const std::string& keys) {
+  if (!libcert::is_example_keys_dir(keys)) return false;
+  static bool said = false;
+  if (!said) std::cerr << "certctl: " << libcert::kExampleKeysNotice << " (" << keys << ")\n";
+  said = true;
+  return true;
 }
 
 std::string read_file(const std::string& path) {
@@ -143,7 +216,20 @@ int main(int argc, char** argv) {
     std::cerr << "certctl: unknown command '" << argv[1] << "'\n";
     return usage();
   }
-  const certctl::Args args(argv + 2, argv + argc);
+  // Global options (command.h GlobalOptions) may stand anywhere after the command name.
+  certctl::Args args;
+  for (int i = 2; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--example-keys") {
+      certctl::global_options().example_keys = true;
+    } else if (a == "--config" && i + 1 < argc) {
+      certctl::global_options().config = argv[++i];
+    } else if (a.rfind("--config=", 0) == 0) {
+      certctl::global_options().config = a.substr(9);
+    } else {
+      args.push_back(a);
+    }
+  }
   try {
     return it->second->run(args);
   } catch (const certctl::UsageError& e) {

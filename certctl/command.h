@@ -73,12 +73,13 @@ std::optional<std::string> configured_keys_dir(const Options& o);
 struct GlobalOptions {
   bool example_keys = false;
   std::string config;
+  bool json = false;  // --json was given: machine output on stdout only (errors too, as JSON)
 };
 GlobalOptions& global_options();
 
 // When `keys` is the demo PKI (libcert::is_example_keys_dir), writes kExampleKeysNotice to
-// stderr (once per run) and returns true: every command that seals calls it, and puts the notice
-// in its --json output too.
+// stderr (once per run; with --json the command's JSON carries it instead) and returns true:
+// every command that seals calls it.
 bool warn_if_example_keys(const std::string& keys);
 
 // The verifier's bundle trust configuration (docs/qr.md "Trust bundle: who may sign it"): the root

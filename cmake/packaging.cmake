@@ -18,6 +18,23 @@ install(FILES packaging/certd.json DESTINATION ${CERTD_SHARE}/examples COMPONENT
 install(FILES packaging/certd.json DESTINATION ${CERTD_CONFDIR} COMPONENT certd_system)
 install(FILES packaging/certd.service DESTINATION /lib/systemd/system COMPONENT certd_system)
 
+# Man pages: docs/man/<page>.<section>.md is the one source (scripts/md2man.sh makes the roff).
+file(GLOB CERTD_MAN_SOURCES CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/docs/man/*.md)
+set(CERTD_MAN_PAGES)
+foreach(src ${CERTD_MAN_SOURCES})
+  get_filename_component(page ${src} NAME_WLE)            # certd.json.5
+  string(REGEX MATCH "[0-9]$" section ${page})
+  set(out ${PROJECT_BINARY_DIR}/man/${page}.gz)
+  add_custom_command(OUTPUT ${out}
+    COMMAND ${CMAKE_COMMAND} -E make_directory ${PROJECT_BINARY_DIR}/man
+    COMMAND bash ${PROJECT_SOURCE_DIR}/scripts/md2man.sh ${src} ${PROJECT_VERSION} ${PROJECT_BINARY_DIR}/man/${page}
+    COMMAND gzip -9nf ${PROJECT_BINARY_DIR}/man/${page}
+    DEPENDS ${src} ${PROJECT_SOURCE_DIR}/scripts/md2man.sh VERBATIM)
+  list(APPEND CERTD_MAN_PAGES ${out})
+  install(FILES ${out} DESTINATION ${CMAKE_INSTALL_MANDIR}/man${section} COMPONENT certd_bin)
+endforeach()
+add_custom_target(man ALL DEPENDS ${CERTD_MAN_PAGES})
+
 set(CPACK_PACKAGE_NAME certd)
 set(CPACK_PACKAGE_VENDOR "libcert project")
 set(CPACK_PACKAGE_CONTACT "libcert maintainers <maintainers@lic.ali.example>")

@@ -125,7 +125,8 @@ int run_restore(const certctl::Args& args) {
   std::error_code ec;
   if (std::filesystem::exists(backup_cp, ec)) {
     const std::string pub = certctl::read_file(pub_path());
-    ro.check = [&](certd::Store& store) {
+    // By value: the lambda runs inside restore_sqlite(), after this block.
+    ro.check = [pub, backup_cp, &audit](certd::Store& store) {
       const certd::Checkpoint cp = certd::open_checkpoint(certctl::read_file(backup_cp), pub);
       std::vector<certd::AuditRow> rows;
       for (std::int64_t next = 0;;) {

@@ -73,12 +73,14 @@ cat "$work/certd.json" >/etc/certd/certd.json  # keeps the file's owner and mode
 #    environment, working directory /, and the source tree (with the build tree in it) hidden.
 pre=$(sed -n 's/^ExecStartPre=//p' "$unit") start=$(sed -n 's/^ExecStart=//p' "$unit")
 umask_=$(sed -n 's/^UMask=//p' "$unit")
+# `exec` all the way down: the process started in the background is certd itself, so that the
+# SIGTERM below reaches it (as systemd's would).
 as_certd() {
-  unshare -m sh -c "mount -t tmpfs -o size=1m,mode=0700 none '$src' && cd / && umask $umask_ &&
+  exec unshare -m sh -c "mount -t tmpfs -o size=1m,mode=0700 none '$src' && cd / && umask $umask_ &&
     exec setpriv --reuid=certd --regid=certd --init-groups --no-new-privs \
     env -i PATH=/usr/bin:/bin $*"
 }
-as_certd "$pre" >"$work/check.log" 2>&1 || { cat "$work/check.log"; fail "ExecStartPre: $pre"; }
+(as_certd "$pre") >"$work/check.log" 2>&1 || { cat "$work/check.log"; fail "ExecStartPre: $pre"; }
 echo "deb: ExecStartPre: $(cat "$work/check.log")"
 as_certd "$start" 2>"$work/certd.log" &
 pid=$!
@@ -89,7 +91,7 @@ grep -q "EXAMPLE KEYS" "$work/certd.log" || fail "certd did not log the example-
 
 # 6. An API key (certctl as the certd user: certd.json names the registry and templates), one
 #    licence issued and verified through the API.
-key=$(as_certd "certctl keys create --store /var/lib/certd/registry.db --department samr --label deb-test" 2>"$work/keys.log") ||
+key=$( (as_certd "certctl keys create --store /var/lib/certd/registry.db --department samr --label deb-test") 2>"$work/keys.log") ||
   { cat "$work/keys.log"; fail "certctl keys create"; }
 data=/usr/share/certd/templates/business-licence-enterprise/sample.json
 jq -n --slurpfile d "$data" '{template: "business-licence-enterprise", data: $d[0]}' >"$work/req.json"
@@ -107,7 +109,8 @@ result=$(jq -r .result "$work/report.json") notice=$(jq -r .notice "$work/report
 echo "deb: issued $id through $url as user certd; /v1/verify: $result, notice: $notice"
 
 # 7. Stop (SIGTERM, as systemd does), then the modes certd left behind.
-kill -TERM "$pid"; wait "$pid" || fail "certd exited $? on SIGTERM"; pid=""
+kill -TERM "$pid"; rc=0; wait "$pid" || rc=$?; pid=""
+[ "$rc" = 0 ] || fail "certd exited $rc on SIGTERM"
 [ "$(mode /var/lib/certd)" = 700 ] || fail "/var/lib/certd mode $(mode /var/lib/certd)"
 for f in /var/lib/certd/registry.db*; do
   [ "$(mode "$f")" = 600 ] && [ "$(stat -c %U "$f")" = certd ] || fail "$f: mode $(mode "$f") owner $(stat -c %U "$f")"

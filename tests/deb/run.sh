@@ -16,7 +16,7 @@ if [ "$(id -u)" -ne 0 ]; then echo "SKIP: deb_package needs root (dpkg -i)"; exi
 for tool in dpkg cpack systemd-analyze unshare setpriv curl jq; do
   command -v "$tool" >/dev/null || { echo "SKIP: deb_package needs $tool"; exit 77; }
 done
-if dpkg-query -W -f='${Status}' certd 2>/dev/null | grep -q "install ok installed"; then
+if [ "$(dpkg-query -W -f='${Status}' certd 2>/dev/null || true)" = "install ok installed" ]; then
   echo "SKIP: a certd package is already installed on this machine; not touching it"; exit 77
 fi
 work=$(mktemp -d)
@@ -38,7 +38,8 @@ cpack --config "$build/CPackConfig.cmake" -G DEB -B "$work/pkg" >"$work/cpack.lo
   { cat "$work/cpack.log"; fail "cpack"; }
 certd_deb=$(ls "$work"/pkg/certd_*.deb) dev_deb=$(ls "$work"/pkg/libcert-dev_*.deb)
 echo "deb: built $(basename "$certd_deb") ($(stat -c %s "$certd_deb") bytes), $(basename "$dev_deb")"
-dpkg-deb -I "$certd_deb" | grep -q "conffiles" || fail "no conffiles in the certd package"
+dpkg-deb -I "$certd_deb" >"$work/info.txt"  # (not piped into grep -q: SIGPIPE under pipefail)
+grep -q "conffiles" "$work/info.txt" || fail "no conffiles in the certd package"
 
 # 2. Install.
 dpkg -i "$certd_deb" "$dev_deb" >"$work/dpkg.log" 2>&1 || { cat "$work/dpkg.log"; fail "dpkg -i"; }

@@ -9,6 +9,7 @@
 set -euo pipefail
 build=${1:?usage: peer.sh BUILD_DIR}
 root=$(cd "$(dirname "$0")/.." && pwd)
+export LIBCERT_TEMPLATES=${LIBCERT_TEMPLATES:-$root/templates} LIBCERT_KEYS=${LIBCERT_KEYS:-$root/keys-example}
 certctl=$build/certctl
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

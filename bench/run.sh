@@ -10,6 +10,8 @@
 # and appends the raw figures, with machine, date and load, to bench/README.md ("Runs" section).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# certctl has no compiled-in paths (issue 18): the benches seal with the demo keys of this clone.
+export LIBCERT_TEMPLATES=${LIBCERT_TEMPLATES:-$PWD/templates} LIBCERT_KEYS=${LIBCERT_KEYS:-$PWD/keys-example}
 root=$PWD
 start=$SECONDS
 bash scripts/deps.sh weasyprint qrencode wrk

@@ -12,6 +12,7 @@
 #include "issuing.h"
 #include "libcert/clock.h"
 #include "libcert/error.h"
+#include "libcert/example_keys.h"
 #include "libcert/issuer.h"
 #include "libcert/template.h"
 
@@ -36,12 +37,13 @@ int run_batch(const certctl::Options& o) {
   const certctl::BatchSummary s = certctl::run_batch(ctx.issuer, b);
   const double rate = s.seconds > 0 ? static_cast<double>(s.issued + s.rejected) / s.seconds : 0;
   if (o.flag("--json")) {
-    std::cout << nlohmann::json{{"lines", s.lines},     {"skipped", s.skipped},
-                                {"issued", s.issued},   {"rejected", s.rejected},
-                                {"seconds", s.seconds}, {"per_second", rate},
-                                {"threads", b.threads}, {"peak_rss_kb", s.peak_rss_kb}}
-                     .dump()
-              << "\n";
+    nlohmann::json j{{"lines", s.lines},     {"skipped", s.skipped},
+                     {"issued", s.issued},   {"rejected", s.rejected},
+                     {"seconds", s.seconds}, {"per_second", rate},
+                     {"threads", b.threads}, {"peak_rss_kb", s.peak_rss_kb},
+                     {"example_keys", ctx.example_keys}};
+    if (ctx.example_keys) j["notice"] = std::string(libcert::kExampleKeysNotice);
+    std::cout << j.dump() << "\n";
   } else {
     std::printf(
         "batch: %lld lines, %lld issued, %lld rejected, %lld already done; %.1f s, %.1f "
@@ -77,17 +79,16 @@ int run_issue(const certctl::Args& args) {
   certctl::write_file_atomic(out, lic.pdf);
 
   if (o.flag("--json")) {
-    std::cout << nlohmann::json{{"identifier", lic.identifier},
-                                {"template", lic.template_id},
-                                {"department", lic.department},
-                                {"issued_at", lic.issued_at},
-                                {"pdf", out},
-                                {"pdf_sha256", lic.pdf_sha256},
-                                {"qr_text", lic.qr_text}}
-                     .dump(2)
-              << "\n";
+    nlohmann::json j{{"identifier", lic.identifier},   {"template", lic.template_id},
+                     {"department", lic.department},   {"issued_at", lic.issued_at},
+                     {"pdf", out},                     {"pdf_sha256", lic.pdf_sha256},
+                     {"qr_text", lic.qr_text},         {"example_keys", ctx.example_keys}};
+    if (ctx.example_keys) j["notice"] = std::string(libcert::kExampleKeysNotice);
+    std::cout << j.dump(2) << "\n";
   } else {
-    std::cout << lic.identifier << "\t" << out << "\tsha256:" << lic.pdf_sha256 << "\n";
+    std::cout << lic.identifier << "\t" << out << "\tsha256:" << lic.pdf_sha256
+              << (ctx.example_keys ? "\t" + std::string(libcert::kExampleKeysNotice) : "")
+              << "\n";
   }
   return 0;
 }

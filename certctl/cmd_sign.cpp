@@ -72,7 +72,9 @@ int run_sign(const certctl::Args& args) {
     if (!valid_department_id(dept)) {
       throw certctl::UsageError("--department: '" + dept + "' is not a department id ([a-z0-9-])");
     }
-    const std::string dir = certctl::keys_dir(o) + "/seals/" + dept;
+    const std::string keys = certctl::keys_dir(o);
+    certctl::warn_if_example_keys(keys);
+    const std::string dir = keys + "/seals/" + dept;
     key = dir + "/seal.key";
     cert = dir + "/seal.crt";
   }
@@ -112,7 +114,7 @@ const certctl::Command kSign{
     "OUT.pdf\n"
     "  [--approval] [--docmdp 1|2|3] [--rect x,y,w,h] [--page N] [--reason TEXT]\n"
     "  [--location TEXT] [--name TEXT] [--field NAME] [--time UNIX_SECONDS] [--keys DIR]\n"
-    "  Default: a DocMDP P=1 certification seal with keys-example/seals/ID; --docmdp 2 when\n"
+    "  Default: a DocMDP P=1 certification seal with <keys>/seals/ID; --docmdp 2 when\n"
     "  further seals will follow; --approval for those further seals. Without --rect the\n"
     "  signature is invisible. --time fixes /M (tests, reproducible output).",
     run_sign};

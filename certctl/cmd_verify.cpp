@@ -1,6 +1,6 @@
 // certctl verify — full verification report of a sealed PDF (libcert/verify.h).
 //
-//   certctl verify --bundle trust-bundle.cbor licence.pdf   # roots: keys-example/root/root.crt
+//   certctl verify --bundle trust-bundle.cbor licence.pdf   # roots: <keys>/root/root.crt
 //   certctl verify --trust root.pem --trust dir/ --bundle B --bundle-pins pins.txt --json f.pdf
 //
 // The key states (retired, revoked, compromised_at) come from a signed trust bundle, applied
@@ -39,8 +39,18 @@ int run_verify(const certctl::Args& args) {
   // An OFD (a ZIP package) is verified as GB/T 38540 seals (libcert/ofd.h); its default root is
   // the SM2 seal root.
   const bool ofd = libcert::looks_like_ofd(pdf);
-  if (trust_paths.empty())
-    trust_paths.push_back(certctl::keys_dir(o) + (ofd ? "/sm2/root.crt" : "/root/root.crt"));
+  // Without --trust, the root of the configured keys (--keys, --example-keys, ...); with none
+  // configured nothing is trusted, so no licence is VALID (an example licence verifies only
+  // where the example root is explicitly trusted).
+  if (trust_paths.empty()) {
+    if (auto keys = certctl::configured_keys_dir(o)) {
+      trust_paths.push_back(*keys + (ofd ? "/sm2/root.crt" : "/root/root.crt"));
+    } else {
+      throw certctl::UsageError(
+          "no trust anchors: give --trust ROOT.pem, --keys DIR (its root/root.crt), or "
+          "--example-keys (the demo root)");
+    }
+  }
 
   libcert::TrustStore trust;
   for (const auto& p : trust_paths) trust.add_path(p);

@@ -18,6 +18,7 @@
 #include "libcert/clock.h"
 #include "libcert/error.h"
 #include "libcert/qr_payload.h"
+#include "libcert/example_keys.h"
 #include "libcert/trust_bundle.h"
 
 namespace {
@@ -154,6 +155,8 @@ int run(const certctl::Args& args) {
 
   const libcert::QrVerdict v = libcert::verify_qr(text, bundle, now);
   const long days = static_cast<long>(v.bundle_age_seconds / 86400);
+  // The bundle's root is the demo PKI: whatever the verdict, not a real licence (issue 18).
+  const bool example = libcert::is_example_certificate(bundle.root_der);
   if (o.flag("--json")) {
     nlohmann::json j = {{"verdict", libcert::to_string(v.verdict)},
                         {"check", v.check.empty() ? nlohmann::json() : nlohmann::json(v.check)},
@@ -183,9 +186,12 @@ int run(const certctl::Args& args) {
         j["claims"]["holder_name_full_chars"] = *c.licence.holder_name_chars;
       if (c.expires_at) j["claims"]["exp"] = *c.expires_at;
     }
+    j["example_keys"] = example;
+    if (example) j["notice"] = std::string(libcert::kExampleKeysNotice);
     std::cout << j.dump(2) << "\n";
   } else {
     std::cout << "verdict:      " << libcert::to_string(v.verdict) << "\n";
+    if (example) std::cout << "NOTICE:       " << libcert::kExampleKeysNotice << "\n";
     if (!v.check.empty()) std::cout << "check:        " << v.check << "\n";
     if (!v.reason.empty()) std::cout << "reason:       " << v.reason << "\n";
     if (v.claims) {

@@ -55,10 +55,32 @@ struct UsageError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// Default locations (overridable by --templates / --keys or the environment variables
-// LIBCERT_TEMPLATES and LIBCERT_KEYS): the source tree's templates/ and keys-example/.
+// Where certctl finds its files (issue 18; docs/operations.md "Files"). Each comes from, in
+// order: the command's option (--templates / --keys), the environment (LIBCERT_TEMPLATES /
+// LIBCERT_KEYS), certd's configuration file (its "templates" / "keys" fields: the global option
+// --config FILE, else $CERTD_CONFIG, else /etc/certd/certd.json when it exists), else the
+// installed default. Templates default to /usr/share/certd/templates. Seal keys have no default:
+// keys_dir() throws UsageError (exit 2) naming what to configure, unless the global option
+// --example-keys asks for the demo keys by name ($LIBCERT_EXAMPLE_KEYS, else
+// /usr/share/certd/keys-example), which win over every other source.
 std::string templates_dir(const Options& o);
 std::string keys_dir(const Options& o);
+// The keys directory if one is configured (verify uses its root only when there is one).
+std::optional<std::string> configured_keys_dir(const Options& o);
+
+// Global options, accepted anywhere on the command line and removed before the subcommand parses
+// its own: --example-keys, --config FILE.
+struct GlobalOptions {
+  bool example_keys = false;
+  std::string config;
+  bool json = false;  // --json was given: machine output on stdout only (errors too, as JSON)
+};
+GlobalOptions& global_options();
+
+// When `keys` is the demo PKI (libcert::is_example_keys_dir), writes kExampleKeysNotice to
+// stderr (once per run; with --json the command's JSON carries it instead) and returns true:
+// every command that seals calls it.
+bool warn_if_example_keys(const std::string& keys);
 
 // The verifier's bundle trust configuration (docs/qr.md "Trust bundle: who may sign it"): the root
 // of `--root FILE` (default <keys>/root/root.crt) and the bundle-signer pins of `--bundle-pins

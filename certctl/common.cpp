@@ -99,8 +99,10 @@ libcert::IssuerOptions issuer_options(const Options& o, const libcert::Clock* cl
 }  // namespace
 
 IssuingContext::IssuingContext(const Options& o, const IssueTime& when)
-    : templates(libcert::TemplateSet::cached(templates_dir(o))),
-      seals(libcert::SealKeyring::load_dir(keys_dir(o))),
+    : keys(keys_dir(o)),
+      example_keys(warn_if_example_keys(keys)),
+      templates(libcert::TemplateSet::cached(templates_dir(o))),
+      seals(libcert::SealKeyring::load_dir(keys)),
       clock(when.unix_seconds),
       issuer(*templates, seals, issuer_options(o, &clock)) {}
 
@@ -110,10 +112,11 @@ namespace certctl {
 
 libcert::BundlePins bundle_pins(const Options& o) {
   libcert::BundlePins pins;
-  pins.root_der = libcert::certificate_der_from_pem(
-      read_file(o.get("--root").value_or(keys_dir(o) + "/root/root.crt")));
-  pins.signer_spki_sha256 = libcert::read_pins(
-      read_file(o.get("--bundle-pins").value_or(keys_dir(o) + "/bundle/pins.txt")));
+  // The keys directory is asked for only when an option is missing (keys_dir throws when none).
+  pins.root_der = libcert::certificate_der_from_pem(read_file(
+      o.get("--root") ? *o.get("--root") : keys_dir(o) + "/root/root.crt"));
+  pins.signer_spki_sha256 = libcert::read_pins(read_file(
+      o.get("--bundle-pins") ? *o.get("--bundle-pins") : keys_dir(o) + "/bundle/pins.txt"));
   return pins;
 }
 

@@ -17,10 +17,14 @@ namespace certctl {
 // them (--qr-host). Throws libcert::Error when the templates or keys cannot be loaded. Not
 // copyable or movable: the Issuer refers to the other members.
 struct IssuingContext {
+  // Refuses (UsageError, command.h keys_dir) when no seal keys are configured; prints the example
+  // notice (warn_if_example_keys) when they are the demo keys.
   IssuingContext(const Options& o, const IssueTime& when);
   IssuingContext(const IssuingContext&) = delete;
   IssuingContext& operator=(const IssuingContext&) = delete;
 
+  std::string keys;    // the seal keys directory
+  bool example_keys;   // keys is the demo PKI: every output says kExampleKeysNotice
   std::shared_ptr<const libcert::TemplateSet> templates;
   libcert::SealKeyring seals;
   libcert::FixedClock clock;

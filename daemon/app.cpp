@@ -12,6 +12,7 @@
 #include "bundle.h"
 #include "error_map.h"
 #include "issuance_service.h"
+#include "libcert/example_keys.h"
 #include "libcert/qr_payload.h"
 #include "libcert/template.h"
 #include "libcert/trust_bundle.h"
@@ -416,6 +417,9 @@ struct App::Impl {
                              {"reasons", reasons},
                              {"registry", registry_view(rec)},
                              {"report", rep.to_json()}};
+      // Sealed with the demo PKI: the report says so at the top as well (issue 18).
+      body["example_keys"] = rep.example_keys();
+      if (rep.example_keys()) body["notice"] = std::string(libcert::kExampleKeysNotice);
       return json_response(200, body);
     }
     if (ct == "application/json") {
@@ -491,6 +495,9 @@ struct App::Impl {
                              {"seal_version", v.seal_version},
                              {"claims", claims},
                              {"registry", registry_view(rec)}};
+      const bool example = libcert::is_example_certificate(bundle.root_der);
+      body["example_keys"] = example;
+      if (example) body["notice"] = std::string(libcert::kExampleKeysNotice);
       return json_response(200, body);
     }
     throw ApiError(415, "unsupported-media-type", "Unsupported media type",

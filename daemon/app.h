@@ -37,6 +37,9 @@ class AuditLog;
 // Everything the API uses, owned elsewhere (main.cpp or a test) and outliving the App.
 struct Services {
   const Config* config = nullptr;
+  // config->keys is the demo PKI (libcert::is_example_keys_dir): every issuance answer carries
+  // "example_keys": true and "notice" (libcert::kExampleKeysNotice); main.cpp logs it at start.
+  bool example_keys = false;
   Store* store = nullptr;
   const libcert::Clock* clock = nullptr;
   libcert::Rng* rng = nullptr;                      // request ids

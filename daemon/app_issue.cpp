@@ -7,6 +7,7 @@
 
 #include "app_internal.h"
 #include "error_map.h"
+#include "libcert/example_keys.h"
 #include "libcert/issuer.h"
 #include "libcert/sign.h"
 #include "libcert/template.h"
@@ -99,6 +100,16 @@ Item check_item(const Services& s, const Principal& who, const nlohmann::json& b
   return item;
 }
 
+// The 201 answer of an issuance: the licence view, marked when it was sealed with the demo keys.
+std::string issued_body(const Services& s, const LicenceRecord& r) {
+  nlohmann::json j = licence_view(r, false);
+  if (s.example_keys) {
+    j["example_keys"] = true;
+    j["notice"] = std::string(libcert::kExampleKeysNotice);
+  }
+  return j.dump();
+}
+
 struct Outcome {
   int status = 0;
   std::string body;        // JSON (licence view) or problem+json
@@ -138,8 +149,8 @@ Outcome issue_item(const Services& s, Metrics& metrics, const IssuanceService& s
   ctx.issuer_code = t.department().uscc;
   ctx.actor = {who.id, req.request_id};
   ctx.idempotency = ref;
-  ctx.response = [](const LicenceRecord& r) {
-    return std::pair<int, std::string>{201, licence_view(r, false).dump()};
+  ctx.response = [&s](const LicenceRecord& r) {
+    return std::pair<int, std::string>{201, issued_body(s, r)};
   };
   // The holder data passed the template's rules in check_item(); the seal version, the clock and
   // the key are checked by the issuance service in the reserve transaction, before a serial is
@@ -149,7 +160,7 @@ Outcome issue_item(const Services& s, Metrics& metrics, const IssuanceService& s
   try {
     const LicenceRecord rec = svc.issue(t, item.data, std::move(ctx));
     metrics.count_issued(t.id());
-    return {201, licence_view(rec, false).dump(), rec.id};
+    return {201, issued_body(s, rec), rec.id};
   } catch (const libcert::Error&) {
     const MappedError m = map_current_exception(req.request_id);
     if (m.fault == Fault::kBadInput) {

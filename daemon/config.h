@@ -17,6 +17,8 @@
 #include <string>
 #include <vector>
 
+#include "certd_paths.h"
+
 namespace certd {
 
 struct Limits {
@@ -68,10 +70,12 @@ struct Config {
   std::string listen = "127.0.0.1";  // loopback unless told otherwise
   int port = 8080;                   // 0: any free port (see --port-file)
   std::string tls_cert, tls_key, tls_client_ca;
-  std::string store = "certd.db";
-  std::string templates = "templates";
-  std::string keys = "keys-example";
-  std::string web = "daemon/web";  // the inspector's page (static files; empty: not served)
+  // Paths: the FHS defaults of certd_paths.h (issue 18; docs/operations.md "Files"), never the
+  // working directory or the source tree.
+  std::string store = paths::kStore;          // /var/lib/certd/registry.db
+  std::string templates = paths::kTemplates;  // /usr/share/certd/templates
+  std::string keys = paths::kKeys;            // /etc/certd/keys
+  std::string web = paths::kWeb;  // the inspector's page (static files; empty: not served)
   std::string qr_host = "LIC.ALI.EXAMPLE";
   int threads = 8;
   std::size_t max_queue = 256;
@@ -87,7 +91,7 @@ struct Config {
   // Seal key versions (issue 7): new private keys go to seal_key_dir/<dept>/ (mode 0600); issuing
   // is refused when the active certificate expires within seal_refuse_days, and a warning (log,
   // certd_seal_certificate_days_left) starts seal_warn_days before.
-  std::string seal_key_dir = "seal-keys";
+  std::string seal_key_dir = paths::kRuntimeKeys;  // /var/lib/certd/keys
   int seal_refuse_days = 7;
   int seal_warn_days = 30;
   // PKCS#11 (docs/pkcs11.md): seal.token — a token URI in which new seal key versions are

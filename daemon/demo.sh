@@ -14,13 +14,16 @@ DB=$OUT/registry.db
 # git does not keep file modes, and certd refuses private keys others may read.
 find keys-example -name '*.key' -exec chmod 600 {} +
 CERTD_VERIFY_PER_MINUTE=100000 "$BIN/daemon/certd" --store "$DB" --listen 127.0.0.1 --port 0 --port-file "$OUT/port" \
-  --templates templates --keys keys-example 2>"$OUT/certd.log" &
+  --templates templates --keys keys-example --web daemon/web --seal-key-dir "$OUT/seal-keys" \
+  2>"$OUT/certd.log" &
 PID=$!
 trap 'kill "$PID" 2>/dev/null; wait "$PID" 2>/dev/null || true' EXIT
 for _ in $(seq 1 300); do [ -s "$OUT/port" ] && break; sleep 0.1; done
 [ -s "$OUT/port" ] || { echo "certd did not start:"; cat "$OUT/certd.log"; exit 1; }
 URL="http://127.0.0.1:$(cat "$OUT/port")"
 echo "certd: listening on $URL (registry $DB, log $OUT/certd.log)"
+# The demo runs on the example keys: certd logs, and every issuance answer carries, this notice.
+grep -o 'EXAMPLE KEYS[^"]*' "$OUT/certd.log" | head -1 | sed 's/^/certd: /' || true
 
 declare -A KEY
 ok=0 failed=0

@@ -1,8 +1,11 @@
 // certd — the licence issuance and verification daemon. See docs/service.md and README.md.
 //
 //   certd [--config FILE] [--listen ADDR] [--port N] [--store PATH] [--templates DIR]
-//         [--keys DIR] [--web DIR] [--port-file PATH]
+//         [--keys DIR] [--web DIR] [--seal-key-dir DIR] [--port-file PATH] [--check-config]
+#include <sys/stat.h>
+
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -10,12 +13,14 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <system_error>
 
 #include "app.h"
 #include "audit.h"
 #include "bundle.h"
 #include "config.h"
 #include "libcert/error.h"
+#include "libcert/example_keys.h"
 #include "libcert/issuer.h"  // tune_allocator_for_issuing
 #include "libcert/pkcs11.h"
 #include "seal_keys.h"
@@ -38,37 +43,89 @@ void log_line(const std::string& line) {
   std::fflush(stderr);
 }
 
+constexpr const char* kUsage =
+    "usage: certd [--config FILE] [--listen ADDR] [--port N] [--store PATH] [--templates DIR]\n"
+    "             [--keys DIR] [--web DIR] [--seal-key-dir DIR] [--port-file PATH]\n"
+    "       certd --check-config [--config FILE] [options as above]\n"
+    "       certd --help | --version\n"
+    "Options take their value as --opt VALUE or --opt=VALUE. Without --config, $CERTD_CONFIG names\n"
+    "the file; without either only the environment (CERTD_*) and the defaults apply: templates and\n"
+    "web files in /usr/share/certd, keys in /etc/certd/keys, the registry and runtime keys in\n"
+    "/var/lib/certd (certd.json(5)).\n";
+
 int usage() {
-  std::cerr << "usage: certd [--config FILE] [--listen ADDR] [--port N] [--store PATH]\n"
-               "             [--templates DIR] [--keys DIR] [--web DIR] [--port-file PATH]\n";
+  std::cerr << kUsage;
   return 2;
+}
+
+// What --check-config checks beyond parsing (certd(8)): every path certd reads at start is there
+// and readable, private keys are 0600, the templates load. Nothing is created or written.
+void check_config(const certd::Config& config) {
+  certd::check_private_key_modes(config.keys, {config.tls_key});
+  (void)libcert::TemplateSet::load(config.templates);
+  libcert::TrustStore trust;
+  trust.add_path(config.keys + "/root/root.crt");
+  if (!config.web.empty() && !std::filesystem::is_directory(config.web)) {
+    throw libcert::Error(libcert::ErrorCode::kIo, "web: " + config.web + " is not a directory");
+  }
+  if (config.store.find("://") == std::string::npos) {
+    const auto dir = std::filesystem::absolute(config.store).parent_path();
+    if (!std::filesystem::is_directory(dir)) {
+      throw libcert::Error(libcert::ErrorCode::kIo,
+                           "store: the registry's directory " + dir.string() + " does not exist");
+    }
+  }
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Files certd creates (the registry and its -wal/-shm, new seal keys) are the service user's
+  // alone (issue 18: registry 0600 in a 0700 directory), whatever umask it was started with.
+  ::umask(077);
   // First, before any thread exists: SIGINT/SIGTERM/SIGHUP are taken by serve() alone (a SIGHUP
   // during start-up waits instead of killing certd), SIGPIPE/SIGXFSZ are ignored (server.h).
   certd::block_stop_signals();
   libcert::tune_allocator_for_issuing();
   std::string config_path, port_file;
+  bool check_only = false;
   std::map<std::string, std::string> overrides;
   for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    if (a == "--help" || a == "-h") return usage() == 2 ? 0 : 0;
-    if (i + 1 >= argc) return usage();
-    const std::string v = argv[++i];
+    std::string a = argv[i];
+    if (a == "--help" || a == "-h") {
+      std::cout << kUsage;
+      return 0;
+    }
+    if (a == "--version") {
+      std::cout << "certd " << LIBCERT_VERSION << "\n";
+      return 0;
+    }
+    if (a == "--check-config") {
+      check_only = true;
+      continue;
+    }
+    std::string v;
+    if (const auto eq = a.find('='); a.rfind("--", 0) == 0 && eq != std::string::npos) {
+      v = a.substr(eq + 1);
+      a.resize(eq);
+    } else {
+      if (i + 1 >= argc) return usage();
+      v = argv[++i];
+    }
     if (a == "--config") {
       config_path = v;
     } else if (a == "--port-file") {
       port_file = v;
     } else if (a == "--listen" || a == "--port" || a == "--store" || a == "--templates" ||
-               a == "--keys" || a == "--web") {
+               a == "--keys" || a == "--web" || a == "--seal-key-dir") {
       overrides[a] = v;
     } else {
       std::cerr << "certd: unknown option " << a << "\n";
       return usage();
     }
+  }
+  if (config_path.empty()) {
+    if (const char* c = std::getenv("CERTD_CONFIG"); c != nullptr) config_path = c;
   }
   try {
     // Command-line options win over the environment, which wins over the file.
@@ -76,13 +133,25 @@ int main(int argc, char** argv) {
     const certd::Config::Env env = [&](const char* name) -> std::optional<std::string> {
       static const std::map<std::string, std::string> kFlag = {
           {"CERTD_LISTEN", "--listen"},       {"CERTD_PORT", "--port"}, {"CERTD_STORE", "--store"},
-          {"CERTD_TEMPLATES", "--templates"}, {"CERTD_KEYS", "--keys"}, {"CERTD_WEB", "--web"}};
+          {"CERTD_TEMPLATES", "--templates"}, {"CERTD_KEYS", "--keys"}, {"CERTD_WEB", "--web"},
+          {"CERTD_SEAL_KEY_DIR", "--seal-key-dir"}};
       if (auto f = kFlag.find(name); f != kFlag.end()) {
         if (auto o = overrides.find(f->second); o != overrides.end()) return o->second;
       }
       return process_env(name);
     };
     const certd::Config config = certd::Config::load(config_path, env);
+    if (check_only) {
+      check_config(config);
+      std::cout << "certd: configuration OK"
+                << (config_path.empty() ? std::string(" (defaults and environment)")
+                                        : " (" + config_path + ")")
+                << (libcert::is_example_keys_dir(config.keys)
+                        ? "; " + std::string(libcert::kExampleKeysNotice)
+                        : std::string())
+                << "\n";
+      return 0;
+    }
 
     // Before anything reads a private key: keys others may read are refused (issue 10).
     certd::check_private_key_modes(config.keys, {config.tls_key});
@@ -179,6 +248,13 @@ int main(int argc, char** argv) {
     }
 
     certd::Services s;
+    s.example_keys = libcert::is_example_keys_dir(config.keys);
+    if (s.example_keys) {
+      log_line(nlohmann::json{{"level", "warn"},
+                              {"msg", std::string(libcert::kExampleKeysNotice)},
+                              {"keys", config.keys}}
+                   .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    }
     // The page's pins (Services::page_bundle_pins): the pins file beside the bundle key, else the
     // key certd signs with. A pins file that does not parse stops the start-up.
     if (std::filesystem::exists(bundle_dir + "/pins.txt")) {
@@ -243,6 +319,12 @@ int main(int argc, char** argv) {
   } catch (const certd::RegistryError& e) {
     log_line(
         nlohmann::json{{"level", "error"}, {"msg", "registry failed"}, {"error", e.what()}}.dump(
+            -1, ' ', false, nlohmann::json::error_handler_t::replace));
+    return 1;
+  } catch (const std::system_error& e) {
+    // std::filesystem errors of the start-up (a path of the configuration that cannot be used).
+    log_line(
+        nlohmann::json{{"level", "error"}, {"msg", "start-up failed"}, {"error", e.what()}}.dump(
             -1, ' ', false, nlohmann::json::error_handler_t::replace));
     return 1;
   }

@@ -2,7 +2,11 @@
 # Installs every Debian 12 package that building, running and testing libcert/certd needs.
 # Idempotent: skips apt-get when everything is already installed. Extra package names given as
 # arguments are installed too (bench/run.sh adds its peer tools that way).
+# `--main` (scripts/main.sh): everything except TEST_ONLY below — the main job builds, issues and
+# runs certd, and needs no browser, database server, fuzzing compiler or independent verifier.
 set -euo pipefail
+main_only=0
+if [ "${1:-}" = --main ]; then main_only=1; shift; fi
 PKGS=(
   build-essential cmake ninja-build pkg-config git ca-certificates openssl
   libssl-dev libqrencode-dev libcairo2-dev libpango1.0-dev libharfbuzz-dev libfontconfig-dev
@@ -30,6 +34,22 @@ PKGS=(
   # fuzzing (preset `fuzz`): clang with libFuzzer and the sanitizer runtimes
   clang libclang-rt-14-dev
 )
+# Packages only the test command needs (scripts/test.sh); new test-only packages go here too.
+TEST_ONLY=(
+  libgtest-dev libgmock-dev poppler-utils mupdf-tools qpdf zbar-tools libnss3-tools
+  wrk chromium postgresql faketime clang libclang-rt-14-dev
+  # the Debian package test (tests/deb/run.sh): systemd-analyze verify on the unit
+  systemd
+)
+if ((main_only)); then
+  keep=()
+  for p in "${PKGS[@]}"; do
+    [[ " ${TEST_ONLY[*]} " == *" $p "* ]] || keep+=("$p")
+  done
+  PKGS=("${keep[@]}")
+else
+  PKGS+=(systemd)
+fi
 PKGS+=("$@")
 missing=()
 for p in "${PKGS[@]}"; do

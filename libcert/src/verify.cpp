@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "libcert/error.h"
+#include "libcert/example_keys.h"
 #include "libcert/ids.h"
 #include "libcert/pdf.h"
 #include "libcert/roles.h"
@@ -55,6 +56,12 @@ const Check* find_check(const std::vector<Check>& v, std::string_view id) {
 
 const Check* SignatureReport::check(std::string_view id) const { return find_check(checks, id); }
 const Check* VerificationReport::check(std::string_view id) const { return find_check(checks, id); }
+
+bool VerificationReport::example_keys() const {
+  for (const auto& s : signatures)
+    if (s.example_root) return true;
+  return false;
+}
 
 std::vector<std::string> VerificationReport::failed_checks() const {
   std::vector<std::string> out;
@@ -121,6 +128,8 @@ std::string utf8_clean(const std::string& s) {
 nlohmann::json VerificationReport::to_json() const {
   nlohmann::json j;
   j["result"] = to_string(result);
+  j["example_keys"] = example_keys();
+  if (example_keys()) j["notice"] = std::string(kExampleKeysNotice);
   j["reasons"] = nlohmann::json::array();
   for (const auto& r : reasons) j["reasons"].push_back(utf8_clean(r));
   j["file"] = {{"size", file_size}, {"revisions", revisions}, {"pages", pages}};
@@ -148,6 +157,7 @@ nlohmann::json VerificationReport::to_json() const {
                     {"cert_serial", s.cert_serial},
                     {"not_before", s.cert_not_before},
                     {"not_after", s.cert_not_after},
+                    {"example_root", s.example_root},
                     {"key_version", utf8_clean(s.key_version)},
                     {"key_state", s.key_state}};
     sj["signing_time"] = {
@@ -188,6 +198,7 @@ std::string VerificationReport::to_text() const {
     o << "\n";
   };
   o << "Result: " << to_string(result) << "\n";
+  if (example_keys()) o << "NOTICE: " << kExampleKeysNotice << "\n";
   for (const auto& r : reasons) o << "  because " << utf8_clean(r) << "\n";
   o << "File: " << file_size << " bytes, " << revisions << " revision(s), " << pages << " page(s)";
   if (certification_p) {
@@ -675,6 +686,7 @@ SignatureReport verify_one(const Ctx& ctx, const SigField& field) {
   s.cert_serial = cms.cert_serial;
   s.cert_not_before = cms.cert_not_before;
   s.cert_not_after = cms.cert_not_after;
+  s.example_root = cms.example_root;
   s.digest_algorithm = cms.digest_algorithm;
 
   // ---- role: only a seal certificate seals a licence (trust.md "Roles") ----

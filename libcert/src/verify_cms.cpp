@@ -12,6 +12,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "example_keys_priv.h"
 #include "libcert/error.h"
 #include "libcert/ids.h"
 #include "ossl.h"
@@ -449,6 +450,12 @@ CmsVerification cms_verify(const std::vector<std::string_view>& parts, std::stri
       X509_VERIFY_PARAM_set_time(param, static_cast<time_t>(signing_time));
       X509_VERIFY_PARAM_set_depth(param, 8);
       const int v = X509_verify_cert(ctx.get());
+      // The anchor the chain ends at (its last element): a demo-PKI root marks the report.
+      if (v == 1) {
+        const STACK_OF(X509)* built = X509_STORE_CTX_get0_chain(ctx.get());
+        const int n = built != nullptr ? sk_X509_num(built) : 0;
+        r.example_root = n > 0 && is_example_x509(sk_X509_value(built, n - 1));
+      }
       if (v != 1 && sink.errors.empty()) {
         sink.errors.emplace_back(
             X509_STORE_CTX_get_error(ctx.get()),

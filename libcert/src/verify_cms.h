@@ -23,6 +23,7 @@ struct CmsVerification {
   std::string signer_subject, department, uscc, cert_sha256, cert_serial;
   std::string cert_not_before, cert_not_after, digest_algorithm;
   bool chain_untrusted = false;  // the chain check failed only for lack of a trust anchor
+  bool example_root = false;     // the chain ends at a demo-PKI root (libcert/example_keys.h)
   // The signer certificate's role (libcert/roles.h); uscc above is its department for kSeal only.
   CertificateRole role;
 };

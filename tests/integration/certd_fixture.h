@@ -49,6 +49,11 @@ class CertdProcess {
                                      std::string(LIBCERT_SOURCE_DIR) + "/templates",
                                      "--keys",
                                      private_keys_copy()};
+    // New seal key versions go under the test's directory, never certd's default
+    // /var/lib/certd/keys (a test that names its own CERTD_SEAL_KEY_DIR keeps it).
+    if (!env.count("CERTD_SEAL_KEY_DIR")) {
+      args.insert(args.end(), {"--seal-key-dir", (dir_ / "seal-keys").string()});
+    }
     for (auto& a : extra_args) args.push_back(a);
     std::string program = CERTD_BIN;
     if (!run_as.empty()) {

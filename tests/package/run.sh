@@ -10,7 +10,11 @@ src=$1 build=$2
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 prefix=$work/prefix
-cmake --install "$build" --prefix "$prefix" >/dev/null
+# The relocatable components (cmake/packaging.cmake): the library package and the binaries with
+# /usr/share/certd; certd_system holds absolute /etc paths for the Debian package only.
+for component in dev certd_bin; do
+  cmake --install "$build" --prefix "$prefix" --component "$component" >/dev/null
+done
 keys=$src/keys-example templates=$src/templates
 # The trust data a verifier needs (key states), from the installed certctl.
 "$prefix/bin/certctl" trust-bundle export --keys "$keys" --templates "$templates" --version 1 \

@@ -194,6 +194,9 @@ struct SignatureReport {
   std::string cert_serial;      // hex
   std::string cert_not_before;  // ISO 8601 UTC
   std::string cert_not_after;
+  // The chain ends at a root of the demo PKI (libcert/example_keys.h): whatever the verdict, the
+  // licence is not a real one, and every report on it says so.
+  bool example_root = false;
   std::string key_version;  // from VerifyOptions::keys, else empty
   std::string key_state;    // "active", "retired", "revoked", "pending" or empty
   // The verdict a failed key-state check leads to: REVOKED (compromised at or before the signing
@@ -242,6 +245,9 @@ struct VerificationReport {
   std::vector<SignatureReport> signatures;
 
   [[nodiscard]] const Check* check(std::string_view id) const;
+  // True when a signature chains to a demo-PKI root: to_json() then carries "example_keys": true
+  // and "notice" (kExampleKeysNotice), to_text() a NOTICE line under the result.
+  [[nodiscard]] bool example_keys() const;
   // All failed check ids, document-level first, then "field:id" per signature.
   [[nodiscard]] std::vector<std::string> failed_checks() const;
   [[nodiscard]] nlohmann::json to_json() const;

@@ -37,7 +37,7 @@ PKGS=(
 # Packages only the test command needs (scripts/test.sh); new test-only packages go here too.
 TEST_ONLY=(
   libgtest-dev libgmock-dev poppler-utils mupdf-tools qpdf zbar-tools libnss3-tools
-  wrk chromium postgresql faketime clang libclang-rt-14-dev
+  wrk chromium postgresql faketime clang libclang-rt-14-dev softhsm2 opensc
   # the Debian package test (tests/deb/run.sh): systemd-analyze verify on the unit
   systemd
 )

@@ -67,8 +67,15 @@ int main(int argc, char** argv) {
   report("validate", n, [&] { (void)tmpl->validate(data, clock); });
   report("render (unsigned PDF, short QR)", n, [&] { (void)renderer.render(*tmpl, ld, in); });
   report("render (unsigned PDF, signed QR)", n, [&] { (void)renderer.render(*tmpl, ld, real); });
+  report("layout (format-neutral, signed QR)", n,
+         [&] { (void)renderer.layout(*tmpl, ld, real); });
   report("QR encode (signed payload)", n,
          [&] { (void)libcert::QrMatrix::encode(issued.qr_text, libcert::QrEcc::kQ); });
+  // Issue 21: the same symbol with libqrencode's own mask search (what encode did before).
+  report("QR encode, libqrencode mask search", n, [&] {
+    (void)libcert::QrMatrix::encode(issued.qr_text, libcert::QrEcc::kQ, 40,
+                                    libcert::QrMaskSearch::kLibqrencode);
+  });
   report("issue (validate+QR+render+seal)", n, [&] { (void)issuer.issue(req); });
   report("verify_pdf (issued licence)", n,
          [&] { (void)libcert::verify_pdf(pdf, trust, {.clock = &clock, .keys = &fx.seal_states}); });

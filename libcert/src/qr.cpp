@@ -17,6 +17,14 @@
 #include "gobj.h"
 #include "libcert/error.h"
 
+#if defined(LIBCERT_HAVE_QRCODE_ENCODEMASK)
+// libqrencode 4.1.1 exports this function (qrencode.c: the symbol with the mask of the caller's
+// choice, 0..7; -1 = its own search) without declaring it in qrencode.h; the build declares it
+// only when CMake's configure check has linked a call with exactly this signature
+// (CMakeLists.txt, LIBCERT_HAVE_QRCODE_ENCODEMASK).
+extern "C" QRcode* QRcode_encodeMask(QRinput* input, int mask);
+#endif
+
 namespace libcert {
 
 namespace {
@@ -204,7 +212,10 @@ QRecLevel level(QrEcc e) {
 
 // Encodes with libqrencode's automatic (smallest) version for the given segmentation; null if
 // the data exceed version 40.
-Code encode_segments(std::string_view text, const std::vector<Segment>& segs, QrEcc ecc) {
+// `mask`: -1 = libqrencode's own mask search (QRcode_encodeInput), 0..7 = that mask
+// (QRcode_encodeMask, where the configure check found it).
+Code encode_segments(std::string_view text, const std::vector<Segment>& segs, QrEcc ecc,
+                     int mask) {
   Input in(QRinput_new2(0, level(ecc)));
   if (!in) throw Error(ErrorCode::kInternal, "qr: QRinput_new2 failed");
   for (const auto& s : segs) {
@@ -215,16 +226,280 @@ Code encode_segments(std::string_view text, const std::vector<Segment>& segs, Qr
     }
   }
   errno = 0;
+#if defined(LIBCERT_HAVE_QRCODE_ENCODEMASK)
+  Code code(mask < 0 ? QRcode_encodeInput(in.get()) : QRcode_encodeMask(in.get(), mask));
+#else
+  if (mask >= 0) throw Error(ErrorCode::kInternal, "qr: QRcode_encodeMask is not available");
   Code code(QRcode_encodeInput(in.get()));
+#endif
   if (!code && errno != ERANGE) {
     throw Error(ErrorCode::kInternal, std::string("qr: encoding failed: ") + std::strerror(errno));
   }
   return code;
 }
 
+// Format information (ISO/IEC 18004 §7.9.1, BCH(15,5) XOR 101010000010010), indexed by
+// libqrencode's QRecLevel (L, M, Q, H) and mask: qrspec.c formatInfo.
+constexpr std::array<std::array<unsigned, 8>, 4> kFormatInfo = {{
+    {0x77c4, 0x72f3, 0x7daa, 0x789d, 0x662f, 0x6318, 0x6c41, 0x6976},
+    {0x5412, 0x5125, 0x5e7c, 0x5b4b, 0x45f9, 0x40ce, 0x4f97, 0x4aa0},
+    {0x355f, 0x3068, 0x3f31, 0x3a06, 0x24b4, 0x2183, 0x2eda, 0x2bed},
+    {0x1689, 0x13be, 0x1ce7, 0x19d0, 0x0762, 0x0255, 0x0d0c, 0x083b},
+}};
+
+// The 30 modules of the two copies of the format information, in the order mask.c writes the
+// 15 bits (bit 0 first): {x, y} pairs, two per bit.
+std::array<std::array<int, 4>, 15> format_positions(int width) {
+  std::array<std::array<int, 4>, 15> p{};
+  for (int i = 0; i < 8; ++i) {
+    p[static_cast<std::size_t>(i)] = {width - 1 - i, 8, 8, i < 6 ? i : i + 1};
+  }
+  for (int i = 0; i < 7; ++i) {
+    p[static_cast<std::size_t>(8 + i)] = {8, width - 7 + i, i == 0 ? 7 : 6 - i, 8};
+  }
+  // {x1, y1, x2, y2}: the copy beside the top-right/bottom-left finders, then the top-left one.
+  return p;
+}
+
+// The mask a finished symbol carries, read from its first copy of the format information.
+int mask_of(const QRcode& code, QRecLevel level) {
+  const auto fpos = format_positions(code.width);
+  unsigned format = 0;
+  for (std::size_t i = 0; i < 15; ++i) {
+    const auto& q = fpos[i];
+    const unsigned char v =
+        code.data[static_cast<std::size_t>(q[1]) * static_cast<std::size_t>(code.width) +
+                  static_cast<std::size_t>(q[0])];
+    format |= static_cast<unsigned>(v & 1U) << i;
+  }
+  const auto& row = kFormatInfo[static_cast<std::size_t>(level)];
+  const auto it = std::find(row.begin(), row.end(), format);
+  if (it == row.end())
+    throw Error(ErrorCode::kInternal, "qr: symbol without valid format information");
+  return static_cast<int>(it - row.begin());
+}
+
+#if defined(LIBCERT_HAVE_QRCODE_ENCODEMASK)
+// ---- Mask choice (ISO/IEC 18004:2015 §7.8.3), evaluated on bit rows ----
+//
+// libqrencode chooses the mask by building each of the 8 masked symbols module by module and
+// scoring it (mask.c Mask_mask: ~0.7 ms of a v16 symbol, most of a QR's cost). We build the
+// symbol once with mask 0 (QRcode_encodeMask), undo that mask to recover the data modules, and
+// score the 8 candidates on rows and columns of 64-bit words. The score is libqrencode 4.1.1's
+// own (mask.c), so the chosen mask — and the symbol — are the ones QRcode_encodeInput gives
+// (Qr.FastMaskChoiceGivesLibqrencodesSymbol checks it on 10,000 payloads):
+//   N1 = 3 + (run - 5) for each run of >= 5 equal modules in a row or column;
+//   N2 = 3 for each 2x2 block of one colour (overlapping blocks counted);
+//   N3 = 40 for each dark-light-dark-dark-dark-light-dark run pattern 1:1:3:1:1 in a row or
+//        column with a light run of >= 4 units (or the symbol edge) on one side — libqrencode's
+//        reading of §7.8.3.1, checked on run lengths;
+//   N4 = 10 for each full 5 % step of the dark ratio (rounded to a percent) away from 50 %;
+// the first mask with the smallest sum wins.
+constexpr int kMaxWidth = 177;  // version 40
+constexpr int kWords = (kMaxWidth + 63) / 64;
+using Line = std::array<std::uint64_t, kWords>;
+
+inline bool bit(const Line& l, int i) {
+  return (l[static_cast<std::size_t>(i) / 64] >> (static_cast<unsigned>(i) % 64)) & 1U;
+}
+inline void set_bit(Line& l, int i) {
+  l[static_cast<std::size_t>(i) / 64] |= std::uint64_t{1} << (static_cast<unsigned>(i) % 64);
+}
+// l >> 1 over the whole line: bit i of the result is bit i + 1 of l.
+inline Line shr1(const Line& l) {
+  Line o{};
+  for (std::size_t w = 0; w < kWords; ++w) {
+    o[w] = l[w] >> 1;
+    if (w + 1 < kWords) o[w] |= l[w + 1] << 63;
+  }
+  return o;
+}
+
+// Whether mask `k` inverts the module at column x, row y: ISO/IEC 18004 Table 10 as mask.c
+// writes it (the module is inverted when the expression is 0).
+bool mask_flips(int k, int x, int y) {
+  switch (k) {
+    case 0:
+      return ((x + y) & 1) == 0;
+    case 1:
+      return (y & 1) == 0;
+    case 2:
+      return x % 3 == 0;
+    case 3:
+      return (x + y) % 3 == 0;
+    case 4:
+      return (((y / 2) + (x / 3)) & 1) == 0;
+    case 5:
+      return ((x * y) & 1) + (x * y) % 3 == 0;
+    case 6:
+      return ((((x * y) & 1) + (x * y) % 3) & 1) == 0;
+    default:
+      return ((((x * y) % 3) + ((x + y) & 1)) & 1) == 0;
+  }
+}
+
+// The 8 mask patterns as bit rows (row y: bit x) and bit columns (column x: bit y), for the
+// largest symbol; a smaller symbol uses the low bits. Built once per process.
+struct MaskPatterns {
+  std::array<std::array<Line, kMaxWidth>, 8> rows{}, cols{};
+  MaskPatterns() {
+    for (int k = 0; k < 8; ++k) {
+      for (int y = 0; y < kMaxWidth; ++y) {
+        for (int x = 0; x < kMaxWidth; ++x) {
+          if (!mask_flips(k, x, y)) continue;
+          set_bit(rows[static_cast<std::size_t>(k)][static_cast<std::size_t>(y)], x);
+          set_bit(cols[static_cast<std::size_t>(k)][static_cast<std::size_t>(x)], y);
+        }
+      }
+    }
+  }
+};
+const MaskPatterns& mask_patterns() {
+  static const MaskPatterns p;
+  return p;
+}
+
+// N1 and N3 of one row or column, exactly as mask.c's Mask_calcN1N3 over its run lengths: runs
+// alternate light, dark, light...; a line that starts dark gets a placeholder light run of -1.
+int score_line(const Line& l, int width) {
+  std::array<int, kMaxWidth + 2> run{};
+  int n = 0;
+  if (bit(l, 0)) run[static_cast<std::size_t>(n++)] = -1;
+  // Transitions: bit i of t set when module i differs from module i + 1 (i < width - 1).
+  const Line s = shr1(l);
+  int start = 0;
+  for (std::size_t w = 0; w < kWords; ++w) {
+    std::uint64_t t = l[w] ^ s[w];
+    while (t) {
+      const int i = static_cast<int>(w * 64) + std::countr_zero(t);
+      t &= t - 1;
+      if (i >= width - 1) break;
+      run[static_cast<std::size_t>(n++)] = i + 1 - start;
+      start = i + 1;
+    }
+  }
+  run[static_cast<std::size_t>(n++)] = width - start;
+  int demerit = 0;
+  for (int i = 0; i < n; ++i) {
+    const int r = run[static_cast<std::size_t>(i)];
+    if (r >= 5) demerit += 3 + (r - 5);
+    if ((i & 1) && i >= 3 && i < n - 2 && r % 3 == 0) {
+      const int f = r / 3;
+      const auto at = [&](int j) { return run[static_cast<std::size_t>(j)]; };
+      if (at(i - 2) == f && at(i - 1) == f && at(i + 1) == f && at(i + 2) == f) {
+        if (i == 3 || at(i - 3) >= 4 * f) {
+          demerit += 40;
+        } else if (i + 4 >= n || at(i + 3) >= 4 * f) {
+          demerit += 40;
+        }
+      }
+    }
+  }
+  return demerit;
+}
+
+// Chooses the mask as libqrencode would and writes the symbol into `out` (width x width, 1 =
+// dark). `code` is the symbol libqrencode made with mask 0; `level` its error correction level.
+int choose_mask(const QRcode& code, QRecLevel level, std::vector<std::uint8_t>& out) {
+  const int width = code.width;
+  const auto W = static_cast<std::size_t>(width);
+  const MaskPatterns& pat = mask_patterns();
+  // Rows and columns of the mask-0 symbol (dark), of the modules masks apply to (libqrencode's
+  // flag 0x80 clear: data, error correction and remainder bits) and of the format information.
+  std::vector<Line> dark_r(W), dark_c(W), data_r(W), data_c(W), fmt_r(W), fmt_c(W);
+  for (int y = 0; y < width; ++y) {
+    const unsigned char* row = code.data + static_cast<std::size_t>(y) * W;
+    for (int x = 0; x < width; ++x) {
+      const unsigned char v = row[x];
+      if (v & 1U)
+        set_bit(dark_r[static_cast<std::size_t>(y)], x),
+            set_bit(dark_c[static_cast<std::size_t>(x)], y);
+      if (!(v & 0x80U))
+        set_bit(data_r[static_cast<std::size_t>(y)], x),
+            set_bit(data_c[static_cast<std::size_t>(x)], y);
+      if (v & 0x04U)
+        set_bit(fmt_r[static_cast<std::size_t>(y)], x),
+            set_bit(fmt_c[static_cast<std::size_t>(x)], y);
+    }
+  }
+  // Undo mask 0 and blank the format modules: the unmasked symbol (libqrencode's frame).
+  for (std::size_t i = 0; i < W; ++i) {
+    for (std::size_t w = 0; w < kWords; ++w) {
+      dark_r[i][w] = (dark_r[i][w] ^ (data_r[i][w] & pat.rows[0][i][w])) & ~fmt_r[i][w];
+      dark_c[i][w] = (dark_c[i][w] ^ (data_c[i][w] & pat.cols[0][i][w])) & ~fmt_c[i][w];
+    }
+  }
+  const auto fpos = format_positions(width);
+  std::vector<Line> rows(W), cols(W), best_rows(W);
+  int best = -1, best_demerit = std::numeric_limits<int>::max();
+  for (int k = 0; k < 8; ++k) {
+    const auto K = static_cast<std::size_t>(k);
+    for (std::size_t i = 0; i < W; ++i) {
+      for (std::size_t w = 0; w < kWords; ++w) {
+        rows[i][w] = dark_r[i][w] ^ (data_r[i][w] & pat.rows[K][i][w]);
+        cols[i][w] = dark_c[i][w] ^ (data_c[i][w] & pat.cols[K][i][w]);
+      }
+    }
+    unsigned format = kFormatInfo[static_cast<std::size_t>(level)][K];
+    for (const auto& p : fpos) {
+      if (format & 1U) {
+        set_bit(rows[static_cast<std::size_t>(p[1])], p[0]);
+        set_bit(cols[static_cast<std::size_t>(p[0])], p[1]);
+        set_bit(rows[static_cast<std::size_t>(p[3])], p[2]);
+        set_bit(cols[static_cast<std::size_t>(p[2])], p[3]);
+      }
+      format >>= 1;
+    }
+    // N4 on the dark ratio, rounded to a percent as mask.c rounds it.
+    int blacks = 0;
+    for (const auto& r : rows) {
+      for (auto w : r) blacks += std::popcount(w);
+    }
+    const int w2 = width * width;
+    const int bratio = (200 * blacks + w2) / w2 / 2;
+    int demerit = std::abs(bratio - 50) / 5 * 10;
+    // N2: 2x2 blocks of one colour, on pairs of rows (bits 0..width-2 of each pair).
+    Line valid{};
+    for (int x = 0; x + 1 < width; ++x) set_bit(valid, x);
+    for (std::size_t y = 1; y < W; ++y) {
+      const Line a = rows[y - 1], b = rows[y], a1 = shr1(a), b1 = shr1(b);
+      for (std::size_t w = 0; w < kWords; ++w) {
+        const std::uint64_t all_dark = a[w] & a1[w] & b[w] & b1[w];
+        const std::uint64_t all_light = ~(a[w] | a1[w] | b[w] | b1[w]);
+        demerit += 3 * std::popcount((all_dark | all_light) & valid[w]);
+      }
+    }
+    for (std::size_t i = 0; i < W && demerit < best_demerit; ++i) {
+      demerit += score_line(rows[i], width) + score_line(cols[i], width);
+    }
+    if (demerit < best_demerit) {
+      best_demerit = demerit;
+      best = k;
+      best_rows = rows;
+    }
+  }
+  out.assign(W * W, 0);
+  for (int y = 0; y < width; ++y) {
+    for (int x = 0; x < width; ++x) {
+      out[static_cast<std::size_t>(y) * W + static_cast<std::size_t>(x)] =
+          bit(best_rows[static_cast<std::size_t>(y)], x) ? 1 : 0;
+    }
+  }
+  return best;
+}
+#endif
+
 }  // namespace
 
-QrMatrix QrMatrix::encode(std::string_view text, QrEcc ecc, int max_version) {
+bool QrMatrix::fast_mask_choice() {
+#if defined(LIBCERT_HAVE_QRCODE_ENCODEMASK)
+  return true;
+#else
+  return false;
+#endif
+}
+
+QrMatrix QrMatrix::encode(std::string_view text, QrEcc ecc, int max_version, QrMaskSearch search) {
   if (text.empty()) throw Error(ErrorCode::kInvalidArgument, "qr: text is empty");
   if (max_version < 1 || max_version > 40) {
     throw Error(ErrorCode::kInvalidArgument,
@@ -242,8 +517,10 @@ QrMatrix QrMatrix::encode(std::string_view text, QrEcc ecc, int max_version) {
                     (p.version != 0 ? " (needs version " + std::to_string(p.version) + ")"
                                     : std::string(" (exceeds version 40)")));
   }
-  // One libqrencode call (its mask selection is the expensive part); it picks the same version.
-  const Code best = encode_segments(text, p.segs, ecc);
+  // One libqrencode call; it picks the same version. With the fast choice it builds the symbol
+  // with mask 0 only and the mask is chosen here (choose_mask); otherwise libqrencode searches.
+  const bool fast = search == QrMaskSearch::kFast && fast_mask_choice();
+  const Code best = encode_segments(text, p.segs, ecc, fast ? 0 : -1);
   if (!best || best->version != p.version) {
     throw Error(ErrorCode::kInternal, "qr: libqrencode chose version " +
                                           std::to_string(best ? best->version : 0) + ", expected " +
@@ -252,9 +529,16 @@ QrMatrix QrMatrix::encode(std::string_view text, QrEcc ecc, int max_version) {
   QrMatrix m;
   m.version_ = best->version;
   m.width_ = best->width;
+#if defined(LIBCERT_HAVE_QRCODE_ENCODEMASK)
+  if (fast) {
+    m.mask_ = choose_mask(*best, level(ecc), m.modules_);
+    return m;
+  }
+#endif
   const auto cells = static_cast<std::size_t>(m.width_) * static_cast<std::size_t>(m.width_);
   m.modules_.resize(cells);
   for (std::size_t i = 0; i < cells; ++i) m.modules_[i] = best->data[i] & 1U;  // bit 0: dark
+  m.mask_ = mask_of(*best, level(ecc));
   return m;
 }
 

@@ -9,6 +9,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <functional>
+#include <map>
 #include <mutex>
 #include <regex>
 #include <set>
@@ -242,6 +244,10 @@ std::string detail::add_xmp_to_cairo_pdf(const std::string& pdf, const std::stri
 // ---- Font coverage (fontconfig) ----------------------------------------------------------------
 
 struct Renderer::Impl {
+  using EmitLine =
+      std::function<void(const TextBlock&, const TextLine&, PangoLayout*, double, double)>;
+  void place_text(const Template& t, const LicenceData& data, const RenderInput& in,
+                  const EmitLine& emit);
   std::mutex mu;
   // family (lower case) -> union of the charsets of its installed faces; null if not installed.
   std::map<std::string, std::shared_ptr<gobj::FcCharSetPtr>> charsets;
@@ -405,10 +411,15 @@ LayoutCache& layout_cache() {
 
 }  // namespace
 
-RenderResult Renderer::render(const Template& t, const LicenceData& data,
-                              const RenderInput& in) const {
+// Steps shared by the PDF output and the format-neutral layout: expand every text, check every
+// character against its role's fonts, fit each block into its box (wrap and/or shrink), then call
+// `emit` for every non-empty line with its laid-out PangoLayout and the top-left corner of the
+// line in points (y down from the page top). Throws what Renderer::render documents.
+void Renderer::Impl::place_text(const Template& t, const LicenceData& data, const RenderInput& in,
+                                const EmitLine& emit) {
   const Layout& lay = t.layout();
   IssueContext ictx{in.identifier, in.issue_date, in.version};
+  LayoutCache& layouts = layout_cache();
 
   // 1. Expand every text and check every character against the fonts of its role.
   std::vector<std::vector<std::string>> texts(lay.blocks.size());
@@ -422,7 +433,7 @@ RenderResult Renderer::render(const Template& t, const LicenceData& data,
       const auto& fams = lay.fonts.at(line.font);
       std::vector<std::shared_ptr<gobj::FcCharSetPtr>> sets;
       for (const auto& f : fams) {
-        auto cs = impl_->charset(f);
+        auto cs = charset(f);
         if (!cs) {
           throw Error(ErrorCode::kRender, "font family '" + f + "' (font role '" + line.font +
                                               "') is not installed (fontconfig)");
@@ -478,42 +489,6 @@ RenderResult Renderer::render(const Template& t, const LicenceData& data,
                 missing);
   }
 
-  // 2. The PDF surface, in points; metadata in the information dictionary.
-  const double W = pt(t.page().width_mm), H = pt(t.page().height_mm);
-  std::string bytes;
-  gobj::Surface surface(cairo_pdf_surface_create_for_stream(append_to_string, &bytes, W, H));
-  nlohmann::json md = t.metadata(data, ictx);
-  const std::string created = china_time(in.created_at);
-  cairo_pdf_surface_set_metadata(surface.get(), CAIRO_PDF_METADATA_TITLE, t.title().zh.c_str());
-  cairo_pdf_surface_set_metadata(surface.get(), CAIRO_PDF_METADATA_AUTHOR,
-                                 t.department().name.zh.c_str());
-  cairo_pdf_surface_set_metadata(surface.get(), CAIRO_PDF_METADATA_SUBJECT, in.identifier.c_str());
-  cairo_pdf_surface_set_metadata(surface.get(), CAIRO_PDF_METADATA_KEYWORDS,
-                                 data.value(t.number_field()).c_str());
-  cairo_pdf_surface_set_metadata(surface.get(), CAIRO_PDF_METADATA_CREATOR, "libcert");
-  cairo_pdf_surface_set_metadata(surface.get(), CAIRO_PDF_METADATA_CREATE_DATE, created.c_str());
-  cairo_pdf_surface_set_metadata(surface.get(), CAIRO_PDF_METADATA_MOD_DATE, created.c_str());
-  gobj::Cairo cr(cairo_create(surface.get()));
-
-  LayoutCache& layouts = layout_cache();
-
-  // 3. Frame: a strong outer rule and a fine inner rule, like the printed forms.
-  const Frame& fr = lay.frame;
-  if (fr.inset_mm > 0) {
-    set_rgb(cr.get(), fr.rgb);
-    if (fr.outer_mm > 0) {
-      cairo_set_line_width(cr.get(), pt(fr.outer_mm));
-      cairo_rectangle(cr.get(), pt(fr.inset_mm), pt(fr.inset_mm), W - 2 * pt(fr.inset_mm),
-                      H - 2 * pt(fr.inset_mm));
-      cairo_stroke(cr.get());
-    }
-    if (fr.inner_mm > 0) {
-      const double in2 = fr.inset_mm + fr.outer_mm / 2 + fr.gap_mm;
-      cairo_set_line_width(cr.get(), pt(fr.inner_mm));
-      cairo_rectangle(cr.get(), pt(in2), pt(in2), W - 2 * pt(in2), H - 2 * pt(in2));
-      cairo_stroke(cr.get());
-    }
-  }
 
   // 4. Text blocks: wrap and/or shrink into the box; never clip.
   for (std::size_t b = 0; b < lay.blocks.size(); ++b) {
@@ -599,12 +574,59 @@ RenderResult Renderer::render(const Template& t, const LicenceData& data,
         if (blk.align == Align::kCenter) x += (bw - lw) / 2;
         if (blk.align == Align::kRight) x += bw - lw;
       }
-      set_rgb(cr.get(), blk.lines[i].rgb);
-      cairo_move_to(cr.get(), x, y);
-      pango_cairo_show_layout(cr.get(), l);
+      emit(blk, blk.lines[i], l, x, y);
       y += best.heights[i];
     }
   }
+}
+
+RenderResult Renderer::render(const Template& t, const LicenceData& data,
+                              const RenderInput& in) const {
+  const Layout& lay = t.layout();
+  IssueContext ictx{in.identifier, in.issue_date, in.version};
+
+  // 2. The PDF surface, in points; metadata in the information dictionary.
+  const double W = pt(t.page().width_mm), H = pt(t.page().height_mm);
+  std::string bytes;
+  gobj::Surface surface(cairo_pdf_surface_create_for_stream(append_to_string, &bytes, W, H));
+  nlohmann::json md = t.metadata(data, ictx);
+  const std::string created = china_time(in.created_at);
+  cairo_pdf_surface_set_metadata(surface.get(), CAIRO_PDF_METADATA_TITLE, t.title().zh.c_str());
+  cairo_pdf_surface_set_metadata(surface.get(), CAIRO_PDF_METADATA_AUTHOR,
+                                 t.department().name.zh.c_str());
+  cairo_pdf_surface_set_metadata(surface.get(), CAIRO_PDF_METADATA_SUBJECT, in.identifier.c_str());
+  cairo_pdf_surface_set_metadata(surface.get(), CAIRO_PDF_METADATA_KEYWORDS,
+                                 data.value(t.number_field()).c_str());
+  cairo_pdf_surface_set_metadata(surface.get(), CAIRO_PDF_METADATA_CREATOR, "libcert");
+  cairo_pdf_surface_set_metadata(surface.get(), CAIRO_PDF_METADATA_CREATE_DATE, created.c_str());
+  cairo_pdf_surface_set_metadata(surface.get(), CAIRO_PDF_METADATA_MOD_DATE, created.c_str());
+  gobj::Cairo cr(cairo_create(surface.get()));
+
+  // 3. Frame: a strong outer rule and a fine inner rule, like the printed forms.
+  const Frame& fr = lay.frame;
+  if (fr.inset_mm > 0) {
+    set_rgb(cr.get(), fr.rgb);
+    if (fr.outer_mm > 0) {
+      cairo_set_line_width(cr.get(), pt(fr.outer_mm));
+      cairo_rectangle(cr.get(), pt(fr.inset_mm), pt(fr.inset_mm), W - 2 * pt(fr.inset_mm),
+                      H - 2 * pt(fr.inset_mm));
+      cairo_stroke(cr.get());
+    }
+    if (fr.inner_mm > 0) {
+      const double in2 = fr.inset_mm + fr.outer_mm / 2 + fr.gap_mm;
+      cairo_set_line_width(cr.get(), pt(fr.inner_mm));
+      cairo_rectangle(cr.get(), pt(in2), pt(in2), W - 2 * pt(in2), H - 2 * pt(in2));
+      cairo_stroke(cr.get());
+    }
+  }
+
+  // 4. Text blocks: wrap and/or shrink into the box; never clip.
+  impl_->place_text(t, data, in,
+             [&](const TextBlock&, const TextLine& line, PangoLayout* l, double x, double y) {
+               set_rgb(cr.get(), line.rgb);
+               cairo_move_to(cr.get(), x, y);
+               pango_cairo_show_layout(cr.get(), l);
+             });
 
   // 5. QR code (vector squares).
   const QrPlacement& q = t.qr();
@@ -638,6 +660,106 @@ RenderResult Renderer::render(const Template& t, const LicenceData& data,
   r.seal = {0, cx - rad, H - cy - rad, 2 * rad, 2 * rad};
   r.metadata = std::move(md);
   return r;
+}
+
+PageLayout Renderer::layout(const Template& t, const LicenceData& data,
+                            const RenderInput& in) const {
+  PageLayout page;
+  const double W = t.page().width_mm, H = t.page().height_mm;
+  page.width_mm = W;
+  page.height_mm = H;
+  // The frame: the same two rectangles render() strokes (centre lines of the rules).
+  const Frame& fr = t.layout().frame;
+  auto rule = [&](double inset, double width) {
+    PagePath p;
+    p.subpaths = {{{inset, inset}, {W - inset, inset}, {W - inset, H - inset}, {inset, H - inset}}};
+    p.line_width_mm = width;
+    p.stroke_rgb = fr.rgb;
+    page.paths.push_back(std::move(p));
+  };
+  if (fr.inset_mm > 0) {
+    if (fr.outer_mm > 0) rule(fr.inset_mm, fr.outer_mm);
+    if (fr.inner_mm > 0) rule(fr.inset_mm + fr.outer_mm / 2 + fr.gap_mm, fr.inner_mm);
+  }
+  // Text: the glyph runs of every fitted line, as pango (HarfBuzz) shaped them.
+  std::map<std::pair<std::string, int>, std::size_t> font_ids;
+  constexpr double kPs = PANGO_SCALE;
+  impl_->place_text(t, data, in, [&](const TextBlock& blk, const TextLine& line, PangoLayout* l,
+                                     double x, double y) {
+    const char* text = pango_layout_get_text(l);
+    const bool constant = t.is_constant(line.text);
+    gobj::LayoutIter it(pango_layout_get_iter(l));
+    do {
+      PangoLayoutRun* run = pango_layout_iter_get_run_readonly(it.get());
+      if (!run) continue;
+      PangoRectangle logical;
+      pango_layout_iter_get_run_extents(it.get(), nullptr, &logical);
+      const double baseline = pango_layout_iter_get_baseline(it.get()) / kPs;
+      PangoFont* font = run->item->analysis.font;
+      FcPattern* pat = pango_fc_font_get_pattern(PANGO_FC_FONT(font));
+      FcChar8* file = nullptr;
+      FcChar8* family = nullptr;
+      int index = 0;
+      if (FcPatternGetString(pat, FC_FILE, 0, &file) != FcResultMatch) {
+        throw Error(ErrorCode::kRender, "layout: a font without a file (fontconfig)");
+      }
+      FcPatternGetInteger(pat, FC_INDEX, 0, &index);
+      FcPatternGetString(pat, FC_FAMILY, 0, &family);
+      const std::pair<std::string, int> key{reinterpret_cast<const char*>(file), index};
+      auto [fit, added] = font_ids.try_emplace(key, page.fonts.size());
+      if (added) {
+        page.fonts.push_back(
+            {family ? reinterpret_cast<const char*>(family) : "", key.first, key.second});
+      }
+      gobj::FontDescription d(pango_font_describe_with_absolute_size(font));
+      GlyphRun gr;
+      gr.font = fit->second;
+      gr.size_pt = pango_font_description_get_size(d.get()) / kPs;  // device units = points
+      gr.rgb = line.rgb;
+      gr.text.assign(text + run->item->offset, static_cast<std::size_t>(run->item->length));
+      gr.field = blk.field;
+      gr.constant = constant;
+      double pen = x + logical.x / kPs;
+      for (int i = 0; i < run->glyphs->num_glyphs; ++i) {
+        const PangoGlyphInfo& gi = run->glyphs->glyphs[i];
+        const double adv = gi.geometry.width / kPs;
+        if (gi.glyph != PANGO_GLYPH_EMPTY && (gi.glyph & PANGO_GLYPH_UNKNOWN_FLAG) == 0) {
+          PlacedGlyph g;
+          g.id = gi.glyph;
+          g.x_mm = (pen + gi.geometry.x_offset / kPs) / kPtPerMm;
+          g.y_mm = (y + baseline + gi.geometry.y_offset / kPs) / kPtPerMm;
+          g.advance_mm = adv / kPtPerMm;
+          g.cluster = static_cast<std::uint32_t>(run->glyphs->log_clusters[i]);
+          gr.glyphs.push_back(g);
+        }
+        pen += adv;
+      }
+      if (!gr.glyphs.empty()) page.text.push_back(std::move(gr));
+    } while (pango_layout_iter_next_run(it.get()));
+  });
+  // QR, as render() encodes it.
+  const QrPlacement& q = t.qr();
+  const QrEcc ecc = q.ecc == 'L'   ? QrEcc::kL
+                    : q.ecc == 'Q' ? QrEcc::kQ
+                    : q.ecc == 'H' ? QrEcc::kH
+                                   : QrEcc::kM;
+  const QrMatrix qm = QrMatrix::encode(in.qr_text, ecc);
+  page.qr.x_mm = q.x_mm;
+  page.qr.y_mm = q.y_mm;
+  page.qr.size_mm = q.size_mm;
+  page.qr.width = qm.width();
+  page.qr.version = qm.version();
+  page.qr.mask = qm.mask();
+  page.qr.modules.resize(static_cast<std::size_t>(qm.width()) *
+                         static_cast<std::size_t>(qm.width()));
+  for (int r = 0; r < qm.width(); ++r) {
+    for (int c = 0; c < qm.width(); ++c) {
+      page.qr.modules[static_cast<std::size_t>(r) * static_cast<std::size_t>(qm.width()) +
+                      static_cast<std::size_t>(c)] = qm.dark(c, r) ? 1 : 0;
+    }
+  }
+  page.seal = {t.department().seal, t.seal().cx_mm, t.seal().cy_mm};
+  return page;
 }
 
 }  // namespace libcert

@@ -1045,6 +1045,39 @@ class TemplateLoader {
       }
     }
     const BoxMm qr{t.qr_.x_mm, t.qr_.y_mm, t.qr_.size_mm, t.qr_.size_mm};
+    // Rule outside-frame: with a frame, every element keeps kFrameClearanceMm inside the inner
+    // rule's inside edge (the area [lo, W - lo] x [lo, H - lo]).
+    const double edge = t.layout_.frame.inner_edge_mm();
+    if (edge > 0) {
+      const double lo = edge + kFrameClearanceMm;
+      const BoxMm area{lo, lo, W - 2 * lo, H - 2 * lo};
+      const std::string area_s = "the frame's inner rule (inside edge " + Checker::fmt(edge) +
+                                 " mm from the page edge) by " + Checker::fmt(kFrameClearanceMm) +
+                                 " mm: allowed area " + box_str(area);
+      auto in_area = [&](const BoxMm& b) {
+        return b.x >= area.x - kEps && b.y >= area.y - kEps &&
+               b.x + b.w <= area.x + area.w + kEps && b.y + b.h <= area.y + area.h + kEps;
+      };
+      for (std::size_t i = 0; i < blocks.size(); ++i) {
+        if (!in_area(blocks[i].box)) {
+          c.fail(ptrs[i], "outside-frame",
+                 "box " + box_str(blocks[i].box) + " is not inside " + area_s);
+        }
+      }
+      if (have_qr && !in_area(qr)) {
+        c.fail("/qr", "outside-frame",
+               "the QR square with its quiet zone " + box_str(qr) + " is not inside " + area_s);
+      }
+      if (have_seal) {
+        const double r = t.department_.seal.diameter_mm / 2;
+        const BoxMm disc{t.seal_.cx_mm - r, t.seal_.cy_mm - r, 2 * r, 2 * r};
+        if (!in_area(disc)) {
+          c.fail("/seal/centre_mm", "outside-frame",
+                 "the seal (diameter " + Checker::fmt(2 * r) + " mm, bounds " + box_str(disc) +
+                     ") is not inside " + area_s);
+        }
+      }
+    }
     if (have_qr) {
       if (qr.x < kMinQrEdgeMm || qr.y < kMinQrEdgeMm || qr.x + qr.w > W - kMinQrEdgeMm ||
           qr.y + qr.h > H - kMinQrEdgeMm) {

@@ -8,6 +8,7 @@
 #include <qrencode.h>
 
 #include <array>
+#include <iostream>
 #include <random>
 #include <set>
 #include <string>
@@ -194,6 +195,74 @@ TEST(Qr, VersionForAgreesWithLibqrencode) {
     EXPECT_EQ(QrMatrix::encode(text, ecc).version(), v) << "length " << len << " case " << i;
   }
   EXPECT_GE(seen.size(), 30U);  // most of the 40 versions were exercised
+}
+
+// Issue 21: the mask is chosen by our own scoring of the 8 masks (qr.cpp choose_mask), which must
+// give the very symbol libqrencode's own mask search gives — module for module — on payloads of
+// the licence QR's shape (HTTPS://<host>/V#<digits>, qr.md) of random lengths, mostly at ECC Q
+// as issued, some at L, M and H. Every mask pattern must have been chosen somewhere.
+TEST(Qr, FastMaskChoiceGivesLibqrencodesSymbol) {
+  // Debian 12's libqrencode 4.1.1 exports QRcode_encodeMask: the configure check must find it,
+  // or this test would compare libqrencode with itself.
+  ASSERT_TRUE(QrMatrix::fast_mask_choice());
+  std::mt19937 rng(21);
+  const std::array<std::string, 4> hosts = {"LIC.ALI.EXAMPLE", "LIC.EXAMPLE", "ZZ.XZ.GOV.CN",
+                                            "VERIFY.ALI-PREFECTURE.EXAMPLE"};
+  const std::array<QrEcc, 4> others = {QrEcc::kL, QrEcc::kM, QrEcc::kH, QrEcc::kQ};
+  std::array<int, 8> masks{};
+  std::set<int> versions;
+  constexpr int kPayloads = 10000;
+  int compared = 0;
+  for (int i = 0; i < kPayloads; ++i) {
+    const QrEcc ecc = i % 5 == 0 ? others[static_cast<std::size_t>(i / 5) % 4] : QrEcc::kQ;
+    std::string text = "HTTPS://" + hosts[rng() % hosts.size()] + "/V#";
+    const auto n = std::uniform_int_distribution<std::size_t>(1, 720)(rng);
+    for (std::size_t k = 0; k < n; ++k) text += static_cast<char>('0' + rng() % 10);
+    const QrMatrix fast = QrMatrix::encode(text, ecc);
+    const QrMatrix ref = QrMatrix::encode(text, ecc, 40, libcert::QrMaskSearch::kLibqrencode);
+    ASSERT_EQ(fast.version(), ref.version()) << text;
+    ASSERT_EQ(fast.width(), ref.width()) << text;
+    ASSERT_EQ(fast.mask(), ref.mask()) << "payload " << i << " (" << n << " digits): " << text;
+    for (int y = 0; y < ref.width(); ++y) {
+      for (int x = 0; x < ref.width(); ++x) {
+        ASSERT_EQ(fast.dark(x, y), ref.dark(x, y))
+            << "module (" << x << "," << y << ") of " << text;
+      }
+    }
+    ++masks[static_cast<std::size_t>(ref.mask())];
+    versions.insert(ref.version());
+    ++compared;
+  }
+  EXPECT_EQ(compared, kPayloads);
+  for (std::size_t k = 0; k < 8; ++k) EXPECT_GT(masks[k], 0) << "mask " << k << " never chosen";
+  EXPECT_GE(versions.size(), 18U);  // versions 1..~20 across the lengths and levels
+  std::cout << "[ figures  ] masks chosen over " << kPayloads << " payloads:";
+  for (auto c : masks) std::cout << ' ' << c;
+  std::cout << "; versions " << *versions.begin() << ".." << *versions.rbegin() << '\n';
+}
+
+// The same on arbitrary bytes (8-bit mode, every ECC level, versions up to 40): the scoring does
+// not depend on the payload's shape.
+TEST(Qr, FastMaskChoiceGivesLibqrencodesSymbolForAnyBytesAndVersion) {
+  ASSERT_TRUE(QrMatrix::fast_mask_choice());
+  std::mt19937 rng(2101);
+  const std::array<QrEcc, 4> levels = {QrEcc::kL, QrEcc::kM, QrEcc::kQ, QrEcc::kH};
+  std::set<int> versions;
+  for (int i = 0; i < 300; ++i) {
+    const QrEcc ecc = levels[static_cast<std::size_t>(i) % 4];
+    const auto n = std::uniform_int_distribution<std::size_t>(1, 1200)(rng);
+    std::string text;
+    for (std::size_t k = 0; k < n; ++k) text += static_cast<char>(rng() % 256);
+    if (QrMatrix::version_for(text, ecc) == 0) continue;
+    const QrMatrix fast = QrMatrix::encode(text, ecc);
+    const QrMatrix ref = QrMatrix::encode(text, ecc, 40, libcert::QrMaskSearch::kLibqrencode);
+    ASSERT_EQ(fast.mask(), ref.mask()) << "case " << i;
+    for (int y = 0; y < ref.width(); ++y) {
+      for (int x = 0; x < ref.width(); ++x) ASSERT_EQ(fast.dark(x, y), ref.dark(x, y)) << i;
+    }
+    versions.insert(ref.version());
+  }
+  EXPECT_GE(*versions.rbegin(), 30);
 }
 
 TEST(Qr, ErrorsAreSpecific) {

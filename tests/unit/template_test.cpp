@@ -196,6 +196,63 @@ TEST(TemplateSet, RejectsBadPositions) {
   EXPECT_TRUE(got.count({f + "/layout/items/4/box", "overlap"}));
 }
 
+// Issue 21's geometry rule: on a framed face every text box, the QR square (quiet zone included)
+// and the seal's disc keep kFrameClearanceMm inside the inner rule's inside edge. Frame of the test:
+// inset 10, outer 1, gap 1, inner 0.3 -> inside edge 10 + 0.5 + 1 + 0.15 = 11.65 mm, so the
+// allowed area of the 150 x 100 mm page is [13.65, 136.35] x [13.65, 86.35].
+static json framed(json m) {
+  m["layout"]["frame"] =
+      json::parse(R"({"inset_mm": 10, "outer_mm": 1, "gap_mm": 1, "inner_mm": 0.3})");
+  return m;
+}
+
+TEST(TemplateSet, FrameInnerEdgeIsWhereTheInnerRuleEnds) {
+  libcert::Frame f;
+  f.inset_mm = 10, f.outer_mm = 1, f.gap_mm = 1, f.inner_mm = 0.3;
+  EXPECT_DOUBLE_EQ(f.inner_edge_mm(), 11.65);
+  f.inner_mm = 0;  // outer rule only
+  EXPECT_DOUBLE_EQ(f.inner_edge_mm(), 10.5);
+  f.inset_mm = 0;  // no frame
+  EXPECT_DOUBLE_EQ(f.inner_edge_mm(), 0);
+  EXPECT_DOUBLE_EQ(libcert::kFrameClearanceMm, 2.0);
+}
+
+TEST(TemplateSet, RejectsEveryElementOutsideTheFrame) {
+  json m = framed(minimal_manifest());
+  // items/0 label [5, 5, 20, 8] and value [26, 5, 40, 8] start above 13.65 mm; the QR [95, 12,
+  // 45, 45] starts above it and ends at 140 > 136.35 (yet 10 mm from the page edge); the seal of
+  // 42 mm at (60, 66) reaches 87 > 86.35 (and still overlaps the issue date).
+  m["seal"]["centre_mm"] = json::array({60, 66});
+  Dir d(m);
+  auto e = load_error(d.tmp.path());
+  const std::string f = "t/manifest.json#";
+  const std::set<std::pair<std::string, std::string>> want = {
+      {f + "/layout/items/0/label_box", "outside-frame"},
+      {f + "/layout/items/0/value_box", "outside-frame"},
+      {f + "/qr", "outside-frame"},
+      {f + "/seal/centre_mm", "outside-frame"},
+  };
+  EXPECT_EQ(field_rules(e), want);  // and nothing else: the page rules still hold
+  for (const auto& p : e.problems()) {
+    EXPECT_NE(p.message.find("[13.65, 13.65, 122.7, 72.7]"), std::string::npos) << p.message;
+    EXPECT_NE(p.message.find("by 2 mm"), std::string::npos) << p.message;
+  }
+  const auto qr = std::find_if(e.problems().begin(), e.problems().end(),
+                               [](const auto& p) { return p.field.ends_with("#/qr"); });
+  ASSERT_NE(qr, e.problems().end());
+  EXPECT_NE(qr->message.find("quiet zone [95, 12, 45, 45]"), std::string::npos) << qr->message;
+}
+
+TEST(TemplateSet, AcceptsAFramedFaceLaidOutInsideTheClearance) {
+  json m = framed(minimal_manifest());
+  m["layout"]["items"][0]["label_box"] = json::array({13.65, 13.65, 20, 8});  // on the limit
+  m["layout"]["items"][0]["value_box"] = json::array({35, 14, 40, 8});
+  m["qr"] = json::parse(R"({"x_mm": 91.35, "y_mm": 14, "size_mm": 45})");  // ends at 136.35
+  m["seal"]["centre_mm"] = json::array({60, 65.35});                       // disc ends at 86.35
+  Dir d(m);
+  EXPECT_NO_THROW((void)libcert::TemplateSet::load(d.tmp.path()));
+}
+
 TEST(TemplateSet, RejectsQrModulesSmallerThanHalfAMillimetre) {
   json m = minimal_manifest();
   m["qr"]["size_mm"] = 44;  // 89 modules (version 16 + quiet zone) of 0.494 mm

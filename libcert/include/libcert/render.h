@@ -32,6 +32,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "libcert/layout.h"
 #include "libcert/template.h"
 
 namespace libcert {
@@ -73,6 +74,14 @@ class Renderer {
   // shared and locked).
   [[nodiscard]] RenderResult render(const Template& tmpl, const LicenceData& data,
                                     const RenderInput& in) const;
+
+  // The face render() draws, as format-neutral data (layout.h, issue 21): the frame's rules, every
+  // text line as HarfBuzz-shaped glyph runs with font files, glyph ids and positions in mm (the
+  // same family choice, wrapping and shrinking as render()), the QR modules and the seal's
+  // placement. A writer serialises it (the OFD writer of issue 22; render() still draws through
+  // cairo). Failure: as render(). Thread-safety: as render().
+  [[nodiscard]] PageLayout layout(const Template& tmpl, const LicenceData& data,
+                                  const RenderInput& in) const;
 
  private:
   struct Impl;

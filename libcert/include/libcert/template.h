@@ -117,11 +117,28 @@ struct TextBlock {
   bool under_seal = false;  // the seal may overlap this block (issuer and issue date)
 };
 
+// The printed border: an outer rule whose centre line is `inset_mm` from each page edge, and an
+// inner rule `gap_mm` further in (measured from the outer rule's inner edge to the inner rule's
+// centre line, as render.cpp strokes them).
 struct Frame {
   double inset_mm = 0;  // 0 = no frame
   double outer_mm = 1.0, inner_mm = 0.3, gap_mm = 1.2;
   unsigned rgb = 0x8B1A1A;
+
+  // Distance from each page edge to the inside edge of the innermost rule, in mm: the edge of the
+  // area that may hold the face's elements. 0 without a frame.
+  [[nodiscard]] double inner_edge_mm() const {
+    if (inset_mm <= 0) return 0;
+    if (inner_mm <= 0) return inset_mm + outer_mm / 2;
+    return inset_mm + outer_mm / 2 + gap_mm + inner_mm / 2;
+  }
 };
+
+// Geometry rule "outside-frame" (issue 21): every element of a framed face — each text box, the
+// QR square with its quiet zone, the seal's disc — lies inside the inner rule with at least this
+// clearance, so no element covers or crosses the printed border (a QR's white quiet zone over the
+// rule breaks the frame; a rule through the quiet zone disturbs scanning, ISO/IEC 18004 §9.1).
+inline constexpr double kFrameClearanceMm = 2.0;
 
 struct Layout {
   std::map<std::string, std::vector<std::string>> fonts;  // role -> fontconfig families, in order

@@ -235,6 +235,14 @@ TimeStampAuthority TimeStampAuthority::from_pem(std::string_view key_pem,
   return TimeStampAuthority(std::move(impl));
 }
 
+std::size_t TimeStampAuthority::max_token_size() const {
+  std::size_t n = impl_->cert_der.size();
+  for (const auto& c : impl_->chain) n += c.size();
+  // SignedData framing + TSTInfo (policy, imprint, 16-byte serial, genTime, accuracy, nonce) +
+  // signed attributes (content type, signing time, message digest, ESSCertIDv2): well under 1 KiB.
+  return n + static_cast<std::size_t>(EVP_PKEY_get_size(impl_->key.get())) + 1024;
+}
+
 const std::string& TimeStampAuthority::certificate() const { return impl_->cert_der; }
 const std::vector<std::string>& TimeStampAuthority::chain() const { return impl_->chain; }
 
@@ -302,6 +310,45 @@ std::string timestamp_query(std::span<const std::uint8_t> sha256_digest,
   }
   return to_der(req.get(), [](const TS_REQ* r, unsigned char** p) { return i2d_TS_REQ(r, p); },
                 "timestamp query: encoding");
+}
+
+namespace {
+// DER TLV with a definite length (X.690 §8.1.3).
+std::string der(unsigned char tag, std::string_view content) {
+  std::string out(1, static_cast<char>(tag));
+  const std::size_t n = content.size();
+  if (n < 0x80) {
+    out += static_cast<char>(n);
+  } else {
+    std::string len;
+    for (std::size_t v = n; v > 0; v >>= 8) len.insert(len.begin(), static_cast<char>(v & 0xff));
+    out += static_cast<char>(0x80 | len.size());
+    out += len;
+  }
+  out += content;
+  return out;
+}
+}  // namespace
+
+std::string timestamp_rejection(TsaFailure failure, std::string_view text) {
+  // OpenSSL 3.0 has no setter for PKIStatusInfo.failInfo/statusString outside TS_RESP_CTX, so
+  // the few bytes are encoded here and read back with d2i_TS_RESP below (a malformed encoding
+  // would throw instead of reaching a client).
+  //   PKIStatusInfo ::= SEQUENCE { status INTEGER, statusString SEQUENCE OF UTF8String OPTIONAL,
+  //                                failInfo BIT STRING OPTIONAL }          (RFC 3161 §2.4.2)
+  const int bit = static_cast<int>(failure);
+  std::string bits(static_cast<std::size_t>(bit / 8 + 1), '\0');
+  bits[static_cast<std::size_t>(bit / 8)] = static_cast<char>(0x80 >> (bit % 8));
+  // DER named bit list (X.690 §11.2.2): no trailing zero bits, so "unused" counts up to `bit`.
+  const std::string fail_info = der(0x03, std::string(1, static_cast<char>(7 - bit % 8)) + bits);
+  const std::string status = der(0x02, std::string(1, static_cast<char>(TS_STATUS_REJECTION)));
+  const std::string free_text = der(0x30, der(0x0c, text));
+  const std::string resp = der(0x30, der(0x30, status + free_text + fail_info));
+  const TimeStampReply check = parse_timestamp_reply(resp);
+  if (check.status != TS_STATUS_REJECTION || check.failures.size() != 1) {
+    throw Error(ErrorCode::kInternal, "timestamp rejection: encoding does not read back");
+  }
+  return resp;
 }
 
 TimeStampReply parse_timestamp_reply(std::string_view reply_der) {

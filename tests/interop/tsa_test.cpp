@@ -6,12 +6,19 @@
 #include <gtest/gtest.h>
 #include <openssl/sha.h>
 
+#include <iostream>
 #include <set>
 #include <stdexcept>
 
 #include "libcert/error.h"
 #include "libcert/roles.h"
+#include "libcert/sign.h"
+#include "libcert/verify.h"
+#include "ossl.h"
+#include "support/attack_corpus.h"
 #include "support/process.h"
+#include "support/verifiers.h"
+#include "verify_tst.h"
 
 namespace {
 
@@ -216,6 +223,68 @@ TEST(Tsa, OnlyACertificateInTheTsaRoleMaySignTokens) {
   } catch (const libcert::Error& e) {
     EXPECT_EQ(e.code(), libcert::ErrorCode::kInvalidArgument);
   }
+}
+
+// PAdES B-T, checked by tools nobody here wrote: pdfsig says the seal is valid and trusted,
+// mutool sees the document unchanged, qpdf finds the structure clean, and the signature
+// time-stamp token taken out of the CMS verifies with `openssl ts -verify` against the demo root,
+// its imprint being SHA-256 of the SignerInfo's signature value (RFC 3161 Appendix A).
+TEST(TsaPadesBt, SealWithSignatureTimeStampVerifiesWithIndependentTools) {
+  testsupport::TempDir dir;
+  libcert::FixedClock m(attack::kSealTime);
+  libcert::FixedClock tsa_clock(attack::kSealTime + 5);
+  libcert::SystemRng rng;
+  libcert::MemoryTsaClockState state;
+  const auto tsa = demo_tsa(options(tsa_clock, rng, state));
+  const auto samr = attack::seal_of("samr");
+  libcert::SealOptions o;
+  o.clock = &m;
+  o.rect = {attack::kSealX, attack::kSealY, attack::kSealSize, attack::kSealSize};
+  o.timestamper = &tsa;
+  const std::string unsigned_pdf = attack::cairo_licence();
+  const std::string bt = libcert::seal_pdf(unsigned_pdf, samr, o);
+  o.timestamper = nullptr;
+  const std::string bb = libcert::seal_pdf(unsigned_pdf, samr, o);
+  spit(dir / "bt.pdf", bt);
+  std::cout << "[ size ] B-B " << bb.size() << " bytes, B-T " << bt.size() << " bytes (+"
+            << bt.size() - bb.size() << ")\n";
+  EXPECT_GT(bt.size(), bb.size());
+
+  testsupport::NssTrust nss(dir / "nss", kKeys + "/root/root.crt");
+  const std::string ps = nss.pdfsig(dir / "bt.pdf");
+  EXPECT_TRUE(testsupport::contains(ps, "Signature Validation: Signature is Valid.")) << ps;
+  EXPECT_TRUE(testsupport::contains(ps, "Certificate Validation: Certificate is Trusted.")) << ps;
+  EXPECT_TRUE(testsupport::contains(ps, "Total document signed")) << ps;
+  const auto mu = run("mutool sign -v " + shell_quote((dir / "bt.pdf").string()));
+  EXPECT_TRUE(testsupport::contains(mu.out, "The document is unchanged since signing.")) << mu.out;
+  const auto qc = run("qpdf --check " + shell_quote((dir / "bt.pdf").string()));
+  EXPECT_EQ(qc.exit_code, 0) << qc.out;
+  EXPECT_TRUE(testsupport::contains(qc.out, "No syntax or stream encoding errors found")) << qc.out;
+
+  // The token and the signature value, read from /Contents with OpenSSL's CMS parser.
+  const attack::SigPos p = attack::sig_pos(bt);
+  std::string hex = bt.substr(p.ct_pos + 1, p.ct_end - p.ct_pos - 2);
+  std::string cms_der;
+  for (std::size_t i = 0; i + 1 < hex.size(); i += 2)
+    cms_der += static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16));
+  libcert::TrustStore trust;
+  trust.add_path(kKeys + "/root/root.crt");
+  const auto ts = libcert::detail::signature_timestamps(cms_der, trust, attack::kVerifyTime);
+  ASSERT_EQ(ts.tokens.size(), 1u);
+  EXPECT_EQ(ts.proven_time, attack::kSealTime + 5);
+  spit(dir / "token.der", ts.tokens[0]);
+  const auto* q = reinterpret_cast<const unsigned char*>(cms_der.data());
+  libcert::ossl::Cms cms(d2i_CMS_ContentInfo(nullptr, &q, static_cast<long>(cms_der.size())));
+  ASSERT_TRUE(cms);
+  const ASN1_OCTET_STRING* sv =
+      CMS_SignerInfo_get0_signature(sk_CMS_SignerInfo_value(CMS_get0_SignerInfos(cms.get()), 0));
+  spit(dir / "sigvalue.bin",
+       std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(sv)),
+                   static_cast<std::size_t>(ASN1_STRING_length(sv))));
+  const auto v = run("openssl ts -verify -token_in -in " + shell_quote((dir / "token.der").string()) +
+                     " -data " + shell_quote((dir / "sigvalue.bin").string()) + " -CAfile " +
+                     shell_quote(kKeys + "/root/root.crt"));
+  EXPECT_TRUE(testsupport::contains(v.out, "Verification: OK")) << v.out;
 }
 
 }  // namespace

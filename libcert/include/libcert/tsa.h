@@ -55,6 +55,19 @@ class TsaClockState {
   virtual bool advance(std::int64_t t, std::int64_t& last) = 0;
 };
 
+// A source of RFC 3161 time-stamp tokens: this process's TimeStampAuthority, or a client of a
+// remote TSA. Used by seal_pdf for PAdES B-T (sign.h SealOptions::timestamper).
+class TimeStamper {
+ public:
+  virtual ~TimeStamper() = default;
+  // The TimeStampToken (DER ContentInfo with SignedData) whose message imprint is the SHA-256
+  // `sha256_digest`. Throws Error(kInvalidArgument) for a digest that is not 32 bytes and
+  // Error(kCrypto) if the TSA refuses.
+  [[nodiscard]] virtual std::string stamp(std::span<const std::uint8_t> sha256_digest) const = 0;
+  // An upper bound of the DER size of stamp()'s tokens (the /Contents reservation grows by it).
+  [[nodiscard]] virtual std::size_t max_token_size() const = 0;
+};
+
 // In-process state (tests, certctl, a single instance without a registry).
 class MemoryTsaClockState final : public TsaClockState {
  public:
@@ -86,7 +99,7 @@ enum class TsaFailure : int {
   kSystemFailure = 25,
 };
 
-class TimeStampAuthority {
+class TimeStampAuthority final : public TimeStamper {
  public:
   // Loads an unencrypted PEM key and the TSA's PEM certificate (+ optional PEM chain files, the
   // certificates above it, sent when certReq is set). Throws Error(kInvalidArgument) if an option
@@ -110,7 +123,10 @@ class TimeStampAuthority {
   // id-aa-signatureTimeStampToken and a /DocTimeStamp's /Contents hold). Throws
   // Error(kInvalidArgument) if the digest is not 32 bytes, Error(kCrypto) with the PKIFailureInfo
   // text if the request was rejected (e.g. "time not available: clock behind the last token").
-  [[nodiscard]] std::string stamp(std::span<const std::uint8_t> sha256_digest) const;
+  [[nodiscard]] std::string stamp(std::span<const std::uint8_t> sha256_digest) const override;
+  // The certificates (TSA + chain, certReq), the SignedData and TSTInfo overhead and the key's
+  // largest signature.
+  [[nodiscard]] std::size_t max_token_size() const override;
 
   // DER of the TSA certificate, and of the chain above it (without the anchor unless given).
   [[nodiscard]] const std::string& certificate() const;
@@ -118,7 +134,7 @@ class TimeStampAuthority {
 
   TimeStampAuthority(TimeStampAuthority&&) noexcept;
   TimeStampAuthority& operator=(TimeStampAuthority&&) noexcept;
-  ~TimeStampAuthority();
+  ~TimeStampAuthority() override;
 
  private:
   struct Impl;
@@ -140,6 +156,12 @@ struct TimeStampReply {
   std::string policy_oid;
 };
 [[nodiscard]] TimeStampReply parse_timestamp_reply(std::string_view reply_der);
+
+// A DER TimeStampResp with PKIStatus rejection, the PKIFailureInfo bit `failure` and
+// `text` as its PKIFreeText — for refusals decided before a request reaches the TSA (a transport
+// that has no TSA configured, a body that is too large, a caller over its rate). RFC 3161 §3.4:
+// the HTTP answer to a TimeStampReq is always a TimeStampResp.
+[[nodiscard]] std::string timestamp_rejection(TsaFailure failure, std::string_view text);
 
 // A DER TimeStampReq for a SHA-256 digest (certReq true, the given nonce if not empty).
 [[nodiscard]] std::string timestamp_query(std::span<const std::uint8_t> sha256_digest,

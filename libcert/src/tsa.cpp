@@ -111,6 +111,7 @@ struct TimeStampAuthority::Impl {
   std::string cert_der;
   std::vector<std::string> chain;
   TsaOptions opt;
+  mutable std::mutex clock_mu;  // serialises "read the clock, advance the state" (time_cb)
 };
 
 namespace {
@@ -119,6 +120,7 @@ namespace {
 // throw: every exception becomes a rejection with a PKIFailureInfo).
 struct CallbackData {
   const TsaOptions* opt;
+  std::mutex* clock_mu;
 };
 
 ASN1_INTEGER* serial_cb(TS_RESP_CTX* ctx, void* data) {
@@ -136,11 +138,21 @@ ASN1_INTEGER* serial_cb(TS_RESP_CTX* ctx, void* data) {
 int time_cb(TS_RESP_CTX* ctx, void* data, long* sec, long* usec) {
   auto* d = static_cast<CallbackData*>(data);
   try {
-    const std::int64_t now = d->opt->clock->now();
-    std::int64_t last = 0;
     // RFC 3161 §2.4.2 genTime; the TSA's time must never run backwards, or two tokens could
     // order two events the wrong way round. Refuse rather than sign an earlier time.
-    if (!d->opt->state->advance(now, last)) {
+    // Reading the clock and advancing the state happen under one lock, so two threads of this
+    // instance cannot read t and t+1 and record them in the other order; another instance can
+    // (it shares only the state), so a refusal is retried once with a fresh reading: only a
+    // clock that is really behind the last token is refused.
+    std::lock_guard g(*d->clock_mu);
+    std::int64_t now = d->opt->clock->now();
+    std::int64_t last = 0;
+    bool moved = d->opt->state->advance(now, last);
+    if (!moved) {
+      now = d->opt->clock->now();
+      moved = d->opt->state->advance(now, last);
+    }
+    if (!moved) {
       const std::string text = "clock behind the last token (" + std::to_string(now) + " < " +
                                std::to_string(last) + ")";
       TS_RESP_CTX_set_status_info(ctx, TS_STATUS_REJECTION, text.c_str());
@@ -270,7 +282,7 @@ std::string TimeStampAuthority::respond(std::string_view query_der) const {
   ossl::check(TS_RESP_CTX_set_accuracy(ctx.get(), impl_->opt.accuracy_seconds, 0, 0) == 1,
               "tsa: accuracy");
   ossl::check(TS_RESP_CTX_set_clock_precision_digits(ctx.get(), 0) == 1, "tsa: precision");
-  CallbackData data{&impl_->opt};
+  CallbackData data{&impl_->opt, &impl_->clock_mu};
   TS_RESP_CTX_set_serial_cb(ctx.get(), serial_cb, &data);
   TS_RESP_CTX_set_time_cb(ctx.get(), time_cb, &data);
 

@@ -20,6 +20,7 @@
 #include "openapi.h"
 #include "seal_keys.h"
 #include "sqlite.h"
+#include "tsa_service.h"
 
 namespace certd {
 
@@ -642,6 +643,7 @@ App::App(Services s) : s_(std::move(s)), metrics_(std::make_unique<Metrics>()) {
       static_cast<double>(s_.config->limits.auth_failure_audit_interval_s), 10000);
   public_limiter_ = std::make_unique<RateLimiter>(s_.config->limits.verify_per_minute,
                                                   s_.config->limits.verify_burst);
+  tsa_ = std::make_unique<TsaService>(*s_.store, *s_.clock, s_.tsa, s_.config->limits);
   impl_ = std::make_unique<Impl>(s_, *metrics_);
   auto bind = [this](HttpResponse (Impl::*fn)(const HttpRequest&, const Params&) const) {
     return [this, fn](const HttpRequest& r, const Params& p) { return (impl_.get()->*fn)(r, p); };
@@ -719,6 +721,12 @@ App::App(Services s) : s_(std::move(s)), metrics_(std::make_unique<Metrics>()) {
       {"POST", "/v1/seals/{department}/keys/{version}:revoke", false,
        [this](const HttpRequest& r, const Params& p) {
          return detail::seal_step(s_, r, p, "revoke");
+       }},
+      // RFC 3161 time-stamps (tsa_service.h): authentication errors are problem+json like every
+      // route; everything after them is a TimeStampResp.
+      {"POST", "/v1/tsa", false,
+       [this](const HttpRequest& r, const Params&) {
+         return tsa_->handle(r, detail::require(*s_.store, r, kScopeTsa));
        }},
       {"GET", "/v1/audit/checkpoint", false,
        [this](const HttpRequest& r, const Params&) { return detail::audit_checkpoint(s_, r); }},
@@ -1023,6 +1031,7 @@ HttpResponse App::handle(HttpRequest req) const {
                      req.request_id, steady_now);
   }
   write_auth_failures(auth_tally_->take_due(steady_now));
+  tsa_->flush(steady_now);  // aggregated tsa.stamp rows of ended intervals
   r.route = route;
   r.headers.emplace_back("X-Request-Id", req.request_id);
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -26,6 +26,7 @@ namespace libcert {
 class TemplateSet;
 class TrustStore;
 class TrustBundle;
+class TimeStampAuthority;
 }  // namespace libcert
 
 namespace certd {
@@ -33,6 +34,7 @@ namespace certd {
 class BundlePublisher;
 class SealKeys;
 class AuditLog;
+class TsaService;
 
 // Everything the API uses, owned elsewhere (main.cpp or a test) and outliving the App.
 struct Services {
@@ -58,6 +60,8 @@ struct Services {
   // PDF reports name the version. nullptr: issuing answers 503.
   SealKeys* seal_keys = nullptr;
   AuditLog* audit = nullptr;  // checkpoints and proofs; nullptr: those routes answer 503
+  // RFC 3161 TSA for POST /v1/tsa (tsa_service.h); nullptr: that route answers 503.
+  const libcert::TimeStampAuthority* tsa = nullptr;
   std::function<void(const std::string&)> log;  // one JSON line; nullptr: no logging
 };
 
@@ -89,6 +93,7 @@ class App {
   std::unique_ptr<RateLimiter> public_limiter_;
   std::unique_ptr<AuthFailureLimiter> auth_limiter_;
   std::unique_ptr<AuthFailureTally> auth_tally_;
+  std::unique_ptr<TsaService> tsa_;
   void write_auth_failures(const std::vector<AuthFailureTally::Row>& rows) const;
   void record_lockout(const std::string& object, const std::string& request_id,
                       std::string& error) const;

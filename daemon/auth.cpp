@@ -36,7 +36,7 @@ NewKey make_key(libcert::Rng& rng) {
 }
 
 const std::vector<std::string>& department_scopes() {
-  static const std::vector<std::string> s = {kScopeIssue, kScopeRead, kScopeRevoke};
+  static const std::vector<std::string> s = {kScopeIssue, kScopeRead, kScopeRevoke, kScopeTsa};
   return s;
 }
 
@@ -44,7 +44,7 @@ const std::vector<std::string>& admin_scopes() {
   // An admin key reads and revokes licences of every department (service.md: "department (own) /
   // admin") and manages seals and the audit log; it cannot issue (it has no department seal).
   static const std::vector<std::string> s = {kScopeSealAdmin, kScopeAuditRead, kScopeRead,
-                                             kScopeRevoke, kScopeMetricsRead};
+                                             kScopeRevoke, kScopeMetricsRead, kScopeTsa};
   return s;
 }
 

@@ -34,6 +34,9 @@ std::string base32_lower(std::string_view bytes);
 // GET /metrics (issue 17: operational counts are not public). Admin keys hold it; a key for the
 // metrics scraper holds only it (`certctl keys create --admin --scopes metrics:read`).
 inline constexpr const char* kScopeMetricsRead = "metrics:read";
+// POST /v1/tsa (RFC 3161 time-stamps, tsa_service.h): any client may be given it, e.g. a
+// time-stamp-only key `certctl keys create --admin --scopes tsa`.
+inline constexpr const char* kScopeTsa = "tsa";
 
 // The scopes a department key may hold, and those of an admin key.
 const std::vector<std::string>& department_scopes();

@@ -140,7 +140,7 @@ Config Config::load(const std::string& path, const Env& env) {
       if (!l.is_object()) bad("limits", "expected an object");
       check_keys(l, "limits.",
                  {"json_body_bytes", "pdf_body_bytes", "batch_items", "read_timeout_s",
-                  "write_timeout_s", "verify_per_minute", "verify_burst", "header_bytes",
+                  "write_timeout_s", "verify_per_minute", "verify_burst", "tsa_per_minute", "tsa_burst", "header_bytes",
                   "body_timeout_s", "auth_failures_per_minute", "auth_lockout_s",
                   "auth_failure_audit_interval_s", "header_timeout_s", "keepalive_idle_s", "drain_timeout_s", "max_connections",
                   "connections_per_address"});
@@ -161,6 +161,9 @@ Config Config::load(const std::string& path, const Env& env) {
           static_cast<int>(num(l, "verify_per_minute", "limits.", L.verify_per_minute, 1, 1000000));
       L.verify_burst =
           static_cast<int>(num(l, "verify_burst", "limits.", L.verify_burst, 1, 1000000));
+      L.tsa_per_minute =
+          static_cast<int>(num(l, "tsa_per_minute", "limits.", L.tsa_per_minute, 1, 1000000));
+      L.tsa_burst = static_cast<int>(num(l, "tsa_burst", "limits.", L.tsa_burst, 1, 1000000));
       L.header_bytes = static_cast<std::size_t>(num(
           l, "header_bytes", "limits.", static_cast<std::int64_t>(L.header_bytes), 1024, 1 << 20));
       L.body_timeout_s =

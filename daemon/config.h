@@ -29,6 +29,8 @@ struct Limits {
   int write_timeout_s = 30;
   int verify_per_minute = 60;  // per client address, public routes
   int verify_burst = 20;
+  int tsa_per_minute = 600;  // POST /v1/tsa, per principal (tsa_service.h)
+  int tsa_burst = 100;
   // Hostile clients (issue 10). Request line + headers above header_bytes: 431. A body must
   // arrive completely within body_timeout_s of its first byte (slow bodies: 408, connection
   // closed). More than auth_failures_per_minute failed authentications (401) from one address

@@ -8,6 +8,7 @@
 #include "libcert/sign.h"
 #include "libcert/template.h"
 #include "libcert/pkcs11.h"
+#include "libcert/tsa.h"
 #include "seal_keys.h"
 
 namespace certd {
@@ -158,7 +159,7 @@ LicenceRecord IssuanceService::issue(const libcert::Template& t, const nlohmann:
     libcert::SealKeyring ring;
     ring.add(dept, std::move(signer));
     const libcert::Issuer issuer(*s_.templates, ring,
-                                 libcert::IssuerOptions{s_.clock, s_.config->qr_host});
+                                 libcert::IssuerOptions{s_.clock, s_.config->qr_host, s_.tsa});
     const libcert::IssuedLicence lic = issuer.issue(r);
     Rendered out;
     out.id = lic.identifier;

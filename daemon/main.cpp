@@ -32,6 +32,7 @@
 #include "server.h"
 #include "sqlite.h"
 #include "store.h"
+#include "tsa_service.h"
 
 namespace {
 
@@ -247,6 +248,20 @@ int main(int argc, char** argv) {
           libcert::digest_signer_from_pem(key_pem.str()), config.status_list_size);
     }
 
+    // The time-stamping authority (RFC 3161, POST /v1/tsa): keys/tsa, its genTime kept monotonic
+    // across instances by the registry; without the key the route answers 503.
+    certd::StoreTsaClockState tsa_state(*store);
+    std::unique_ptr<libcert::TimeStampAuthority> tsa;
+    if (std::filesystem::exists(config.keys + "/tsa/tsa.key") &&
+        std::filesystem::exists(config.keys + "/tsa/tsa.crt")) {
+      libcert::TsaOptions to;
+      to.clock = &clock;
+      to.rng = &rng;
+      to.state = &tsa_state;
+      tsa = std::make_unique<libcert::TimeStampAuthority>(libcert::TimeStampAuthority::from_files(
+          config.keys + "/tsa/tsa.key", config.keys + "/tsa/tsa.crt", {}, to));
+    }
+
     certd::Services s;
     s.example_keys = libcert::is_example_keys_dir(config.keys);
     if (s.example_keys) {
@@ -255,6 +270,7 @@ int main(int argc, char** argv) {
                               {"keys", config.keys}}
                    .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
     }
+    s.tsa = tsa.get();
     // The page's pins (Services::page_bundle_pins): the pins file beside the bundle key, else the
     // key certd signs with. A pins file that does not parse stops the start-up.
     if (std::filesystem::exists(bundle_dir + "/pins.txt")) {

@@ -388,6 +388,17 @@ std::optional<std::int64_t> PgStore::last_issued_at(const std::optional<std::str
   return r.opt_int64(0, 0);
 }
 
+bool PgStore::advance_tsa_clock(std::int64_t t, std::int64_t& last) {
+  Lease l(*this);
+  // One statement: under READ COMMITTED a concurrent update of the row makes this one wait and
+  // re-check its WHERE against the committed time, so the time never moves backwards.
+  auto r = l.c().exec_params(
+      "UPDATE tsa_clock SET last_time = $1 WHERE id = 1 AND last_time <= $1", {Param(t)});
+  if (r.affected() == 1) return true;
+  last = l.c().exec_params("SELECT last_time FROM tsa_clock WHERE id = 1").int64(0, 0);
+  return false;
+}
+
 // ---- principals ------------------------------------------------------------------------------
 
 Principal PgStore::create_principal(const NewPrincipal& np, std::int64_t now, const Actor& by) {

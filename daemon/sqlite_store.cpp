@@ -137,6 +137,12 @@ CREATE TABLE reservations(
 );
 CREATE INDEX licences_by_department_issued_at ON licences(department, issued_at);
 )sql"},
+      // The TSA's last token time (libcert/tsa.h: genTime never goes backwards, across every
+      // instance on this registry). One row; portable SQL shared with PostgreSQL.
+      {5, "time-stamping authority clock state", R"sql(
+CREATE TABLE tsa_clock(id BIGINT PRIMARY KEY CHECK (id = 1), last_time BIGINT NOT NULL);
+INSERT INTO tsa_clock(id, last_time) VALUES (1, 0);
+)sql"},
   };
   return m;
 }
@@ -426,6 +432,23 @@ std::optional<std::int64_t> SqliteStore::last_issued_at(
   st.bind(1, department);
   if (!st.step()) return std::nullopt;
   return st.opt_int64(0);
+}
+
+bool SqliteStore::advance_tsa_clock(std::int64_t t, std::int64_t& last) {
+  Lease l(*this);
+  auto& db = l.db();
+  std::lock_guard w(write_mu_);
+  sql::Tx tx(db, sql::Tx::kImmediate);
+  auto up = db.prepare("UPDATE tsa_clock SET last_time = ?1 WHERE id = 1 AND last_time <= ?1");
+  up.bind(1, t);
+  up.run();
+  const bool moved = db.changes() == 1;
+  if (!moved) {
+    auto st = db.prepare("SELECT last_time FROM tsa_clock WHERE id = 1");
+    if (st.step()) last = st.int64(0);
+  }
+  tx.commit();
+  return moved;
 }
 
 // ---- principals ------------------------------------------------------------------------------

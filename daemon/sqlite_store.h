@@ -88,6 +88,7 @@ class SqliteStore final : public Store {
   void ping() override;
   void probe_writable() override;
   std::optional<std::int64_t> last_issued_at(const std::optional<std::string>& department) override;
+  bool advance_tsa_clock(std::int64_t t, std::int64_t& last) override;
   int schema_version() override;
 
  private:

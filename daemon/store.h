@@ -326,6 +326,13 @@ class Store {
   [[nodiscard]] virtual std::vector<AuditRow> audit_entries(std::int64_t from_idx,
                                                             std::int64_t count) = 0;
 
+  // --- time-stamping authority (libcert/tsa.h) ---
+  // The TSA's "last token time", shared by every certd on this registry (one row, table
+  // tsa_clock): if t >= the recorded time, records t and returns true; otherwise changes nothing,
+  // sets `last` to the recorded time and returns false. One atomic statement, so two instances
+  // can never both move it.
+  virtual bool advance_tsa_clock(std::int64_t t, std::int64_t& last) = 0;
+
   // --- operations ---
   // Throws RegistryError unless the database answers (readiness probe).
   virtual void ping() = 0;

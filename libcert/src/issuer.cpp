@@ -177,6 +177,7 @@ IssuedLicence Issuer::issue(const IssueRequest& request) const {
   so.reason = "电子证照签章";
   so.name = dept.name.zh;
   so.location = "阿里地区";
+  so.timestamper = options_.timestamper;
   out.pdf = seal_pdf(rendered.pdf, signer, so);
   out.pdf_sha256 = sha256_hex(out.pdf);
   return out;

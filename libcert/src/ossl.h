@@ -16,6 +16,7 @@
 #include <openssl/ecdsa.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/ts.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
@@ -54,6 +55,12 @@ using EcdsaSig = std::unique_ptr<ECDSA_SIG, Deleter<ECDSA_SIG_free>>;
 using Asn1Time = std::unique_ptr<ASN1_TIME, Deleter<ASN1_TIME_free>>;
 using Asn1OctetString = std::unique_ptr<ASN1_OCTET_STRING, Deleter<ASN1_OCTET_STRING_free>>;
 using Asn1Object = std::unique_ptr<ASN1_OBJECT, Deleter<ASN1_OBJECT_free>>;
+using Asn1Integer = std::unique_ptr<ASN1_INTEGER, Deleter<ASN1_INTEGER_free>>;
+using TsReq = std::unique_ptr<TS_REQ, Deleter<TS_REQ_free>>;
+using TsResp = std::unique_ptr<TS_RESP, Deleter<TS_RESP_free>>;
+using TsRespCtx = std::unique_ptr<TS_RESP_CTX, Deleter<TS_RESP_CTX_free>>;
+using TsMsgImprint = std::unique_ptr<TS_MSG_IMPRINT, Deleter<TS_MSG_IMPRINT_free>>;
+using X509Algor = std::unique_ptr<X509_ALGOR, Deleter<X509_ALGOR_free>>;
 
 // Drains OpenSSL's (thread-local) error queue into one string; leaves the queue empty.
 std::string drain_errors();

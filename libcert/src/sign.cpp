@@ -20,6 +20,7 @@
 
 #include "libcert/error.h"
 #include "libcert/pdf.h"
+#include "libcert/tsa.h"
 #include "ossl.h"
 
 namespace libcert {
@@ -94,6 +95,8 @@ constexpr std::string_view kOidSignedData = "1.2.840.113549.1.7.2";
 constexpr std::string_view kOidContentType = "1.2.840.113549.1.9.3";
 constexpr std::string_view kOidMessageDigest = "1.2.840.113549.1.9.4";
 constexpr std::string_view kOidSigningCertificateV2 = "1.2.840.113549.1.9.16.2.47";
+// id-aa-signatureTimeStampToken (RFC 3161 Appendix A): PAdES B-T's unsigned attribute.
+constexpr std::string_view kOidSignatureTimeStampToken = "1.2.840.113549.1.9.16.2.14";
 constexpr std::string_view kOidSha256 = "2.16.840.1.101.3.4.2.1";
 constexpr std::string_view kOidEcdsaSha256 = "1.2.840.10045.4.3.2";
 constexpr std::string_view kOidRsaSha256 = "1.2.840.113549.1.1.11";
@@ -163,9 +166,12 @@ std::string alg_id(std::string_view o, bool null_params) {
 }
 
 // The SignedData of RFC 5652 §5 with the PAdES signed attributes. `signature` == nullopt means
-// "measure": a zero signature of the key's maximum size is used.
+// "measure": a zero signature of the key's maximum size is used. With a `timestamper` (B-T) the
+// signature value is time-stamped and the token added as an unsigned attribute; when measuring,
+// `fixed_token` (zeros of the token bound) stands in for it.
 std::string build_cms(std::string_view content_digest, const Signer& signer, const CertIds& ids,
-                      const std::string* fixed_signature) {
+                      const std::string* fixed_signature, const TimeStamper* timestamper = nullptr,
+                      const std::string* fixed_token = nullptr) {
   if (content_digest.size() != 32) {
     throw Error(ErrorCode::kInvalidArgument, "sign: content digest must be 32 bytes (SHA-256)");
   }
@@ -197,8 +203,24 @@ std::string build_cms(std::string_view content_digest, const Signer& signer, con
   const std::string sig_alg = ec ? alg_id(kOidEcdsaSha256, false) : alg_id(kOidRsaSha256, true);
   const std::string digest_alg = alg_id(kOidSha256, false);
 
-  const std::string signer_info = seq(small_int(1) + seq(ids.issuer + ids.serial) + digest_alg +
-                                      tlv(0xA0, attrs_content) + sig_alg + octets(signature));
+  // ETSI EN 319 122-1 §5.3 / RFC 3161 Appendix A: the token's imprint is the hash of the
+  // SignerInfo's signature value (the OCTET STRING's content), so it proves the signature
+  // existed at genTime; unsignedAttrs is [1] IMPLICIT SET OF Attribute (RFC 5652 §5.3).
+  std::string unsigned_attrs;
+  if (timestamper != nullptr || fixed_token != nullptr) {
+    std::string token;
+    if (fixed_token != nullptr) {
+      token = *fixed_token;
+    } else {
+      const std::string h = sha256(signature);
+      token = timestamper->stamp(
+          std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(h.data()), h.size()));
+    }
+    unsigned_attrs = tlv(0xA1, seq(oid(kOidSignatureTimeStampToken) + set_of(token)));
+  }
+  const std::string signer_info =
+      seq(small_int(1) + seq(ids.issuer + ids.serial) + digest_alg + tlv(0xA0, attrs_content) +
+          sig_alg + octets(signature) + unsigned_attrs);
 
   std::vector<std::string> certs{cert};
   for (const auto& c : signer.chain()) certs.push_back(c);
@@ -595,14 +617,19 @@ std::string seal_pdf(std::string_view bytes, const Signer& signer, const SealOpt
   if (capacity == 0) {
     const std::string zero32(32, '\0');
     const std::string max_sig(static_cast<std::size_t>(ids.max_sig), '\0');
-    capacity = build_cms(zero32, signer, ids, &max_sig).size() + 256;
+    std::string token_bound;
+    if (options.timestamper != nullptr) token_bound.assign(options.timestamper->max_token_size(), '\0');
+    capacity = build_cms(zero32, signer, ids, &max_sig, nullptr,
+                         options.timestamper != nullptr ? &token_bound : nullptr)
+                   .size() +
+               256;
   }
   up.set_signature(sig_ref, std::move(sig), capacity);
   pdf::Output out = up.write();
   const pdf::ByteRange br = pdf::fill_byte_range(out.pdf, *out.signature);
   const std::string digest = sha256(std::string_view(out.pdf).substr(0, br.a),
                                     std::string_view(out.pdf).substr(br.b, br.c));
-  const std::string cms = build_cms(digest, signer, ids, nullptr);
+  const std::string cms = build_cms(digest, signer, ids, nullptr, options.timestamper);
   pdf::fill_contents(out.pdf, *out.signature, cms);
   return std::move(out.pdf);
 }

@@ -13,6 +13,7 @@
 #include "libcert/pdf.h"
 #include "libcert/roles.h"
 #include "verify_cms.h"
+#include "verify_tst.h"
 #include "verify_diff.h"
 #include "verify_render.h"
 
@@ -163,7 +164,8 @@ nlohmann::json VerificationReport::to_json() const {
     sj["signing_time"] = {
         {"value", s.signing_time},
         {"unix", s.signing_time_unix ? nlohmann::json(*s.signing_time_unix) : nlohmann::json()},
-        {"source", s.signing_time_source}};
+        {"source", s.signing_time_source},
+        {"proven_unix", s.proven_time ? nlohmann::json(*s.proven_time) : nlohmann::json()}};
     sj["sub_filter"] = utf8_clean(s.sub_filter);
     sj["digest_algorithm"] = s.digest_algorithm;
     sj["reason"] = utf8_clean(s.reason);
@@ -418,7 +420,9 @@ bool signature_invalidating(const std::string& id) {
                                                           "key-usage",
                                                           "signer-role",
                                                           "issuer-binding",
-                                                          "key-state"};
+                                                          "key-state",
+                                                          "signature-timestamp",
+                                                          "timestamp-token"};
   return kIds.count(id) != 0;
 }
 
@@ -674,6 +678,23 @@ SignatureReport verify_one(const Ctx& ctx, const SigField& field) {
     return s;
   }
 
+  // ---- B-T: a signature time-stamp proves the signing time (ETSI EN 319 142-1 §5.3) ----
+  // The earliest valid token's genTime is the signing time from here on: the chain, the
+  // certificate's validity and the key's state are evaluated at it; /M stays a claim.
+  {
+    detail::TimestampVerification tst =
+        detail::signature_timestamps(contents->as_string().bytes, ctx.trust, ctx.now);
+    for (auto& ch : tst.checks) checks.push_back(std::move(ch));
+    if (tst.proven_time) {
+      s.proven_time = tst.proven_time;
+      when = *tst.proven_time;
+      s.signing_time_source = "proven by an RFC 3161 signature time-stamp at " +
+                              detail::iso8601(when) + " (" + tst.tsa_subject + "); /M " +
+                              (s.signing_time.empty() ? std::string("absent") : s.signing_time) +
+                              " is the signer's claim";
+    }
+  }
+
   // ---- the CMS itself ----
   const std::vector<std::string_view> parts = {ctx.pdf.substr(0, a), ctx.pdf.substr(b, c)};
   detail::CmsVerification cms =
@@ -724,7 +745,17 @@ SignatureReport verify_one(const Ctx& ctx, const SigField& field) {
                     : st->state == K::kPending ? "pending"
                                                : "revoked";
       const std::string name = "seal key" + (st->version.empty() ? "" : " " + st->version);
-      if (st->state == K::kRevoked && (!st->compromised_at || when >= *st->compromised_at)) {
+      if (st->state == K::kRevoked && st->compromised_at && when < *st->compromised_at &&
+          !s.proven_time) {
+        // A thief of the key can write any /M: only a time-stamp proves that the seal was made
+        // before the compromise (trust.md "Time and state"; issue 19).
+        fail_as(Verdict::kRevoked,
+                name + " was revoked for compromise at " +
+                    detail::iso8601(*st->compromised_at) +
+                    "; no time-stamp proves this seal was made before it (the claimed /M " +
+                    detail::iso8601(when) + " is not proof)");
+      } else if (st->state == K::kRevoked &&
+                 (!st->compromised_at || when >= *st->compromised_at)) {
         fail_as(
             Verdict::kRevoked,
             name + " was revoked" +
@@ -742,7 +773,8 @@ SignatureReport verify_one(const Ctx& ctx, const SigField& field) {
       } else {
         add(checks, "key-state", CheckStatus::kPass,
             name + " is " + s.key_state +
-                (st->state == K::kRevoked ? " (compromised after the signing time)" : "") +
+                (st->state == K::kRevoked ? " (compromised after the proven signing time)"
+                                          : "") +
                 ", in use at the signing time");
       }
     }

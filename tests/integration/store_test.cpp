@@ -174,10 +174,10 @@ class StoreTest : public ::testing::Test {
 };
 
 TEST_F(StoreTest, MigrationsAppliedOnceAndRecorded) {
-  EXPECT_EQ(store_->schema_version(), 4);
+  EXPECT_EQ(store_->schema_version(), 5);
   store_.reset();
   store_ = open();  // reopening applies nothing twice
-  EXPECT_EQ(count("SELECT COUNT(*) FROM schema_migrations"), 4);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM schema_migrations"), 5);
   // The catalogue each engine keeps of its own schema.
   const std::string indexes = on_postgres() ? "SELECT COUNT(*) FROM pg_indexes WHERE indexname='"
                                             : "SELECT COUNT(*) FROM sqlite_master WHERE name='";
@@ -203,6 +203,31 @@ TEST_F(StoreTest, MigrationsAppliedOnceAndRecorded) {
     st.step();
     EXPECT_EQ(st.text(0), "wal");
   }
+}
+
+// The TSA's clock state (libcert/tsa.h): forward and equal times move it, an earlier time is
+// refused with the recorded time and changes nothing — across threads, the recorded time is the
+// maximum ever offered.
+TEST_F(StoreTest, TsaClockNeverMovesBackwards) {
+  std::int64_t last = -1;
+  EXPECT_TRUE(store_->advance_tsa_clock(1000, last));
+  EXPECT_TRUE(store_->advance_tsa_clock(1000, last));  // same second: allowed
+  EXPECT_EQ(last, -1);
+  EXPECT_FALSE(store_->advance_tsa_clock(999, last));
+  EXPECT_EQ(last, 1000);
+  std::vector<std::thread> ts;
+  for (int i = 0; i < 4; ++i) {
+    ts.emplace_back([this, i] {
+      for (std::int64_t t = 1001; t <= 1050; ++t) {
+        std::int64_t l = 0;
+        (void)store_->advance_tsa_clock(t + i * 100, l);
+      }
+    });
+  }
+  for (auto& t : ts) t.join();
+  EXPECT_FALSE(store_->advance_tsa_clock(1349, last));
+  EXPECT_EQ(last, 1350);
+  EXPECT_EQ(count("SELECT last_time FROM tsa_clock"), 1350);
 }
 
 TEST_F(StoreTest, OneActiveSealVersionPerDepartmentIsEnforcedBySchema) {

@@ -422,7 +422,8 @@ TEST_F(VerifyCorpus, UntrustedWhenTrustStoreHasAnotherRoot) {
 }
 
 // Seal key state from the service (issue 7): a key revoked with compromised_at before the
-// signing time gives REVOKED; after it, it does not.
+// signing time gives REVOKED. After it, a B-B seal is REVOKED too: its /M is only a claim that a
+// thief could backdate (issue 19; the B-T cases are in verify_bt_test.cpp).
 TEST_F(VerifyCorpus, RevokedSealKeyInvalidatesFromCompromiseTime) {
   struct Dir : libcert::SealKeyDirectory {
     std::int64_t compromised;
@@ -442,8 +443,11 @@ TEST_F(VerifyCorpus, RevokedSealKeyInvalidatesFromCompromiseTime) {
   EXPECT_EQ(r.signatures[0].key_version, "v1");
   o.keys = &after;
   r = libcert::verify_pdf(*valid_p1_, trust_, o);
-  EXPECT_EQ(r.result, Verdict::kValid) << r.to_text();
+  EXPECT_EQ(r.result, Verdict::kRevoked) << r.to_text();
   EXPECT_EQ(r.signatures[0].key_state, "revoked");
+  EXPECT_NE(r.signatures[0].check("key-state")->detail.find("no time-stamp proves"),
+            std::string::npos)
+      << r.to_text();
 }
 
 

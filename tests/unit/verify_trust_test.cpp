@@ -171,7 +171,8 @@ TEST_F(VerifyTrust, KeyStatesFromTheBundle) {
   auto r = verify(sealed, &retired);
   EXPECT_EQ(r.result, Verdict::kInvalid) << r.to_text();
   EXPECT_EQ(status(r, "key-state"), CheckStatus::kFail);
-  // Revoked with compromised_at before /M: REVOKED; after /M: still VALID.
+  // Revoked with compromised_at before /M: REVOKED; after /M: REVOKED as well for this B-B seal,
+  // whose /M no time-stamp proves (issue 19; verify_bt_test.cpp has the B-T cases).
   for (const std::int64_t at : {kSealTime - 60, kSealTime + 60}) {
     const auto revoked = with([at](libcert::TrustBundle& b) {
       for (auto& e : b.seals)
@@ -181,13 +182,9 @@ TEST_F(VerifyTrust, KeyStatesFromTheBundle) {
         }
     });
     r = verify(sealed, &revoked);
-    if (at < kSealTime) {
-      EXPECT_EQ(r.result, Verdict::kRevoked) << r.to_text();
-      EXPECT_EQ(status(r, "key-state"), CheckStatus::kFail);
-    } else {
-      EXPECT_EQ(r.result, Verdict::kValid) << r.to_text();
-      EXPECT_EQ(r.signatures.at(0).key_state, "revoked");
-    }
+    EXPECT_EQ(r.result, Verdict::kRevoked) << r.to_text();
+    EXPECT_EQ(status(r, "key-state"), CheckStatus::kFail);
+    EXPECT_EQ(r.signatures.at(0).key_state, "revoked");
   }
   // A bundle that does not know the key: UNKNOWN-SIGNER.
   const auto without = with([](libcert::TrustBundle& b) {

@@ -32,6 +32,7 @@ namespace libcert {
 
 class TemplateSet;
 class Signer;
+class TimeStamper;  // tsa.h
 
 // The seal keys an issuer may use, by department id (templates/departments.json).
 class SealKeyring {
@@ -57,6 +58,9 @@ class SealKeyring {
 struct IssuerOptions {
   const Clock* clock = nullptr;             // required
   std::string qr_host = "LIC.ALI.EXAMPLE";  // upper case: keeps the QR in alphanumeric mode
+  // PAdES B-T: every seal carries a signature time-stamp from this source (sign.h
+  // SealOptions::timestamper); nullptr: B-B.
+  const TimeStamper* timestamper = nullptr;
 };
 
 struct IssueRequest {

@@ -23,6 +23,9 @@ inline constexpr std::string_view kSealPolicyOid = "2.25.15707861442424074729038
 // Trust-bundle signer: UUID 82416e84-8a66-4d83-990d-bcfd55a538d3.
 inline constexpr std::string_view kBundleSignerPolicyOid =
     "2.25.173139380313850288678706241780509391059";
+// Time-stamping authority: the TSA policy under which certd's TSA issues RFC 3161 tokens
+// (TSTInfo.policy, §2.4.2; tsa.h): UUID cdc820db-4d42-45f8-b0b9-78045f84c1f4.
+inline constexpr std::string_view kTsaPolicyOid = "2.25.273530864919600092239482371405852754420";
 // Issuing CA (reserved for the online CA between the root and the leaf certificates, trust.md;
 // keys-example does not use it yet): UUID 96caef47-9b6c-4aa3-8aee-946b4794ff3d.
 inline constexpr std::string_view kIssuingCaPolicyOid =

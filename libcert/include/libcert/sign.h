@@ -42,6 +42,8 @@
 
 namespace libcert {
 
+class TimeStamper;  // tsa.h
+
 enum class SignatureAlgorithm {
   kEcdsaP256Sha256,  // ecdsa-with-SHA256 (1.2.840.10045.4.3.2), DER Ecdsa-Sig-Value (default)
   kRsaSha256,        // sha256WithRSAEncryption, PKCS#1 v1.5 (RSA-3072 keys)
@@ -122,6 +124,11 @@ struct SealOptions {
   // Bytes reserved for the CMS in /Contents (written as 2x hex digits); 0 = the DER size measured
   // with a maximum-size signature of the signer's key, + 256.
   std::size_t contents_capacity = 0;
+  // PAdES B-T (ETSI EN 319 142-1 §5.3): when set, the SignerInfo carries the unsigned attribute
+  // id-aa-signatureTimeStampToken (RFC 3161 Appendix A, 1.2.840.113549.1.9.16.2.14) whose
+  // imprint is SHA-256 of the signature value; the reservation grows by max_token_size().
+  // nullptr: B-B. The time-stamp proves when the seal existed; /M stays only a claim.
+  const TimeStamper* timestamper = nullptr;
 };
 
 // Seals `pdf` (an unsigned or already sealed PDF) with `signer` as described at the top.

@@ -205,6 +205,9 @@ struct SignatureReport {
   std::string signing_time;  // ISO 8601 UTC, from /M
   std::optional<std::int64_t> signing_time_unix;
   std::string signing_time_source;  // "claimed (/M, not proven by a B-B signature)" or "none"
+  // B-T: the earliest genTime of a valid signature time-stamp (RFC 3161 token in the CMS
+  // unsigned attribute id-aa-signatureTimeStampToken): the proven signing time. nullopt: B-B.
+  std::optional<std::int64_t> proven_time;
   std::string sub_filter;           // e.g. "ETSI.CAdES.detached"
   std::string digest_algorithm;     // e.g. "sha256"
   std::string reason, location, name;

@@ -4,6 +4,7 @@
 #include <map>
 
 #include "app_internal.h"
+#include "issuance.h"
 #include "libcert/issuer.h"
 #include "libcert/sign.h"
 #include "libcert/template.h"
@@ -116,6 +117,42 @@ SealKeyVersion IssuanceService::usable_seal(const std::optional<SealKeyVersion>&
   return v;
 }
 
+LicenceRecord issue_licence(Store& store, const IssueContext& ctx,
+                            const std::function<Rendered(const Allocation&)>& render) {
+  IssuanceGuard guard(store, ctx);  // reserve: throws with nothing reserved, no serial taken
+  for (int attempt = 1;; ++attempt) {
+    Rendered r;
+    try {
+      r = render(guard.allocation());
+    } catch (...) {
+      guard.fail(detail::failure_reason("render-failed", std::current_exception()));
+      throw;
+    }
+    std::optional<LicenceRecord> rec;
+    try {
+      rec = guard.commit(r);
+    } catch (...) {
+      // Nothing was committed (or, if the COMMIT itself was lost on the way back, the
+      // reservation is already gone and the guard finds nothing to void).
+      guard.fail(detail::failure_reason("commit-failed", std::current_exception()));
+      throw;
+    }
+    if (rec) return std::move(*rec);
+    // The seal version changed between reserve and commit (an activation, retirement or
+    // revocation committed in between): seal again with the version active now, same serial and
+    // index, so that no licence is committed with a version that was no longer active at its
+    // issue time.
+    if (attempt >= detail::kMaxRenders) {
+      guard.fail({{"reason", "seal-changed"}, {"renders", attempt}});
+      throw RegistryError(RegistryError::Code::kBusy,
+                          "the seal key version of department " + ctx.department + " changed " +
+                              std::to_string(attempt) + " times while serial " +
+                              guard.allocation().serial +
+                              " was being sealed; nothing was issued, retry");
+    }
+  }
+}
+
 LicenceRecord IssuanceService::issue(const libcert::Template& t, const nlohmann::json& data,
                                      IssueContext ctx) const {
   const std::string dept = t.department().id;
@@ -128,7 +165,7 @@ LicenceRecord IssuanceService::issue(const libcert::Template& t, const nlohmann:
   ctx.check_seal = [&](const std::optional<SealKeyVersion>& v) {
     (void)usable_seal(v, dept, ctx.now, last_issued);
   };
-  return s_.store->issue(ctx, [&](const Allocation& a) {
+  return issue_licence(*s_.store, ctx, [&](const Allocation& a) {
     libcert::IssueRequest r;
     r.template_id = t.id();
     r.data = data;

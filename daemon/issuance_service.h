@@ -5,8 +5,9 @@
 //   certd::LicenceRecord rec = svc.issue(tmpl, data, ctx);     // 503 ApiError when it must not seal
 //   certd::Readiness r = svc.readiness();                      // cached ~1 s
 //
-// issue() runs the registry's issuance protocol (store.h, issuance.h: reserve → render and seal
-// with no lock held → commit; a serial whose render or commit fails becomes a licence.void row)
+// issue() drives the registry's issuance protocol itself (issue_licence below: reserve → render
+// and seal with no lock held → commit, under a guard that voids the serial unless the licence
+// commits)
 // and refuses, before any serial is taken and with nothing written, to seal when:
 //   - the department has no active seal key version, or its certificate expires within
 //     seal.refuse_days (service.md);
@@ -24,6 +25,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -37,6 +39,16 @@ class Template;
 }
 
 namespace certd {
+
+// Drives one issuance through the registry (store.h, issuance.h): an IssuanceGuard reserves the
+// serial, status-list index and active seal version; `render` renders and seals with no lock
+// held; the guard commits, and `render` runs again with the version active then if a rotation
+// committed in between (at most detail::kMaxRenders renders, then RegistryError busy). Unless the
+// licence commits, the guard voids the serial (a licence.void audit row naming the reason) and the
+// exception propagates. Returns the committed record with its PDF. IssuanceService::issue is this
+// with certd's render; the store tests call it with their own.
+LicenceRecord issue_licence(Store& store, const IssueContext& ctx,
+                            const std::function<Rendered(const Allocation&)>& render);
 
 // Why `now` must not be used to seal with version `v` (nullopt: it may). `last_issued` is the
 // department's latest issued_at in the registry.

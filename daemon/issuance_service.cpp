@@ -153,7 +153,12 @@ LicenceRecord issue_licence(Store& store, const IssueContext& ctx,
   }
 }
 
-LicenceRecord IssuanceService::issue(const libcert::Template& t, const nlohmann::json& data,
+libcert::LicenceData IssuanceService::validate(const libcert::Template& t,
+                                               const nlohmann::json& data) const {
+  return t.validate(data, *s_.clock);
+}
+
+LicenceRecord IssuanceService::issue(const libcert::Template& t, const libcert::LicenceData& data,
                                      IssueContext ctx) const {
   const std::string dept = t.department().id;
   ctx.now = s_.clock->now();
@@ -168,7 +173,6 @@ LicenceRecord IssuanceService::issue(const libcert::Template& t, const nlohmann:
   return issue_licence(*s_.store, ctx, [&](const Allocation& a) {
     libcert::IssueRequest r;
     r.template_id = t.id();
-    r.data = data;
     r.serial = a.serial;
     r.status_index = static_cast<std::uint32_t>(a.status_index);
     // Seal with the version the registry held active in the reserve transaction; the issue time
@@ -193,7 +197,8 @@ LicenceRecord IssuanceService::issue(const libcert::Template& t, const nlohmann:
     ring.add(dept, std::move(signer));
     const libcert::Issuer issuer(*s_.templates, ring,
                                  libcert::IssuerOptions{s_.clock, s_.config->qr_host});
-    const libcert::IssuedLicence lic = issuer.issue(r);
+    // The data validate() normalised, sealed as it is: validated once per issuance.
+    const libcert::IssuedLicence lic = issuer.issue(r, data);
     Rendered out;
     out.id = lic.identifier;
     out.number = lic.identifier;

@@ -2,8 +2,8 @@
 // holder data to a committed, sealed licence, and the readiness of that path (/readyz).
 //
 //   certd::IssuanceService svc(services, metrics);
-//   certd::LicenceRecord rec = svc.issue(tmpl, data, ctx);     // 503 ApiError when it must not seal
-//   certd::Readiness r = svc.readiness();                      // cached ~1 s
+//   certd::LicenceRecord rec = svc.issue(tmpl, data, ctx);     // 503 ApiError when it must not
+//   seal certd::Readiness r = svc.readiness();                      // cached ~1 s
 //
 // issue() drives the registry's issuance protocol itself (issue_licence below: reserve → render
 // and seal with no lock held → commit, under a guard that voids the serial unless the licence
@@ -36,6 +36,7 @@
 
 namespace libcert {
 class Template;
+struct LicenceData;
 }
 
 namespace certd {
@@ -65,11 +66,18 @@ class IssuanceService {
  public:
   IssuanceService(const Services& s, Metrics& metrics) : s_(s), metrics_(metrics) {}
 
-  // Issues one licence of `tmpl` for `data` (already validated against the template's rules) with
-  // the registry context `ctx` (department, codes, actor, idempotency; ctx.now and
-  // ctx.check_seal are set here). Throws ApiError 503 for the refusals above, libcert::Error
-  // for a render/seal failure (the serial is then voided) and RegistryError.
-  LicenceRecord issue(const libcert::Template& tmpl, const nlohmann::json& data,
+  // The one validation of an issuance's holder data: `data` against `tmpl`'s field rules, with
+  // "today" from certd's clock. Returns the normalised data that issue() seals as it is (it is not
+  // validated again). Throws libcert::Error(kValidation) listing every problem. Writes nothing:
+  // callers run it before they take an idempotency key or a serial.
+  [[nodiscard]] libcert::LicenceData validate(const libcert::Template& tmpl,
+                                              const nlohmann::json& data) const;
+
+  // Issues one licence of `tmpl` for `data` (validate()'s result) with the registry context `ctx`
+  // (department, codes, actor, idempotency; ctx.now and ctx.check_seal are set here), through
+  // issue_licence(). Throws ApiError 503 for the refusals above, libcert::Error for a render/seal
+  // failure (the serial is then voided) and RegistryError.
+  LicenceRecord issue(const libcert::Template& tmpl, const libcert::LicenceData& data,
                       IssueContext ctx) const;
 
   // The issuing path's readiness: registry answering and writable, clock within the skew of every

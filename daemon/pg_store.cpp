@@ -4,115 +4,13 @@
 #include <string>
 
 #include "pg.h"
-#include "sqlite_store.h"  // sqlite_migrations(): the portable ones are shared
 
 namespace certd {
 
 const std::vector<Migration>& pg_migrations() {
-  // Migration 1 in the PostgreSQL dialect (64-bit integers are BIGINT, blobs BYTEA); the later
-  // ones are portable SQL (CREATE INDEX; migration 4's reservations table uses BIGINT and TEXT
-  // only) and are shared verbatim with SQLite, so the two lists cannot drift apart. Never edit a
-  // shipped migration: add a numbered one to sqlite_migrations() (portable) or to both lists.
-  static const std::vector<Migration> m = [] {
-    std::vector<Migration> v = {{1, "initial registry schema", R"sql(
-CREATE TABLE principals(
-  id TEXT PRIMARY KEY,
-  department TEXT,
-  key_prefix TEXT NOT NULL,
-  key_sha256 TEXT NOT NULL UNIQUE,
-  scopes TEXT NOT NULL,
-  label TEXT NOT NULL DEFAULT '',
-  created_at BIGINT NOT NULL,
-  revoked_at BIGINT
-);
-CREATE TABLE seal_keys(
-  department TEXT NOT NULL,
-  version BIGINT NOT NULL,
-  state TEXT NOT NULL CHECK (state IN ('pending','active','retired','revoked')),
-  key_ref TEXT,
-  algorithm TEXT,
-  cert_der BYTEA,
-  chain_der BYTEA,
-  cert_sha256 TEXT,
-  not_before BIGINT,
-  not_after BIGINT,
-  created_at BIGINT NOT NULL,
-  activated_at BIGINT,
-  retired_at BIGINT,
-  revoked_at BIGINT,
-  compromised_at BIGINT,
-  reason TEXT,
-  PRIMARY KEY (department, version)
-);
-CREATE UNIQUE INDEX seal_keys_one_active ON seal_keys(department) WHERE state = 'active';
-CREATE TABLE serial_counters(
-  type_code TEXT NOT NULL,
-  issuer_code TEXT NOT NULL,
-  last BIGINT NOT NULL,
-  PRIMARY KEY (type_code, issuer_code)
-);
-CREATE TABLE licences(
-  id TEXT PRIMARY KEY,
-  number TEXT NOT NULL,
-  serial TEXT NOT NULL,
-  type_code TEXT NOT NULL,
-  issuer_code TEXT NOT NULL,
-  department TEXT NOT NULL,
-  template TEXT NOT NULL,
-  template_version TEXT NOT NULL,
-  data_json TEXT NOT NULL,
-  pdf_sha256 TEXT NOT NULL,
-  pdf BYTEA NOT NULL,
-  qr_text TEXT NOT NULL,
-  seal_version TEXT NOT NULL,
-  seal_cert_sha256 TEXT NOT NULL,
-  status_index BIGINT NOT NULL,
-  issued_at BIGINT NOT NULL,
-  issued_by TEXT NOT NULL,
-  status TEXT NOT NULL CHECK (status IN ('valid','revoked')),
-  revoked_at BIGINT,
-  reason TEXT,
-  audit_index BIGINT NOT NULL UNIQUE,
-  UNIQUE (type_code, issuer_code, serial),
-  UNIQUE (department, status_index)
-);
-CREATE INDEX licences_by_department ON licences(department, audit_index);
-CREATE TABLE idempotency(
-  principal TEXT NOT NULL,
-  key TEXT NOT NULL,
-  request_sha256 TEXT NOT NULL,
-  state TEXT NOT NULL CHECK (state IN ('in_flight','done')),
-  status_code BIGINT,
-  response TEXT,
-  licence_id TEXT,
-  created_at BIGINT NOT NULL,
-  PRIMARY KEY (principal, key)
-);
-CREATE TABLE audit_log(
-  idx BIGINT PRIMARY KEY,
-  ts BIGINT NOT NULL,
-  principal TEXT NOT NULL,
-  action TEXT NOT NULL,
-  object TEXT NOT NULL,
-  request_id TEXT NOT NULL,
-  details_json TEXT NOT NULL,
-  leaf_hash BYTEA NOT NULL
-);
-CREATE TABLE audit_checkpoints(
-  tree_size BIGINT PRIMARY KEY,
-  root_hash BYTEA NOT NULL,
-  signed_note TEXT NOT NULL,
-  created_at BIGINT NOT NULL
-);
-)sql"}};
-    for (const auto& s : sqlite_migrations()) {
-      if (s.version > 1) v.push_back(s);  // portable SQL
-    }
-    return v;
-  }();
+  static const std::vector<Migration> m = registry_migrations({"BIGINT", "BYTEA"});
   return m;
 }
-
 
 namespace {
 

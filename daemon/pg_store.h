@@ -6,9 +6,8 @@
 //
 // It only connects (lock_timeout, UTF-8, UTC: pg.h), binds (text; bytes as binary bytea),
 // decodes bytea columns and maps SQLSTATEs to RegistryError codes (pg.cpp); the registry's rules
-// are not here. Same schema and the same numbered migrations as SQLite (pg_migrations():
-// migration 1 in the PostgreSQL dialect — BIGINT, BYTEA — and the portable ones shared with
-// sqlite_migrations()).
+// are not here. Same schema and the same numbered migrations as SQLite (migrations.cpp, written
+// once; pg_migrations() gives them PostgreSQL's types, BIGINT and BYTEA).
 //
 // Concurrency across processes is the database's job, never an in-process mutex:
 //  - a kOrdered transaction (sql_port.h: every audit append, both short transactions of an
@@ -41,7 +40,7 @@ namespace certd {
 inline constexpr std::int64_t kRegistryWriteLock = 0x6365727464000001;
 inline constexpr std::int64_t kMigrationLock = 0x6365727464000002;
 
-// The numbered migrations in the PostgreSQL dialect, same numbers as sqlite_migrations().
+// The registry's numbered migrations (migrations.cpp) in PostgreSQL's types (BIGINT, BYTEA).
 const std::vector<Migration>& pg_migrations();
 
 // The PostgreSQL driver for a libpq connection URI (options: busy_timeout_ms → lock_timeout).

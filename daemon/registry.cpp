@@ -228,9 +228,9 @@ detail::Reservation read_reservation(const Row& st) {
 // transaction. false (nothing written) if it no longer exists: committed, or already voided.
 bool void_reservation(port::Connection& c, const detail::Reservation& r, const nlohmann::json& why,
                       std::int64_t now, const Actor& by) {
-  auto del = c.query(
-      "DELETE FROM reservations WHERE type_code = $1 AND issuer_code = $2 AND serial = $3",
-      {r.type_code, r.issuer_code, r.serial});
+  auto del =
+      c.query("DELETE FROM reservations WHERE type_code = $1 AND issuer_code = $2 AND serial = $3",
+              {r.type_code, r.issuer_code, r.serial});
   if (del.affected != 1) return false;
   append_audit(c, now, by, "licence.void", detail::void_object(r), detail::void_details(r, why));
   return true;
@@ -307,9 +307,10 @@ void Registry::migrate() {
       continue;
     }
     c.script(m.sql);
-    c.query(std::string("INSERT INTO schema_migrations(version, name, applied_at) VALUES ($1, $2, ") +
-                d.now_epoch + ")",
-            {m.version, m.name});
+    c.query(
+        std::string("INSERT INTO schema_migrations(version, name, applied_at) VALUES ($1, $2, ") +
+            d.now_epoch + ")",
+        {m.version, m.name});
   }
   tx.commit();
 }
@@ -522,10 +523,11 @@ Allocation Registry::reserve(const IssueContext& ctx) {
   // The counter row is created on first use and incremented in this transaction; the serial is
   // consumed from here on: it ends as a licence or a licence.void row, never handed out again.
   const std::int64_t n =
-      c.query("INSERT INTO serial_counters(type_code, issuer_code, last) VALUES ($1, $2, 1) "
-              "ON CONFLICT (type_code, issuer_code) DO UPDATE SET last = serial_counters.last + 1 "
-              "RETURNING last",
-              {ctx.type_code, ctx.issuer_code})
+      c.query(
+           "INSERT INTO serial_counters(type_code, issuer_code, last) VALUES ($1, $2, 1) "
+           "ON CONFLICT (type_code, issuer_code) DO UPDATE SET last = serial_counters.last + 1 "
+           "RETURNING last",
+           {ctx.type_code, ctx.issuer_code})
           .first()
           .int64(0);
   a.serial = detail::format_serial(ctx.now, n);
@@ -533,9 +535,10 @@ Allocation Registry::reserve(const IssueContext& ctx) {
   bool found = false;
   for (int attempt = 0; attempt < 256 && !found; ++attempt) {
     a.status_index = draw_index();
-    found = c.query("SELECT 1 FROM licences WHERE department = $1 AND status_index = $2 UNION ALL "
-                    "SELECT 1 FROM reservations WHERE department = $1 AND status_index = $2",
-                    {ctx.department, a.status_index})
+    found = c.query(
+                 "SELECT 1 FROM licences WHERE department = $1 AND status_index = $2 UNION ALL "
+                 "SELECT 1 FROM reservations WHERE department = $1 AND status_index = $2",
+                 {ctx.department, a.status_index})
                 .empty();
   }
   if (!found) {

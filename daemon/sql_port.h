@@ -38,9 +38,18 @@ namespace certd {
 // One numbered schema migration (applied once, in order, recorded in schema_migrations).
 struct Migration {
   int version;
-  const char* name;
-  const char* sql;
+  std::string name;
+  std::string sql;
 };
+
+// The type names a dialect gives the registry schema's INT64 and BYTES columns.
+struct SchemaTypes {
+  const char* int64;  // SQLite: INTEGER; PostgreSQL: BIGINT
+  const char* bytes;  // SQLite: BLOB; PostgreSQL: BYTEA
+};
+
+// The registry's numbered migrations (migrations.cpp), written once, in a dialect's types.
+std::vector<Migration> registry_migrations(const SchemaTypes& types);
 
 namespace port {
 
@@ -51,13 +60,13 @@ class Value {
   enum Kind { kNull, kInt, kText, kBlob };
 
   Value() = default;
-  Value(std::string_view s) : kind_(kText), s_(s) {}                // NOLINT: implicit by design
-  Value(const char* s) : kind_(kText), s_(s) {}                     // NOLINT
-  Value(const std::string& s) : kind_(kText), s_(s) {}              // NOLINT
-  Value(std::string&& s) : kind_(kText), s_(std::move(s)) {}        // NOLINT
-  Value(std::int64_t v) : kind_(kInt), i_(v) {}                     // NOLINT
-  Value(int v) : kind_(kInt), i_(v) {}                              // NOLINT
-  Value(const std::optional<std::string>& v)                        // NOLINT
+  Value(std::string_view s) : kind_(kText), s_(s) {}          // NOLINT: implicit by design
+  Value(const char* s) : kind_(kText), s_(s) {}               // NOLINT
+  Value(const std::string& s) : kind_(kText), s_(s) {}        // NOLINT
+  Value(std::string&& s) : kind_(kText), s_(std::move(s)) {}  // NOLINT
+  Value(std::int64_t v) : kind_(kInt), i_(v) {}               // NOLINT
+  Value(int v) : kind_(kInt), i_(v) {}                        // NOLINT
+  Value(const std::optional<std::string>& v)                  // NOLINT
       : kind_(v ? kText : kNull), s_(v.value_or("")) {}
   Value(const std::optional<std::int64_t>& v)  // NOLINT
       : kind_(v ? kInt : kNull), i_(v.value_or(0)) {}
@@ -68,7 +77,9 @@ class Value {
     return v;
   }
   // Bytes, or NULL when empty (optional BLOB/BYTEA columns).
-  static Value blob_or_null(std::string_view bytes) { return bytes.empty() ? Value() : blob(bytes); }
+  static Value blob_or_null(std::string_view bytes) {
+    return bytes.empty() ? Value() : blob(bytes);
+  }
 
   [[nodiscard]] Kind kind() const { return kind_; }
   [[nodiscard]] bool is_null() const { return kind_ == kNull; }

@@ -21,7 +21,7 @@
 
 namespace certd {
 
-// The numbered migrations, in order (also the schema a PostgreSQL registry mirrors: pg_store.h).
+// The registry's numbered migrations (migrations.cpp) in SQLite's types (INTEGER, BLOB).
 const std::vector<Migration>& sqlite_migrations();
 
 // The SQLite driver for the registry file at `path` (options: busy_timeout_ms, sqlite_vfs).

@@ -247,8 +247,8 @@ class Store {
   virtual bool revoke_principal(const std::string& id, std::int64_t now, const Actor& by) = 0;
 
   // --- idempotency ---
-  // kStarted: the caller owns the key and must complete it in commit_issue(), finish_idempotent() or
-  // abandon_idempotent(). An in-flight record older than `lease_seconds` (its owner crashed) is
+  // kStarted: the caller owns the key and must complete it in commit_issue(), finish_idempotent()
+  // or abandon_idempotent(). An in-flight record older than `lease_seconds` (its owner crashed) is
   // taken over.
   virtual IdempotencyBegin begin_idempotent(const IdempotencyRef& ref,
                                             const std::string& request_sha256, std::int64_t now,
@@ -373,7 +373,8 @@ struct StoreOptions {
 };
 
 // Opens the registry at `location` — a SQLite file path, or a libpq URI ("postgresql://…",
-// "postgres://…") — with that engine's driver, and applies pending migrations. Throws RegistryError, or libcert::Error(kInvalidArgument) for an unknown scheme.
+// "postgres://…") — with that engine's driver, and applies pending migrations. Throws
+// RegistryError, or libcert::Error(kInvalidArgument) for an unknown scheme.
 std::unique_ptr<Store> open_store(const std::string& location, const StoreOptions& options = {});
 
 // SHA-256 of bytes as lower-case hex (OpenSSL).

@@ -18,9 +18,9 @@
 #include <thread>
 
 #include "auth.h"
+#include "issuance_service.h"
 #include "libcert/error.h"
 #include "sqlite.h"
-#include "issuance_service.h"
 #include "sqlite_store.h"
 #include "support/fault_vfs.h"
 #include "support/process.h"
@@ -77,7 +77,7 @@ class StoreTest : public ::testing::Test {
   }
   certd::LicenceRecord issue(const std::string& dept = "samr", const std::string& type = "TYPEA") {
     return certd::issue_licence(*store_, ctx(dept, type),
-                         [&](const certd::Allocation& a) { return render(a, dept, type); });
+                                [&](const certd::Allocation& a) { return render(a, dept, type); });
   }
   std::int64_t count(const std::string& sqlq) { return RawDb(location_).int64(sqlq); }
 
@@ -153,7 +153,8 @@ class StoreTest : public ::testing::Test {
     if (pid == 0) {
       try {
         auto child = open();
-        certd::issue_licence(*child, ctx(), [](const certd::Allocation&) -> certd::Rendered { _exit(0); });
+        certd::issue_licence(*child, ctx(),
+                             [](const certd::Allocation&) -> certd::Rendered { _exit(0); });
       } catch (...) {
       }
       _exit(3);  // did not reach the render
@@ -644,7 +645,8 @@ TEST_F(StoreTest, ReservationOfACrashedIssuerIsVoidedAtReopenAndLazily) {
   (void)crash_while_rendering();
   auto c = ctx();
   c.now = t0 + kLease;
-  const auto fifth = certd::issue_licence(*store_, c, [&](const certd::Allocation& a) { return render(a); });
+  const auto fifth =
+      certd::issue_licence(*store_, c, [&](const certd::Allocation& a) { return render(a); });
   EXPECT_EQ(fifth.serial, "2025000005");
   voids = void_rows();
   ASSERT_EQ(voids.size(), 2u);
@@ -709,8 +711,9 @@ TEST_F(StoreTest, StatusIndexDrawsComeFromTheInjectedRng) {
   certd::StoreOptions o;
   o.rng = &rng2;
   auto s2 = certd::open_store(certdtest::new_registry(other.path(), "r.db"), o);
-  const auto b =
-      certd::issue_licence(*s2, ctx(), [&](const certd::Allocation& al) { return render(al); }).status_index;
+  const auto b = certd::issue_licence(*s2, ctx(), [&](const certd::Allocation& al) {
+                   return render(al);
+                 }).status_index;
   EXPECT_EQ(a, b);
 }
 
@@ -724,7 +727,8 @@ TEST_F(StoreTest, IdempotencyStatesAndReplay) {
   c.response = [](const certd::LicenceRecord& r) {
     return std::pair<int, std::string>{201, R"({"id":")" + r.id + R"("})"};
   };
-  const auto rec = certd::issue_licence(*store_, c, [&](const certd::Allocation& a) { return render(a); });
+  const auto rec =
+      certd::issue_licence(*store_, c, [&](const certd::Allocation& a) { return render(a); });
   const auto replay = store_->begin_idempotent(ref, "h1", 1002, 60);
   ASSERT_EQ(replay.kind, certd::IdempotencyBegin::kReplay);
   EXPECT_EQ(replay.status_code, 201);
@@ -933,7 +937,8 @@ TEST_F(StoreFaultTest, AMomentOfAReadOnlyRegistryDoesNotBreakLaterWrites) {
     vfs_.read_only(false);           // the moment is over
     probed = true;
   };
-  const auto rec = certd::issue_licence(*store_, c, [&](const certd::Allocation& a) { return render(a); });
+  const auto rec =
+      certd::issue_licence(*store_, c, [&](const certd::Allocation& a) { return render(a); });
   EXPECT_TRUE(probed);
   EXPECT_EQ(rec.status, "valid");
   // Writes keep working without a restart.

@@ -4,7 +4,7 @@
 // keys-example trust anchor. Built once per process; a fuzzer run shares one registry.
 //
 //   static fuzz::CertdWorld world("fuzz_certd_http");
-//   certd::HttpResponse r = world.app->handle(request);
+//   certd::HttpResponse r = world.handle(request);   // App::handle; aborts if it throws
 //
 // Fixed API keys: fuzz::kAdminKey (admin scopes), and one department key per department of the
 // template set (dept_key("samr") == fuzz::kSamrKey, the one the seeds use).
@@ -12,6 +12,7 @@
 
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <map>
@@ -23,6 +24,7 @@
 
 #include "app.h"
 #include "auth.h"
+#include "fuzz_support.h"
 #include "libcert/clock.h"
 #include "libcert/template.h"
 #include "libcert/trust_bundle.h"
@@ -109,6 +111,24 @@ struct CertdWorld {
   }
   CertdWorld(const CertdWorld&) = delete;
   CertdWorld& operator=(const CertdWorld&) = delete;
+
+  // App::handle, which promises never to throw: anything escaping it, even libcert::Error, is a
+  // bug (abort). FUZZ_VERBOSE=1 prints each request line and answer.
+  certd::HttpResponse handle(const certd::HttpRequest& req) {
+    bool returned = false;
+    certd::HttpResponse r;
+    fuzz::run([&] {
+      r = app->handle(req);
+      returned = true;
+    });
+    fuzz::require(returned, "App::handle threw");
+    static const bool verbose = std::getenv("FUZZ_VERBOSE") != nullptr;
+    if (verbose) {
+      std::fprintf(stderr, "%s %s -> %d %.200s\n", req.method.c_str(), req.path.c_str(), r.status,
+                   r.body.c_str());
+    }
+    return r;
+  }
 
   [[nodiscard]] const std::string& dept_key(const std::string& dept) const {
     return dept_keys.at(dept);

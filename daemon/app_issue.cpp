@@ -37,14 +37,15 @@ std::string idempotency_key(const HttpRequest& req) {
 
 struct Item {
   std::shared_ptr<const libcert::Template> tmpl;
-  nlohmann::json data;
+  nlohmann::json data;           // as requested (valid_from/valid_to merged in)
+  libcert::LicenceData checked;  // the issuance service's validation of `data`
 };
 
 // Checks one issuing request object and everything that needs no write: the template exists and
 // belongs to the key's department, and the holder data passes the template's rules (422 with
 // every problem). Nothing is written for a request rejected here.
-Item check_item(const Services& s, const Principal& who, const nlohmann::json& body,
-                const std::string& where) {
+Item check_item(const Services& s, const IssuanceService& svc, const Principal& who,
+                const nlohmann::json& body, const std::string& where) {
   static const std::set<std::string> kAllowed = {"template", "data", "valid_from", "valid_to"};
   for (const auto& [k, v] : body.items()) {
     if (!kAllowed.count(k)) {
@@ -67,7 +68,7 @@ Item check_item(const Services& s, const Principal& who, const nlohmann::json& b
     throw ApiError(422, "unknown-template", "Unknown template",
                    where + ".template: no template '" + id + "'");
   }
-  Item item{s.templates->get(id), body["data"]};
+  Item item{s.templates->get(id), body["data"], {}};
   // A department issues only its own templates, with its own seal (checked here, at the
   // resource; the route already required licence:issue).
   require_department(who, item.tmpl->department().id, where + ".template '" + id + "'");
@@ -85,7 +86,7 @@ Item check_item(const Services& s, const Principal& who, const nlohmann::json& b
     item.data[k] = body[k];
   }
   try {
-    (void)item.tmpl->validate(item.data, *s.clock);
+    item.checked = svc.validate(*item.tmpl, item.data);
   } catch (const libcert::Error& e) {
     if (e.code() != libcert::ErrorCode::kValidation) throw;  // translated once, in error_map.h
     const ApiError a = map_current_exception("").problem;
@@ -152,13 +153,14 @@ Outcome issue_item(const Services& s, Metrics& metrics, const IssuanceService& s
   ctx.response = [&s](const LicenceRecord& r) {
     return std::pair<int, std::string>{201, issued_body(s, r)};
   };
-  // The holder data passed the template's rules in check_item(); the seal version, the clock and
+  // The holder data passed the template's rules in check_item() (the one validation: the
+  // issuance service seals item.checked as it is); the seal version, the clock and
   // the key are checked by the issuance service in the reserve transaction, before a serial is
   // taken: a request refused for any of these burns no serial. What can still fail is the
   // render/seal itself (a value that does not fit its box, a missing glyph); that serial becomes
   // a licence.void audit row.
   try {
-    const LicenceRecord rec = svc.issue(t, item.data, std::move(ctx));
+    const LicenceRecord rec = svc.issue(t, item.checked, std::move(ctx));
     metrics.count_issued(t.id());
     return {201, issued_body(s, rec), rec.id};
   } catch (const libcert::Error&) {
@@ -230,7 +232,7 @@ HttpResponse issue_licence(const Services& s, Metrics& metrics, const IssuanceSe
   need_issuing(s);
   const auto body = json_body(req, s.config->limits.json_body_bytes,
                               {"template", "data", "valid_from", "valid_to"});
-  const Item item = check_item(s, who, body, "body");
+  const Item item = check_item(s, svc, who, body, "body");
   const std::string hash = sha256_hex(req.method + " " + req.path + "\n" + req.body);
   return to_http(s, req, issue_item(s, metrics, svc, who, item, {who.id, key}, hash, req));
 }
@@ -261,7 +263,7 @@ HttpResponse issue_batch(const Services& s, Metrics& metrics, const IssuanceServ
       if (!it.is_object()) {
         throw ApiError(400, "invalid-request", "Invalid request", where + ": expected an object");
       }
-      const Item item = check_item(s, who, it, where);
+      const Item item = check_item(s, svc, who, it, where);
       // Each item is its own idempotent request: key#index, bound to the item's own content.
       const Outcome o = issue_item(s, metrics, svc, who, item,
                                    {who.id, key + "#" + std::to_string(i)}, sha256_hex(it.dump()),

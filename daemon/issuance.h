@@ -1,23 +1,26 @@
-// daemon/issuance.h (private to the stores) — the issuance protocol that every Store::issue()
-// runs, whatever the database (docs/service.md "Issuance"):
+// daemon/issuance.h (private to certd) — the pieces of the issuance protocol (docs/service.md
+// "Issuance") that the registry and the issuance service share:
 //
-//   1. reserve  — a short write transaction: active seal version, next serial from the counter,
-//                 a random status-list index free in licences AND reservations, one row in
-//                 `reservations`; commit.
-//   2. render   — the caller's callback (cairo/pango + PAdES seal), with NO lock or transaction
-//                 held, so that issuances render on every core at once.
-//   3. commit   — a short write transaction: the seal version used must still be the active one
-//                 (else: re-render with the same serial and index, at most kMaxRenders times),
-//                 delete the reservation, insert the licence + its audit row + the idempotency
-//                 response; commit.
-//   On a render or commit failure the reservation is released with a `licence.void` audit row
-//   (the serial is never reused); a reservation whose process died is voided once it is older
-//   than the lease (Store::void_abandoned_reservations, and lazily by every reserve).
+//   1. reserve  — Store::reserve, a short write transaction: active seal version, next serial from
+//                 the counter, a random status-list index free in licences AND reservations, one
+//                 row in `reservations`; commit.
+//   2. render   — the issuance service renders and seals with NO lock or transaction held, so
+//                 that issuances render on every core at once.
+//   3. commit   — Store::commit_issue, a short write transaction: the seal version used must still
+//                 be the active one (else: seal again with the same serial and index, at most
+//                 kMaxRenders times), delete the reservation, insert the licence + its audit row +
+//                 the idempotency response; commit.
+//   A serial that does not end as a licence is released by IssuanceGuard's destructor with a
+//   `licence.void` audit row (never reused); a reservation whose process died is voided once it
+//   is older than the lease (Store::void_abandoned_reservations, and lazily by every reserve).
 //
-//   certd::detail::IssueSteps steps{reserve_fn, commit_fn, release_fn};
-//   certd::LicenceRecord rec = certd::detail::run_issuance(steps, ctx, render);
+//   certd::IssuanceGuard guard(store, ctx);               // reserve (throws: nothing reserved)
+//   for (;;) {
+//     certd::Rendered r = render(guard.allocation());
+//     if (auto rec = guard.commit(r)) return *rec;        // committed: the guard lets go
+//   }                                                     // leaving the scope otherwise: void
 //
-// Thread-safety: run_issuance is re-entrant; the steps are the store's own (thread-safe) methods.
+// Thread-safety: a guard belongs to one issuance (one thread); the functions are re-entrant.
 #pragma once
 
 #include <cstdint>
@@ -29,7 +32,8 @@
 
 #include "store.h"
 
-namespace certd::detail {
+namespace certd {
+namespace detail {
 
 // Renders per issuance at most: the first, plus one per seal change seen at commit. Rotations are
 // rare administrative acts, so a third change within one issuance means the registry is being
@@ -46,29 +50,6 @@ struct Reservation {
   std::string principal, request_id;
   std::int64_t created_at = 0;
 };
-
-// What the commit step found. committed: `record` is in the registry. Otherwise the department's
-// active seal version is no longer the one the renderer used: `active_now` is the current one
-// (nullopt: none), and nothing was written.
-struct CommitResult {
-  bool committed = false;
-  LicenceRecord record;
-  std::optional<SealKeyVersion> active_now;
-};
-
-struct IssueSteps {
-  std::function<Allocation()> reserve;
-  std::function<CommitResult(const Allocation&, const Rendered&)> commit;
-  // Deletes the reservation (if it still exists) and appends its `licence.void` row with `why`,
-  // in one transaction. May throw RegistryError; run_issuance then leaves the row for the lease.
-  std::function<void(const Allocation&, const nlohmann::json& why)> release;
-};
-
-// Runs reserve → render → commit (re-rendering on a seal change, releasing on failure). Throws
-// what render or commit threw (after the release), or RegistryError (busy) after kMaxRenders seal
-// changes.
-LicenceRecord run_issuance(const IssueSteps& steps, const IssueContext& ctx,
-                           const std::function<Rendered(const Allocation&)>& render);
 
 // True when the version the renderer sealed with (`used`) is still the department's active one:
 // the same version number (a version's certificate never changes once installed; a revoked or
@@ -95,4 +76,37 @@ nlohmann::json void_details(const Reservation& r, const nlohmann::json& why);
 // messages name the field and the rule, never the holder's value).
 nlohmann::json failure_reason(const char* reason, const std::exception_ptr& e);
 
-}  // namespace certd::detail
+}  // namespace detail
+
+// Owns one reservation from Store::reserve until it commits as a licence; if it never does (the
+// render throws, the commit throws, the seal changes too often, the caller gives up), the
+// destructor releases it with a `licence.void` audit row whose reason is the one given to fail()
+// ("not-committed" if none), so the serial is accounted for whatever happened. A release that
+// fails (the database is busy or gone) leaves the reservation for the lease.
+class IssuanceGuard {
+ public:
+  // Store::reserve(ctx): throws what it throws (nothing reserved, no serial taken).
+  IssuanceGuard(Store& store, const IssueContext& ctx);
+  ~IssuanceGuard();
+  IssuanceGuard(const IssuanceGuard&) = delete;
+  IssuanceGuard& operator=(const IssuanceGuard&) = delete;
+
+  // The serial, status-list index and seal version to render with (the seal version is the one
+  // active at the last commit attempt).
+  [[nodiscard]] const Allocation& allocation() const { return a_; }
+  // Store::commit_issue: the committed record (with its PDF), or nullopt when the department's
+  // active seal version changed since allocation() was read — allocation().seal is then the
+  // version active now, and the caller seals again. Throws what commit_issue throws.
+  std::optional<LicenceRecord> commit(const Rendered& r);
+  // Why this reservation will not commit (detail::failure_reason), for its licence.void row.
+  void fail(nlohmann::json why) noexcept { why_ = std::move(why); }
+
+ private:
+  Store& store_;
+  const IssueContext& ctx_;
+  Allocation a_;
+  bool committed_ = false;
+  nlohmann::json why_;
+};
+
+}  // namespace certd

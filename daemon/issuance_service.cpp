@@ -4,6 +4,7 @@
 #include <map>
 
 #include "app_internal.h"
+#include "issuance.h"
 #include "libcert/issuer.h"
 #include "libcert/sign.h"
 #include "libcert/template.h"
@@ -120,7 +121,48 @@ SealKeyVersion IssuanceService::usable_seal(const std::optional<SealKeyVersion>&
   return v;
 }
 
-LicenceRecord IssuanceService::issue(const libcert::Template& t, const nlohmann::json& data,
+LicenceRecord issue_licence(Store& store, const IssueContext& ctx,
+                            const std::function<Rendered(const Allocation&)>& render) {
+  IssuanceGuard guard(store, ctx);  // reserve: throws with nothing reserved, no serial taken
+  for (int attempt = 1;; ++attempt) {
+    Rendered r;
+    try {
+      r = render(guard.allocation());
+    } catch (...) {
+      guard.fail(detail::failure_reason("render-failed", std::current_exception()));
+      throw;
+    }
+    std::optional<LicenceRecord> rec;
+    try {
+      rec = guard.commit(r);
+    } catch (...) {
+      // Nothing was committed (or, if the COMMIT itself was lost on the way back, the
+      // reservation is already gone and the guard finds nothing to void).
+      guard.fail(detail::failure_reason("commit-failed", std::current_exception()));
+      throw;
+    }
+    if (rec) return std::move(*rec);
+    // The seal version changed between reserve and commit (an activation, retirement or
+    // revocation committed in between): seal again with the version active now, same serial and
+    // index, so that no licence is committed with a version that was no longer active at its
+    // issue time.
+    if (attempt >= detail::kMaxRenders) {
+      guard.fail({{"reason", "seal-changed"}, {"renders", attempt}});
+      throw RegistryError(RegistryError::Code::kBusy,
+                          "the seal key version of department " + ctx.department + " changed " +
+                              std::to_string(attempt) + " times while serial " +
+                              guard.allocation().serial +
+                              " was being sealed; nothing was issued, retry");
+    }
+  }
+}
+
+libcert::LicenceData IssuanceService::validate(const libcert::Template& t,
+                                               const nlohmann::json& data) const {
+  return t.validate(data, *s_.clock);
+}
+
+LicenceRecord IssuanceService::issue(const libcert::Template& t, const libcert::LicenceData& data,
                                      IssueContext ctx) const {
   const std::string dept = t.department().id;
   ctx.now = s_.clock->now();
@@ -132,10 +174,9 @@ LicenceRecord IssuanceService::issue(const libcert::Template& t, const nlohmann:
   ctx.check_seal = [&](const std::optional<SealKeyVersion>& v) {
     (void)usable_seal(v, dept, ctx.now, last_issued);
   };
-  return s_.store->issue(ctx, [&](const Allocation& a) {
+  return issue_licence(*s_.store, ctx, [&](const Allocation& a) {
     libcert::IssueRequest r;
     r.template_id = t.id();
-    r.data = data;
     r.serial = a.serial;
     r.status_index = static_cast<std::uint32_t>(a.status_index);
     // Seal with the version the registry held active in the reserve transaction; the issue time
@@ -160,7 +201,8 @@ LicenceRecord IssuanceService::issue(const libcert::Template& t, const nlohmann:
     ring.add(dept, std::move(signer));
     const libcert::Issuer issuer(*s_.templates, ring,
                                  libcert::IssuerOptions{s_.clock, s_.config->qr_host, s_.tsa});
-    const libcert::IssuedLicence lic = issuer.issue(r);
+    // The data validate() normalised, sealed as it is: validated once per issuance.
+    const libcert::IssuedLicence lic = issuer.issue(r, data);
     Rendered out;
     out.id = lic.identifier;
     out.number = lic.identifier;

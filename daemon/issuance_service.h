@@ -2,11 +2,12 @@
 // holder data to a committed, sealed licence, and the readiness of that path (/readyz).
 //
 //   certd::IssuanceService svc(services, metrics);
-//   certd::LicenceRecord rec = svc.issue(tmpl, data, ctx);     // 503 ApiError when it must not seal
-//   certd::Readiness r = svc.readiness();                      // cached ~1 s
+//   certd::LicenceRecord rec = svc.issue(tmpl, data, ctx);     // 503 ApiError when it must not
+//   seal certd::Readiness r = svc.readiness();                      // cached ~1 s
 //
-// issue() runs the registry's issuance protocol (store.h, issuance.h: reserve → render and seal
-// with no lock held → commit; a serial whose render or commit fails becomes a licence.void row)
+// issue() drives the registry's issuance protocol itself (issue_licence below: reserve → render
+// and seal with no lock held → commit, under a guard that voids the serial unless the licence
+// commits)
 // and refuses, before any serial is taken and with nothing written, to seal when:
 //   - the department has no active seal key version, or its certificate expires within
 //     seal.refuse_days (service.md);
@@ -24,6 +25,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -34,9 +36,20 @@
 
 namespace libcert {
 class Template;
+struct LicenceData;
 }
 
 namespace certd {
+
+// Drives one issuance through the registry (store.h, issuance.h): an IssuanceGuard reserves the
+// serial, status-list index and active seal version; `render` renders and seals with no lock
+// held; the guard commits, and `render` runs again with the version active then if a rotation
+// committed in between (at most detail::kMaxRenders renders, then RegistryError busy). Unless the
+// licence commits, the guard voids the serial (a licence.void audit row naming the reason) and the
+// exception propagates. Returns the committed record with its PDF. IssuanceService::issue is this
+// with certd's render; the store tests call it with their own.
+LicenceRecord issue_licence(Store& store, const IssueContext& ctx,
+                            const std::function<Rendered(const Allocation&)>& render);
 
 // Why `now` must not be used to seal with version `v` (nullopt: it may). `last_issued` is the
 // department's latest issued_at in the registry.
@@ -53,11 +66,18 @@ class IssuanceService {
  public:
   IssuanceService(const Services& s, Metrics& metrics) : s_(s), metrics_(metrics) {}
 
-  // Issues one licence of `tmpl` for `data` (already validated against the template's rules) with
-  // the registry context `ctx` (department, codes, actor, idempotency; ctx.now and
-  // ctx.check_seal are set here). Throws ApiError 503 for the refusals above, libcert::Error
-  // for a render/seal failure (the serial is then voided) and RegistryError.
-  LicenceRecord issue(const libcert::Template& tmpl, const nlohmann::json& data,
+  // The one validation of an issuance's holder data: `data` against `tmpl`'s field rules, with
+  // "today" from certd's clock. Returns the normalised data that issue() seals as it is (it is not
+  // validated again). Throws libcert::Error(kValidation) listing every problem. Writes nothing:
+  // callers run it before they take an idempotency key or a serial.
+  [[nodiscard]] libcert::LicenceData validate(const libcert::Template& tmpl,
+                                              const nlohmann::json& data) const;
+
+  // Issues one licence of `tmpl` for `data` (validate()'s result) with the registry context `ctx`
+  // (department, codes, actor, idempotency; ctx.now and ctx.check_seal are set here), through
+  // issue_licence(). Throws ApiError 503 for the refusals above, libcert::Error for a render/seal
+  // failure (the serial is then voided) and RegistryError.
+  LicenceRecord issue(const libcert::Template& tmpl, const libcert::LicenceData& data,
                       IssueContext ctx) const;
 
   // The issuing path's readiness: registry answering and writable, clock within the skew of every

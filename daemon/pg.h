@@ -21,7 +21,8 @@
 // and a broken connection → unavailable; XX001/XX002 (data/index corrupted) → corrupt; the rest
 // → internal. A Conn that failed with unavailable or corrupt is poisoned() and never pooled again.
 //
-// Thread-safety: a Conn is used by one thread at a time; PgStore hands connections out of a pool.
+// Thread-safety: a Conn is used by one thread at a time; the registry's PostgreSQL driver
+// (pg_store.h) wraps one per port::Connection.
 #pragma once
 
 #include <libpq-fe.h>
@@ -71,6 +72,9 @@ class Result {
  public:
   explicit Result(PGresult* r) : r_(r) {}
   [[nodiscard]] int rows() const { return PQntuples(r_.get()); }
+  [[nodiscard]] int columns() const { return PQnfields(r_.get()); }
+  // True for a bytea column (type OID 17, pg_type.h BYTEAOID): its text form is escaped.
+  [[nodiscard]] bool is_bytea(int col) const { return PQftype(r_.get(), col) == 17; }
   [[nodiscard]] std::int64_t affected() const;  // rows changed by INSERT/UPDATE/DELETE
   [[nodiscard]] bool is_null(int row, int col) const {
     return PQgetisnull(r_.get(), row, col) != 0;

@@ -12,8 +12,8 @@
 //   st.run();
 //   tx.commit();                                           // otherwise ROLLBACK in ~Tx
 //
-// Thread-safety: a Db (one connection) is used by one thread at a time; SqliteStore hands
-// connections out of a pool.
+// Thread-safety: a Db (one connection) is used by one thread at a time; the registry's SQLite
+// driver (sqlite_store.h) wraps one per port::Connection.
 #pragma once
 
 #include <sqlite3.h>
@@ -66,6 +66,9 @@ class Stmt {
   void run();
   void reset();
 
+  [[nodiscard]] int columns() const { return sqlite3_column_count(st_.get()); }
+  // SQLITE_INTEGER, SQLITE_FLOAT, SQLITE_TEXT, SQLITE_BLOB or SQLITE_NULL, of the current row.
+  [[nodiscard]] int column_type(int col) const { return sqlite3_column_type(st_.get(), col); }
   [[nodiscard]] bool is_null(int col) const;
   [[nodiscard]] std::string text(int col) const;
   [[nodiscard]] std::optional<std::string> opt_text(int col) const;
@@ -89,6 +92,7 @@ class Db {
   void exec(const std::string& sql);
   [[nodiscard]] Stmt prepare(std::string_view sql);
   [[nodiscard]] int changes() const { return sqlite3_changes(h_->db.get()); }
+  [[nodiscard]] std::int64_t total_changes() const { return sqlite3_total_changes64(h_->db.get()); }
   [[nodiscard]] sqlite3* raw() const { return h_->db.get(); }
   // True once a call failed with unavailable or corrupt: the pool must drop this connection.
   [[nodiscard]] bool poisoned() const { return h_->poisoned; }

@@ -133,55 +133,28 @@ nlohmann::json failure_reason(const char* reason, const std::exception_ptr& e) {
   return why;
 }
 
-namespace {
-
-// A release that fails (the database is busy or gone) leaves the reservation in place: it is
-// voided as abandoned once the lease expires, so the serial is accounted for either way.
-void release_quietly(const IssueSteps& steps, const Allocation& a, const nlohmann::json& why) {
-  try {
-    steps.release(a, why);
-  } catch (const std::exception&) {
-  }
-}
-
-}  // namespace
-
-LicenceRecord run_issuance(const IssueSteps& steps, const IssueContext& ctx,
-                           const std::function<Rendered(const Allocation&)>& render) {
-  Allocation a = steps.reserve();  // throws: nothing reserved, no serial taken
-  for (int attempt = 1;; ++attempt) {
-    Rendered r;
-    try {
-      r = render(a);
-    } catch (...) {
-      release_quietly(steps, a, failure_reason("render-failed", std::current_exception()));
-      throw;
-    }
-    CommitResult c;
-    try {
-      c = steps.commit(a, r);
-    } catch (...) {
-      // Nothing was committed (or, if the COMMIT itself was lost on the way back, the
-      // reservation is already gone and the release finds nothing to void).
-      release_quietly(steps, a, failure_reason("commit-failed", std::current_exception()));
-      throw;
-    }
-    if (c.committed) return c.record;
-    // The seal version changed between reserve and commit (an activation, retirement or
-    // revocation committed in between): seal again with the version active now, same serial
-    // and index, so that no licence is committed with a version that was no longer active at its
-    // issue time.
-    if (attempt >= kMaxRenders) {
-      release_quietly(steps, a, {{"reason", "seal-changed"}, {"renders", attempt}});
-      throw RegistryError(RegistryError::Code::kBusy, "the seal key version of department " + ctx.department +
-                                        " changed " + std::to_string(attempt) +
-                                        " times while serial " + a.serial +
-                                        " was being sealed; nothing was issued, retry");
-    }
-    a.seal = c.active_now;
-  }
-}
-
 }  // namespace detail
+
+IssuanceGuard::IssuanceGuard(Store& store, const IssueContext& ctx)
+    : store_(store), ctx_(ctx), a_(store.reserve(ctx)) {}
+
+IssuanceGuard::~IssuanceGuard() {
+  if (committed_) return;
+  try {
+    (void)store_.release_reservation(
+        ctx_, a_, why_.is_object() ? why_ : nlohmann::json{{"reason", "not-committed"}});
+  } catch (...) {  // NOLINT(bugprone-empty-catch): the lease voids it later (see the header)
+  }
+}
+
+std::optional<LicenceRecord> IssuanceGuard::commit(const Rendered& r) {
+  CommitResult c = store_.commit_issue(ctx_, a_, r);
+  if (c.committed) {
+    committed_ = true;
+    return std::move(c.record);
+  }
+  a_.seal = std::move(c.active_now);
+  return std::nullopt;
+}
 
 }  // namespace certd

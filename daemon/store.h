@@ -1,23 +1,25 @@
 // daemon/store.h — the registry: principals (API keys), licences, idempotency records, seal key
-// versions and the audit log, behind one interface so that SQLite (sqlite_store.h, the embedded
-// default) and PostgreSQL (pg_store.h) share the schema and the same test suite.
+// versions and the audit log. One implementation of its rules (registry.h) over a narrow SQL
+// port (sql_port.h) with two drivers: SQLite (sqlite_store.h, the embedded default) and
+// PostgreSQL (pg_store.h); both run the same schema and the same test suite.
 //
 //   auto store = certd::open_store("registry.db");          // applies pending migrations
 //   store->void_abandoned_reservations(now);                  // at start-up (certd does)
 //   auto p = store->find_principal(certd::sha256_hex(api_key));
 //   certd::IssueContext ctx{...};
-//   certd::LicenceRecord rec = store->issue(ctx, [&](const certd::Allocation& a) {
+//   certd::LicenceRecord rec = certd::issue_licence(*store, ctx, [&](const certd::Allocation& a) {
 //     return render_and_seal(a.serial, a.status_index, a.seal);  // runs with NO lock held
-//   });
+//   });                                                           // (issuance_service.h)
 //
 // Issuance is two short write transactions with the render between them (issuance.h,
 // docs/service.md "Issuance"): reserve (serial, status-list index, active seal version, a
 // `reservations` row) → render and seal outside any lock, so that requests render on every core →
 // commit (seal version re-checked, reservation deleted, licence + audit row + idempotency
-// response inserted). A serial whose render or commit fails, or whose process died in between,
-// becomes a `licence.void` audit row.
+// response inserted). The issuance service drives the three steps; a guard (IssuanceGuard)
+// releases the serial as a `licence.void` audit row unless the licence commits, and a
+// reservation whose process died in between is voided once older than the lease.
 //
-// Guarantees every implementation must keep (tests/integration/store_test.cpp checks them):
+// Guarantees the registry keeps (tests/integration/store_test.cpp checks them on both engines):
 //  - every write is one transaction; a state change and its audit_log row commit together, and the
 //    audit index has no gap;
 //  - serials are unique per (type_code, issuer_code), taken from a counter (never MAX()+1), never
@@ -27,21 +29,22 @@
 //    (an issuance in progress), or a `licence.void` audit row (render/commit failed, or the
 //    reservation was abandoned for longer than StoreOptions::reservation_lease_s);
 //  - a licence is committed only with the seal version that is active at its commit (a rotation
-//    between reserve and commit makes issue() render again with the same serial and index);
-//  - issue() returns only after the licence row, its audit row and the idempotency response are
-//    committed (a licence a client was told about is never lost);
+//    between reserve and commit makes commit_issue() refuse, and the issuer seals again with the
+//    same serial and index);
+//  - commit_issue() returns only after the licence row, its audit row and the idempotency
+//    response are committed (a licence a client was told about is never lost);
 //  - an idempotency key is bound to one request body: begin() says Started / Replay / InFlight /
 //    Mismatch.
 // Thread-safety: every method may be called from many threads at once.
 // Failure: methods throw certd::RegistryError (registry_error.h) for database failures, with a
 // code (busy → retry later, unavailable, conflict, state, corrupt, exhausted, internal) that does
-// not depend on the database engine, and whatever the issue() callbacks throw (the serial is then
-// voided, nothing else is written).
+// not depend on the database engine.
 #pragma once
 
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -162,6 +165,15 @@ struct Rendered {
   std::int64_t issued_at = 0;
 };
 
+// What commit_issue() found. committed: `record` is in the registry (with its PDF). Otherwise the
+// department's active seal version is no longer the one the renderer used: `active_now` is the
+// current one (nullopt: none), and nothing was written.
+struct CommitResult {
+  bool committed = false;
+  LicenceRecord record;
+  std::optional<SealKeyVersion> active_now;
+};
+
 struct IdempotencyRef {
   std::string principal;
   std::string key;
@@ -235,8 +247,8 @@ class Store {
   virtual bool revoke_principal(const std::string& id, std::int64_t now, const Actor& by) = 0;
 
   // --- idempotency ---
-  // kStarted: the caller owns the key and must call issue() with it, finish_idempotent() or
-  // abandon_idempotent(). An in-flight record older than `lease_seconds` (its owner crashed) is
+  // kStarted: the caller owns the key and must complete it in commit_issue(), finish_idempotent()
+  // or abandon_idempotent(). An in-flight record older than `lease_seconds` (its owner crashed) is
   // taken over.
   virtual IdempotencyBegin begin_idempotent(const IdempotencyRef& ref,
                                             const std::string& request_sha256, std::int64_t now,
@@ -247,21 +259,28 @@ class Store {
   // Forgets an in-flight key (a transient failure: the client may retry with the same key).
   virtual void abandon_idempotent(const IdempotencyRef& ref) = 0;
 
-  // --- licences ---
-  // Reserve transaction: void reservations older than the lease, read the active seal version
-  // (ctx.check_seal), take the next serial and a random free status-list index (rng), insert the
-  // reservation. Then `render` with no lock held (concurrent issuances render in parallel). Then
-  // the commit transaction: if the active seal version is no longer the one rendered with,
-  // `render` again (same serial and index; at most detail::kMaxRenders times, then RegistryError
-  // busy); else delete the reservation and insert the licence, its audit row and (if
-  // ctx.idempotency) the idempotency response. If `render` or the commit throws, the
-  // reservation is released with a `licence.void` audit row (serial, status index, reason) and
-  // the exception propagates; the serial is never reused.
-  virtual LicenceRecord issue(const IssueContext& ctx,
-                              const std::function<Rendered(const Allocation&)>& render) = 0;
+  // --- licences: the issuance protocol (issuance.h), driven by the issuance service ---
+  // The reserve transaction: void reservations older than the lease, read the department's
+  // active seal version (ctx.check_seal may refuse it: nothing reserved, no serial taken), take
+  // the next serial from the counter and a random free status-list index (StoreOptions::rng),
+  // insert the reservation. From its commit on, the serial ends as a licence or a licence.void
+  // row. Throws RegistryError (kExhausted: no free status-list index) and what check_seal threw.
+  virtual Allocation reserve(const IssueContext& ctx) = 0;
+  // The commit transaction: if the department's active seal version is no longer a.seal, nothing
+  // is written and the result says which one is active now (seal again, same serial and index);
+  // else delete the reservation and insert the licence, its audit row and (if ctx.idempotency)
+  // the idempotency response, all at once. Throws RegistryError: busy when the reservation was
+  // voided as abandoned meanwhile, conflict when the idempotency key was taken over.
+  virtual CommitResult commit_issue(const IssueContext& ctx, const Allocation& a,
+                                    const Rendered& r) = 0;
+  // Deletes the reservation (if it still exists) and appends its `licence.void` audit row with
+  // `why` ({"reason": ..., ...}: detail::void_details), in one transaction. false: nothing to void
+  // (committed, or voided already). Throws RegistryError; the row then stays for the lease.
+  virtual bool release_reservation(const IssueContext& ctx, const Allocation& a,
+                                   const nlohmann::json& why) = 0;
   // Voids every reservation created at or before now - StoreOptions::reservation_lease_s (its
   // issuer died between reserve and commit): deletes it and appends a `licence.void` audit row
-  // (reason "abandoned"), all in one transaction. certd calls it at start-up; issue() does the
+  // (reason "abandoned"), all in one transaction. certd calls it at start-up; reserve() does the
   // same lazily. Returns how many were voided.
   virtual std::int64_t void_abandoned_reservations(std::int64_t now) = 0;
   [[nodiscard]] virtual std::optional<LicenceRecord> get_licence(const std::string& id,
@@ -360,8 +379,9 @@ struct StoreOptions {
   std::string sqlite_vfs;
 };
 
-// Opens the registry at `location` (a SQLite file path; "postgresql://…" is issue 11) and applies
-// pending migrations. Throws RegistryError, or libcert::Error(kInvalidArgument) for an unknown scheme.
+// Opens the registry at `location` — a SQLite file path, or a libpq URI ("postgresql://…",
+// "postgres://…") — with that engine's driver, and applies pending migrations. Throws
+// RegistryError, or libcert::Error(kInvalidArgument) for an unknown scheme.
 std::unique_ptr<Store> open_store(const std::string& location, const StoreOptions& options = {});
 
 // SHA-256 of bytes as lower-case hex (OpenSSL).

@@ -116,12 +116,23 @@ Issuer::Issuer(const TemplateSet& templates, const SealKeyring& seals, IssuerOpt
 
 IssuedLicence Issuer::issue(const IssueRequest& request) const {
   const auto tmpl = templates_.get(request.template_id);
+  (void)seals_.get(tmpl->department().id);  // fail before any work if there is no seal key
+  IssueRequest r = request;
+  r.issued_at = request.issued_at.value_or(options_.clock->now());
+  return issue(r, tmpl->validate(request.data, FixedClock(*r.issued_at)));
+}
+
+IssuedLicence Issuer::issue(const IssueRequest& request, const LicenceData& data) const {
+  const auto tmpl = templates_.get(request.template_id);
+  if (data.template_id != tmpl->id()) {
+    throw Error(ErrorCode::kInvalidArgument, "Issuer::issue: holder data validated for template '" +
+                                                 data.template_id + "', not '" + tmpl->id() + "'");
+  }
   const Department& dept = tmpl->department();
   const Signer& signer = seals_.get(dept.id);  // fail before any work if there is no seal key
 
   const std::int64_t issued_at = request.issued_at.value_or(options_.clock->now());
   const FixedClock at(issued_at);
-  const LicenceData data = tmpl->validate(request.data, at);
 
   IssuedLicence out;
   out.id = LicenceId::make(tmpl->type_code(), dept.uscc, request.serial, request.version);

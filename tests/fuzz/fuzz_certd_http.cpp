@@ -1,9 +1,9 @@
 // fuzz_certd_http — certd's whole request path without sockets (issue 10): a raw HTTP/1.1 request
 // (request line, headers, body) is split the way cpp-httplib would hand it over (server.cpp
 // to_request: method, percent-decoded path, query parameters, headers, body) and dispatched by
-// certd::App::handle against a real SQLite registry in a temporary directory, the real template
-// set, seal keys and trust anchor (keys-example). Two principals exist with fixed keys the seeds
-// use: an admin (lic_aaaa…) and a samr department key (lic_bbbb…).
+// certd::App::handle against certd_world.h's world: a real SQLite registry in a temporary
+// directory, the real template set, seal keys and trust anchor (keys-example). The seeds use two
+// of its fixed keys: the admin's (lic_aaaa…) and samr's (lic_bbbb…).
 //
 // Invariants: handle() returns (it promises never to throw); no response is a 500 (an internal
 // error is a bug: bad input must be a 4xx, overload a 503); a problem response is problem+json
@@ -19,21 +19,13 @@
 #include <string>
 #include <string_view>
 
-#include "app.h"
-#include "auth.h"
+#include "certd_world.h"
 #include "fuzz_support.h"
-#include "libcert/clock.h"
-#include "libcert/template.h"
-#include "libcert/trust_bundle.h"
-#include "libcert/verify.h"
-#include "seal_keys.h"
-#include "seals.h"
-#include "store.h"
 
 namespace {
 
-const std::string kAdminKey = "lic_" + std::string(52, 'a');
-const std::string kSamrKey = "lic_" + std::string(52, 'b');
+const std::string& kAdminKey = fuzz::kAdminKey;
+const std::string& kSamrKey = fuzz::kSamrKey;
 
 std::string percent_decode(std::string_view s) {
   std::string out;
@@ -94,98 +86,13 @@ certd::HttpRequest parse_request(std::string_view in) {
   return r;
 }
 
-// Everything the App needs, built once per process (a fuzzer run shares one registry).
-struct World {
-  std::filesystem::path dir;
-  certd::Config config;
-  libcert::FixedClock clock{1780272000};  // 2026-06-01
-  libcert::SeededRng rng{10};
-  std::unique_ptr<certd::Store> store;
-  libcert::TemplateSet templates;
-  libcert::TrustStore trust;
-  libcert::TrustBundle seals;
-  std::unique_ptr<certd::SealKeys> seal_keys;
-  std::mutex log_mu;
-  std::string last_log;
-  std::unique_ptr<certd::App> app;
-
-  World()
-      : dir(make_dir()),
-        store(certd::open_store((dir / "registry.db").string())),
-        templates(libcert::TemplateSet::load(LIBCERT_SOURCE_DIR "/templates")),
-        seals(certd::load_seal_bundle(templates, LIBCERT_SOURCE_DIR "/keys-example", clock.now())) {
-    config.limits.verify_per_minute = 1000000;
-    config.limits.verify_burst = 1000000;
-    config.limits.auth_failures_per_minute = 100000;
-    trust.add_path(LIBCERT_SOURCE_DIR "/keys-example/root/root.crt");
-    const certd::Actor by{"fuzz", ""};
-    // The production issuing path: seal key versions in the registry (the keys-example seals
-    // imported as version 1), sealed through certd's issuance service.
-    certd::SealKeyOptions sko;
-    sko.keys_dir = LIBCERT_SOURCE_DIR "/keys-example";
-    sko.seal_key_dir = (dir / "seal-keys").string();
-    seal_keys = std::make_unique<certd::SealKeys>(*store, templates, sko, &rng);
-    (void)seal_keys->bootstrap(clock.now(), by);
-    auto add = [&](const std::string& key, std::optional<std::string> dept,
-                   std::vector<std::string> scopes) {
-      certd::NewPrincipal p;
-      p.department = std::move(dept);
-      p.scopes = std::move(scopes);
-      p.label = "fuzz";
-      p.key_prefix = key.substr(0, 12);
-      p.key_sha256 = certd::sha256_hex(key);
-      (void)store->create_principal(p, clock.now(), by);
-    };
-    add(kAdminKey, std::nullopt, certd::admin_scopes());
-    add(kSamrKey, "samr", certd::department_scopes());
-    certd::Services s;
-    s.config = &config;
-    s.store = store.get();
-    s.clock = &clock;
-    s.rng = &rng;
-    s.templates = &templates;
-    s.seal_keys = seal_keys.get();
-    s.trust = &trust;
-    s.seals = &seals;
-    s.log = [this](const std::string& line) {
-      std::lock_guard l(log_mu);
-      last_log = line;
-    };
-    app = std::make_unique<certd::App>(s);
-  }
-  ~World() {
-    app.reset();
-    seal_keys.reset();
-    store.reset();
-    std::error_code ec;
-    std::filesystem::remove_all(dir, ec);
-  }
-
-  static std::filesystem::path make_dir() {
-    std::string t = (std::filesystem::temp_directory_path() / "fuzz_certd_http.XXXXXX").string();
-    if (mkdtemp(t.data()) == nullptr) std::abort();
-    return t;
-  }
-};
-
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  static World world;
+  static fuzz::CertdWorld world("fuzz_certd_http");
   const std::string_view raw(reinterpret_cast<const char*>(data), size);
   const certd::HttpRequest req = parse_request(raw);
-  // handle() promises never to throw: anything escaping it, even libcert::Error, is a bug.
-  bool returned = false;
-  certd::HttpResponse r;
-  fuzz::run([&] {
-    r = world.app->handle(req);
-    returned = true;
-  });
-  fuzz::require(returned, "App::handle threw");
-  static const bool verbose = std::getenv("FUZZ_VERBOSE") != nullptr;
-  if (verbose)
-    std::fprintf(stderr, "%s %s -> %d %.200s\n", req.method.c_str(), req.path.c_str(), r.status,
-                 r.body.c_str());
+  const certd::HttpResponse r = world.handle(req);
   fuzz::require(r.status >= 200 && r.status <= 599, "status outside 200..599");
   if (r.status == 500)
     std::fprintf(stderr, "500: %s\nlog: %s\n", r.body.c_str(), world.last_log.c_str());

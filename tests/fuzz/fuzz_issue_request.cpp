@@ -1,72 +1,82 @@
 // fuzz_issue_request — an issuance request as certd receives it (POST /v1/licences:
 // {"template": id, "data": {...}, "valid_from"?, "valid_to"?}, docs/service.md) on arbitrary bytes,
-// against the real template set: JSON parsing, Template::validate (every field rule), then for
-// accepted data the metadata, every layout expression and the renderer. Invariants: validation
-// fails only with Error(kValidation) listing at least one problem; accepted data is normalised
-// (validating it again gives the same values); rendering fails only with Error(kRender) (a value
-// that passes the field rules but does not fit its box), and its PDF opens in the strict reader.
+// through certd's production path: App::handle → request checks → the issuance service's one
+// validation of the holder data → the registry's reserve → render and seal with the department's
+// registry seal key version → commit (certd_world.h: a real SQLite registry, the real template
+// set and keys-example seals). An unknown or missing template id is replaced by one picked by the
+// input size, and the request carries the key of that template's department, so that most inputs
+// reach validation and the renderer rather than stopping at the template check.
+//
+// Invariants: handle() returns; the answer is 201 (issued), 400 (malformed request), 413 (over a
+// size limit), 422 (the holder data broke a field rule, or a value cannot be printed) — never a
+// 500, never another status; a 422 is problem+json naming at least one field of body.data or the
+// render; a 201 licence is in the registry with the PDF answered (its SHA-256 matches) and the PDF
+// opens in the strict reader; after every request no reservation is left open (a serial is a
+// licence or a licence.void row: the issuance guard) and every refusal before the render wrote no
+// licence.
 #include <algorithm>
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 
+#include "certd_world.h"
 #include "fuzz_support.h"
-#include "libcert/clock.h"
 #include "libcert/pdf.h"
-#include "libcert/render.h"
-#include "libcert/template.h"
+#include "sqlite.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  static const auto set = libcert::TemplateSet::cached(LIBCERT_SOURCE_DIR "/templates");
-  static const auto ids = set->ids();
-  static const libcert::FixedClock clock(1780272000);  // 2026-06-01
-  static const libcert::Renderer renderer;
+  static fuzz::CertdWorld world("fuzz_issue_request");
+  static const auto ids = world.templates.ids();
+  static int n = 0;
   const std::string_view text(reinterpret_cast<const char*>(data), size);
   nlohmann::json body = nlohmann::json::parse(text, nullptr, false);
   if (body.is_discarded() || !body.is_object()) return 0;  // certd answers 400 before validating
 
-  fuzz::run([&] {
-    // An unknown or missing template id still exercises validation: pick one by the input size.
-    std::string id = ids[size % ids.size()];
-    if (auto t = body.find("template"); t != body.end() && t->is_string()) {
-      if (std::find(ids.begin(), ids.end(), t->get<std::string>()) != ids.end()) id = *t;
-    }
-    const auto tmpl = set->get(id);
-    nlohmann::json holder = body.value("data", nlohmann::json::object());
-    for (const char* k : {"valid_from", "valid_to"}) {
-      if (body.contains(k) && tmpl->field(k) != nullptr && holder.is_object()) holder[k] = body[k];
-    }
-    libcert::LicenceData d;
-    try {
-      d = tmpl->validate(holder, clock);
-    } catch (const libcert::Error& e) {
-      fuzz::require(e.code() == libcert::ErrorCode::kValidation,
-                    "validate failed with another code");
-      fuzz::require(!e.problems().empty(), "validation failed without a problem");
-      return;
-    }
-    nlohmann::json again = nlohmann::json::object();
-    for (const auto& [k, v] : d.values) again[k] = v;
-    const libcert::LicenceData d2 = tmpl->validate(again, clock);
-    fuzz::require(d2.values == d.values, "validated data is not a fixed point of validation");
+  std::string id = ids[size % ids.size()];
+  if (auto t = body.find("template"); t != body.end() && t->is_string()) {
+    if (std::find(ids.begin(), ids.end(), t->get<std::string>()) != ids.end()) id = *t;
+  }
+  body["template"] = id;
+  const std::string dept = world.templates.get(id)->department().id;
 
-    const libcert::IssueContext ctx{"1.2.156.3005.2.11100000000000000X.11540000MB0000000X.001.1.X",
-                                    "2026-06-01", 1};
-    (void)tmpl->metadata(d, ctx);
-    for (const auto& block : tmpl->layout().blocks) {
-      for (const auto& line : block.lines) (void)tmpl->expand(line.text, d, ctx);
+  certd::HttpRequest req;
+  req.method = "POST";
+  req.path = "/v1/licences";
+  req.remote_addr = "127.0.0.1";
+  req.headers = {{"Authorization", "Bearer " + world.dept_key(dept)},
+                 {"Content-Type", "application/json"},
+                 {"Idempotency-Key", "fuzz-" + std::to_string(++n)}};
+  req.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+
+  const std::int64_t licences_before = world.store->count_licences();
+  const certd::HttpResponse r = world.handle(req);
+  fuzz::require(r.status == 201 || r.status == 400 || r.status == 413 || r.status == 422,
+                "an issuing request answered other than 201, 400, 413 or 422");
+  const auto j = nlohmann::json::parse(r.body, nullptr, false);
+  fuzz::require(j.is_object(), "the answer is not a JSON object");
+  if (r.status == 201) {
+    const auto rec = world.store->get_licence(j.value("id", std::string()), true);
+    fuzz::require(rec.has_value(), "a 201 licence is not in the registry");
+    fuzz::require(rec->pdf_sha256 == j.value("pdf_sha256", std::string()) &&
+                      certd::sha256_hex(rec->pdf) == rec->pdf_sha256,
+                  "the registry's PDF is not the one answered");
+    fuzz::run([&] {
+      const auto doc = libcert::pdf::Document::open(rec->pdf);
+      fuzz::require(doc.page_refs().size() == 1, "an issued licence has one page");
+    });
+    fuzz::require(world.store->count_licences() == licences_before + 1, "201 without one licence");
+  } else {
+    fuzz::require(j.value("status", 0) == r.status, "a problem names another status");
+    fuzz::require(world.store->count_licences() == licences_before, "a refusal wrote a licence");
+    if (r.status == 422) {
+      const std::string detail = j.value("detail", std::string());
+      fuzz::require(!detail.empty(), "a 422 without a detail");
     }
-    try {
-      const libcert::RenderResult r = renderer.render(*tmpl, d,
-                                                      {.identifier = ctx.identifier,
-                                                       .issue_date = ctx.issue_date,
-                                                       .qr_text = "HTTPS://LIC.ALI.EXAMPLE/V/FUZZ",
-                                                       .created_at = clock.now()});
-      const auto doc = libcert::pdf::Document::open(r.pdf);
-      fuzz::require(doc.page_refs().size() == 1, "a rendered licence has one page");
-    } catch (const libcert::Error& e) {
-      fuzz::require(e.code() == libcert::ErrorCode::kRender, "render failed with another code");
-    }
-  });
+  }
+  // No reservation outlives its request: it became the licence or a licence.void row.
+  auto db = certd::sql::Db::open((world.dir / "registry.db").string(), 5000);
+  auto st = db.prepare("SELECT COUNT(*) FROM reservations");
+  fuzz::require(st.step() && st.int64(0) == 0, "a reservation left open after the request");
   return 0;
 }

@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "auth.h"
+#include "issuance_service.h"
 #include "libcert/error.h"
 #include "sqlite.h"
 #include "sqlite_store.h"
@@ -75,8 +76,8 @@ class StoreTest : public ::testing::Test {
     return c;
   }
   certd::LicenceRecord issue(const std::string& dept = "samr", const std::string& type = "TYPEA") {
-    return store_->issue(ctx(dept, type),
-                         [&](const certd::Allocation& a) { return render(a, dept, type); });
+    return certd::issue_licence(*store_, ctx(dept, type),
+                                [&](const certd::Allocation& a) { return render(a, dept, type); });
   }
   std::int64_t count(const std::string& sqlq) { return RawDb(location_).int64(sqlq); }
 
@@ -152,7 +153,8 @@ class StoreTest : public ::testing::Test {
     if (pid == 0) {
       try {
         auto child = open();
-        child->issue(ctx(), [](const certd::Allocation&) -> certd::Rendered { _exit(0); });
+        certd::issue_licence(*child, ctx(),
+                             [](const certd::Allocation&) -> certd::Rendered { _exit(0); });
       } catch (...) {
       }
       _exit(3);  // did not reach the render
@@ -305,7 +307,7 @@ TEST_F(StoreTest, SealLifecycleIsAtomicAuditedAndRefusesWrongSteps) {
   store_->install_seal_certificate("samr", 2, "der-2", "", 50, 5000, 105, by);
   // Issuance sees exactly one active version, inside its transaction.
   std::optional<certd::SealKeyVersion> seen;
-  store_->issue(ctx(), [&](const certd::Allocation& a) {
+  certd::issue_licence(*store_, ctx(), [&](const certd::Allocation& a) {
     seen = a.seal;
     return render(a);
   });
@@ -321,7 +323,7 @@ TEST_F(StoreTest, SealLifecycleIsAtomicAuditedAndRefusesWrongSteps) {
   // retired version's usage window covers every licence it sealed.
   EXPECT_EQ(old->retired_at, 1764000000);
   EXPECT_EQ(count("SELECT COUNT(*) FROM seal_keys WHERE department='samr' AND state='active'"), 1);
-  store_->issue(ctx(), [&](const certd::Allocation& a) {
+  certd::issue_licence(*store_, ctx(), [&](const certd::Allocation& a) {
     seen = a.seal;
     return render(a);
   });
@@ -436,7 +438,7 @@ TEST_F(StoreTest, FailedRenderingVoidsItsSerialWithAnAuditRow) {
   const auto audit_before = store_->audit_size();
   certd::Allocation seen;
   try {
-    store_->issue(ctx(), [&](const certd::Allocation& a) -> certd::Rendered {
+    certd::issue_licence(*store_, ctx(), [&](const certd::Allocation& a) -> certd::Rendered {
       seen = a;
       throw libcert::Error(libcert::ErrorCode::kRender, "field name: text does not fit its box");
     });
@@ -481,13 +483,13 @@ TEST_F(StoreTest, SealCheckRefusalInTheReserveTransactionBurnsNoSerial) {
     ++renders;
     return render(a);
   };
-  EXPECT_THROW(store_->issue(c, counting), libcert::Error);
+  EXPECT_THROW(certd::issue_licence(*store_, c, counting), libcert::Error);
   EXPECT_EQ(renders, 0);
   EXPECT_EQ(store_->audit_size(), 0);
   EXPECT_EQ(count("SELECT COUNT(*) FROM serial_counters"), 0);
   EXPECT_EQ(count("SELECT COUNT(*) FROM reservations"), 0);
   seal_versions(1);
-  EXPECT_EQ(store_->issue(c, counting).serial, "2025000001");
+  EXPECT_EQ(certd::issue_licence(*store_, c, counting).serial, "2025000001");
   EXPECT_EQ(renders, 1);
 }
 
@@ -517,7 +519,7 @@ TEST_F(StoreTest, TwoIssuancesRenderAtTheSameTime) {
   for (std::size_t i = 0; i < 2; ++i) {
     ts.emplace_back([&, i] {
       try {
-        recs[i] = store_->issue(ctx(), waiting_render);
+        recs[i] = certd::issue_licence(*store_, ctx(), waiting_render);
       } catch (const std::exception& e) {
         errors[i] = e.what();
       }
@@ -546,7 +548,7 @@ TEST_F(StoreTest, StatusIndexIsUniqueAgainstOpenReservations) {
   // Two free indexes left: while the outer issuance holds one of them, the inner one must get the
   // other.
   certd::LicenceRecord inner;
-  const auto outer = store_->issue(ctx(), [&](const certd::Allocation& a) {
+  const auto outer = certd::issue_licence(*store_, ctx(), [&](const certd::Allocation& a) {
     inner = issue();
     EXPECT_NE(inner.status_index, a.status_index);
     return render(a);
@@ -574,7 +576,7 @@ TEST_F(StoreTest, SealRotationBetweenReserveAndCommitSealsAgainWithTheActiveVers
   seal_versions(2);
   auto other = open(1 << 20, 500);
   std::vector<certd::Allocation> calls;
-  const auto rec = store_->issue(ctx(), [&](const certd::Allocation& a) {
+  const auto rec = certd::issue_licence(*store_, ctx(), [&](const certd::Allocation& a) {
     calls.push_back(a);
     if (calls.size() == 1) other->activate_seal_key("samr", 2, 1764000000, {"p_admin", "rot"});
     auto r = render(a);
@@ -609,7 +611,7 @@ TEST_F(StoreTest, SealChangingBeforeEveryCommitEndsInBusyAndAVoidedSerial) {
   auto other = open(1 << 20, 500);
   int calls = 0;
   try {
-    store_->issue(ctx(), [&](const certd::Allocation& a) {
+    certd::issue_licence(*store_, ctx(), [&](const certd::Allocation& a) {
       ++calls;
       other->activate_seal_key("samr", 1 + calls, 1764000000, {"p_admin", "rot"});
       return render(a);
@@ -668,7 +670,8 @@ TEST_F(StoreTest, ReservationOfACrashedIssuerIsVoidedAtReopenAndLazily) {
   (void)crash_while_rendering();
   auto c = ctx();
   c.now = t0 + kLease;
-  const auto fifth = store_->issue(c, [&](const certd::Allocation& a) { return render(a); });
+  const auto fifth =
+      certd::issue_licence(*store_, c, [&](const certd::Allocation& a) { return render(a); });
   EXPECT_EQ(fifth.serial, "2025000005");
   voids = void_rows();
   ASSERT_EQ(voids.size(), 2u);
@@ -685,7 +688,7 @@ TEST_F(StoreTest, ReservationOfACrashedIssuerIsVoidedAtReopenAndLazily) {
 TEST_F(StoreTest, ReservationVoidedWhileRenderingNeverBecomesALicence) {
   auto other = open();
   try {
-    store_->issue(ctx(), [&](const certd::Allocation& a) {
+    certd::issue_licence(*store_, ctx(), [&](const certd::Allocation& a) {
       EXPECT_EQ(other->void_abandoned_reservations(ctx().now + kLease), 1);
       return render(a);
     });
@@ -733,8 +736,9 @@ TEST_F(StoreTest, StatusIndexDrawsComeFromTheInjectedRng) {
   certd::StoreOptions o;
   o.rng = &rng2;
   auto s2 = certd::open_store(certdtest::new_registry(other.path(), "r.db"), o);
-  const auto b =
-      s2->issue(ctx(), [&](const certd::Allocation& al) { return render(al); }).status_index;
+  const auto b = certd::issue_licence(*s2, ctx(), [&](const certd::Allocation& al) {
+                   return render(al);
+                 }).status_index;
   EXPECT_EQ(a, b);
 }
 
@@ -748,7 +752,8 @@ TEST_F(StoreTest, IdempotencyStatesAndReplay) {
   c.response = [](const certd::LicenceRecord& r) {
     return std::pair<int, std::string>{201, R"({"id":")" + r.id + R"("})"};
   };
-  const auto rec = store_->issue(c, [&](const certd::Allocation& a) { return render(a); });
+  const auto rec =
+      certd::issue_licence(*store_, c, [&](const certd::Allocation& a) { return render(a); });
   const auto replay = store_->begin_idempotent(ref, "h1", 1002, 60);
   ASSERT_EQ(replay.kind, certd::IdempotencyBegin::kReplay);
   EXPECT_EQ(replay.status_code, 201);
@@ -770,7 +775,7 @@ TEST_F(StoreTest, AbandonedOrExpiredInFlightKeysCanBeRetried) {
   c.idempotency = certd::IdempotencyRef{"p_test", "never-begun"};
   c.response = [](const certd::LicenceRecord&) { return std::pair<int, std::string>{201, "{}"}; };
   try {
-    store_->issue(c, [&](const certd::Allocation& a) { return render(a); });
+    certd::issue_licence(*store_, c, [&](const certd::Allocation& a) { return render(a); });
     ADD_FAILURE() << "a key that was never begun completed an issuance";
   } catch (const certd::RegistryError& e) {
     EXPECT_EQ(e.code(), certd::RegistryError::Code::kConflict) << e.what();
@@ -905,7 +910,7 @@ TEST_F(StoreFaultTest, FailedCommitLeavesNoPartialWriteVoidsTheSerialAndTheNextI
     // The disk fills up while the licence renders: the commit transaction's first page write
     // fails, SQLite rolls it back.
     const auto code = code_of([&] {
-      store_->issue(ctx(), [&](const certd::Allocation& a) {
+      certd::issue_licence(*store_, ctx(), [&](const certd::Allocation& a) {
         vfs_.fail_writes(rc, 1);
         return render(a);
       });
@@ -957,7 +962,8 @@ TEST_F(StoreFaultTest, AMomentOfAReadOnlyRegistryDoesNotBreakLaterWrites) {
     vfs_.read_only(false);           // the moment is over
     probed = true;
   };
-  const auto rec = store_->issue(c, [&](const certd::Allocation& a) { return render(a); });
+  const auto rec =
+      certd::issue_licence(*store_, c, [&](const certd::Allocation& a) { return render(a); });
   EXPECT_TRUE(probed);
   EXPECT_EQ(rec.status, "valid");
   // Writes keep working without a restart.

@@ -33,6 +33,7 @@ namespace libcert {
 class TemplateSet;
 class Signer;
 class TimeStamper;  // tsa.h
+struct LicenceData;
 
 // The seal keys an issuer may use, by department id (templates/departments.json).
 class SealKeyring {
@@ -89,6 +90,12 @@ class Issuer {
  public:
   Issuer(const TemplateSet& templates, const SealKeyring& seals, IssuerOptions options);
   [[nodiscard]] IssuedLicence issue(const IssueRequest& request) const;
+  // The same with holder data the caller has validated already (Template::validate of the
+  // request's template; request.data is then not read): a service that must refuse bad data
+  // before it writes anything (certd) validates once and seals that result. Throws
+  // Error(kInvalidArgument) when `validated` belongs to another template.
+  [[nodiscard]] IssuedLicence issue(const IssueRequest& request,
+                                    const LicenceData& validated) const;
 
  private:
   const TemplateSet& templates_;

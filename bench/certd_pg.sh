@@ -14,6 +14,8 @@
 #   CONNECTIONS=8 SECONDS_EACH=30 bench/certd_pg.sh build/dev
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# certctl has no compiled-in source tree (issue 18): this clone's templates and demo keys.
+export LIBCERT_TEMPLATES=${LIBCERT_TEMPLATES:-$PWD/templates} LIBCERT_KEYS=${LIBCERT_KEYS:-$PWD/keys-example}
 BIN=${1:-build/release}
 CONNECTIONS=${CONNECTIONS:-8}
 SECONDS_EACH=${SECONDS_EACH:-30}

@@ -15,6 +15,8 @@
 #   CONNECTIONS=16 THREADS=2 ISSUE_SECONDS=60 VERIFY_SECONDS=20 RSS_EVERY=5 bench/certd_wrk.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# certctl has no compiled-in source tree (issue 18): this clone's templates and demo keys.
+export LIBCERT_TEMPLATES=${LIBCERT_TEMPLATES:-$PWD/templates} LIBCERT_KEYS=${LIBCERT_KEYS:-$PWD/keys-example}
 BIN=${1:-build/release}
 CONNECTIONS=${CONNECTIONS:-16}
 THREADS=${THREADS:-2}

@@ -1,4 +1,5 @@
 // certctl — command-line client for admins and batch work. See `certctl help`.
+#include <CLI/CLI.hpp>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -34,27 +35,40 @@ Command::Command(std::string_view n, std::string_view s, std::string_view u, Han
 
 const std::map<std::string_view, const Command*>& commands() { return registry(); }
 
+// Parsing is CLI11's (Debian libcli11-dev, header-only): `--opt value`, `--opt=value`, `--`,
+// clustered and repeated options, and its specific messages ("--data: 1 required TEXT missing",
+// "The following arguments were not expected: --x") become UsageError (exit 2). Each command
+// still declares its options as two lists, so adding a command needs no parser code.
 Options::Options(const Args& args, const std::vector<std::string_view>& with_value,
                  const std::vector<std::string_view>& flags) {
-  auto is = [](const std::vector<std::string_view>& v, std::string_view a) {
-    for (auto x : v)
-      if (x == a) return true;
-    return false;
-  };
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    if (a.size() > 1 && a[0] == '-') {
-      if (is(with_value, a)) {
-        if (i + 1 >= args.size()) throw UsageError("option " + a + " needs a value");
-        values_[a] = args[++i];
-      } else if (is(flags, a)) {
-        flags_.push_back(a);
-      } else {
-        throw UsageError("unknown option " + a);
-      }
-    } else {
-      positional_.push_back(a);
-    }
+  CLI::App app;
+  app.set_help_flag();  // --help is answered by main() for every command alike
+  app.allow_windows_style_options(false);
+  std::map<std::string, std::string, std::less<>> values;
+  std::vector<std::pair<std::string, CLI::Option*>> value_opts;
+  std::vector<std::pair<std::string, CLI::Option*>> flag_opts;
+  for (auto n : with_value) {
+    const std::string name(n);
+    // The last of a repeated option wins (as a shell user expects of `cmd $DEFAULTS --x y`).
+    value_opts.emplace_back(name, app.add_option(name, values[name])
+                                      ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast));
+  }
+  for (auto n : flags) {
+    const std::string name(n);
+    flag_opts.emplace_back(name, app.add_flag(name));
+  }
+  app.add_option("operands", positional_);
+  std::vector<std::string> reversed(args.rbegin(), args.rend());  // CLI11 parses from the back
+  try {
+    app.parse(reversed);
+  } catch (const CLI::ParseError& e) {
+    throw UsageError(e.what());
+  }
+  for (const auto& [name, opt] : value_opts) {
+    if (opt->count() > 0) values_[name] = values[name];
+  }
+  for (const auto& [name, opt] : flag_opts) {
+    if (opt->count() > 0) flags_.push_back(name);
   }
 }
 

@@ -2,6 +2,7 @@
 //
 //   certd [--config FILE] [--listen ADDR] [--port N] [--store PATH] [--templates DIR]
 //         [--keys DIR] [--web DIR] [--seal-key-dir DIR] [--port-file PATH] [--check-config]
+#include <CLI/CLI.hpp>
 #include <sys/stat.h>
 
 #include <cstdio>
@@ -91,38 +92,41 @@ int main(int argc, char** argv) {
   std::string config_path, port_file;
   bool check_only = false;
   std::map<std::string, std::string> overrides;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    if (a == "--help" || a == "-h") {
+  {
+    // Parsing is CLI11's (Debian libcli11-dev; `--opt value` and `--opt=value`, specific errors),
+    // as certctl's; the usage text stays ours (kUsage, the man page's source).
+    CLI::App app;
+    app.set_help_flag();
+    app.allow_windows_style_options(false);
+    bool help = false, version = false;
+    app.add_flag("-h,--help", help);
+    app.add_flag("--version", version);
+    app.add_flag("--check-config", check_only);
+    app.add_option("--config", config_path)->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+    app.add_option("--port-file", port_file)->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+    std::map<std::string, std::string> given;
+    std::vector<std::pair<std::string, CLI::Option*>> opts;
+    for (const char* name :
+         {"--listen", "--port", "--store", "--templates", "--keys", "--web", "--seal-key-dir"}) {
+      opts.emplace_back(name, app.add_option(name, given[name])
+                                  ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast));
+    }
+    try {
+      app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+      std::cerr << "certd: " << e.what() << "\n";
+      return usage();
+    }
+    if (help) {
       std::cout << kUsage;
       return 0;
     }
-    if (a == "--version") {
+    if (version) {
       std::cout << "certd " << LIBCERT_VERSION << "\n";
       return 0;
     }
-    if (a == "--check-config") {
-      check_only = true;
-      continue;
-    }
-    std::string v;
-    if (const auto eq = a.find('='); a.rfind("--", 0) == 0 && eq != std::string::npos) {
-      v = a.substr(eq + 1);
-      a.resize(eq);
-    } else {
-      if (i + 1 >= argc) return usage();
-      v = argv[++i];
-    }
-    if (a == "--config") {
-      config_path = v;
-    } else if (a == "--port-file") {
-      port_file = v;
-    } else if (a == "--listen" || a == "--port" || a == "--store" || a == "--templates" ||
-               a == "--keys" || a == "--web" || a == "--seal-key-dir") {
-      overrides[a] = v;
-    } else {
-      std::cerr << "certd: unknown option " << a << "\n";
-      return usage();
+    for (const auto& [name, opt] : opts) {
+      if (opt->count() > 0) overrides[name] = given[name];
     }
   }
   if (config_path.empty()) {

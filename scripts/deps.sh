@@ -14,6 +14,8 @@ PKGS=(
   libsqlite3-dev libpq-dev libicu-dev zlib1g-dev libzbar-dev
   # OFD container and XML (issue 22): libzip (ZIP_CHECKCONS local/central checks), libxml2
   libzip-dev libxml2-dev
+  # certctl's and certd's command-line parsing (header-only)
+  libcli11-dev
   # certd's HTTP server (daemon/server.cpp): Boost.Beast + Asio, header-only (issue 17); the
   # tests keep cpp-httplib as their client
   libboost1.74-dev

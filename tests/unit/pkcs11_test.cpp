@@ -176,6 +176,10 @@ TEST(Pkcs11Pin, FromFileEnvironmentAndSystemdCredential) {
 
 // ---- SoftHSM2 ----------------------------------------------------------------------------------
 
+// This process loads SoftHSM2 itself: the slow unwinder lets tests/lsan.supp's
+// `leak:libsofthsm2` match the module's own never-freed OpenSSL objects (tests/support/softhsm.h).
+extern "C" const char* __lsan_default_options() { return "fast_unwind_on_malloc=0"; }
+
 class Pkcs11Token : public ::testing::Test {
  protected:
   static void SetUpTestSuite() { (void)testsupport::SoftHsm::instance(); }

@@ -26,6 +26,7 @@ namespace libcert {
 class TemplateSet;
 class TrustStore;
 class SealKeyDirectory;
+class OfdSealKeyring;
 class TrustBundle;
 class TimeStampAuthority;
 }  // namespace libcert
@@ -52,6 +53,9 @@ struct Services {
   // key states of the departments' SM2 seals; nullptr ofd_trust: OFD uploads answer 503.
   const libcert::TrustStore* ofd_trust = nullptr;
   const libcert::SealKeyDirectory* ofd_keys = nullptr;
+  // The departments' SM2 seals for issuing OFD renditions (libcert/ofd_writer.h, loaded from
+  // <keys>/sm2/seals); nullptr: a request for an OFD answers 503 "ofd-unavailable".
+  const libcert::OfdSealKeyring* ofd_seals = nullptr;
   const libcert::TrustBundle* seals = nullptr;      // root + seal certificates, for QR checks
   BundlePublisher* bundle = nullptr;                // nullptr: GET /v1/trust-bundle answers 503
   // What the inspector's page pins (trust.md "Roles"): the root certificate (DER) and the

@@ -661,8 +661,9 @@ CommitResult Registry::commit_issue(const IssueContext& ctx, const Allocation& a
                              {"status_index", rec.status_index},
                              {"pdf_sha256", rec.pdf_sha256},
                              {"seal_version", rec.seal_version},
-                             {"formats", r.ofd.empty() ? nlohmann::json{kFormatPdf}
-                                                       : nlohmann::json{kFormatPdf, kFormatOfd}}};
+                             {"formats", r.ofd.empty()
+                                             ? nlohmann::json::array({kFormatPdf})
+                                             : nlohmann::json::array({kFormatPdf, kFormatOfd})}};
   if (!r.ofd.empty()) details["ofd_sha256"] = r.ofd_sha256;
   rec.audit_index = append_audit(c, ctx.now, ctx.actor, "licence.issue", rec.id, details);
   c.query(

@@ -225,4 +225,68 @@ TEST(ApiOfd, BadOfdUploadsAreSpecificNeverServerErrors) {
   EXPECT_NE(p["detail"].get<std::string>().find("application/ofd"), std::string::npos);
 }
 
+// keys-example without the OFD seals (sm2/seals): a server that cannot make OFDs.
+std::string keys_without_ofd_seals(const std::filesystem::path& dir) {
+  namespace fs = std::filesystem;
+  const fs::path keys = dir / "keys-no-ofd";
+  fs::copy(fs::path(LIBCERT_SOURCE_DIR) / "keys-example", keys, fs::copy_options::recursive);
+  for (const auto& e : fs::recursive_directory_iterator(keys)) {
+    if (e.path().extension() == ".key") {
+      fs::permissions(e.path(), fs::perms::owner_read | fs::perms::owner_write);
+    }
+  }
+  fs::remove_all(keys / "sm2" / "seals");
+  return keys.string();
+}
+
+// Issuing with formats / Accept: application/ofd (issue 22): bad `formats` are 400 with the rule;
+// a server without OFD seals answers 503 ofd-unavailable before any serial is taken (nothing
+// written: no licence, no audit row, no serial counter moved).
+TEST(ApiOfd, IssuingFormatsAreCheckedAndOfdNeedsItsSeals) {
+  testsupport::TempDir keys_dir;
+  CertdProcess certd({}, {"--keys", keys_without_ofd_seals(keys_dir.path())});
+  auto c = certd.client();
+  const std::string key = certd.make_key("samr");
+  const auto post = [&](const nlohmann::json& formats, const std::string& idem,
+                        const std::string& accept = "") {
+    httplib::Headers h = {{"Authorization", "Bearer " + key}, {"Idempotency-Key", idem}};
+    if (!accept.empty()) h.emplace("Accept", accept);
+    nlohmann::json body = {{"template", kTemplate},
+                           {"data", certdtest::template_sample(kTemplate)}};
+    if (!formats.is_null()) body["formats"] = formats;
+    return c.Post("/v1/licences", h, body.dump(), "application/json");
+  };
+  const std::string rule =
+      "body.formats: expected distinct formats from \"pdf\", \"ofd\", including \"pdf\" (e.g. "
+      "[\"pdf\", \"ofd\"])";
+  int n = 0;
+  for (const auto& bad : {nlohmann::json::array(), nlohmann::json::array({"ofd"}), nlohmann::json{"pdf", "pdf"},
+                          nlohmann::json{"pdf", "docx"}, nlohmann::json("pdf"),
+                          nlohmann::json{"pdf", 1}, nlohmann::json{"pdf", "ofd", "pdf"}}) {
+    auto p = expect_problem(post(bad, "bad-" + std::to_string(n++)), 400, "invalid-request");
+    EXPECT_EQ(p["detail"], rule) << bad.dump();
+  }
+  const auto rows = [&] {
+    return certdtest::RawDb(certd.store())
+        .int64("SELECT (SELECT COUNT(*) FROM licences) * 1000 + (SELECT COUNT(*) FROM audit_log) "
+               "+ (SELECT COALESCE(SUM(last), 0) FROM serial_counters) * 1000000");
+  };
+  const std::int64_t before = rows();
+  auto p = expect_problem(post({"pdf", "ofd"}, "ofd-1"), 503, "ofd-unavailable");
+  EXPECT_NE(p["detail"].get<std::string>().find("no OFD seals"), std::string::npos);
+  expect_problem(post(nullptr, "ofd-2", "application/ofd"), 503, "ofd-unavailable");
+  EXPECT_EQ(rows(), before);
+  // A PDF-only issuance still works and says which renditions were made.
+  auto r = post({"pdf"}, "pdf-1");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 201) << r->body;
+  const auto j = nlohmann::json::parse(r->body);
+  EXPECT_EQ(j["formats"], nlohmann::json::array({"pdf"}));
+  EXPECT_FALSE(j["links"].contains("ofd"));
+  const auto audit = certdtest::RawDb(certd.store())
+                         .rows("SELECT details_json FROM audit_log WHERE action = 'licence.issue'", 1);
+  ASSERT_EQ(audit.size(), 1u);
+  EXPECT_EQ(nlohmann::json::parse(*audit[0][0])["formats"], nlohmann::json::array({"pdf"}));
+}
+
 }  // namespace

@@ -13,6 +13,7 @@
 #include "error_map.h"
 #include "issuance_service.h"
 #include "libcert/example_keys.h"
+#include "libcert/ofd.h"
 #include "libcert/qr_payload.h"
 #include "libcert/template.h"
 #include "libcert/trust_bundle.h"
@@ -379,22 +380,53 @@ struct App::Impl {
     std::string ct = req.header_or_empty("Content-Type");
     if (auto semi = ct.find(';'); semi != std::string::npos) ct.resize(semi);
     for (auto& c : ct) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    if (ct == "application/pdf") {
+    // A licence file: a PDF, or an OFD (issue 22) — declared as application/ofd, or recognised
+    // by its ZIP local-header magic under application/pdf or application/octet-stream (clients
+    // that label every file alike). Both answer in one report shape with one verdict set.
+    const bool zip = libcert::looks_like_ofd(req.body);
+    if (ct == "application/ofd" || ((ct == "application/pdf" || ct == kOctetStream) && zip)) {
+      return verify_file(req, true);
+    }
+    if (ct == "application/pdf" || ct == kOctetStream) return verify_file(req, false);
+    if (ct == "application/json") {
+      return verify_qr_text(req);
+    }
+    throw ApiError(415, "unsupported-media-type", "Unsupported media type",
+                   "Content-Type: expected application/pdf or application/ofd (a licence file) or "
+                   "application/json ({\"qr\": ...}), got '" +
+                       req.header_or_empty("Content-Type") + "'");
+  }
+
+  static constexpr const char* kOctetStream = "application/octet-stream";
+
+  HttpResponse verify_file(const HttpRequest& req, bool ofd) const {
+    const char* what = ofd ? "OFD" : "PDF";
+    if (ofd) {
+      need(s.ofd_trust, "the SM2 seal root (keys/sm2/root.crt)");
+    } else {
       need(s.trust, "the trust store");
+    }
+    {
       if (req.body.size() > s.config->limits.pdf_body_bytes) {
         throw ApiError(413, "payload-too-large", "Payload too large",
                        "body: " + std::to_string(req.body.size()) + " bytes exceeds the limit of " +
-                           std::to_string(s.config->limits.pdf_body_bytes) + " bytes for PDF");
+                           std::to_string(s.config->limits.pdf_body_bytes) + " bytes for " + what);
       }
       if (req.body.empty()) {
-        throw ApiError(400, "invalid-request", "Invalid request", "body: empty; send the PDF");
+        throw ApiError(400, "invalid-request", "Invalid request",
+                       std::string("body: empty; send the ") + what);
       }
       libcert::VerifyOptions opts;
       opts.clock = s.clock;
       opts.max_file_size = s.config->limits.pdf_body_bytes;
-      opts.keys = s.seal_keys;  // names the key version and applies its state (issue 7)
-      const libcert::VerificationReport rep = libcert::verify_pdf(req.body, *s.trust, opts);
-      const auto rec = s.store->find_licence_by_pdf(sha256_hex(req.body));
+      // Key versions and states: the registry's (issue 7) for PDF seals; the configured SM2
+      // seals for OFD (main.cpp). A bad or hostile file is a report (INVALID / INDETERMINATE
+      // with the check named), never an error: verify_ofd and verify_pdf never throw for input.
+      const libcert::VerificationReport rep =
+          ofd ? libcert::verify_ofd(req.body, *s.ofd_trust, with_keys(opts, s.ofd_keys))
+              : libcert::verify_pdf(req.body, *s.trust, with_keys(opts, s.seal_keys));
+      const auto rec =
+          s.store->find_licence_by_rendition(sha256_hex(req.body), ofd ? kFormatOfd : kFormatPdf);
       // The one verdict set (libcert/verdict.h, docs/verdicts.md), as certctl prints it.
       std::string overall(libcert::to_string(rep.result));
       std::vector<std::string> reasons = rep.reasons;
@@ -413,7 +445,7 @@ struct App::Impl {
                 {"cert_sha256", sig.cert_sha256}};
       }
       nlohmann::json body = {{"result", overall},
-                             {"kind", "pdf"},
+                             {"kind", ofd ? kFormatOfd : kFormatPdf},
                              {"seal", seal},
                              {"reasons", reasons},
                              {"registry", registry_view(rec)},
@@ -423,7 +455,16 @@ struct App::Impl {
       if (rep.example_keys()) body["notice"] = std::string(libcert::kExampleKeysNotice);
       return json_response(200, body);
     }
-    if (ct == "application/json") {
+  }
+
+  static libcert::VerifyOptions with_keys(libcert::VerifyOptions o,
+                                          const libcert::SealKeyDirectory* keys) {
+    o.keys = keys;
+    return o;
+  }
+
+  HttpResponse verify_qr_text(const HttpRequest& req) const {
+    {
       std::shared_ptr<const libcert::TrustBundle> versions;
       if (s.seal_keys != nullptr) {
         versions = s.seal_keys->bundle(s.clock->now());
@@ -501,10 +542,6 @@ struct App::Impl {
       if (example) body["notice"] = std::string(libcert::kExampleKeysNotice);
       return json_response(200, body);
     }
-    throw ApiError(415, "unsupported-media-type", "Unsupported media type",
-                   "Content-Type: expected application/pdf (a licence file) or application/json "
-                   "({\"qr\": ...}), got '" +
-                       req.header_or_empty("Content-Type") + "'");
   }
 
   HttpResponse healthz(const HttpRequest&, const Params&) const {
@@ -534,16 +571,38 @@ struct App::Impl {
     const std::string& id = p.at("id");
     detail::check_licence_id(id);
     const LicenceRecord rec = detail::visible_licence(*s.store, who, id, false);
-    return json_response(200, detail::licence_view(rec, true));
+    nlohmann::json view = detail::licence_view(rec, true);
+    // Every stored rendition (format x version, store.h Rendition); links to the latest of each.
+    view["renditions"] = nlohmann::json::array();
+    for (const auto& x : s.store->list_renditions(id)) {
+      view["renditions"].push_back({{"format", x.format},
+                                    {"version", x.version},
+                                    {"sha256", x.sha256},
+                                    {"size", x.size},
+                                    {"created_at", detail::rfc3339(x.created_at)},
+                                    {"reason", x.reason},
+                                    {"audit_index", x.audit_index}});
+      view["links"][x.format] = "/v1/licences/" + id + "/" + x.format;
+    }
+    return json_response(200, view);
   }
 
-  HttpResponse get_pdf(const HttpRequest& req, const Params& p) const {
+  // GET /v1/licences/{id}/pdf and /ofd: the latest stored version of that rendition, exactly as
+  // stored; the ETag is its SHA-256, so it changes with each new version (archive renewal).
+  HttpResponse get_rendition(const HttpRequest& req, const Params& p, const char* format) const {
     const Principal who = detail::require(*s.store, req, kScopeRead);
     const std::string& id = p.at("id");
     detail::check_licence_id(id);
-    auto rec = std::optional<LicenceRecord>(detail::visible_licence(*s.store, who, id, true));
+    (void)detail::visible_licence(*s.store, who, id, false);
+    auto rend = s.store->latest_rendition(id, format, true);
+    if (!rend) {
+      throw ApiError(404, "rendition-not-found", "Rendition not found",
+                     std::string(format) + ": licence '" + id + "' has no " +
+                         (std::string(format) == kFormatOfd ? "OFD" : "PDF") +
+                         " rendition (it was not issued in that format)");
+    }
     HttpResponse r;
-    const std::string etag = "\"" + rec->pdf_sha256 + "\"";
+    const std::string etag = "\"" + rend->sha256 + "\"";
     r.headers.emplace_back("ETag", etag);
     r.headers.emplace_back("Cache-Control", "private, max-age=0, must-revalidate");
     if (req.header_or_empty("If-None-Match") == etag) {
@@ -551,8 +610,9 @@ struct App::Impl {
       r.content_type.clear();
       return r;
     }
-    r.content_type = "application/pdf";
-    r.body = std::move(rec->pdf);
+    r.content_type = std::string(format) == kFormatOfd ? "application/ofd" : "application/pdf";
+    r.headers.emplace_back("X-Rendition-Version", std::to_string(rend->version));
+    r.body = std::move(rend->bytes);
     return r;
   }
 
@@ -682,7 +742,14 @@ App::App(Services s) : s_(std::move(s)), metrics_(std::make_unique<Metrics>()) {
        }},
       {"GET", "/v1/licences", false, bind(&Impl::list_licences)},
       {"GET", "/v1/licences/{id}", false, bind(&Impl::get_licence)},
-      {"GET", "/v1/licences/{id}/pdf", false, bind(&Impl::get_pdf)},
+      {"GET", "/v1/licences/{id}/pdf", false,
+       [this](const HttpRequest& r, const Params& p) {
+         return impl_->get_rendition(r, p, kFormatPdf);
+       }},
+      {"GET", "/v1/licences/{id}/ofd", false,
+       [this](const HttpRequest& r, const Params& p) {
+         return impl_->get_rendition(r, p, kFormatOfd);
+       }},
       {"POST", "/v1/licences/{id}/revoke", false, bind(&Impl::revoke)},
       {"GET", "/v1/licences/{id}/preview.png", false,
        [this](const HttpRequest& r, const Params& p) { return detail::preview_png(s_, r, p); }},

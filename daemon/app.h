@@ -25,6 +25,8 @@
 namespace libcert {
 class TemplateSet;
 class TrustStore;
+class SealKeyDirectory;
+class OfdSealKeyring;
 class TrustBundle;
 class TimeStampAuthority;
 }  // namespace libcert
@@ -47,6 +49,13 @@ struct Services {
   libcert::Rng* rng = nullptr;                      // request ids
   const libcert::TemplateSet* templates = nullptr;  // nullptr: template routes answer 503
   const libcert::TrustStore* trust = nullptr;       // nullptr: verification answers 503
+  // OFD verification (issue 22, docs/ofd.md): the SM2 seal root(s) (keys/sm2/root.crt) and the
+  // key states of the departments' SM2 seals; nullptr ofd_trust: OFD uploads answer 503.
+  const libcert::TrustStore* ofd_trust = nullptr;
+  const libcert::SealKeyDirectory* ofd_keys = nullptr;
+  // The departments' SM2 seals for issuing OFD renditions (libcert/ofd_writer.h, loaded from
+  // <keys>/sm2/seals); nullptr: a request for an OFD answers 503 "ofd-unavailable".
+  const libcert::OfdSealKeyring* ofd_seals = nullptr;
   const libcert::TrustBundle* seals = nullptr;      // root + seal certificates, for QR checks
   BundlePublisher* bundle = nullptr;                // nullptr: GET /v1/trust-bundle answers 503
   // What the inspector's page pins (trust.md "Roles"): the root certificate (DER) and the

@@ -39,14 +39,38 @@ struct Item {
   std::shared_ptr<const libcert::Template> tmpl;
   nlohmann::json data;           // as requested (valid_from/valid_to merged in)
   libcert::LicenceData checked;  // the issuance service's validation of `data`
+  bool ofd = false;              // also make the OFD rendition (formats / Accept, issue 22)
 };
+
+// `formats` of an issuing request (issue 22 "one licence, two renditions"): distinct names from
+// "pdf" and "ofd", always with "pdf" — every licence has its PDF (the registry row, the preview,
+// the holder's copy); "ofd" adds the GB/T 38540-sealed OFD of the same licence. Absent: ["pdf"].
+bool wants_ofd_format(const nlohmann::json& body, const std::string& where) {
+  if (!body.contains("formats")) return false;
+  const auto& f = body["formats"];
+  const auto bad = [&] {
+    return ApiError(400, "invalid-request", "Invalid request",
+                    where + ".formats: expected distinct formats from \"pdf\", \"ofd\", "
+                            "including \"pdf\" (e.g. [\"pdf\", \"ofd\"])");
+  };
+  if (!f.is_array() || f.empty() || f.size() > 2) throw bad();
+  std::set<std::string> seen;
+  for (const auto& e : f) {
+    if (!e.is_string()) throw bad();
+    const std::string v = e.get<std::string>();
+    if ((v != kFormatPdf && v != kFormatOfd) || !seen.insert(v).second) throw bad();
+  }
+  if (seen.count(kFormatPdf) == 0) throw bad();
+  return seen.count(kFormatOfd) > 0;
+}
 
 // Checks one issuing request object and everything that needs no write: the template exists and
 // belongs to the key's department, and the holder data passes the template's rules (422 with
 // every problem). Nothing is written for a request rejected here.
 Item check_item(const Services& s, const IssuanceService& svc, const Principal& who,
                 const nlohmann::json& body, const std::string& where) {
-  static const std::set<std::string> kAllowed = {"template", "data", "valid_from", "valid_to"};
+  static const std::set<std::string> kAllowed = {"template", "data", "valid_from", "valid_to",
+                                                 "formats"};
   for (const auto& [k, v] : body.items()) {
     if (!kAllowed.count(k)) {
       throw ApiError(400, "invalid-request", "Invalid request",
@@ -68,7 +92,7 @@ Item check_item(const Services& s, const IssuanceService& svc, const Principal& 
     throw ApiError(422, "unknown-template", "Unknown template",
                    where + ".template: no template '" + id + "'");
   }
-  Item item{s.templates->get(id), body["data"], {}};
+  Item item{s.templates->get(id), body["data"], {}, wants_ofd_format(body, where)};
   // A department issues only its own templates, with its own seal (checked here, at the
   // resource; the route already required licence:issue).
   require_department(who, item.tmpl->department().id, where + ".template '" + id + "'");
@@ -101,9 +125,13 @@ Item check_item(const Services& s, const IssuanceService& svc, const Principal& 
   return item;
 }
 
-// The 201 answer of an issuance: the licence view, marked when it was sealed with the demo keys.
-std::string issued_body(const Services& s, const LicenceRecord& r) {
+// The 201 answer of an issuance: the licence view with the renditions made, marked when it was
+// sealed with the demo keys.
+std::string issued_body(const Services& s, const LicenceRecord& r, bool ofd) {
   nlohmann::json j = licence_view(r, false);
+  j["formats"] = ofd ? nlohmann::json::array({kFormatPdf, kFormatOfd})
+                     : nlohmann::json::array({kFormatPdf});
+  if (ofd) j["links"]["ofd"] = "/v1/licences/" + r.id + "/ofd";
   if (s.example_keys) {
     j["example_keys"] = true;
     j["notice"] = std::string(libcert::kExampleKeysNotice);
@@ -150,8 +178,9 @@ Outcome issue_item(const Services& s, Metrics& metrics, const IssuanceService& s
   ctx.issuer_code = t.department().uscc;
   ctx.actor = {who.id, req.request_id};
   ctx.idempotency = ref;
-  ctx.response = [&s](const LicenceRecord& r) {
-    return std::pair<int, std::string>{201, issued_body(s, r)};
+  const bool ofd = item.ofd;
+  ctx.response = [&s, ofd](const LicenceRecord& r) {
+    return std::pair<int, std::string>{201, issued_body(s, r, ofd)};
   };
   // The holder data passed the template's rules in check_item() (the one validation: the
   // issuance service seals item.checked as it is); the seal version, the clock and
@@ -160,9 +189,9 @@ Outcome issue_item(const Services& s, Metrics& metrics, const IssuanceService& s
   // render/seal itself (a value that does not fit its box, a missing glyph); that serial becomes
   // a licence.void audit row.
   try {
-    const LicenceRecord rec = svc.issue(t, item.checked, std::move(ctx));
+    const LicenceRecord rec = svc.issue(t, item.checked, std::move(ctx), ofd);
     metrics.count_issued(t.id());
-    return {201, issued_body(s, rec), rec.id};
+    return {201, issued_body(s, rec, ofd), rec.id};
   } catch (const libcert::Error&) {
     const MappedError m = map_current_exception(req.request_id);
     if (m.fault == Fault::kBadInput) {
@@ -179,9 +208,8 @@ Outcome issue_item(const Services& s, Metrics& metrics, const IssuanceService& s
   }
 }
 
-bool wants_pdf(const HttpRequest& req) {
-  const std::string a = req.header_or_empty("Accept");
-  return a.find("application/pdf") != std::string::npos;
+bool accepts(const HttpRequest& req, const char* type) {
+  return req.header_or_empty("Accept").find(type) != std::string::npos;
 }
 
 HttpResponse to_http(const Services& s, const HttpRequest& req, const Outcome& o) {
@@ -191,7 +219,16 @@ HttpResponse to_http(const Services& s, const HttpRequest& req, const Outcome& o
   r.content_type = o.status >= 400 ? "application/problem+json" : "application/json";
   if (o.status == 201 && !o.licence_id.empty()) {
     r.headers.emplace_back("Location", "/v1/licences/" + o.licence_id);
-    if (wants_pdf(req)) {
+    // Accept: application/ofd returns the OFD itself (when the licence has one: a replay of a
+    // PDF-only issuance answers with the JSON view), application/pdf the PDF.
+    if (accepts(req, "application/ofd")) {
+      if (auto ofd = s.store->latest_rendition(o.licence_id, kFormatOfd, true)) {
+        r.content_type = "application/ofd";
+        r.body = std::move(ofd->bytes);
+        r.headers.emplace_back("ETag", "\"" + ofd->sha256 + "\"");
+        r.headers.emplace_back("X-Licence-Id", o.licence_id);
+      }
+    } else if (accepts(req, "application/pdf")) {
       const auto rec = s.store->get_licence(o.licence_id, true);
       if (rec) {
         r.content_type = "application/pdf";
@@ -231,8 +268,10 @@ HttpResponse issue_licence(const Services& s, Metrics& metrics, const IssuanceSe
   const std::string key = idempotency_key(req);
   need_issuing(s);
   const auto body = json_body(req, s.config->limits.json_body_bytes,
-                              {"template", "data", "valid_from", "valid_to"});
-  const Item item = check_item(s, svc, who, body, "body");
+                              {"template", "data", "valid_from", "valid_to", "formats"});
+  Item item = check_item(s, svc, who, body, "body");
+  // Accept: application/ofd asks for the OFD as the answer, so it is made (formats may say so too).
+  if (accepts(req, "application/ofd")) item.ofd = true;
   const std::string hash = sha256_hex(req.method + " " + req.path + "\n" + req.body);
   return to_http(s, req, issue_item(s, metrics, svc, who, item, {who.id, key}, hash, req));
 }

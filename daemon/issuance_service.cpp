@@ -163,8 +163,15 @@ libcert::LicenceData IssuanceService::validate(const libcert::Template& t,
 }
 
 LicenceRecord IssuanceService::issue(const libcert::Template& t, const libcert::LicenceData& data,
-                                     IssueContext ctx) const {
+                                     IssueContext ctx, bool with_ofd) const {
   const std::string dept = t.department().id;
+  // Before anything is reserved: an OFD cannot be made without the departments' SM2 seals.
+  if (with_ofd && s_.ofd_seals == nullptr) {
+    throw unavailable("ofd-unavailable", "OFD issuance unavailable",
+                      "formats: this server has no OFD seals loaded (<keys>/sm2/seals/<dept>/"
+                      "seal.{key,crt,esl}); issue as PDF only, or ask an administrator",
+                      "60");
+  }
   ctx.now = s_.clock->now();
   // Read before the reserve transaction: the clock check needs only an upper bound of what the
   // department issued, and a concurrent issuance can only raise it by less than the skew.
@@ -185,6 +192,7 @@ LicenceRecord IssuanceService::issue(const libcert::Template& t, const libcert::
     // window whatever rotation runs concurrently (docs/key-lifecycle-and-audit.md).
     const std::int64_t issued_at = s_.clock->now();
     r.issued_at = issued_at;
+    r.ofd = with_ofd;
     const SealKeyVersion v = usable_seal(a.seal, dept, issued_at, last_issued);
     std::shared_ptr<const libcert::Signer> signer;
     try {
@@ -199,8 +207,9 @@ LicenceRecord IssuanceService::issue(const libcert::Template& t, const libcert::
     }
     libcert::SealKeyring ring;
     ring.add(dept, std::move(signer));
-    const libcert::Issuer issuer(*s_.templates, ring,
-                                 libcert::IssuerOptions{s_.clock, s_.config->qr_host, s_.tsa});
+    const libcert::Issuer issuer(
+        *s_.templates, ring,
+        libcert::IssuerOptions{s_.clock, s_.config->qr_host, s_.tsa, s_.ofd_seals});
     // The data validate() normalised, sealed as it is: validated once per issuance.
     const libcert::IssuedLicence lic = issuer.issue(r, data);
     Rendered out;
@@ -214,6 +223,15 @@ LicenceRecord IssuanceService::issue(const libcert::Template& t, const libcert::
     out.data_json = lic.data.dump();
     out.pdf = lic.pdf;
     out.pdf_sha256 = lic.pdf_sha256;
+    if (with_ofd) {
+      // The issuer promises the OFD when asked (issuer.h): its absence is a bug, not bad input.
+      if (lic.ofd.empty()) {
+        throw libcert::Error(libcert::ErrorCode::kInternal,
+                             "the issuer returned no OFD rendition for " + lic.identifier);
+      }
+      out.ofd = lic.ofd;
+      out.ofd_sha256 = lic.ofd_sha256;
+    }
     out.qr_text = lic.qr_text;
     out.seal_version = std::to_string(v.version);
     out.seal_cert_sha256 = v.cert_sha256;

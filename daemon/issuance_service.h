@@ -75,10 +75,13 @@ class IssuanceService {
 
   // Issues one licence of `tmpl` for `data` (validate()'s result) with the registry context `ctx`
   // (department, codes, actor, idempotency; ctx.now and ctx.check_seal are set here), through
-  // issue_licence(). Throws ApiError 503 for the refusals above, libcert::Error for a render/seal
-  // failure (the serial is then voided) and RegistryError.
+  // issue_licence(). `with_ofd`: the licence is also made as a GB/T 38540-sealed OFD (issue 22,
+  // libcert/ofd_writer.h) with the same identifier and QR, stored as rendition ofd/1 in the same
+  // commit; without OFD seals loaded (Services::ofd_seals) that is a 503 "ofd-unavailable" before
+  // any serial is taken. Throws ApiError 503 for the refusals above, libcert::Error for a
+  // render/seal failure (the serial is then voided) and RegistryError.
   LicenceRecord issue(const libcert::Template& tmpl, const libcert::LicenceData& data,
-                      IssueContext ctx) const;
+                      IssueContext ctx, bool with_ofd = false) const;
 
   // The issuing path's readiness: registry answering and writable, clock within the skew of every
   // department's active version and last issuance, active seal keys readable. Computed at most

@@ -12,6 +12,7 @@
 #include <fstream>
 #include <iostream>
 #include <mutex>
+#include <set>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <system_error>
@@ -36,6 +37,38 @@
 #include "tsa_service.h"
 
 namespace {
+
+// The key states of the departments' SM2 (OFD) seals for POST /v1/verify (issue 22). SM2 seals are
+// configured files (<keys>/sm2/seals/<dept>/seal.crt, docs/ofd.md), not registry versions: each
+// certificate found there is an active key, version "sm2", without a usage window — its chain,
+// role, department binding and the seal's own validity are still checked by verify_ofd. A seal
+// that is not listed there is unknown (UNKNOWN-SIGNER through "key-state").
+class Sm2SealKeys final : public libcert::SealKeyDirectory {
+ public:
+  explicit Sm2SealKeys(const std::string& keys_dir) {
+    std::error_code ec;
+    const std::filesystem::path dir = std::filesystem::path(keys_dir) / "sm2" / "seals";
+    for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
+      const auto crt = e.path() / "seal.crt";
+      if (!std::filesystem::is_regular_file(crt, ec)) continue;
+      std::ifstream in(crt, std::ios::binary);
+      std::ostringstream pem;
+      pem << in.rdbuf();
+      known_.insert(certd::sha256_hex(libcert::certificate_der_from_pem(pem.str())));
+    }
+  }
+  [[nodiscard]] std::optional<libcert::SealKeyState> lookup(
+      std::string_view cert_sha256) const override {
+    if (known_.count(std::string(cert_sha256)) == 0) return std::nullopt;
+    libcert::SealKeyState st;
+    st.version = "sm2";
+    st.state = libcert::SealKeyState::State::kActive;
+    return st;
+  }
+
+ private:
+  std::set<std::string> known_;
+};
 
 void log_line(const std::string& line) {
   static std::mutex mu;
@@ -176,6 +209,11 @@ int main(int argc, char** argv) {
     const libcert::TemplateSet templates = libcert::TemplateSet::load(config.templates);
     libcert::TrustStore trust;
     trust.add_path(config.keys + "/root/root.crt");
+    // OFD verification (issue 22): the SM2 seal root, when the keys directory has one.
+    libcert::TrustStore ofd_trust;
+    const bool has_sm2 = std::filesystem::is_regular_file(config.keys + "/sm2/root.crt");
+    if (has_sm2) ofd_trust.add_path(config.keys + "/sm2/root.crt");
+    const Sm2SealKeys ofd_keys(config.keys);
     // The URL policy every bundle carries (signed): QRs printed for this certd's qr_host.
     const libcert::BundlePolicy qr_policy = libcert::BundlePolicy::for_host(config.qr_host);
     const libcert::TrustBundle seals = [&] {
@@ -293,6 +331,8 @@ int main(int argc, char** argv) {
     s.audit = audit.get();
     s.templates = &templates;
     s.trust = &trust;
+    if (has_sm2) s.ofd_trust = &ofd_trust;
+    s.ofd_keys = &ofd_keys;
     s.seals = &seals;
     s.config = &config;
     s.store = store.get();

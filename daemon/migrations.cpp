@@ -159,6 +159,32 @@ CREATE INDEX licences_by_department_issued_at ON licences(department, issued_at)
 CREATE TABLE tsa_clock(id INT64 PRIMARY KEY CHECK (id = 1), last_time INT64 NOT NULL);
 INSERT INTO tsa_clock(id, last_time) VALUES (1, 0);
 )sql"},
+      // A licence's stored renditions (store.h Rendition; issue 22: PDF and OFD; issue 19: later
+      // versions after an archive renewal). Every existing licence becomes pdf version 1 without
+      // copying its bytes: content NULL means "the bytes are licences.pdf" (allowed only for
+      // pdf/1, which is what issuance stores there); later versions and other formats carry their
+      // bytes. LENGTH of a BLOB/BYTEA is its size in bytes on both engines. Verification looks
+      // uploads up by any stored version's hash (renditions_by_sha256).
+      {6, "licence renditions: format x version, existing PDFs as pdf/1", R"sql(
+CREATE TABLE renditions(
+  licence_id TEXT NOT NULL REFERENCES licences(id),
+  format TEXT NOT NULL CHECK (format IN ('pdf','ofd')),
+  version INT64 NOT NULL CHECK (version >= 1),
+  sha256 TEXT NOT NULL,
+  size INT64 NOT NULL,
+  content BYTES,
+  created_at INT64 NOT NULL,
+  reason TEXT NOT NULL,
+  audit_index INT64 NOT NULL,
+  PRIMARY KEY (licence_id, format, version),
+  CHECK (content IS NOT NULL OR (format = 'pdf' AND version = 1))
+);
+CREATE INDEX renditions_by_sha256 ON renditions(sha256);
+INSERT INTO renditions(licence_id, format, version, sha256, size, content, created_at, reason,
+                       audit_index)
+  SELECT id, 'pdf', 1, pdf_sha256, LENGTH(pdf), NULL, issued_at, 'issue', audit_index
+  FROM licences;
+)sql"},
   };
   std::vector<Migration> out;
   out.reserve(m.size());

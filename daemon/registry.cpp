@@ -92,6 +92,47 @@ LicenceRecord read_licence(const Row& st) {
   return r;
 }
 
+constexpr const char* kRenditionCols =
+    "r.licence_id, r.format, r.version, r.sha256, r.size, r.created_at, r.reason, r.audit_index";
+
+Rendition read_rendition(const Row& st) {
+  Rendition r;
+  r.licence_id = st.text(0);
+  r.format = st.text(1);
+  r.version = st.int64(2);
+  r.sha256 = st.text(3);
+  r.size = st.int64(4);
+  r.created_at = st.int64(5);
+  r.reason = st.text(6);
+  r.audit_index = st.int64(7);
+  return r;
+}
+
+void check_format(const std::string& format) {
+  if (format != kFormatPdf && format != kFormatOfd) {
+    throw libcert::Error(libcert::ErrorCode::kInvalidArgument,
+                         "rendition format: expected 'pdf' or 'ofd', got '" + format + "'");
+  }
+}
+
+// One renditions row inside the caller's transaction; content nullptr: pdf/1, whose bytes are
+// licences.pdf (migration 6).
+void insert_rendition(port::Connection& c, const Rendition& r, const std::string* content) {
+  if (content == nullptr) {
+    c.query(
+        "INSERT INTO renditions(licence_id, format, version, sha256, size, content, created_at, "
+        "reason, audit_index) VALUES ($1, $2, $3, $4, $5, NULL, $6, $7, $8)",
+        {r.licence_id, r.format, r.version, r.sha256, r.size, r.created_at, r.reason,
+         r.audit_index});
+  } else {
+    c.query(
+        "INSERT INTO renditions(licence_id, format, version, sha256, size, content, created_at, "
+        "reason, audit_index) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        {r.licence_id, r.format, r.version, r.sha256, r.size, Value::blob(*content),
+         r.created_at, r.reason, r.audit_index});
+  }
+}
+
 // Appends one audit row inside the caller's kOrdered transaction. The index is MAX+1: rows are
 // never deleted and the ordered lock is held (across every instance on PostgreSQL), so the
 // sequence has no gap (RFC 6962 leaves are 0-based); the PRIMARY KEY is the backstop.
@@ -614,13 +655,17 @@ CommitResult Registry::commit_issue(const IssueContext& ctx, const Allocation& a
   rec.issued_at = r.issued_at;
   rec.issued_by = ctx.actor.principal;
   rec.status = "valid";
-  rec.audit_index = append_audit(c, ctx.now, ctx.actor, "licence.issue", rec.id,
-                                 {{"template", rec.template_id},
-                                  {"department", rec.department},
-                                  {"serial", rec.serial},
-                                  {"status_index", rec.status_index},
-                                  {"pdf_sha256", rec.pdf_sha256},
-                                  {"seal_version", rec.seal_version}});
+  nlohmann::json details = {{"template", rec.template_id},
+                             {"department", rec.department},
+                             {"serial", rec.serial},
+                             {"status_index", rec.status_index},
+                             {"pdf_sha256", rec.pdf_sha256},
+                             {"seal_version", rec.seal_version},
+                             {"formats", r.ofd.empty()
+                                             ? nlohmann::json::array({kFormatPdf})
+                                             : nlohmann::json::array({kFormatPdf, kFormatOfd})}};
+  if (!r.ofd.empty()) details["ofd_sha256"] = r.ofd_sha256;
+  rec.audit_index = append_audit(c, ctx.now, ctx.actor, "licence.issue", rec.id, details);
   c.query(
       "INSERT INTO licences(id, number, serial, type_code, issuer_code, department, template, "
       "template_version, data_json, pdf_sha256, pdf, qr_text, seal_version, seal_cert_sha256, "
@@ -630,6 +675,23 @@ CommitResult Registry::commit_issue(const IssueContext& ctx, const Allocation& a
        rec.template_id, rec.template_version, rec.data_json, rec.pdf_sha256, Value::blob(r.pdf),
        rec.qr_text, rec.seal_version, rec.seal_cert_sha256, rec.status_index, rec.issued_at,
        rec.issued_by, rec.audit_index});
+  // Rendition pdf/1 is licences.pdf (content NULL, migration 6); an OFD made with it is ofd/1.
+  Rendition v1;
+  v1.licence_id = rec.id;
+  v1.format = kFormatPdf;
+  v1.version = 1;
+  v1.sha256 = rec.pdf_sha256;
+  v1.size = static_cast<std::int64_t>(r.pdf.size());
+  v1.created_at = ctx.now;
+  v1.reason = "issue";
+  v1.audit_index = rec.audit_index;
+  insert_rendition(c, v1, nullptr);
+  if (!r.ofd.empty()) {
+    v1.format = kFormatOfd;
+    v1.sha256 = r.ofd_sha256;
+    v1.size = static_cast<std::int64_t>(r.ofd.size());
+    insert_rendition(c, v1, &r.ofd);
+  }
   if (ctx.idempotency) {
     const auto [status, body] = ctx.response ? ctx.response(rec) : std::pair<int, std::string>{};
     // Only while this request still holds the key: if another request (instance) took it over
@@ -697,12 +759,88 @@ ListPage Registry::list_licences(const ListQuery& q) {
 }
 
 std::optional<LicenceRecord> Registry::find_licence_by_pdf(const std::string& pdf_sha256) {
+  return find_licence_by_rendition(pdf_sha256, kFormatPdf);
+}
+
+std::optional<LicenceRecord> Registry::find_licence_by_rendition(const std::string& sha256,
+                                                                 const std::string& format) {
   Lease l(*this);
   auto r = l.c().query(std::string("SELECT ") + kLicenceCols +
-                           " FROM licences WHERE pdf_sha256 = $1 ORDER BY audit_index LIMIT 1",
-                       {pdf_sha256});
+                           " FROM licences WHERE id IN (SELECT licence_id FROM renditions WHERE "
+                           "sha256 = $1 AND format = $2) ORDER BY audit_index LIMIT 1",
+                       {sha256, format});
   if (r.empty()) return std::nullopt;
   return read_licence(r.first());
+}
+
+// ---- renditions ------------------------------------------------------------------------------
+
+std::optional<Rendition> Registry::add_rendition(const std::string& id, const std::string& format,
+                                                 const std::string& bytes,
+                                                 const std::string& reason, std::int64_t now,
+                                                 const Actor& by) {
+  check_format(format);
+  if (bytes.empty()) {
+    throw libcert::Error(libcert::ErrorCode::kInvalidArgument, "rendition: bytes are empty");
+  }
+  if (reason.empty()) {
+    throw libcert::Error(libcert::ErrorCode::kInvalidArgument, "rendition: reason is empty");
+  }
+  Lease l(*this);
+  auto& c = l.c();
+  // Ordered: the audit index is MAX+1 and the version MAX+1 under the same registry-wide lock.
+  port::Tx tx(c, TxKind::kOrdered);
+  auto lic = c.query("SELECT department FROM licences WHERE id = $1", {id});
+  if (lic.empty()) return std::nullopt;
+  Rendition out;
+  out.licence_id = id;
+  out.format = format;
+  out.version = c.query("SELECT COALESCE(MAX(version), 0) + 1 FROM renditions WHERE "
+                        "licence_id = $1 AND format = $2",
+                        {id, format})
+                    .first()
+                    .int64(0);
+  out.sha256 = sha256_hex(bytes);
+  out.size = static_cast<std::int64_t>(bytes.size());
+  out.created_at = now;
+  out.reason = reason;
+  out.audit_index = append_audit(c, now, by, "licence.rendition", id,
+                                 {{"department", lic.first().text(0)},
+                                  {"format", format},
+                                  {"version", out.version},
+                                  {"sha256", out.sha256},
+                                  {"size", out.size},
+                                  {"reason", reason}});
+  insert_rendition(c, out, &bytes);
+  tx.commit();
+  return out;
+}
+
+std::vector<Rendition> Registry::list_renditions(const std::string& id) {
+  Lease l(*this);
+  auto r = l.c().query(std::string("SELECT ") + kRenditionCols +
+                           " FROM renditions r WHERE r.licence_id = $1 ORDER BY r.format, "
+                           "r.version",
+                       {id});
+  std::vector<Rendition> out;
+  for (const auto& row : r.rows) out.push_back(read_rendition(row));
+  return out;
+}
+
+std::optional<Rendition> Registry::latest_rendition(const std::string& id,
+                                                    const std::string& format, bool with_bytes) {
+  check_format(format);
+  Lease l(*this);
+  // pdf/1 keeps its bytes in licences.pdf (content NULL): COALESCE picks them.
+  auto r = l.c().query(std::string("SELECT ") + kRenditionCols +
+                           (with_bytes ? ", COALESCE(r.content, l.pdf)" : "") +
+                           " FROM renditions r JOIN licences l ON l.id = r.licence_id WHERE "
+                           "r.licence_id = $1 AND r.format = $2 ORDER BY r.version DESC LIMIT 1",
+                       {id, format});
+  if (r.empty()) return std::nullopt;
+  Rendition out = read_rendition(r.first());
+  if (with_bytes) out.bytes = r.first().blob(8);
+  return out;
 }
 
 std::optional<RevokeResult> Registry::revoke_licence(const std::string& id,

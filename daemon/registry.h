@@ -57,7 +57,15 @@ class Registry final : public Store {
   std::optional<LicenceRecord> find_licence_by_pdf(const std::string& pdf_sha256) override;
   std::optional<RevokeResult> revoke_licence(const std::string& id, const std::string& reason,
                                              std::int64_t now, const Actor& by) override;
+  std::optional<LicenceRecord> find_licence_by_rendition(const std::string& sha256,
+                                                         const std::string& format) override;
   std::int64_t count_licences() override;
+  std::optional<Rendition> add_rendition(const std::string& id, const std::string& format,
+                                         const std::string& bytes, const std::string& reason,
+                                         std::int64_t now, const Actor& by) override;
+  std::vector<Rendition> list_renditions(const std::string& id) override;
+  std::optional<Rendition> latest_rendition(const std::string& id, const std::string& format,
+                                            bool with_bytes) override;
 
   SealKeyVersion create_seal_key(const std::string& department, const std::string& key_ref,
                                  const std::string& algorithm, std::int64_t now,

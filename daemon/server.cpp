@@ -526,16 +526,19 @@ class Session final : public SessionBase {
       // empty body; it is answered at once.
       return dispatch(h, std::string());
     }
-    // Route limits as the App applies them: PDF uploads to /v1/verify, JSON everywhere else.
+    // Route limits as the App applies them: licence file uploads to /v1/verify (PDF, OFD, or
+    // either as octet-stream), JSON everywhere else.
     std::string ct = std::string(h[http::field::content_type]);
     if (auto semi = ct.find(';'); semi != std::string::npos) ct.resize(semi);
-    const bool pdf = lower(trim(ct)) == "application/pdf";
+    ct = lower(trim(ct));
+    const bool pdf =
+        ct == "application/pdf" || ct == "application/ofd" || ct == "application/octet-stream";
     body_limit_ = pdf ? settings_->pdf_body_bytes : settings_->json_body_bytes;
     if (length && *length > body_limit_) {
       return problem(ApiError(413, "payload-too-large", "Payload too large",
                               "body: " + std::to_string(*length) + " bytes exceeds the limit of " +
                                   std::to_string(body_limit_) + " bytes" +
-                                  (pdf ? " for PDF" : " for JSON")),
+                                  (pdf ? " for a licence file" : " for JSON")),
                      true);
     }
     body_.emplace(std::move(*head_));

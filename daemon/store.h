@@ -139,6 +139,26 @@ struct LicenceRecord {
   std::int64_t audit_index = 0;
 };
 
+// One stored rendition of a licence (table `renditions`, docs/service.md "Renditions"): a licence
+// has one or more formats ("pdf", and "ofd" when issued in both: issue 22), each in versions 1,
+// 2, … — a later version of a format is the same licence with fresh validation data (an archive
+// renewal, issue 19: `certctl ltv extend`), never a different licence. GET returns the latest
+// version of a format; every version is kept (a holder's older copy stays identifiable).
+inline constexpr const char* kFormatPdf = "pdf";
+inline constexpr const char* kFormatOfd = "ofd";
+
+struct Rendition {
+  std::string licence_id;
+  std::string format;          // kFormatPdf | kFormatOfd
+  std::int64_t version = 0;    // 1, 2, … per (licence, format)
+  std::string sha256;          // lower-case hex of the bytes (the HTTP ETag)
+  std::int64_t size = 0;       // bytes
+  std::int64_t created_at = 0;
+  std::string reason;          // "issue" for version 1; the caller's word after (e.g. "ltv-extend")
+  std::int64_t audit_index = 0;  // the audit row that recorded it (licence.issue for version 1)
+  std::string bytes;           // empty unless loaded (latest_rendition(..., with_bytes=true))
+};
+
 // What the store reserves for one issuance and hands to the renderer.
 struct Allocation {
   std::string serial;
@@ -163,6 +183,10 @@ struct Rendered {
   std::string seal_version;
   std::string seal_cert_sha256;
   std::int64_t issued_at = 0;
+  // The OFD rendition of the same licence (issue 22), made when the request asked for it; empty:
+  // the licence is issued as a PDF only. Stored as rendition ofd/1 in the commit transaction.
+  std::string ofd;
+  std::string ofd_sha256;
 };
 
 // What commit_issue() found. committed: `record` is in the registry (with its PDF). Otherwise the
@@ -286,14 +310,39 @@ class Store {
   [[nodiscard]] virtual std::optional<LicenceRecord> get_licence(const std::string& id,
                                                                  bool with_pdf) = 0;
   [[nodiscard]] virtual ListPage list_licences(const ListQuery& q) = 0;
-  // The licence whose stored PDF has this SHA-256 (lower-case hex), without the PDF bytes.
+  // The licence one of whose stored PDF versions has this SHA-256 (lower-case hex), without the
+  // PDF bytes: find_licence_by_rendition(pdf_sha256, kFormatPdf).
   [[nodiscard]] virtual std::optional<LicenceRecord> find_licence_by_pdf(
       const std::string& pdf_sha256) = 0;
+  // The licence one of whose stored renditions of `format` (any version) has this SHA-256.
+  [[nodiscard]] virtual std::optional<LicenceRecord> find_licence_by_rendition(
+      const std::string& sha256, const std::string& format) = 0;
   // nullopt: no such licence. Revoking a revoked licence changes nothing (changed=false).
   virtual std::optional<RevokeResult> revoke_licence(const std::string& id,
                                                      const std::string& reason, std::int64_t now,
                                                      const Actor& by) = 0;
   [[nodiscard]] virtual std::int64_t count_licences() = 0;
+
+  // --- renditions (Rendition above; docs/service.md "Renditions") ---
+  // Stores `bytes` as the next version of `format` of licence `id` (the latest version + 1; 1 if
+  // the licence has none of that format) with its audit row "licence.rendition" {department,
+  // format, version, sha256, size, reason}, in one ordered transaction (versions never collide,
+  // even across instances). The bytes are stored as given: the caller has made and checked them
+  // (e.g. `certctl ltv extend` output, which must still verify). Revoked licences accept it too
+  // (renewal keeps a revoked licence's history verifiable). nullopt: no such licence. Throws
+  // libcert::Error(kInvalidArgument) for a format other than kFormatPdf/kFormatOfd, empty bytes
+  // or an empty reason; RegistryError for database failures.
+  virtual std::optional<Rendition> add_rendition(const std::string& id, const std::string& format,
+                                                 const std::string& bytes,
+                                                 const std::string& reason, std::int64_t now,
+                                                 const Actor& by) = 0;
+  // Every rendition of licence `id` by format, then version (without bytes); empty: no licence.
+  [[nodiscard]] virtual std::vector<Rendition> list_renditions(const std::string& id) = 0;
+  // The latest version of `format` of licence `id`; nullopt: the licence has no such rendition
+  // (or does not exist).
+  [[nodiscard]] virtual std::optional<Rendition> latest_rendition(const std::string& id,
+                                                                  const std::string& format,
+                                                                  bool with_bytes) = 0;
 
   // --- seal key versions (issue 7) ---
   // New pending version max(version)+1 of `department` (no certificate yet); audit "seal.create".

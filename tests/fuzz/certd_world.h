@@ -46,6 +46,7 @@ struct CertdWorld {
   std::unique_ptr<certd::Store> store;
   libcert::TemplateSet templates;
   libcert::TrustStore trust;
+  libcert::TrustStore ofd_trust;  // the SM2 seal root: OFD uploads reach verify_ofd
   libcert::TrustBundle seals;
   std::unique_ptr<certd::SealKeys> seal_keys;
   std::map<std::string, std::string> dept_keys;  // department id → API key
@@ -62,6 +63,7 @@ struct CertdWorld {
     config.limits.verify_burst = 1000000;
     config.limits.auth_failures_per_minute = 100000;
     trust.add_path(LIBCERT_SOURCE_DIR "/keys-example/root/root.crt");
+    ofd_trust.add_path(LIBCERT_SOURCE_DIR "/keys-example/sm2/root.crt");
     const certd::Actor by{"fuzz", ""};
     certd::SealKeyOptions sko;
     sko.keys_dir = LIBCERT_SOURCE_DIR "/keys-example";
@@ -95,6 +97,7 @@ struct CertdWorld {
     s.templates = &templates;
     s.seal_keys = seal_keys.get();
     s.trust = &trust;
+    s.ofd_trust = &ofd_trust;
     s.seals = &seals;
     s.log = [this](const std::string& line) {
       std::lock_guard l(log_mu);

@@ -83,6 +83,10 @@ seeds = {
     "get": req("GET", f"/v1/licences/{ISSUED}", [auth]),
     "get-pdf": req("GET", f"/v1/licences/{ISSUED}/pdf", [auth]),
     "pdf": req("GET", "/v1/licences/1.2.156.3005.2.X/pdf", [auth]),
+    "get-ofd": req("GET", f"/v1/licences/{ISSUED}/ofd", [auth]),
+    "issue-formats": req("POST", "/v1/licences", [auth, "Content-Type: application/json",
+                                                  "Idempotency-Key: fuzz-4"],
+                         dump(dict(json.loads(issue), formats=["pdf", "ofd"]))),
     "revoke": req("POST", "/v1/licences/1.2.156.3005.2.X/revoke",
                   [auth, "Content-Type: application/json"], dump({"reason": "fuzz"})),
     "verify-qr": req("POST", "/v1/verify", ["Content-Type: application/json"],
@@ -92,6 +96,9 @@ seeds = {
 }
 for name, text in seeds.items():
     write("fuzz_certd_http", name, text)
+write("fuzz_certd_http", "verify-ofd",
+      req("POST", "/v1/verify", ["Content-Type: application/ofd"]).encode()
+      + (ROOT / "tests" / "data" / "ofd" / "ofdrw_signedFile.ofd").read_bytes())
 write("fuzz_certd_http", "verify-pdf",
       req("POST", "/v1/verify", ["Content-Type: application/pdf"]).encode()
       + (CORPUS / "fuzz_verify_pdf" / "valid.pdf").read_bytes())

@@ -176,10 +176,10 @@ class StoreTest : public ::testing::Test {
 };
 
 TEST_F(StoreTest, MigrationsAppliedOnceAndRecorded) {
-  EXPECT_EQ(store_->schema_version(), 5);
+  EXPECT_EQ(store_->schema_version(), 6);
   store_.reset();
   store_ = open();  // reopening applies nothing twice
-  EXPECT_EQ(count("SELECT COUNT(*) FROM schema_migrations"), 5);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM schema_migrations"), 6);
   // The catalogue each engine keeps of its own schema.
   const std::string indexes = on_postgres() ? "SELECT COUNT(*) FROM pg_indexes WHERE indexname='"
                                             : "SELECT COUNT(*) FROM sqlite_master WHERE name='";
@@ -187,11 +187,11 @@ TEST_F(StoreTest, MigrationsAppliedOnceAndRecorded) {
       on_postgres() ? "SELECT COUNT(*) FROM information_schema.tables WHERE table_name='"
                     : "SELECT COUNT(*) FROM sqlite_master WHERE type='table' AND name='";
   for (const char* i : {"licences_by_pdf_sha256", "seal_keys_by_cert", "seal_keys_one_active",
-                        "licences_by_department_issued_at"}) {
+                        "licences_by_department_issued_at", "renditions_by_sha256"}) {
     EXPECT_EQ(count(indexes + i + "'"), 1) << i;
   }
   for (const char* t : {"principals", "seal_keys", "licences", "idempotency", "audit_log",
-                        "audit_checkpoints", "serial_counters", "reservations"}) {
+                        "audit_checkpoints", "serial_counters", "reservations", "renditions"}) {
     EXPECT_EQ(count(tables + t + "'"), 1) << t;
   }
   if (on_postgres()) {
@@ -425,6 +425,9 @@ TEST_F(StoreTest, SerialsCountPerTypeAndIssuerAndAreNeverReused) {
   // not make a serial come back: the counter is not MAX()+1.
   {
     RawDb db(location_);
+    // (their renditions first: renditions.licence_id references licences.id)
+    db.exec("DELETE FROM renditions WHERE licence_id IN (SELECT id FROM licences WHERE "
+            "type_code = 'TYPEA' AND department = 'samr')");
     db.exec("DELETE FROM licences WHERE type_code = 'TYPEA' AND department = 'samr'");
   }
   EXPECT_EQ(issue("samr", "TYPEA").serial, "2025000003");
@@ -811,6 +814,140 @@ TEST_F(StoreTest, RevocationIsIdempotentAndAudited) {
   ASSERT_TRUE(got);
   EXPECT_EQ(got->pdf, "%PDF-1.7 " + rec.serial);
   EXPECT_EQ(got->status, "revoked");
+}
+
+// Renditions (store.h Rendition): issuance stores pdf/1 (and ofd/1 when made) in the licence's
+// transaction; add_rendition appends versions with an audit row; the latest one is served; every
+// version's hash still finds the licence.
+TEST_F(StoreTest, RenditionsAreVersionedPerFormatWithAuditRows) {
+  const auto rec = issue();
+  auto list = store_->list_renditions(rec.id);
+  ASSERT_EQ(list.size(), 1u);
+  EXPECT_EQ(list[0].format, "pdf");
+  EXPECT_EQ(list[0].version, 1);
+  EXPECT_EQ(list[0].sha256, rec.pdf_sha256);
+  EXPECT_EQ(list[0].size, static_cast<std::int64_t>(("%PDF-1.7 " + rec.serial).size()));
+  EXPECT_EQ(list[0].reason, "issue");
+  EXPECT_EQ(list[0].audit_index, rec.audit_index);
+  // pdf/1 is not stored twice: its bytes are the licence row's.
+  EXPECT_EQ(count("SELECT COUNT(*) FROM renditions WHERE content IS NULL"), 1);
+  auto latest = store_->latest_rendition(rec.id, "pdf", true);
+  ASSERT_TRUE(latest);
+  EXPECT_EQ(latest->bytes, "%PDF-1.7 " + rec.serial);
+  EXPECT_FALSE(store_->latest_rendition(rec.id, "ofd", false));
+  EXPECT_EQ(nlohmann::json::parse(store_->audit_entries(0, 1)[0].details_json)["formats"],
+            nlohmann::json::array({"pdf"}));
+
+  const std::string renewed = "%PDF-1.7 renewed " + rec.serial;
+  const auto v2 = store_->add_rendition(rec.id, "pdf", renewed, "ltv-extend", 1764100000,
+                                        {"certctl", "r-2"});
+  ASSERT_TRUE(v2);
+  EXPECT_EQ(v2->version, 2);
+  EXPECT_EQ(v2->sha256, certd::sha256_hex(renewed));
+  EXPECT_EQ(v2->size, static_cast<std::int64_t>(renewed.size()));
+  const auto ofd = store_->add_rendition(rec.id, "ofd", "PK\x03\x04ofd", "issue-ofd", 1764100001,
+                                         {"certctl", "r-3"});
+  ASSERT_TRUE(ofd);
+  EXPECT_EQ(ofd->version, 1);
+  latest = store_->latest_rendition(rec.id, "pdf", true);
+  ASSERT_TRUE(latest);
+  EXPECT_EQ(latest->version, 2);
+  EXPECT_EQ(latest->bytes, renewed);
+  EXPECT_EQ(latest->created_at, 1764100000);
+  EXPECT_EQ(store_->latest_rendition(rec.id, "ofd", true)->bytes, "PK\x03\x04ofd");
+  list = store_->list_renditions(rec.id);
+  ASSERT_EQ(list.size(), 3u);
+  EXPECT_EQ(list[0].format + std::to_string(list[0].version), "ofd1");
+  EXPECT_EQ(list[2].format + std::to_string(list[2].version), "pdf2");
+  // The audit rows name format, version and hash; the sequence stays gap-free.
+  const auto rows = store_->audit_entries(0, 10);
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_EQ(rows[1].action, "licence.rendition");
+  EXPECT_EQ(rows[1].object, rec.id);
+  EXPECT_EQ(rows[1].request_id, "r-2");
+  EXPECT_EQ(v2->audit_index, rows[1].idx);
+  const auto d = nlohmann::json::parse(rows[1].details_json);
+  EXPECT_EQ(d["format"], "pdf");
+  EXPECT_EQ(d["version"], 2);
+  EXPECT_EQ(d["sha256"], v2->sha256);
+  EXPECT_EQ(d["reason"], "ltv-extend");
+  EXPECT_EQ(d["department"], "samr");
+  for (const auto& r : rows) EXPECT_EQ(r.leaf_hash, certd::audit_leaf_hash(r));
+  // A holder's older copy and the renewed one both find the licence (verification).
+  EXPECT_EQ(store_->find_licence_by_pdf(rec.pdf_sha256)->id, rec.id);
+  EXPECT_EQ(store_->find_licence_by_pdf(v2->sha256)->id, rec.id);
+  EXPECT_EQ(store_->find_licence_by_rendition(ofd->sha256, "ofd")->id, rec.id);
+  EXPECT_FALSE(store_->find_licence_by_rendition(ofd->sha256, "pdf"));
+  // The licence row keeps the issued PDF (pdf_sha256 is the issued version's).
+  EXPECT_EQ(store_->get_licence(rec.id, true)->pdf, "%PDF-1.7 " + rec.serial);
+}
+
+TEST_F(StoreTest, AddRenditionRefusesBadInputAndUnknownLicences) {
+  const auto rec = issue();
+  const auto code = [&](auto&& f) {
+    try {
+      f();
+    } catch (const libcert::Error& e) {
+      return e.code();
+    }
+    return libcert::ErrorCode::kInternal;
+  };
+  EXPECT_EQ(code([&] { (void)store_->add_rendition(rec.id, "docx", "x", "r", 1, {"p", ""}); }),
+            libcert::ErrorCode::kInvalidArgument);
+  EXPECT_EQ(code([&] { (void)store_->add_rendition(rec.id, "pdf", "", "r", 1, {"p", ""}); }),
+            libcert::ErrorCode::kInvalidArgument);
+  EXPECT_EQ(code([&] { (void)store_->add_rendition(rec.id, "pdf", "x", "", 1, {"p", ""}); }),
+            libcert::ErrorCode::kInvalidArgument);
+  EXPECT_EQ(code([&] { (void)store_->latest_rendition(rec.id, "PDF", false); }),
+            libcert::ErrorCode::kInvalidArgument);
+  EXPECT_FALSE(store_->add_rendition("no-such-licence", "pdf", "x", "r", 1, {"p", ""}));
+  EXPECT_TRUE(store_->list_renditions("no-such-licence").empty());
+  // Nothing was written by the refusals.
+  EXPECT_EQ(store_->audit_size(), 1);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM renditions"), 1);
+}
+
+// Issuance with an OFD (issue 22): both renditions and the audit row's formats in one commit.
+TEST_F(StoreTest, IssuanceWithAnOfdStoresBothRenditions) {
+  const auto rec = certd::issue_licence(*store_, ctx(), [&](const certd::Allocation& a) {
+    auto r = render(a);
+    r.ofd = "PK\x03\x04 ofd " + a.serial;
+    r.ofd_sha256 = certd::sha256_hex(r.ofd);
+    return r;
+  });
+  const auto list = store_->list_renditions(rec.id);
+  ASSERT_EQ(list.size(), 2u);
+  EXPECT_EQ(list[0].format, "ofd");
+  EXPECT_EQ(list[0].audit_index, rec.audit_index);
+  EXPECT_EQ(store_->latest_rendition(rec.id, "ofd", true)->bytes, "PK\x03\x04 ofd " + rec.serial);
+  const auto d = nlohmann::json::parse(store_->audit_entries(0, 1)[0].details_json);
+  EXPECT_EQ(d["formats"], nlohmann::json::array({"pdf", "ofd"}));
+  EXPECT_EQ(d["ofd_sha256"], list[0].sha256);
+}
+
+// Migration 6 on a registry that already holds licences: each becomes pdf/1, bytes not copied.
+TEST_F(StoreTest, MigrationMakesExistingLicencesPdfVersionOne) {
+  const auto a = issue();
+  const auto b = issue("civil-affairs");
+  store_.reset();
+  {
+    RawDb db(location_);
+    db.exec("DROP TABLE renditions");
+    db.exec("DELETE FROM schema_migrations WHERE version = 6");
+  }
+  store_ = open();
+  for (const auto& rec : {a, b}) {
+    const auto list = store_->list_renditions(rec.id);
+    ASSERT_EQ(list.size(), 1u) << rec.id;
+    EXPECT_EQ(list[0].format, "pdf");
+    EXPECT_EQ(list[0].version, 1);
+    EXPECT_EQ(list[0].sha256, rec.pdf_sha256);
+    EXPECT_EQ(list[0].size, static_cast<std::int64_t>(("%PDF-1.7 " + rec.serial).size()));
+    EXPECT_EQ(list[0].created_at, rec.issued_at);
+    EXPECT_EQ(list[0].audit_index, rec.audit_index);
+    EXPECT_EQ(store_->latest_rendition(rec.id, "pdf", true)->bytes, "%PDF-1.7 " + rec.serial);
+  }
+  EXPECT_EQ(count("SELECT COUNT(*) FROM renditions WHERE content IS NOT NULL"), 0);
 }
 
 TEST_F(StoreTest, ListingUsesKeysetCursorsAndFilters) {

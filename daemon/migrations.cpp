@@ -159,6 +159,18 @@ CREATE INDEX licences_by_department_issued_at ON licences(department, issued_at)
 CREATE TABLE tsa_clock(id INT64 PRIMARY KEY CHECK (id = 1), last_time INT64 NOT NULL);
 INSERT INTO tsa_clock(id, last_time) VALUES (1, 0);
 )sql"},
+      // The issuing CA's current CRL (docs/crl.md): one row per CA (its subjectKeyIdentifier),
+      // shared by every instance so the CRL number only grows (RFC 5280 §5.2.3).
+      {6, "CRLs of the issuing CA", R"sql(
+CREATE TABLE crls(
+  issuer TEXT PRIMARY KEY,
+  number INT64 NOT NULL,
+  this_update INT64 NOT NULL,
+  next_update INT64 NOT NULL,
+  content_key TEXT NOT NULL,
+  der BYTES NOT NULL
+);
+)sql"},
   };
   std::vector<Migration> out;
   out.reserve(m.size());

@@ -2,7 +2,6 @@
 
 #include <openssl/bn.h>
 #include <openssl/err.h>
-#include <openssl/sha.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
@@ -28,12 +27,6 @@ std::string hex(const unsigned char* p, std::size_t n) {
     s += kDigits[p[i] & 15];
   }
   return s;
-}
-
-std::string sha256_hex(std::string_view data) {
-  unsigned char h[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), h);
-  return hex(h, sizeof h);
 }
 
 libcert::ossl::X509Ptr parse(std::string_view der) {

@@ -63,7 +63,7 @@ std::string serial_of(const std::string& pem, const testsupport::TempDir& d) {
 
 TEST(ApiCrl, RevokedVersionIsListedInTheNextCrlWhichOpensslVerifies) {
   testsupport::TempDir d;
-  CertdProcess certd({{"CERTD_CRL_PERIOD_S", "3600"}});
+  CertdProcess certd(std::map<std::string, std::string>{{"CERTD_CRL_PERIOD_S", "3600"}});
   const std::string admin = certd.make_key("admin");
   auto c = certd.client();
 
@@ -141,7 +141,7 @@ TEST(ApiCrl, RevokedVersionIsListedInTheNextCrlWhichOpensslVerifies) {
 // nextUpdate honoured: with a 60 s period the CRL is renewed once half of it has passed (a new
 // number, thisUpdate later), and every served CRL is current when served.
 TEST(ApiCrl, RenewedBeforeNextUpdate) {
-  CertdProcess certd({{"CERTD_CRL_PERIOD_S", "60"}});
+  CertdProcess certd(std::map<std::string, std::string>{{"CERTD_CRL_PERIOD_S", "60"}});
   auto c = certd.client();
   const Got g1 = get_crl(c);
   ASSERT_EQ(g1.status, 200);
@@ -162,7 +162,7 @@ TEST(ApiCrl, RenewedBeforeNextUpdate) {
 // certctl crl make and certd agree on the number sequence: one CRL per content, from the registry.
 TEST(ApiCrl, OfflineRevocationAndCertctlMakeShareTheRegistrysCrl) {
   testsupport::TempDir d;
-  CertdProcess certd({{"CERTD_CRL_PERIOD_S", "3600"}});
+  CertdProcess certd(std::map<std::string, std::string>{{"CERTD_CRL_PERIOD_S", "3600"}});
   auto c = certd.client();
   ASSERT_EQ(get_crl(c).number, "1");
   const std::string certctl = std::string(CERTCTL_BIN);

@@ -232,6 +232,33 @@ TEST_F(StoreTest, TsaClockNeverMovesBackwards) {
   EXPECT_EQ(count("SELECT last_time FROM tsa_clock"), 1350);
 }
 
+// The issuing CA's CRL (docs/crl.md): only a greater CRL number replaces the stored one, also
+// when instances race (RFC 5280 §5.2.3 — numbers only grow), on both engines.
+TEST_F(StoreTest, CrlNumberOnlyGrows) {
+  EXPECT_FALSE(store_->current_crl("ab12").has_value());
+  EXPECT_TRUE(store_->publish_crl("ab12", {1, 100, 200, "k1", std::string("\x30\x00", 2)}));
+  EXPECT_FALSE(store_->publish_crl("ab12", {1, 101, 201, "k2", "x"}));  // same number: refused
+  EXPECT_TRUE(store_->publish_crl("ab12", {2, 150, 250, "k2", "y"}));
+  EXPECT_FALSE(store_->publish_crl("ab12", {1, 300, 400, "k3", "z"}));  // older: refused
+  const auto got = store_->current_crl("ab12");
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->number, 2);
+  EXPECT_EQ(got->this_update, 150);
+  EXPECT_EQ(got->content_key, "k2");
+  EXPECT_EQ(got->der, "y");
+  std::atomic<int> won{0};
+  std::vector<std::thread> ts;
+  for (int i = 0; i < 4; ++i) {
+    ts.emplace_back([this, &won, i] {
+      if (store_->publish_crl("ab12", {3, 500, 600, "race", std::to_string(i)})) ++won;
+    });
+  }
+  for (auto& t : ts) t.join();
+  EXPECT_EQ(won.load(), 1);
+  EXPECT_EQ(store_->current_crl("ab12")->number, 3);
+  EXPECT_FALSE(store_->current_crl("other").has_value());
+}
+
 TEST_F(StoreTest, OneActiveSealVersionPerDepartmentIsEnforcedBySchema) {
   RawDb db(location_);
   db.exec(

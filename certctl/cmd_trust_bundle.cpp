@@ -117,7 +117,7 @@ int run_export(const certctl::Args& args) {
   if (auto r = o.get("--revoked")) apply_revoked(*r, b, uscc_of);
 
   const std::string file =
-      b.sign(pem_to_der(keys + "/bundle/bundle.crt"),
+      b.sign(libcert::certificate_chain_der_from_pem(certctl::read_file(keys + "/bundle/bundle.crt")),
              libcert::digest_signer_from_pem(certctl::read_file(keys + "/bundle/bundle.key")));
   certctl::write_file_atomic(out, file);
   std::uint32_t revoked = 0;

@@ -755,6 +755,8 @@ App::App(Services s) : s_(std::move(s)), metrics_(std::make_unique<Metrics>()) {
        [this](const HttpRequest& r, const Params& p) { return detail::preview_png(s_, r, p); }},
       {"GET", "/v1/trust-bundle", true,
        [this](const HttpRequest& r, const Params& p) { return detail::trust_bundle(s_, r, p); }},
+      {"GET", "/v1/crl", true,
+       [this](const HttpRequest& r, const Params& p) { return detail::crl(s_, r, p); }},
       // The inspector's page: the QR's URL is HTTPS://HOST/V#<digits> (qr.md).
       {"GET", "/V", true,
        [this](const HttpRequest& r, const Params&) {

@@ -37,6 +37,7 @@ class BundlePublisher;
 class SealKeys;
 class AuditLog;
 class TsaService;
+class CrlService;
 
 // Everything the API uses, owned elsewhere (main.cpp or a test) and outliving the App.
 struct Services {
@@ -71,6 +72,8 @@ struct Services {
   AuditLog* audit = nullptr;  // checkpoints and proofs; nullptr: those routes answer 503
   // RFC 3161 TSA for POST /v1/tsa (tsa_service.h); nullptr: that route answers 503.
   const libcert::TimeStampAuthority* tsa = nullptr;
+  // The issuing CA's CRL for GET /v1/crl (crl_service.h); nullptr: that route answers 503.
+  CrlService* crl = nullptr;
   std::function<void(const std::string&)> log;  // one JSON line; nullptr: no logging
 };
 

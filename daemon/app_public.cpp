@@ -20,6 +20,7 @@
 
 #include "app_internal.h"
 #include "bundle.h"
+#include "crl_service.h"
 #include "libcert/preview.h"
 #include "libcert/qr_payload.h"
 
@@ -224,6 +225,33 @@ HttpResponse trust_bundle(const Services& s, const HttpRequest& req, const Param
   // RFC 9052 §9.1 media type of a COSE_Sign1 message.
   r.content_type = "application/cose; cose-type=\"cose-sign1\"";
   r.body = b->file;
+  return r;
+}
+
+HttpResponse crl(const Services& s, const HttpRequest& req, const Params&) {
+  if (s.crl == nullptr) {
+    ApiError e(503, "unavailable", "Service unavailable",
+               "the issuing CA (config ca.cert/ca.key, keys/ca) is not loaded on this server");
+    e.headers.emplace_back("Retry-After", "30");
+    throw e;
+  }
+  const auto c = s.crl->current();
+  HttpResponse r;
+  r.headers.emplace_back("ETag", c->etag);
+  // Cacheable until its nextUpdate (RFC 5280 §5.1.2.5): certd renews it halfway through, so a
+  // cached copy is never past nextUpdate while a newer one exists only for revocations.
+  const std::int64_t left = std::max<std::int64_t>(c->next_update - s.clock->now(), 0);
+  r.headers.emplace_back("Cache-Control", "public, max-age=" + std::to_string(left));
+  r.headers.emplace_back("Expires", http_date(c->next_update));
+  r.headers.emplace_back("Last-Modified", http_date(c->this_update));
+  r.headers.emplace_back("X-CRL-Number", std::to_string(c->number));
+  if (req.header_or_empty("If-None-Match") == c->etag) {
+    r.status = 304;
+    r.content_type.clear();
+    return r;
+  }
+  r.content_type = "application/pkix-crl";  // RFC 5280 §4.2.1.13 / RFC 2585 §4.2
+  r.body = c->der;
   return r;
 }
 

@@ -7,6 +7,8 @@
 namespace certd::detail {
 HttpResponse preview_png(const Services& s, const HttpRequest& req, const Params& p);
 HttpResponse trust_bundle(const Services& s, const HttpRequest& req, const Params& p);
+// GET /v1/crl: the issuing CA's current CRL (crl_service.h), DER, cacheable until nextUpdate.
+HttpResponse crl(const Services& s, const HttpRequest& req, const Params& p);
 // The inspector's page (issue 8): GET /V and /v (index.html), /sw.js (its service worker, scope
 // "/") and /web/{file} — static files from Config::web, no build step. 404 for anything not there.
 HttpResponse web_file(const Services& s, const HttpRequest& req, const std::string& name);

@@ -5,6 +5,7 @@
 #include "app_internal.h"
 #include "audit.h"
 #include "bundle.h"
+#include "crl_service.h"
 #include "libcert/error.h"
 #include "seal_keys.h"
 
@@ -218,8 +219,10 @@ HttpResponse seal_step(const Services& s, const HttpRequest& req, const Params& 
                      "body.compromised_at: lies in the future (" + rfc3339(t) + " > now " +
                          rfc3339(now) + ")");
     }
-    return json_response(200, seal_view(s.store->revoke_seal_key(
-                                  dept, ver, t, body["reason"].get<std::string>(), now, by)));
+    const auto revoked =
+        s.store->revoke_seal_key(dept, ver, t, body["reason"].get<std::string>(), now, by);
+    if (s.crl != nullptr) s.crl->invalidate();  // the next CRL lists it (docs/crl.md)
+    return json_response(200, seal_view(revoked));
   });
 }
 

@@ -223,7 +223,8 @@ int seal_bundle(const certctl::Args& args) {
     signer = libcert::digest_signer_from_pem(certctl::read_file(keys + "/bundle/bundle.key"));
   }
   const std::string file = b.sign(
-      libcert::certificate_der_from_pem(certctl::read_file(keys + "/bundle/bundle.crt")), signer);
+      libcert::certificate_chain_der_from_pem(certctl::read_file(keys + "/bundle/bundle.crt")),
+      signer);
   certctl::write_file_atomic(out, file);
   std::cout << "trust bundle version " << b.version << ": " << b.seals.size()
             << " seal version(s), " << b.status_lists.size() << " status list(s), " << file.size()
@@ -272,7 +273,8 @@ const certctl::Command kSeal{
     "       certctl seal bundle --store DB -o FILE [--bundle-version N] [--status-bits N] "
     "[--qr-host HOST]\n"
     "                    [--bundle-key PKCS11-URI]  (default: <keys>/bundle/bundle.key)\n"
-    "  (--keys DIR: root/root.{crt,key} of the example CA, bundle/ key; --templates DIR)",
+    "  (--keys DIR: root/root.crt (the anchor), ca/issuing-ca.{crt,key} (the example issuing CA,\n"
+    "   which certifies new versions), bundle/ key; --templates DIR)",
     run_seal};
 
 }  // namespace

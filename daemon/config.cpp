@@ -82,7 +82,7 @@ Config Config::load(const std::string& path, const Env& env) {
     check_keys(j, "",
                {"listen", "port", "tls", "store", "templates", "keys", "web", "qr_host", "threads",
                 "max_queue", "idempotency_lease_s", "status_list_size", "max_clock_skew_s",
-                "limits", "seal", "audit", "trusted_proxies", "bundle_key", "_comment"});
+                "limits", "seal", "audit", "trusted_proxies", "bundle_key", "ca", "_comment"});
     c.listen = str(j, "listen", "", c.listen);
     c.port = static_cast<int>(num(j, "port", "", c.port, 0, 65535));
     c.store = str(j, "store", "", c.store);
@@ -106,6 +106,14 @@ Config Config::load(const std::string& path, const Env& env) {
       c.seal_refuse_days =
           static_cast<int>(num(t, "refuse_days", "seal.", c.seal_refuse_days, 0, 3650));
       c.seal_warn_days = static_cast<int>(num(t, "warn_days", "seal.", c.seal_warn_days, 0, 3650));
+    }
+    if (j.contains("ca")) {
+      const auto& t = j["ca"];
+      if (!t.is_object()) bad("ca", "expected an object");
+      check_keys(t, "ca.", {"cert", "key", "crl_period_s"});
+      c.issuing_ca_cert = str(t, "cert", "ca.", c.issuing_ca_cert);
+      c.issuing_ca_key = str(t, "key", "ca.", c.issuing_ca_key);
+      c.crl_period_s = num(t, "crl_period_s", "ca.", c.crl_period_s, 60, 366LL * 86400);
     }
     if (j.contains("audit")) {
       const auto& t = j["audit"];
@@ -201,6 +209,9 @@ Config Config::load(const std::string& path, const Env& env) {
   s("CERTD_SEAL_KEY_DIR", c.seal_key_dir);
   if (auto v = env("CERTD_SEAL_REFUSE_DAYS")) {
     c.seal_refuse_days = static_cast<int>(env_num("CERTD_SEAL_REFUSE_DAYS", *v, 0, 3650));
+  }
+  if (auto v = env("CERTD_CRL_PERIOD_S")) {
+    c.crl_period_s = env_num("CERTD_CRL_PERIOD_S", *v, 60, 366LL * 86400);
   }
   if (auto v = env("CERTD_MAX_CLOCK_SKEW_S")) {
     c.max_clock_skew_s = env_num("CERTD_MAX_CLOCK_SKEW_S", *v, 0, 86400);

@@ -102,6 +102,13 @@ struct Config {
   // in its own token (slot) with its own PIN (trust.md).
   std::string seal_token;
   std::string bundle_key;
+  // The issuing CA (trust.md "Roles"; docs/crl.md): "ca": {"cert", "key", "crl_period_s"}. It
+  // certifies new seal versions and signs the CRL of GET /v1/crl, renewed every crl_period_s
+  // (its nextUpdate) and whenever a seal key version is revoked. "" = <keys>/ca/issuing-ca.crt
+  // and .key. The root's key is never read by certd.
+  std::string issuing_ca_cert;
+  std::string issuing_ca_key;
+  std::int64_t crl_period_s = 86400;
   // Audit checkpoints: signed with this Ed25519 key ("" = <keys>/audit/audit.key) under this
   // origin ("" = the lower-cased qr_host + "/audit").
   std::string audit_key;

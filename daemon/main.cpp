@@ -35,6 +35,7 @@
 #include "sqlite.h"
 #include "store.h"
 #include "tsa_service.h"
+#include "crl_service.h"
 
 namespace {
 
@@ -229,6 +230,8 @@ int main(int argc, char** argv) {
     sko.seal_key_dir = config.seal_key_dir;
     sko.refuse_days = config.seal_refuse_days;
     sko.warn_days = config.seal_warn_days;
+    sko.issuing_ca_cert = config.issuing_ca_cert;
+    sko.issuing_ca_key = config.issuing_ca_key;
     sko.policy = qr_policy;
     if (!config.seal_token.empty()) {
       (void)libcert::pkcs11::Uri::parse(config.seal_token);  // a bad URI stops the start-up
@@ -268,13 +271,20 @@ int main(int argc, char** argv) {
     // by the root); without it GET /v1/trust-bundle answers 503 and everything else works.
     std::unique_ptr<certd::BundlePublisher> bundle;
     const std::string bundle_dir = config.keys + "/bundle";
+    // bundle.crt is a full chain (signer + issuing CA): both go into the bundle's x5chain.
+    const auto bundle_chain_der = [&bundle_dir] {
+      std::ifstream in(bundle_dir + "/bundle.crt", std::ios::binary);
+      std::stringstream pem;
+      pem << in.rdbuf();
+      return libcert::certificate_chain_der_from_pem(pem.str());
+    };
     if (libcert::pkcs11::Uri::is_uri(config.bundle_key)) {
       // The bundle signer in a token of its own, so the issuing path (seal token) cannot sign
       // bundles (trust.md); its certificate stays <keys>/bundle/bundle.crt.
       auto key =
           std::make_shared<libcert::pkcs11::Key>(libcert::pkcs11::Uri::parse(config.bundle_key));
       bundle = std::make_unique<certd::BundlePublisher>(
-          seals, certd::read_pem_certificate_der(bundle_dir + "/bundle.crt"),
+          seals, bundle_chain_der(),
           [key](std::span<const std::uint8_t> d) { return key->sign_digest(d); },
           config.status_list_size);
     } else if (!config.bundle_key.empty()) {
@@ -286,7 +296,7 @@ int main(int argc, char** argv) {
       std::stringstream key_pem;
       key_pem << kin.rdbuf();
       bundle = std::make_unique<certd::BundlePublisher>(
-          seals, certd::read_pem_certificate_der(bundle_dir + "/bundle.crt"),
+          seals, bundle_chain_der(),
           libcert::digest_signer_from_pem(key_pem.str()), config.status_list_size);
     }
 
@@ -304,7 +314,33 @@ int main(int argc, char** argv) {
           config.keys + "/tsa/tsa.key", config.keys + "/tsa/tsa.crt", {}, to));
     }
 
+    // The issuing CA's CRL (GET /v1/crl, docs/crl.md): with its certificate and key (a PEM file
+    // or a pkcs11: URI — the CA may live in certd's token, trust.md); else that route answers 503.
+    std::unique_ptr<certd::CrlService> crl;
+    {
+      const std::string ca_crt = config.issuing_ca_cert.empty() ? config.keys + "/ca/issuing-ca.crt"
+                                                                : config.issuing_ca_cert;
+      const std::string ca_key = config.issuing_ca_key.empty() ? config.keys + "/ca/issuing-ca.key"
+                                                               : config.issuing_ca_key;
+      libcert::DigestSigner ca_sign;
+      if (libcert::pkcs11::Uri::is_uri(ca_key)) {
+        auto key = std::make_shared<libcert::pkcs11::Key>(libcert::pkcs11::Uri::parse(ca_key));
+        ca_sign = [key](std::span<const std::uint8_t> d) { return key->sign_digest(d); };
+      } else if (std::filesystem::exists(ca_key)) {
+        std::ifstream kin(ca_key, std::ios::binary);
+        std::stringstream key_pem;
+        key_pem << kin.rdbuf();
+        ca_sign = libcert::digest_signer_from_pem(key_pem.str());
+      }
+      if (ca_sign && std::filesystem::exists(ca_crt)) {
+        crl = std::make_unique<certd::CrlService>(
+            *store, certd::read_pem_certificate_der(ca_crt), std::move(ca_sign), clock,
+            config.crl_period_s);
+      }
+    }
+
     certd::Services s;
+    s.crl = crl.get();
     s.example_keys = libcert::is_example_keys_dir(config.keys);
     if (s.example_keys) {
       log_line(nlohmann::json{{"level", "warn"},

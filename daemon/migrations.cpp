@@ -185,6 +185,18 @@ INSERT INTO renditions(licence_id, format, version, sha256, size, content, creat
   SELECT id, 'pdf', 1, pdf_sha256, LENGTH(pdf), NULL, issued_at, 'issue', audit_index
   FROM licences;
 )sql"},
+      // The issuing CA's current CRL (docs/crl.md): one row per CA (its subjectKeyIdentifier),
+      // shared by every instance so the CRL number only grows (RFC 5280 §5.2.3).
+      {7, "CRLs of the issuing CA", R"sql(
+CREATE TABLE crls(
+  issuer TEXT PRIMARY KEY,
+  number INT64 NOT NULL,
+  this_update INT64 NOT NULL,
+  next_update INT64 NOT NULL,
+  content_key TEXT NOT NULL,
+  der BYTES NOT NULL
+);
+)sql"},
   };
   std::vector<Migration> out;
   out.reserve(m.size());

@@ -409,6 +409,37 @@ bool Registry::advance_tsa_clock(std::int64_t t, std::int64_t& last) {
   return moved;
 }
 
+// ---- CRLs --------------------------------------------------------------------------------------
+
+std::optional<CrlRow> Registry::current_crl(const std::string& issuer) {
+  Lease l(*this);
+  auto r = l.c().query(
+      "SELECT number, this_update, next_update, content_key, der FROM crls WHERE issuer = $1",
+      {issuer});
+  if (r.empty()) return std::nullopt;
+  const auto& row = r.first();
+  return CrlRow{row.int64(0), row.int64(1), row.int64(2), row.text(3), row.blob(4)};
+}
+
+bool Registry::publish_crl(const std::string& issuer, const CrlRow& crl) {
+  Lease l(*this);
+  auto& c = l.c();
+  port::Tx tx(c, TxKind::kWrite);
+  // Only a greater number replaces the stored CRL (RFC 5280 §5.2.3: monotonically increasing);
+  // SQLite (3.24+) and PostgreSQL share this upsert.
+  const bool stored =
+      c.query("INSERT INTO crls(issuer, number, this_update, next_update, content_key, der) "
+              "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (issuer) DO UPDATE SET "
+              "number = excluded.number, this_update = excluded.this_update, "
+              "next_update = excluded.next_update, content_key = excluded.content_key, "
+              "der = excluded.der WHERE crls.number < excluded.number",
+              {issuer, crl.number, crl.this_update, crl.next_update, crl.content_key,
+               Value::blob(crl.der)})
+          .affected == 1;
+  tx.commit();
+  return stored;
+}
+
 // ---- principals ------------------------------------------------------------------------------
 
 Principal Registry::create_principal(const NewPrincipal& np, std::int64_t now, const Actor& by) {

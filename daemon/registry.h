@@ -100,6 +100,8 @@ class Registry final : public Store {
   void probe_writable() override;
   std::optional<std::int64_t> last_issued_at(const std::optional<std::string>& department) override;
   bool advance_tsa_clock(std::int64_t t, std::int64_t& last) override;
+  std::optional<CrlRow> current_crl(const std::string& issuer) override;
+  bool publish_crl(const std::string& issuer, const CrlRow& crl) override;
   int schema_version() override;
 
  private:

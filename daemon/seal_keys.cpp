@@ -135,6 +135,34 @@ std::string read_text_file(const std::string& path) {
   return out;
 }
 
+// The certificates after the first of a PEM "full chain" text (keys-example's seal.crt: seal +
+// issuing CA), concatenated DER: what SealKeyVersion::chain_der holds.
+std::string rest_of_chain_der(std::string_view pem) {
+  Bio b = mem(pem);
+  std::string out;
+  for (bool first = true;; first = false) {
+    Cert c(PEM_read_bio_X509(b.get(), nullptr, nullptr, nullptr));
+    if (!c) break;
+    if (!first) out += to_der(c.get());
+  }
+  ERR_clear_error();  // the loop ends with a harmless "no start line"
+  return out;
+}
+
+// chain_der (concatenated DER) back into certificates.
+std::vector<std::string> split_der(const std::string& chain_der) {
+  std::vector<std::string> out;
+  const auto* p = reinterpret_cast<const unsigned char*>(chain_der.data());
+  const auto* end = p + chain_der.size();
+  while (p < end) {
+    const unsigned char* start = p;
+    Cert c(d2i_X509(nullptr, &p, static_cast<long>(end - p)));
+    if (!c) crypto("seal key chain: not concatenated DER certificates");
+    out.emplace_back(reinterpret_cast<const char*>(start), static_cast<std::size_t>(p - start));
+  }
+  return out;
+}
+
 // key_ref of a version imported from the configured key directory: relative to it, so that the
 // registry keeps working when that directory moves (a copy per deployment, a test's temp dir).
 constexpr std::string_view kKeysDirRef = "keys-dir:";
@@ -222,6 +250,34 @@ SealKeys::SealKeys(Store& store, const libcert::TemplateSet& templates, SealKeyO
   }
   root_der_ = certificate_der(read_text_file(options_.keys_dir + "/root/root.crt"),
                               options_.keys_dir + "/root/root.crt");
+  // The issuing CA (trust.md "Roles"): it certifies new seal versions, the root stays offline.
+  if (options_.issuing_ca_cert.empty()) options_.issuing_ca_cert = options_.keys_dir + "/ca/issuing-ca.crt";
+  if (options_.issuing_ca_key.empty()) options_.issuing_ca_key = options_.keys_dir + "/ca/issuing-ca.key";
+  std::error_code ec;
+  if (std::filesystem::is_regular_file(options_.issuing_ca_cert, ec)) {
+    issuing_ca_der_ = certificate_der(read_text_file(options_.issuing_ca_cert), options_.issuing_ca_cert);
+    const std::string why = issuing_ca_role_problem(issuing_ca_der_, root_der_);
+    if (!why.empty()) throw Error(ErrorCode::kInvalidArgument, options_.issuing_ca_cert + ": " + why);
+  }
+}
+
+std::string issuing_ca_role_problem(const std::string& ca_der, const std::string& root_der) {
+  Cert ca = parse_der(ca_der);
+  Cert root = parse_der(root_der);
+  const uint32_t flags = X509_get_extension_flags(ca.get());
+  const uint32_t ku = X509_get_key_usage(ca.get());
+  const long pathlen = X509_get_pathlen(ca.get());
+  std::string why;
+  if ((flags & EXFLAG_CA) == 0 || pathlen != 0) {
+    why = "not an issuing CA (CA:TRUE with pathlen 0, RFC 5280 §4.2.1.9)";
+  } else if ((ku & KU_KEY_CERT_SIGN) == 0 || (ku & KU_CRL_SIGN) == 0) {
+    why = "keyUsage lacks keyCertSign + cRLSign";
+  } else if (X509_check_issued(root.get(), ca.get()) != X509_V_OK ||
+             X509_verify(ca.get(), X509_get0_pubkey(root.get())) != 1) {
+    why = "not issued by the seal root " + cert_facts(root_der).subject;
+  }
+  ERR_clear_error();
+  return why;
 }
 
 SealKeys::~SealKeys() = default;
@@ -256,8 +312,9 @@ int SealKeys::bootstrap(std::int64_t now, const Actor& by) {
     v.state = "active";
     v.key_ref = std::string(kKeysDirRef) + "seals/" + d.id + "/seal.key";
     v.algorithm = "ecdsa-p256";
-    v.cert_der =
-        certificate_der(read_text_file((dir / "seal.crt").string()), (dir / "seal.crt").string());
+    const std::string pem = read_text_file((dir / "seal.crt").string());
+    v.cert_der = certificate_der(pem, (dir / "seal.crt").string());
+    v.chain_der = rest_of_chain_der(pem);  // seal.crt is a full chain: + the issuing CA
     const CertFacts f = cert_facts(v.cert_der);
     v.not_before = f.not_before;
     v.not_after = f.not_after;
@@ -280,14 +337,16 @@ CreatedSealKey SealKeys::create(const std::string& department, const CreateSealK
   if (how.validity_days < 1 || how.validity_days > 3650) {
     throw Error(ErrorCode::kInvalidArgument, "validity_days: must be 1..3650");
   }
-  const std::filesystem::path root_key = std::filesystem::path(options_.keys_dir) / "root/root.key";
+  // The issuing CA certifies the version (never the root: it stays offline, trust.md).
+  const std::filesystem::path ca_key_path = options_.issuing_ca_key;
   if (how.example_ca &&
       (!std::filesystem::exists(std::filesystem::path(options_.keys_dir) / "NOT-FOR-PRODUCTION") ||
-       !std::filesystem::exists(root_key))) {
+       issuing_ca_der_.empty() || !std::filesystem::exists(ca_key_path))) {
     throw Error(ErrorCode::kInvalidArgument,
                 "example_ca: only with the example keys (" + options_.keys_dir +
-                    " has no NOT-FOR-PRODUCTION marker or no root/root.key); send the CSR to the "
-                    "department's CA and install the certificate instead");
+                    " has no NOT-FOR-PRODUCTION marker, or no issuing CA " +
+                    options_.issuing_ca_cert + " + " + options_.issuing_ca_key +
+                    "); send the CSR to the department's CA and install the certificate instead");
   }
   // The version number is allocated by the store; the file name (or token label) carries a
   // random part so that two concurrent creations never race for one name: key_ref is whatever
@@ -365,10 +424,10 @@ CreatedSealKey SealKeys::create(const std::string& department, const CreateSealK
   }
   if (!how.example_ca) return out;
 
-  // The example CA issues the certificate in-process (what keys-example/make-keys.sh does with
-  // `openssl ca`, with the same v3_seal extensions: RFC 5280 §4.2.1.3/§4.2.1.9).
-  Cert ca = parse_der(root_der_);
-  Pkey ca_key = read_private_key(read_text_file(root_key.string()), root_key.string());
+  // The example issuing CA issues the certificate in-process (what keys-example/make-keys.sh does
+  // with `openssl ca`, with the same v3_seal extensions: RFC 5280 §4.2.1.3/§4.2.1.9).
+  Cert ca = parse_der(issuing_ca_der_);
+  Pkey ca_key = read_private_key(read_text_file(ca_key_path.string()), ca_key_path.string());
   Cert cert(X509_new());
   if (!cert) crypto("certificate: out of memory");
   std::uint8_t serial[16];
@@ -463,21 +522,26 @@ SealKeyVersion SealKeys::install(const std::string& department, std::int64_t ver
                                                  "', expected " + department + "'s " +
                                                  libcert::organization_identifier(dept.uscc));
   }
-  // 3. Issued by the seal root (keys-example issues seal certificates directly from the root).
-  Cert root = parse_der(root_der_);
-  if (X509_verify(cert.get(), X509_get0_pubkey(root.get())) != 1 ||
-      X509_NAME_cmp(X509_get_issuer_name(cert.get()), X509_get_subject_name(root.get())) != 0) {
+  // 3. Issued by the issuing CA (trust.md "Roles": the root certifies only the issuing CA and
+  //    stays offline); the chain stored with the version is that CA's certificate. A key
+  //    directory without an issuing CA (an old layout) has its seals issued by the root itself.
+  const std::string& issuer_der = issuing_ca_der_.empty() ? root_der_ : issuing_ca_der_;
+  Cert issuer = parse_der(issuer_der);
+  if (X509_verify(cert.get(), X509_get0_pubkey(issuer.get())) != 1 ||
+      X509_NAME_cmp(X509_get_issuer_name(cert.get()), X509_get_subject_name(issuer.get())) != 0) {
     ERR_clear_error();
     throw Error(ErrorCode::kInvalidArgument,
-                "certificate: not issued by the seal root " + cert_facts(root_der_).subject);
+                std::string("certificate: not issued by the ") +
+                    (issuing_ca_der_.empty() ? "seal root " : "issuing CA ") +
+                    cert_facts(issuer_der).subject);
   }
   const CertFacts f = cert_facts(der);
   if (f.not_after <= now) {
     throw Error(ErrorCode::kInvalidArgument,
                 "certificate: already expired (notAfter " + std::to_string(f.not_after) + ")");
   }
-  return store_.install_seal_certificate(department, version, der, "", f.not_before, f.not_after,
-                                         now, by);
+  return store_.install_seal_certificate(department, version, der, issuing_ca_der_, f.not_before,
+                                         f.not_after, now, by);
 }
 
 std::shared_ptr<const libcert::Signer> SealKeys::signer(const SealKeyVersion& v) const {
@@ -496,11 +560,13 @@ std::shared_ptr<const libcert::Signer> SealKeys::signer(const SealKeyVersion& v)
     // A token key: nothing is read now; the signer's session pool logs in on first use and
     // again after the token came back (libcert/pkcs11.h). Cached, so the pool is kept.
     s = std::make_shared<libcert::pkcs11::Pkcs11Signer>(libcert::pkcs11::Uri::parse(v.key_ref),
-                                                        v.cert_der);
+                                                        v.cert_der, split_der(v.chain_der));
   } else {
+    // The version's chain (the issuing CA) goes into every CMS after the seal certificate.
     const std::string key_pem = read_text_file(key_path(v.key_ref));
-    s = std::make_shared<libcert::PemFileSigner>(
-        libcert::PemFileSigner::from_pem(key_pem, der_to_pem(v.cert_der)));
+    std::string cert_pem = der_to_pem(v.cert_der);
+    for (const auto& c : split_der(v.chain_der)) cert_pem += der_to_pem(c);
+    s = std::make_shared<libcert::PemFileSigner>(libcert::PemFileSigner::from_pem(key_pem, cert_pem));
   }
   std::lock_guard l(mu_);
   signers_[k] = {v.cert_sha256, s};

@@ -41,7 +41,12 @@ namespace certd {
 class Metrics;
 
 struct SealKeyOptions {
-  std::string keys_dir = "keys-example";   // root/root.crt (+ root.key: the example CA)
+  std::string keys_dir = "keys-example";   // root/root.crt: the anchor (its key stays offline)
+  // The issuing CA (trust.md "Roles") that certifies new versions (example_ca) and that every
+  // installed certificate must be issued by; empty: keys_dir/ca/issuing-ca.{crt,key}. Without
+  // that certificate file, seal certificates are expected directly under the root (old layout).
+  std::string issuing_ca_cert;
+  std::string issuing_ca_key;
   std::string seal_key_dir = "seal-keys";  // new private keys: <dir>/<dept>/v<N>.key
   int refuse_days = 7;  // issuing stops when the active certificate expires within this margin
   int warn_days = 30;   // a warning (log + gauge) starts this many days before expiry
@@ -55,10 +60,10 @@ struct SealKeyOptions {
 };
 
 struct CreateSealKey {
-  bool example_ca = false;  // keys-example only: the example root issues the certificate now
+  bool example_ca = false;  // keys-example only: the example issuing CA issues the certificate
   std::string token;        // a token URI for this version (certctl seal create --token);
                             // empty: SealKeyOptions::token, else a PEM file
-  int validity_days = 365;  // of that certificate (capped at the root's own expiry)
+  int validity_days = 365;  // of that certificate (capped at the issuing CA's own expiry)
 };
 
 struct CreatedSealKey {
@@ -75,6 +80,9 @@ CertFacts cert_facts(const std::string& der);
 // DER of the first certificate in a PEM or DER text; throws Error(kInvalidArgument) naming `what`.
 std::string certificate_der(std::string_view pem_or_der, const std::string& what);
 std::string der_to_pem(const std::string& der);
+// Empty when `ca_der` is an issuing CA issued by `root_der` (CA:TRUE pathlen 0, keyCertSign +
+// cRLSign, trust.md "Roles"), else a sentence saying what is wrong.
+std::string issuing_ca_role_problem(const std::string& ca_der, const std::string& root_der);
 
 // SealKeyState for the PDF verifier from a registry row (usage window: activation .. the end of
 // the retirement second, see docs/service.md).
@@ -136,6 +144,8 @@ class SealKeys final : public libcert::SealKeyDirectory {
 
   [[nodiscard]] const libcert::Department& department(const std::string& id) const;
   [[nodiscard]] const std::string& root_der() const { return root_der_; }
+  // DER of the issuing CA certificate (empty in a key directory without one).
+  [[nodiscard]] const std::string& issuing_ca_der() const { return issuing_ca_der_; }
   // The file of a key_ref ("keys-dir:<path>" is relative to options().keys_dir).
   [[nodiscard]] std::string key_path(const std::string& key_ref) const;
 
@@ -146,6 +156,7 @@ class SealKeys final : public libcert::SealKeyDirectory {
   libcert::Rng* rng_;
   std::unique_ptr<libcert::Rng> own_rng_;
   std::string root_der_;
+  std::string issuing_ca_der_;
   mutable std::mutex mu_;
   mutable std::map<std::pair<std::string, std::int64_t>,
                    std::pair<std::string, std::shared_ptr<const libcert::Signer>>>

@@ -258,6 +258,16 @@ struct AuditRow {
   std::string leaf_hash;  // 32 raw bytes, RFC 6962 leaf hash of the canonical leaf
 };
 
+// A published CRL (table crls): content_key identifies the revocations it lists, so a new CRL
+// is made exactly when they change.
+struct CrlRow {
+  std::int64_t number = 0;
+  std::int64_t this_update = 0;
+  std::int64_t next_update = 0;
+  std::string content_key;
+  std::string der;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -400,6 +410,14 @@ class Store {
   // sets `last` to the recorded time and returns false. One atomic statement, so two instances
   // can never both move it.
   virtual bool advance_tsa_clock(std::int64_t t, std::int64_t& last) = 0;
+
+  // --- CRLs of the issuing CA (docs/crl.md; crl_service.h). One row per issuer (its SKI hex):
+  // the CRL every instance serves, so the CRL number stays monotonic across instances. ---
+  [[nodiscard]] virtual std::optional<CrlRow> current_crl(const std::string& issuer) = 0;
+  // Stores `crl` as the issuer's current CRL if its number is greater than the stored one (or
+  // none is stored); returns false, changing nothing, otherwise (another instance published
+  // that number first). One atomic statement.
+  virtual bool publish_crl(const std::string& issuer, const CrlRow& crl) = 0;
 
   // --- operations ---
   // Throws RegistryError unless the database answers (readiness probe).

@@ -1,18 +1,19 @@
 #!/bin/sh
 # keys-example/make-bundle-key.sh — (re)creates the DEMO trust-bundle signing key with the openssl
-# CLI: bundle/bundle.{key,crt}, ECDSA P-256, issued by root/root.{key,crt} (run make-keys.sh first).
+# CLI: bundle/bundle.{key,crt}, ECDSA P-256, issued by the issuing CA ca/issuing-ca.{key,crt} (run
+# make-keys.sh first); bundle.crt is a full chain: the bundle certificate, then the issuing CA's.
 #
 #   keys-example/make-bundle-key.sh [KEYS_DIR]     (default: the directory of this script)
 #
 # EXAMPLE KEY — NOT FOR PRODUCTION. Offline verifiers accept a trust bundle only when its signing
-# certificate is issued by the pinned root, carries the bundle-signer policy OID
+# certificate is issued by the pinned root through the issuing CA (docs/crl.md), carries the bundle-signer policy OID
 # 2.25.173139380313850288678706241780509391059 (libcert/roles.h; UUID
 # 82416e84-8a66-4d83-990d-bcfd55a538d3, ITU-T X.667) AND its public key is pinned in the
 # verifier's configuration (docs/qr.md "Trust bundle: who may sign it"). This script writes the
 # pin, the SHA-256 of the certificate's SubjectPublicKeyInfo, to bundle/pins.txt (one per line:
 # the current key and, during a rollover, the next one).
-# A key of its own (not a seal key, not the root): the bundle is published often, by a service,
-# while the root stays offline; keyUsage digitalSignature only. Fixed validity 2025-01-01 ..
+# A key of its own (not a seal key, not a CA): the bundle is published often, by a service, while
+# the root stays offline; keyUsage digitalSignature only. Fixed validity 2025-01-01 ..
 # 2035-12-31 (openssl ca -startdate/-enddate) keeps tests stable.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
@@ -58,11 +59,11 @@ openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -pkeyopt ec_param
 openssl req -new -config "$work/ca.cnf" -key "$keys/bundle/bundle.key" \
   -subj "/C=CN/O=Ali Prefecture (EXAMPLE)/CN=Ali Trust Bundle Signer (EXAMPLE — NOT FOR PRODUCTION)" \
   -utf8 -out "$work/req.csr"
-openssl ca -batch -config "$work/ca.cnf" -cert "$keys/root/root.crt" -keyfile "$keys/root/root.key" \
+openssl ca -batch -config "$work/ca.cnf" -cert "$keys/ca/issuing-ca.crt" -keyfile "$keys/ca/issuing-ca.key" \
   -extensions v3_bundle -startdate 20250101000000Z -enddate 20351231235959Z -in "$work/req.csr" \
   -out "$work/out.pem" -notext 2>"$work/ca.log" || { cat "$work/ca.log" >&2; exit 1; }
 umask 022
-cp "$work/out.pem" "$keys/bundle/bundle.crt"
+cat "$work/out.pem" "$keys/ca/issuing-ca.crt" > "$keys/bundle/bundle.crt"
 chmod 0644 "$keys/bundle/bundle.crt"
 pin=$(openssl x509 -in "$keys/bundle/bundle.crt" -noout -pubkey | openssl pkey -pubin -outform DER \
   | openssl dgst -sha256 -r | cut -d' ' -f1)

@@ -248,6 +248,15 @@ async function inflate(zlib, bytes) {
 // (libcert/roles.h, docs/signing.md "Trust model").
 const BUNDLE_SIGNER_POLICY = new Uint8Array([0x06, 0x14, 0x69, 0x82, 0x84, 0xc1, 0xb7, 0xa1, 0x91,
   0xa6, 0xb2, 0xb6, 0x87, 0x99, 0x86, 0xef, 0x9f, 0xd5, 0xad, 0x94, 0xf1, 0x53]);
+// The issuing CA's role (trust.md "Roles", docs/crl.md): basicConstraints critical CA:TRUE with
+// pathLenConstraint 0, keyUsage critical keyCertSign + cRLSign, the issuing-CA policy OID
+// 2.25.200437896502357320361310496017018584893 — as DER, the encodings make-keys.sh writes.
+const ISSUING_CA_BC = new Uint8Array([0x06, 0x03, 0x55, 0x1d, 0x13, 0x01, 0x01, 0xff, 0x04, 0x08,
+  0x30, 0x06, 0x01, 0x01, 0xff, 0x02, 0x01, 0x00]);
+const ISSUING_CA_KU = new Uint8Array([0x06, 0x03, 0x55, 0x1d, 0x0f, 0x01, 0x01, 0xff, 0x04, 0x04,
+  0x03, 0x02, 0x01, 0x06]);
+const ISSUING_CA_POLICY = new Uint8Array([0x06, 0x14, 0x69, 0x82, 0xad, 0xca, 0xf7, 0xd1, 0xf3,
+  0xb6, 0xe2, 0xaa, 0xc7, 0x8a, 0xf7, 0xa5, 0x8d, 0xb4, 0xbc, 0xd3, 0xfe, 0x3d]);
 function contains(hay, needle) {
   outer: for (let i = 0; i + needle.length <= hay.length; i++) {
     for (let j = 0; j < needle.length; j++) if (hay[i + j] !== needle[j]) continue outer;
@@ -262,7 +271,8 @@ function contains(hay, needle) {
 // SubjectPublicKeyInfo: current and next key). The signing certificate's key must be pinned and
 // the certificate must carry the bundle-signer policy, BEFORE anything else of the bundle is
 // believed: a bundle signed by another key under the root (a seal, the TSA) is refused, so a rogue
-// version number never reaches the rollback check. Then: issued by the root, the COSE signature
+// version number never reaches the rollback check. Then: issued by the root, directly or through
+// the issuing CA that x5chain carries after it (checked for its role), the COSE signature
 // verifies, the bundle's root is the pinned root. No pins: refused (fail closed).
 // Returns {version, issuedAt, rootDer, seals, statusLists, policy, sha256}.
 export async function parseBundle(file, pins) {
@@ -274,10 +284,15 @@ export async function parseBundle(file, pins) {
     throw new BundleError('trust bundle: invalid or non-canonical CBOR: ' + e.message);
   }
   if (s.alg !== ALG_ES256) throw new BundleError(`trust bundle: algorithm ${s.alg} is not ES256`);
-  if (s.unprotected.size !== 1 || !(s.unprotected.get(HDR_X5CHAIN) instanceof Uint8Array)) {
+  // x5chain (RFC 9360 §2): the signer's certificate, or [signer, issuing CA] (leaf first).
+  const x5 = s.unprotected.get(HDR_X5CHAIN);
+  const x5ok = x5 instanceof Uint8Array ||
+    (Array.isArray(x5) && x5.length === 2 && x5.every((c) => c instanceof Uint8Array));
+  if (s.unprotected.size !== 1 || !x5ok) {
     throw new BundleError('trust bundle: unprotected header must hold exactly the x5chain (33)');
   }
-  const bundleCertDer = s.unprotected.get(HDR_X5CHAIN);
+  const bundleCertDer = x5 instanceof Uint8Array ? x5 : x5[0];
+  const caDer = x5 instanceof Uint8Array ? null : x5[1];
   if (!eq((await sha256(bundleCertDer)).subarray(0, 8), s.kid)) throw new BundleError('trust bundle: kid does not match the x5chain certificate');
   if (!(body instanceof Map) || body.get(1) !== BUNDLE_FORMAT) throw new BundleError('trust bundle: not ' + BUNDLE_FORMAT);
   const rootDer = body.get(4);
@@ -296,9 +311,23 @@ export async function parseBundle(file, pins) {
   const root = parseCert(rootDer);
   if (bundleCert.sigAlg !== ECDSA_SHA256) throw new BundleError('trust bundle: signing certificate is not ecdsa-with-SHA256');
   const rootKey = await importKey(root.spki);
-  const issued = await crypto.subtle.verify({ name: 'ECDSA', hash: 'SHA-256' }, rootKey,
+  // root -> [issuing CA ->] bundle signer: the CA must be in the issuing-CA role and issued by the
+  // root, the signer issued by it (docs/crl.md).
+  let issuerKey = rootKey;
+  if (caDer) {
+    const ca = parseCert(caDer);
+    if (ca.sigAlg !== ECDSA_SHA256) throw new BundleError('trust bundle: issuing CA certificate is not ecdsa-with-SHA256');
+    if (!contains(ca.tbs, ISSUING_CA_BC) || !contains(ca.tbs, ISSUING_CA_KU) || !contains(ca.tbs, ISSUING_CA_POLICY)) {
+      throw new BundleError('trust bundle: the x5chain CA is not an issuing CA (CA:TRUE pathlen 0, keyCertSign + cRLSign, issuing-CA policy)');
+    }
+    const caIssued = await crypto.subtle.verify({ name: 'ECDSA', hash: 'SHA-256' }, rootKey,
+                                                ecdsaDerToRaw(ca.signature), ca.tbs);
+    if (!caIssued) throw new BundleError('trust bundle: issuing CA certificate is not issued by the root');
+    issuerKey = await importKey(ca.spki);
+  }
+  const issued = await crypto.subtle.verify({ name: 'ECDSA', hash: 'SHA-256' }, issuerKey,
                                             ecdsaDerToRaw(bundleCert.signature), bundleCert.tbs);
-  if (!issued) throw new BundleError('trust bundle: signing certificate is not issued by the root');
+  if (!issued) throw new BundleError('trust bundle: signing certificate is not issued by the root' + (caDer ? "'s issuing CA" : ''));
   if (!(await verifyEs256(s, await importKey(bundleCert.spki)))) throw new BundleError('trust bundle: signature does not verify');
   const version = body.get(2), issuedAt = body.get(3);
   if (typeof version !== 'number' || typeof issuedAt !== 'number') throw new BundleError('trust bundle: version/issued_at missing');

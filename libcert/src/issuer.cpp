@@ -35,8 +35,8 @@ SealKeyring SealKeyring::load_dir(const std::string& keys_dir) {
     const fs::path key = entry.path() / "seal.key";
     const fs::path crt = entry.path() / "seal.crt";
     if (!fs::is_regular_file(key, ec) || !fs::is_regular_file(crt, ec)) continue;
-    // The seal certificates of keys-example are issued directly by the root, which is the trust
-    // anchor and therefore not carried in the CMS (RFC 5652 §5.1 allows either).
+    // seal.crt is a full chain (seal certificate + issuing CA): the CMS carries both, never the
+    // root, which is the verifier's trust anchor (RFC 5652 §5.1; trust.md "Roles").
     ring.add(entry.path().filename().string(),
              std::make_shared<PemFileSigner>(key.string(), crt.string()));
   }

@@ -393,15 +393,24 @@ PemFileSigner PemFileSigner::from_pem(std::string_view key_pem, std::string_view
     throw Error(ErrorCode::kCrypto, "seal key: only EC P-256 and RSA keys are supported");
   }
   impl->cert = cert_der(cert.get());
-  if (!chain_pem.empty()) {
-    ossl::Bio b = mem_bio(chain_pem);
-    for (;;) {
+  // Certificates after the first in `cert_pem` are its chain (a "full chain" file, as
+  // keys-example writes them: seal certificate + issuing CA), then those of `chain_pem`.
+  const auto read_rest = [&impl](std::string_view pem, bool skip_first) {
+    ossl::Bio b = mem_bio(pem);
+    std::size_t n = 0;
+    for (bool first = true;; first = false) {
       ossl::X509Ptr c(PEM_read_bio_X509(b.get(), nullptr, nullptr, nullptr));
       if (!c) break;
+      if (first && skip_first) continue;
       impl->chain.push_back(cert_der(c.get()));
+      ++n;
     }
     ossl::drain_errors();  // the loop ends with a harmless "no start line"
-    if (impl->chain.empty()) throw Error(ErrorCode::kCrypto, "seal chain: no PEM certificate");
+    return n;
+  };
+  read_rest(cert_pem, true);
+  if (!chain_pem.empty() && read_rest(chain_pem, false) == 0) {
+    throw Error(ErrorCode::kCrypto, "seal chain: no PEM certificate");
   }
   return PemFileSigner(std::move(impl));
 }

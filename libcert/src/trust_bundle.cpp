@@ -3,14 +3,47 @@
 #include <algorithm>
 #include <cctype>
 
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
 #include "cbor.h"
 #include "cose.h"
 #include "libcert/error.h"
 #include "libcert/roles.h"
+#include "ossl.h"
+#include "verify_cms.h"  // detail::issuing_ca_problem
 
 namespace libcert {
 
 namespace {
+
+// Concatenated DER certificates → one string each. Throws Error(kCrypto) on bytes that are not.
+std::vector<std::string> split_der_certificates(std::string_view der) {
+  std::vector<std::string> out;
+  const auto* p = reinterpret_cast<const unsigned char*>(der.data());
+  const auto* end = p + der.size();
+  while (p < end) {
+    const unsigned char* start = p;
+    ossl::X509Ptr c(d2i_X509(nullptr, &p, static_cast<long>(end - p)));
+    if (!c) {
+      ERR_clear_error();
+      throw Error(ErrorCode::kCrypto, "trust bundle: the signer's certificate does not parse");
+    }
+    out.emplace_back(reinterpret_cast<const char*>(start), static_cast<std::size_t>(p - start));
+  }
+  return out;
+}
+
+// Empty when `der` is an issuing CA (verify_cms.h issuing_ca_problem), else why not.
+std::string issuing_ca_der_problem(std::string_view der) {
+  const auto* p = reinterpret_cast<const unsigned char*>(der.data());
+  ossl::X509Ptr c(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
+  if (!c) {
+    ERR_clear_error();
+    return "issuing CA certificate does not parse";
+  }
+  return detail::issuing_ca_problem(c.get());
+}
 
 using cbor::Value;
 
@@ -158,10 +191,16 @@ std::string TrustBundle::sign(std::string_view bundle_cert_der, const DigestSign
       {Value::integer(6), Value::map(std::move(lists))},
       {Value::integer(7), policy_value(policy)},
   }));
-  // The bundle certificate travels in x5chain (RFC 9360 §2) so a verifier needs only the root.
-  return cose::sign1(
-      payload, cose_kid(bundle_cert_der),
-      Value::map({{Value::integer(cose::kHdrX5Chain), Value::bytes(bundle_cert_der)}}), signer);
+  // The bundle certificate (and the issuing CA above it) travel in x5chain (RFC 9360 §2: one
+  // certificate as a bstr, a chain as an array, leaf first) so a verifier needs only the root.
+  const std::vector<std::string> certs = split_der_certificates(bundle_cert_der);
+  if (certs.empty() || certs.size() > 2)
+    throw Error(ErrorCode::kInvalidArgument,
+                "trust bundle: expected the signer's certificate and at most its issuing CA");
+  Value x5 = certs.size() == 1 ? Value::bytes(certs[0])
+                               : Value::array({Value::bytes(certs[0]), Value::bytes(certs[1])});
+  return cose::sign1(payload, cose_kid(certs[0]),
+                     Value::map({{Value::integer(cose::kHdrX5Chain), std::move(x5)}}), signer);
 }
 
 std::vector<std::string> read_pins(std::string_view text) {
@@ -190,7 +229,8 @@ std::vector<std::string> read_pins(std::string_view text) {
   return pins;
 }
 
-void TrustBundle::check_signer(std::string_view bundle_cert, const BundlePins& pins) {
+void TrustBundle::check_signer(std::string_view bundle_cert, std::string_view issuing_ca,
+                               const BundlePins& pins) {
   if (pins.signer_spki_sha256.empty())
     throw Error(ErrorCode::kInvalidArgument,
                 "trust bundle: no bundle-signer key is pinned in the verifier's configuration");
@@ -214,11 +254,23 @@ void TrustBundle::check_signer(std::string_view bundle_cert, const BundlePins& p
     throw Error(ErrorCode::kCrypto,
                 "trust bundle: signing certificate is not a bundle signer (role " +
                     std::string(to_string(role.role)) + ": " + role.why + ")");
-  // 3. Issued by the pinned root.
-  if (!cose::issued_by(bundle_cert, pins.root_der))
+  // 3. Issued by the pinned root, directly or through an issuing CA in its role (docs/crl.md).
+  if (issuing_ca.empty()) {
+    if (!cose::issued_by(bundle_cert, pins.root_der))
+      throw Error(ErrorCode::kCrypto, "trust bundle: signing certificate (" +
+                                          cose::cert_subject(bundle_cert) +
+                                          ") is not issued by the pinned root");
+    return;
+  }
+  const std::string why = issuing_ca_der_problem(issuing_ca);
+  if (!why.empty()) throw Error(ErrorCode::kCrypto, "trust bundle: x5chain " + why);
+  if (!cose::issued_by(issuing_ca, pins.root_der))
+    throw Error(ErrorCode::kCrypto, "trust bundle: issuing CA (" + cose::cert_subject(issuing_ca) +
+                                        ") is not issued by the pinned root");
+  if (!cose::issued_by(bundle_cert, issuing_ca))
     throw Error(ErrorCode::kCrypto, "trust bundle: signing certificate (" +
                                         cose::cert_subject(bundle_cert) +
-                                        ") is not issued by the pinned root");
+                                        ") is not issued by the x5chain's issuing CA");
 }
 
 TrustBundle TrustBundle::parse(std::string_view file, const BundlePins& pins) {
@@ -238,10 +290,22 @@ TrustBundle TrustBundle::parse(std::string_view file, const BundlePins& pins) {
   if (s.alg != cose::kAlgES256) bad("algorithm " + std::to_string(s.alg) + " is not ES256");
   if (s.unprotected.kind() != Value::Kind::kMap || s.unprotected.as_map().size() != 1)
     bad("unprotected header must hold exactly the x5chain (33)");
-  const std::string& bundle_cert =
-      need(s.unprotected, cose::kHdrX5Chain, Value::Kind::kBytes, "x5chain").as_bytes();
+  // x5chain: the signer's certificate, or [signer, issuing CA] (RFC 9360 §2, leaf first).
+  const Value* x5 = s.unprotected.find(cose::kHdrX5Chain);
+  if (x5 == nullptr) bad("x5chain (33) missing");
+  std::string bundle_cert, issuing_ca;
+  if (x5->kind() == Value::Kind::kBytes) {
+    bundle_cert = x5->as_bytes();
+  } else if (x5->kind() == Value::Kind::kArray && x5->as_array().size() == 2 &&
+             x5->as_array()[0].kind() == Value::Kind::kBytes &&
+             x5->as_array()[1].kind() == Value::Kind::kBytes) {
+    bundle_cert = x5->as_array()[0].as_bytes();
+    issuing_ca = x5->as_array()[1].as_bytes();
+  } else {
+    bad("x5chain must be a certificate or [certificate, issuing CA certificate]");
+  }
   if (cose_kid(bundle_cert) != s.kid) bad("kid does not match the x5chain certificate");
-  check_signer(bundle_cert, pins);
+  check_signer(bundle_cert, issuing_ca, pins);
   if (!cose::verify_es256(s, bundle_cert))
     throw Error(ErrorCode::kCrypto, "trust bundle: signature does not verify");
 
@@ -314,6 +378,24 @@ TrustBundle TrustBundle::parse_body(const cbor::Value& body, std::string_view bu
 }
 
 std::string certificate_der_from_pem(std::string_view pem) { return cose::cert_pem_to_der(pem); }
+
+std::string certificate_chain_der_from_pem(std::string_view pem) {
+  ossl::Bio bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+  ossl::check(bio != nullptr, "certificate: BIO");
+  std::string out;
+  for (;;) {
+    ossl::X509Ptr x(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
+    if (!x) break;
+    unsigned char* der = nullptr;
+    const int n = i2d_X509(x.get(), &der);
+    ossl::check(n > 0, "certificate: DER encoding");
+    out.append(reinterpret_cast<char*>(der), static_cast<std::size_t>(n));
+    OPENSSL_free(der);
+  }
+  ERR_clear_error();  // the loop ends with a harmless "no start line"
+  if (out.empty()) throw Error(ErrorCode::kCrypto, "certificate: not a PEM certificate");
+  return out;
+}
 
 std::vector<const SealEntry*> TrustBundle::seals_with_kid(std::string_view kid) const {
   std::vector<const SealEntry*> out;

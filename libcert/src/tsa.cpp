@@ -232,17 +232,26 @@ TimeStampAuthority TimeStampAuthority::from_pem(std::string_view key_pem,
   }
   impl->chain_x509.reset(sk_X509_new_null());
   ossl::check(impl->chain_x509 != nullptr, "tsa chain");
-  if (!chain_pem.empty()) {
-    ossl::Bio b = mem_bio(chain_pem);
-    for (;;) {
+  // Certificates after the first in `cert_pem` are its chain (a "full chain" file such as
+  // keys-example/tsa/tsa.crt: TSA certificate + issuing CA), then those of `chain_pem`.
+  const auto read_chain = [&impl](std::string_view pem, bool skip_first) {
+    ossl::Bio b = mem_bio(pem);
+    std::size_t n = 0;
+    for (bool first = true;; first = false) {
       ossl::X509Ptr c(PEM_read_bio_X509(b.get(), nullptr, nullptr, nullptr));
       if (!c) break;
+      if (first && skip_first) continue;
       impl->chain.push_back(x509_der(c.get()));
       ossl::check(sk_X509_push(impl->chain_x509.get(), c.get()) > 0, "tsa chain");
       c.release();
+      ++n;
     }
     ossl::drain_errors();  // the loop ends with a harmless "no start line"
-    if (impl->chain.empty()) throw Error(ErrorCode::kCrypto, "tsa chain: no PEM certificate");
+    return n;
+  };
+  read_chain(cert_pem, true);
+  if (!chain_pem.empty() && read_chain(chain_pem, false) == 0) {
+    throw Error(ErrorCode::kCrypto, "tsa chain: no PEM certificate");
   }
   return TimeStampAuthority(std::move(impl));
 }

@@ -188,6 +188,21 @@ void add(std::vector<Check>& v, std::string id, CheckStatus s, std::string detai
 
 }  // namespace
 
+std::string issuing_ca_problem(const void* cert) {
+  auto* c = const_cast<X509*>(static_cast<const X509*>(cert));
+  const uint32_t flags = X509_get_extension_flags(c);
+  const long pathlen = X509_get_pathlen(c);
+  const uint32_t ku = X509_get_key_usage(c);
+  ERR_clear_error();
+  std::string why;
+  if ((flags & EXFLAG_CA) == 0) why = "not CA:TRUE";
+  else if (pathlen != 0) why = "pathLenConstraint is not 0 (an issuing CA certifies leaves only)";
+  else if ((flags & EXFLAG_KUSAGE) == 0 || (ku & KU_KEY_CERT_SIGN) == 0 || (ku & KU_CRL_SIGN) == 0)
+    why = "keyUsage lacks keyCertSign + cRLSign";
+  if (why.empty()) return {};
+  return "intermediate " + subject_line(c) + " is not an issuing CA: " + why;
+}
+
 std::string cert_sha256(const X509* c) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int n = 0;
@@ -455,6 +470,12 @@ CmsVerification cms_verify(const std::vector<std::string_view>& parts, std::stri
         const STACK_OF(X509)* built = X509_STORE_CTX_get0_chain(ctx.get());
         const int n = built != nullptr ? sk_X509_num(built) : 0;
         r.example_root = n > 0 && is_example_x509(sk_X509_value(built, n - 1));
+        // Every certificate between the anchor and the signer must be in the issuing-CA role
+        // (trust.md): OpenSSL checks CA:TRUE and keyCertSign, not that the CA is ours.
+        for (int i = 1; i + 1 < n; ++i) {
+          std::string why = issuing_ca_problem(sk_X509_value(built, i));
+          if (!why.empty()) sink.errors.emplace_back(X509_V_ERR_INVALID_CA, std::move(why));
+        }
       }
       if (v != 1 && sink.errors.empty()) {
         sink.errors.emplace_back(

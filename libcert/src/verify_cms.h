@@ -35,6 +35,12 @@ struct CmsVerification {
 CmsVerification cms_verify(const std::vector<std::string_view>& parts, std::string_view der,
                            const TrustStore& trust, std::int64_t signing_time, bool cades);
 
+// The issuing-CA role (trust.md "Roles"; RFC 5280 §4.2.1.9/§4.2.1.3) of a certificate between a
+// trust anchor and a leaf: CA:TRUE with pathLenConstraint 0 (it certifies leaves only, never
+// another CA) and keyUsage keyCertSign + cRLSign. Empty when it holds, else a sentence naming
+// what is missing. `cert` is an X509*; void* keeps OpenSSL out of this header.
+std::string issuing_ca_problem(const void* cert);
+
 // ISO 8601 "YYYY-MM-DDTHH:MM:SSZ" of a Unix time.
 std::string iso8601(std::int64_t t);
 

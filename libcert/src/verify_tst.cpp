@@ -117,6 +117,17 @@ One verify_token(std::string_view token_der, const std::vector<std::string_view>
     ERR_clear_error();
     return o;
   }
+  // The certificates above the TSA that the token carries: an issuing CA's role, like a seal's
+  // chain (trust.md "Roles"; a self-signed anchor a token may carry is not an intermediate).
+  for (int i = 0; i < sk_X509_num(certs); ++i) {
+    X509* c = sk_X509_value(certs, i);
+    if (c == signer || X509_check_issued(c, c) == X509_V_OK) continue;
+    if (std::string why = issuing_ca_problem(c); !why.empty()) {
+      o.detail = "the token's chain: " + why;
+      ERR_clear_error();
+      return o;
+    }
+  }
   std::tm tm{};
   if (ASN1_TIME_to_tm(TS_TST_INFO_get_time(info.get()), &tm) != 1) {
     o.detail = "the token's genTime does not parse";

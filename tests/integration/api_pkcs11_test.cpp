@@ -51,6 +51,11 @@ struct TokenInstallation {
     fs::copy_file(kExample + "/root/root.key", dir / "keys/root/root.key");
     fs::permissions(dir / "keys/root/root.key", fs::perms::owner_read | fs::perms::owner_write);
     fs::copy_file(kExample + "/NOT-FOR-PRODUCTION", dir / "keys/NOT-FOR-PRODUCTION");
+    // The example issuing CA certifies the token's seal versions (--example-ca; docs/crl.md).
+    fs::create_directories(dir / "keys/ca");
+    fs::copy_file(kExample + "/ca/issuing-ca.crt", dir / "keys/ca/issuing-ca.crt");
+    fs::copy_file(kExample + "/ca/issuing-ca.key", dir / "keys/ca/issuing-ca.key");
+    fs::permissions(dir / "keys/ca/issuing-ca.key", fs::perms::owner_read | fs::perms::owner_write);
     store = (dir / "registry.db").string();
     seal_uri = hsm.token_uri("seals");
     const std::string tag = std::to_string(::getpid()) + "-" + std::to_string(std::rand());

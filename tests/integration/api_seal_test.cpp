@@ -336,7 +336,7 @@ TEST(ApiSeal, LifecycleRoutesRefuseWrongStepsAndForeignCertificates) {
                     "certificatePolicies=" +
                         std::string(libcert::kSealPolicyOid) + "\n");
   auto ca = testsupport::run("openssl x509 -req -in " + (d / "v2.csr").string() + " -CA " + kKeys +
-                             "/root/root.crt -CAkey " + kKeys + "/root/root.key -days 200 " +
+                             "/ca/issuing-ca.crt -CAkey " + kKeys + "/ca/issuing-ca.key -days 200 " +
                              "-sha256 -set_serial 0x77 -out " + (d / "v2-nopolicy.crt").string() +
                              " 2>&1");
   ASSERT_EQ(ca.exit_code, 0) << ca.out;
@@ -349,7 +349,7 @@ TEST(ApiSeal, LifecycleRoutesRefuseWrongStepsAndForeignCertificates) {
             std::string::npos)
       << j["detail"];
   ca = testsupport::run("openssl x509 -req -in " + (d / "v2.csr").string() + " -CA " + kKeys +
-                        "/root/root.crt -CAkey " + kKeys + "/root/root.key -days 200 " +
+                        "/ca/issuing-ca.crt -CAkey " + kKeys + "/ca/issuing-ca.key -days 200 " +
                         "-sha256 -set_serial 0x78 -extfile " + (d / "seal.ext").string() +
                         " -out " + (d / "v2.crt").string() + " 2>&1");
   ASSERT_EQ(ca.exit_code, 0) << ca.out;

@@ -176,10 +176,10 @@ class StoreTest : public ::testing::Test {
 };
 
 TEST_F(StoreTest, MigrationsAppliedOnceAndRecorded) {
-  EXPECT_EQ(store_->schema_version(), 6);
+  EXPECT_EQ(store_->schema_version(), 7);
   store_.reset();
   store_ = open();  // reopening applies nothing twice
-  EXPECT_EQ(count("SELECT COUNT(*) FROM schema_migrations"), 6);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM schema_migrations"), 7);
   // The catalogue each engine keeps of its own schema.
   const std::string indexes = on_postgres() ? "SELECT COUNT(*) FROM pg_indexes WHERE indexname='"
                                             : "SELECT COUNT(*) FROM sqlite_master WHERE name='";
@@ -230,6 +230,33 @@ TEST_F(StoreTest, TsaClockNeverMovesBackwards) {
   EXPECT_FALSE(store_->advance_tsa_clock(1349, last));
   EXPECT_EQ(last, 1350);
   EXPECT_EQ(count("SELECT last_time FROM tsa_clock"), 1350);
+}
+
+// The issuing CA's CRL (docs/crl.md): only a greater CRL number replaces the stored one, also
+// when instances race (RFC 5280 §5.2.3 — numbers only grow), on both engines.
+TEST_F(StoreTest, CrlNumberOnlyGrows) {
+  EXPECT_FALSE(store_->current_crl("ab12").has_value());
+  EXPECT_TRUE(store_->publish_crl("ab12", {1, 100, 200, "k1", std::string("\x30\x00", 2)}));
+  EXPECT_FALSE(store_->publish_crl("ab12", {1, 101, 201, "k2", "x"}));  // same number: refused
+  EXPECT_TRUE(store_->publish_crl("ab12", {2, 150, 250, "k2", "y"}));
+  EXPECT_FALSE(store_->publish_crl("ab12", {1, 300, 400, "k3", "z"}));  // older: refused
+  const auto got = store_->current_crl("ab12");
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->number, 2);
+  EXPECT_EQ(got->this_update, 150);
+  EXPECT_EQ(got->content_key, "k2");
+  EXPECT_EQ(got->der, "y");
+  std::atomic<int> won{0};
+  std::vector<std::thread> ts;
+  for (int i = 0; i < 4; ++i) {
+    ts.emplace_back([this, &won, i] {
+      if (store_->publish_crl("ab12", {3, 500, 600, "race", std::to_string(i)})) ++won;
+    });
+  }
+  for (auto& t : ts) t.join();
+  EXPECT_EQ(won.load(), 1);
+  EXPECT_EQ(store_->current_crl("ab12")->number, 3);
+  EXPECT_FALSE(store_->current_crl("other").has_value());
 }
 
 TEST_F(StoreTest, OneActiveSealVersionPerDepartmentIsEnforcedBySchema) {

@@ -101,7 +101,7 @@ inline std::string example_bundle(Edit edit, std::uint64_t version = 1) {
                                                            libcert::SealState::kActive));
   }
   edit(b);
-  return b.sign(libcert::certificate_der_from_pem(slurp_file(kKeys + "/bundle/bundle.crt")),
+  return b.sign(libcert::certificate_chain_der_from_pem(slurp_file(kKeys + "/bundle/bundle.crt")),
                 libcert::digest_signer_from_pem(slurp_file(kKeys + "/bundle/bundle.key")));
 }
 inline std::string example_bundle() {

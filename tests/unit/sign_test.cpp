@@ -197,11 +197,17 @@ TEST(Seal, CmsHasPadesAttributesAndVerifiesWithOpenSsl) {
                         static_cast<std::size_t>(mdval->value.octet_string->length)),
             sha256(s.signed_bytes));
   EXPECT_GE(CMS_signed_get_attr_by_NID(si, NID_pkcs9_contentType, -1), 0);
-  // Signer identified by issuer + serial; certificates = the signer's (no chain configured).
+  // Signer identified by issuer + serial; certificates = the signer's, then the issuing CA's
+  // (seal.crt is a full chain), never the root (docs/crl.md).
   libcert::ossl::X509Stack certs(CMS_get1_certs(cms.get()));
-  ASSERT_EQ(sk_X509_num(certs.get()), 1);
+  ASSERT_EQ(sk_X509_num(certs.get()), 2);
+  // (CertificateSet is a SET OF: its DER order is by encoding, not by role.)
   auto seal_crt = load_cert(kKeys + "/seals/samr/seal.crt");
-  EXPECT_EQ(X509_cmp(sk_X509_value(certs.get(), 0), seal_crt.get()), 0);
+  auto ca_crt = load_cert(kKeys + "/ca/issuing-ca.crt");
+  const bool seal_first = X509_cmp(sk_X509_value(certs.get(), 0), seal_crt.get()) == 0;
+  EXPECT_EQ(X509_cmp(sk_X509_value(certs.get(), seal_first ? 0 : 1), seal_crt.get()), 0);
+  EXPECT_EQ(X509_cmp(sk_X509_value(certs.get(), seal_first ? 1 : 0), ca_crt.get()), 0);
+  EXPECT_EQ(X509_check_issued(ca_crt.get(), seal_crt.get()), X509_V_OK);
   EXPECT_EQ(CMS_SignerInfo_cert_cmp(si, seal_crt.get()), 0);
   ASN1_OCTET_STRING* keyid = nullptr;
   X509_NAME* issuer = nullptr;

@@ -3,6 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <sstream>
+
 #include "cose.h"
 #include "libcert/error.h"
 #include "libcert/roles.h"
@@ -178,6 +181,59 @@ TEST_F(TrustBundle, SignRefusesRevokedSealWithoutCompromiseTime) {
     EXPECT_EQ(e.code(), ErrorCode::kInvalidArgument);
     EXPECT_NE(std::string(e.what()).find("needs compromised_at"), std::string::npos);
   }
+}
+
+}  // namespace
+
+// keys-example: root -> issuing CA -> bundle signer. The bundle's x5chain carries
+// [bundle certificate, issuing CA]; the verifier checks the CA's role and both signatures
+// (docs/crl.md, docs/qr.md "who may sign it").
+namespace {
+
+std::string example_file(const std::string& rel) {
+  std::ifstream in(std::string(LIBCERT_SOURCE_DIR) + "/keys-example/" + rel, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::string example_refusal(const std::string& chain_der) {
+  libcert::TrustBundle b;
+  b.version = 1;
+  b.issued_at = 1767225600;  // 2026-01-01, inside the bundle certificate's validity
+  b.root_der = libcert::certificate_der_from_pem(example_file("root/root.crt"));
+  const std::string file =
+      b.sign(chain_der, libcert::digest_signer_from_pem(example_file("bundle/bundle.key")));
+  const libcert::BundlePins pins{b.root_der, libcert::read_pins(example_file("bundle/pins.txt"))};
+  try {
+    (void)libcert::TrustBundle::parse(file, pins);
+  } catch (const libcert::Error& e) {
+    return std::string(libcert::to_string(e.code())) + ": " + e.what();
+  }
+  return "accepted";
+}
+
+TEST(TrustBundleChain, IssuingCaInX5ChainIsCheckedForItsRole) {
+  const std::string chain = libcert::certificate_chain_der_from_pem(example_file("bundle/bundle.crt"));
+  const std::string leaf = libcert::certificate_der_from_pem(example_file("bundle/bundle.crt"));
+  const std::string ca = libcert::certificate_der_from_pem(example_file("ca/issuing-ca.crt"));
+  ASSERT_EQ(chain, leaf + ca);
+  EXPECT_EQ(example_refusal(chain), "accepted");
+  // The signer alone: it is not issued by the root itself.
+  EXPECT_NE(example_refusal(leaf).find("crypto: trust bundle: signing certificate (") ,
+            std::string::npos);
+  EXPECT_NE(example_refusal(leaf).find(") is not issued by the pinned root"), std::string::npos)
+      << example_refusal(leaf);
+  // A seal certificate in the CA's place is not an issuing CA.
+  const std::string seal = libcert::certificate_der_from_pem(example_file("seals/samr/seal.crt"));
+  EXPECT_NE(example_refusal(leaf + seal).find("is not an issuing CA: not CA:TRUE"),
+            std::string::npos)
+      << example_refusal(leaf + seal);
+  // The root in the CA's place: CA:TRUE but not pathlen 0.
+  const std::string root = libcert::certificate_der_from_pem(example_file("root/root.crt"));
+  EXPECT_NE(example_refusal(leaf + root).find("is not an issuing CA: pathLenConstraint"),
+            std::string::npos)
+      << example_refusal(leaf + root);
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <ctime>
 #include <string>
 
 #include "libcert/error.h"
@@ -34,12 +35,16 @@ class CmsTest : public ::testing::Test {
     testsupport::spit(dir_ / "content.bin", content_);
     trust_.add_path(kKeys + "/root/root.crt");
   }
-  // Signs content.bin with `key`/`cert` via the openssl CLI; returns the DER.
-  std::string cli_sign(const std::string& key, const std::string& cert) {
+  // Signs content.bin with `key`/`cert` via the openssl CLI, the issuing CA in its certificates
+  // (keys-example: root → issuing CA → seal); returns the DER.
+  std::string cli_sign(const std::string& key, const std::string& cert,
+                       const std::string& chain = kKeys + "/ca/issuing-ca.crt") {
     const auto r =
         run("openssl cms -sign -binary -cades -md sha256 -outform DER -in " +
             shell_quote((dir_ / "content.bin").string()) + " -signer " + shell_quote(cert) +
-            " -inkey " + shell_quote(key) + " -out " + shell_quote((dir_ / "sig.der").string()));
+            " -inkey " + shell_quote(key) + " -certfile " +
+            shell_quote(chain) + " -out " +
+            shell_quote((dir_ / "sig.der").string()));
     EXPECT_EQ(r.exit_code, 0) << r.out;
     return testsupport::slurp(dir_ / "sig.der");
   }
@@ -117,6 +122,46 @@ TEST_F(CmsTest, UnchainedSealIsUntrustedAndEmptyStoreTrustsNothing) {
   const auto e = libcert::detail::cms_verify({content_}, good, empty, k2026, true);
   EXPECT_EQ(find(e, "chain")->status, CheckStatus::kFail);
   EXPECT_NE(find(e, "chain")->detail.find("the trust store is empty"), std::string::npos);
+}
+
+// A CA under the root that is not in the issuing-CA role (no pathLenConstraint 0): OpenSSL alone
+// accepts the chain; the role check refuses it, naming the intermediate (trust.md "Roles").
+TEST_F(CmsTest, IntermediateWithoutTheIssuingCaRoleFailsTheChain) {
+  const std::string d = dir_.path().string();
+  const std::string script =
+      "set -e; cd " + shell_quote(d) +
+      "; openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out ca.key"
+      "; openssl req -new -key ca.key -subj '/CN=Other CA' -out ca.csr"
+      "; printf 'basicConstraints=critical,CA:TRUE\\nkeyUsage=critical,keyCertSign,cRLSign\\n"
+      "subjectKeyIdentifier=hash\\nauthorityKeyIdentifier=keyid\\n' > ca.ext"
+      "; openssl x509 -req -in ca.csr -CA " + shell_quote(kKeys + "/root/root.crt") + " -CAkey " +
+      shell_quote(kKeys + "/root/root.key") +
+      " -set_serial 901 -days 30 -extfile ca.ext -out ca.crt"
+      "; openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out seal.key"
+      "; openssl req -new -key seal.key -subj "
+      "'/CN=samr/organizationIdentifier=NTRCN-115425000199003834' -out seal.csr"
+      "; printf 'basicConstraints=critical,CA:FALSE\\nkeyUsage=critical,digitalSignature,"
+      "nonRepudiation\\ncertificatePolicies=2.25.157078614424240747290383494601942707531\\n'"
+      " > seal.ext"
+      "; openssl x509 -req -in seal.csr -CA ca.crt -CAkey ca.key -set_serial 902 -days 30"
+      " -extfile seal.ext -out seal.crt";
+  const auto mk = run("sh -c " + shell_quote(script) + " 2>&1");
+  ASSERT_EQ(mk.exit_code, 0) << mk.out;
+  const std::string der = cli_sign(d + "/seal.key", d + "/seal.crt", d + "/ca.crt");
+  const auto now = static_cast<std::int64_t>(std::time(nullptr));
+  const auto r = libcert::detail::cms_verify({content_}, der, trust_, now, true);
+  ASSERT_NE(find(r, "chain"), nullptr);
+  EXPECT_EQ(find(r, "chain")->status, CheckStatus::kFail);
+  EXPECT_FALSE(r.chain_untrusted);
+  EXPECT_NE(find(r, "chain")->detail.find("CN=Other CA is not an issuing CA: pathLenConstraint"),
+            std::string::npos)
+      << find(r, "chain")->detail;
+  EXPECT_EQ(find(r, "signature")->status, CheckStatus::kPass);
+  // The same seal signed with the example chain passes the chain check (control).
+  const auto ok = libcert::detail::cms_verify(
+      {content_}, cli_sign(kKeys + "/seals/samr/seal.key", kKeys + "/seals/samr/seal.crt"),
+      trust_, now, true);
+  EXPECT_EQ(find(ok, "chain")->status, CheckStatus::kPass) << find(ok, "chain")->detail;
 }
 
 TEST_F(CmsTest, GarbageAndNonZeroPaddingAreNotCms) {

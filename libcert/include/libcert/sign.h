@@ -1,7 +1,7 @@
 // libcert/sign.h — sealing a PDF with a PAdES signature (ETSI EN 319 142-1, baseline B-B).
 //
 //   libcert::PemFileSigner seal("keys-example/seals/samr/seal.key",
-//                               "keys-example/seals/samr/seal.crt");   // root not included
+//                               "keys-example/seals/samr/seal.crt");   // + issuing CA, no root
 //   libcert::FixedClock clock(1735689600);
 //   libcert::SealOptions opt;
 //   opt.clock = &clock;
@@ -76,7 +76,9 @@ class Signer {
 class PemFileSigner final : public Signer {
  public:
   // Loads an unencrypted PEM private key (EC P-256 or RSA >= 2048), the signer's PEM certificate
-  // and optionally PEM chain files (each may hold several certificates). Throws Error(kIo) if a
+  // and its chain: the certificates after the first in the certificate file ("full chain", as
+  // keys-example writes seal.crt: seal + issuing CA), then the optional PEM chain files (each may
+  // hold several certificates). Throws Error(kIo) if a
   // file cannot be read, Error(kCrypto) if a PEM does not parse, the key does not match the
   // certificate, or the key type is not supported.
   PemFileSigner(const std::string& key_path, const std::string& cert_path,

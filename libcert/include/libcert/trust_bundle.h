@@ -15,7 +15,7 @@
 //   opts.keys = &keys;
 //
 // Format (docs/qr.md): COSE_Sign1 (tag 18), ES256, protected {1: -7, 4: kid}, unprotected
-// {33: bundle certificate DER} (x5chain, RFC 9360); payload = deterministic CBOR map
+// {33: bundle certificate DER, or [bundle certificate DER, issuing CA DER]} (x5chain, RFC 9360); payload = deterministic CBOR map
 // {1: "libcert-trust-bundle/1", 2: version, 3: issued_at, 4: root DER, 5: [seal...],
 //  6: {issuer USCC: {1: bits, 2: zlib bitstring}}, 7: policy?}; policy = {1: [URL prefix, ...],
 // 2: clock skew seconds}; seal = {1: department id, 2: issuer USCC,
@@ -23,8 +23,10 @@
 // 8: key version?} (8 is certd's seal key version, e.g. "2"; issue 7).
 // Who may sign a bundle (trust.md "Roles"): the bundle certificate's public key must be one of the
 // PINNED bundle-signer keys (SHA-256 of its SubjectPublicKeyInfo, the verifier's configuration),
-// it must carry the bundle-signer policy OID (libcert/roles.h), be issued directly by the pinned
-// root, and the bundle's root must be that same root: a bundle cannot introduce a new trust anchor,
+// it must carry the bundle-signer policy OID (libcert/roles.h), be issued by the pinned root —
+// directly, or by the issuing CA that x5chain carries after it, which must be issued by the root
+// and be in the issuing-CA role (CA:TRUE pathlen 0, keyCertSign + cRLSign: docs/crl.md) — and
+// the bundle's root must be that same root: a bundle cannot introduce a new trust anchor,
 // and no other key under the root (a seal, the TSA) can sign one. Pins are a set so a rollover
 // needs no flag day: verifiers first pin current + next key, then the service switches, then the
 // old pin is dropped (docs/qr.md "Trust bundle: who may sign it").
@@ -110,8 +112,12 @@ class TrustBundle {
   std::map<std::string, StatusList> status_lists;  // by issuer USCC
   BundlePolicy policy;                             // payload key 7
 
-  // The signed bundle file. Throws Error(kInvalidArgument) on inconsistent content (a revoked
-  // seal without compromised_at, a seal without issuer code), Error(kCrypto) on signing failure.
+  // The signed bundle file. `bundle_cert_der` is the signer's DER certificate, optionally
+  // followed by the DER of the issuing CA that issued it (concatenated, as
+  // certificate_chain_der_from_pem returns a full-chain PEM file): x5chain then carries both.
+  // Throws Error(kInvalidArgument) on inconsistent content (a revoked seal without
+  // compromised_at, a seal without issuer code, more than one certificate after the signer's),
+  // Error(kCrypto) on signing failure or certificates that do not parse.
   [[nodiscard]] std::string sign(std::string_view bundle_cert_der, const DigestSigner& sign) const;
 
   // Parses and verifies a bundle file against the verifier's pins. The signer is checked before
@@ -130,7 +136,8 @@ class TrustBundle {
  private:
   static TrustBundle parse_body(const cbor::Value& body, std::string_view bundle_cert,
                                 std::string_view pinned_root_der, std::string_view file);
-  static void check_signer(std::string_view bundle_cert, const BundlePins& pins);
+  static void check_signer(std::string_view bundle_cert, std::string_view issuing_ca,
+                           const BundlePins& pins);
   std::string file_sha256_;
 };
 
@@ -151,6 +158,9 @@ class BundleSealKeys final : public SealKeyDirectory {
 // DER of the first certificate in a PEM text (helper for callers that hold PEM files). Throws
 // Error(kCrypto) if there is none.
 std::string certificate_der_from_pem(std::string_view pem);
+// DER of every certificate in a PEM text, concatenated (a full-chain file such as
+// keys-example/bundle/bundle.crt: signer, then issuing CA). Throws Error(kCrypto) if there is none.
+std::string certificate_chain_der_from_pem(std::string_view pem);
 
 // Rollback protection: a verifier keeps the highest version it has accepted (and the hash of that
 // file) and refuses anything older, or a different file claiming the same version.

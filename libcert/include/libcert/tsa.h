@@ -101,8 +101,9 @@ enum class TsaFailure : int {
 
 class TimeStampAuthority final : public TimeStamper {
  public:
-  // Loads an unencrypted PEM key and the TSA's PEM certificate (+ optional PEM chain files, the
-  // certificates above it, sent when certReq is set). Throws Error(kInvalidArgument) if an option
+  // Loads an unencrypted PEM key and the TSA's PEM certificate (+ the certificates above it, sent
+  // when certReq is set: those after the first in the certificate file, then the optional PEM
+  // chain files). Throws Error(kInvalidArgument) if an option
   // is missing or out of range or the certificate is not in the TSA role (roles.h: EKU
   // id-kp-timeStamping, critical — RFC 3161 §2.3), Error(kIo) if a file cannot be read,
   // Error(kCrypto) if a PEM does not parse or the key does not match the certificate.

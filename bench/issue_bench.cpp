@@ -87,7 +87,7 @@ int main(int argc, char** argv) {
   });
 
   // Per template: sealed size and the median issue time (5 runs after 2 warm-ups); the rows
-  // "template <id> <bytes> <ms>" are read by bench/peer.sh.
+  // "template <id> <bytes> <ms> <CPU ms>" are read by bench/peer.sh.
   std::printf("\nper template: sealed bytes, median issue ms\n");
   std::vector<std::size_t> sizes;
   for (const auto& t : templates->ids()) {
@@ -98,7 +98,8 @@ int main(int argc, char** argv) {
     const auto lic = issuer.issue(r);
     const bench::Stats st = bench::measure(2, 5, [&] { (void)issuer.issue(r); });
     sizes.push_back(lic.pdf.size());
-    std::printf("template %-42s %7zu %7.2f\n", t.c_str(), lic.pdf.size(), st.median_us / 1000);
+    std::printf("template %-42s %7zu %7.2f %7.2f\n", t.c_str(), lic.pdf.size(), st.median_us / 1000,
+                st.cpu_median_us / 1000);
   }
   std::sort(sizes.begin(), sizes.end());
   std::printf("sizes: median %zu, max %zu, templates over 60 KB (61440 B): %zd\n",

@@ -2,7 +2,9 @@
 # bench/peer.sh BUILD_DIR — side by side: our issuance against a common alternative pipeline on
 # the same 24 sample licences. Theirs: HTML -> PDF with WeasyPrint (Debian `weasyprint`, the same
 # fonts, our seal picture and QR as SVG) and `pdfsig -add-signature` (Poppler, NSS) for the
-# seal signature (see below for the key). Ours: render+seal in-process (issue_bench) and `certctl sign`.
+# seal signature (see below for the key); and HTML -> PDF with headless Debian chromium's page.pdf
+# (puppeteer-core, bench/peer/chromium_render.mjs, the same HTML). Ours: render+seal in-process
+# (issue_bench) and `certctl sign`.
 # Prints a Markdown table per template (time and size, ratio ours/theirs) and a signing row.
 # Render times are in-process medians for both; signing times are per process for both tools
 # (each signs one file per run, start-up included).
@@ -23,16 +25,23 @@ done
 for d in $(jq -r '.departments[].id' "$root/templates/departments.json"); do
   "$certctl" seal-image --department "$d" --format svg -o "$work/$d.seal.svg" >/dev/null
 done
-# WeasyPrint takes seconds per page: one timed run per template after one warm-up.
+# WeasyPrint takes seconds per page: one timed run per template after one warm-up. Chromium
+# (page.pdf through puppeteer-core, bench/peer/package.json): one browser, 3 timed runs per
+# template after one warm-up. Rows: id, median ms, bytes, median CPU ms.
+echo "== load average before the peers: $(cut -d' ' -f1-3 /proc/loadavg)"
 /usr/bin/python3 "$root/bench/peer/weasy_render.py" "$root/templates" "$work" 1 > "$work/peer.tsv"
-"$build/bench/issue_bench" 5 | awk '$1 == "template" {print $2 "\t" $4 "\t" $3}' > "$work/ours.tsv"
+(cd "$root/bench/peer" && { [ -d node_modules/puppeteer-core ] || npm ci --no-audit --no-fund --loglevel=error; })
+node "$root/bench/peer/chromium_render.mjs" "$root/templates" "$work" 3 > "$work/chromium.tsv"
+"$build/bench/issue_bench" 5 | awk '$1 == "template" {print $2 "\t" $4 "\t" $3 "\t" $5}' > "$work/ours.tsv"
+echo "== load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 
-echo "| template | ours ms | WeasyPrint ms | time ours/theirs | ours bytes (sealed) | WeasyPrint bytes (unsigned) | size ours/theirs |"
-echo "|---|---|---|---|---|---|---|"
-join -t $'\t' <(sort "$work/ours.tsv") <(sort "$work/peer.tsv") |
-  awk -F'\t' '{printf "| %s | %.2f | %.1f | %.3f | %d | %d | %.2f |\n", $1, $2, $4, $2/$4, $3, $5, $3/$5;
-               ot+=$2; pt+=$4; ob+=$3; pb+=$5; n++}
-              END {printf "| **all %d** | %.2f | %.1f | **%.3f** | %d | %d | **%.2f** |\n", n, ot/n, pt/n, ot/pt, ob/n, pb/n, ob/pb}'
+echo "| template | ours ms (CPU) | WeasyPrint ms (CPU) | Chromium page.pdf ms (CPU) | CPU ours/WeasyPrint | CPU ours/Chromium | ours bytes (sealed) | WeasyPrint bytes (unsigned) | Chromium bytes (unsigned) |"
+echo "|---|---|---|---|---|---|---|---|---|"
+join -t $'\t' <(sort "$work/ours.tsv") <(sort "$work/peer.tsv") | join -t $'\t' - <(sort "$work/chromium.tsv") |
+  awk -F'\t' '{printf "| %s | %.2f (%.2f) | %.1f (%.1f) | %.1f (%.1f) | %.4f | %.4f | %d | %d | %d |\n", $1, $2, $4, $5, $7, $8, $10, $4/$7, $4/$10, $3, $6, $9;
+               ow+=$2; oc+=$4; ob+=$3; ww+=$5; wc+=$7; wb+=$6; cw+=$8; cc+=$10; cb+=$9; n++}
+              END {printf "| **all %d (mean)** | %.2f (%.2f) | %.1f (%.1f) | %.1f (%.1f) | **%.4f** (×%.0f) | **%.4f** (×%.0f) | %d | %d | %d |\n",
+                   n, ow/n, oc/n, ww/n, wc/n, cw/n, cc/n, oc/wc, wc/oc, oc/cc, cc/oc, ob/n, wb/n, cb/n}'
 
 # Signing: an NSS database for pdfsig. Poppler 22.12's `pdfsig -add-signature` fails with ECDSA
 # keys ("signDocument: unable update signature") and rejects -etsi, and podofosign 0.9.8

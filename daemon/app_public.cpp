@@ -212,19 +212,24 @@ HttpResponse trust_bundle(const Services& s, const HttpRequest& req, const Param
   }
   const auto b = s.bundle->current(*s.store, s.clock->now());
   HttpResponse r;
-  r.headers.emplace_back("ETag", b->etag);
+  const bool gz = accepts_gzip(req.header_or_empty("Accept-Encoding"));
+  r.headers.emplace_back("ETag", gz ? b->gzip_etag : b->etag);
+  r.headers.emplace_back("Vary", "Accept-Encoding");
   // Verifiers poll it; five minutes bounds how stale a cached revocation list gets on the way.
   r.headers.emplace_back("Cache-Control", "public, max-age=300");
   r.headers.emplace_back("X-Bundle-Version", std::to_string(b->version));
   r.headers.emplace_back("Last-Modified", http_date(b->issued_at));
-  if (req.header_or_empty("If-None-Match") == b->etag) {
+  // Either representation's tag names the same bundle: nothing to send again.
+  const std::string inm = req.header_or_empty("If-None-Match");
+  if (inm == b->etag || inm == b->gzip_etag) {
     r.status = 304;
     r.content_type.clear();
     return r;
   }
   // RFC 9052 §9.1 media type of a COSE_Sign1 message.
   r.content_type = "application/cose; cose-type=\"cose-sign1\"";
-  r.body = b->file;
+  if (gz) r.headers.emplace_back("Content-Encoding", "gzip");
+  r.body = gz ? b->gzip : b->file;
   return r;
 }
 

@@ -1,11 +1,69 @@
 #include "bundle.h"
 
+#include <zlib.h>
+
 #include <algorithm>
+#include <cctype>
 
 #include "libcert/error.h"
 #include "seal_keys.h"
 
 namespace certd {
+
+bool accepts_gzip(std::string_view v) {
+  auto trim = [](std::string_view x) {
+    while (!x.empty() && (x.front() == ' ' || x.front() == '\t')) x.remove_prefix(1);
+    while (!x.empty() && (x.back() == ' ' || x.back() == '\t')) x.remove_suffix(1);
+    return x;
+  };
+  auto lower = [](std::string_view x) {
+    std::string out(x);
+    for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return out;
+  };
+  bool gzip = false, star = false, gzip_listed = false;
+  while (!v.empty()) {
+    const std::size_t comma = v.find(',');
+    std::string_view item = v.substr(0, comma);
+    v = comma == std::string_view::npos ? std::string_view{} : v.substr(comma + 1);
+    const std::size_t semi = item.find(';');
+    const std::string coding = lower(trim(item.substr(0, semi)));
+    bool zero = false;
+    if (semi != std::string_view::npos) {
+      const std::string param = lower(trim(item.substr(semi + 1)));
+      // q=0, q=0.0, q=0.00, q=0.000 refuse the coding (RFC 9110 §12.4.2).
+      if (param.rfind("q=", 0) == 0) {
+        const std::string q = param.substr(2);
+        zero = !q.empty() && q[0] == '0' &&
+               q.find_first_not_of("0.", 0) == std::string::npos;
+      }
+    }
+    if (coding == "gzip" || coding == "x-gzip") {
+      gzip_listed = true;
+      gzip = !zero;
+    } else if (coding == "*") {
+      star = !zero;
+    }
+  }
+  return gzip_listed ? gzip : star;
+}
+
+std::string gzip_compress(std::string_view data) {
+  z_stream zs{};
+  // windowBits 15 + 16: a gzip header and trailer instead of zlib's (RFC 1952).
+  if (deflateInit2(&zs, Z_BEST_COMPRESSION, Z_DEFLATED, 15 + 16, 9, Z_DEFAULT_STRATEGY) != Z_OK)
+    throw libcert::Error(libcert::ErrorCode::kInternal, "gzip: deflateInit2 failed");
+  std::string out(deflateBound(&zs, static_cast<uLong>(data.size())), '\0');
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
+  zs.avail_in = static_cast<uInt>(data.size());
+  zs.next_out = reinterpret_cast<Bytef*>(out.data());
+  zs.avail_out = static_cast<uInt>(out.size());
+  const int rc = deflate(&zs, Z_FINISH);
+  out.resize(zs.total_out);
+  deflateEnd(&zs);
+  if (rc != Z_STREAM_END) throw libcert::Error(libcert::ErrorCode::kInternal, "gzip: deflate failed");
+  return out;
+}
 
 BundlePublisher::BundlePublisher(const libcert::TrustBundle& seals, std::string bundle_cert_der,
                                  libcert::DigestSigner sign, std::int64_t status_bits,
@@ -81,6 +139,8 @@ std::shared_ptr<const PublishedBundle> BundlePublisher::current(Store& store, st
   auto pub = std::make_shared<PublishedBundle>();
   pub->file = b.sign(cert_der_, sign_);
   pub->etag = "\"" + sha256_hex(pub->file) + "\"";
+  pub->gzip = gzip_compress(pub->file);
+  pub->gzip_etag = pub->etag.substr(0, pub->etag.size() - 1) + "+gzip\"";
   pub->version = b.version;
   pub->issued_at = now;
   cached_ = std::move(pub);

@@ -1081,6 +1081,18 @@ std::optional<SealKeyVersion> Registry::get_seal_key(const std::string& departme
   return load_seal(l.c(), department, version);
 }
 
+std::string Registry::seal_keys_fingerprint() {
+  Lease l(*this);
+  auto r = l.c().query(
+      "SELECT CAST(count(*) + count(activated_at) + count(retired_at) + count(revoked_at) + "
+      "count(CASE WHEN length(cert_der) > 0 THEN 1 END) AS TEXT), "
+      "CAST(coalesce(sum(coalesce(activated_at, 0) + coalesce(retired_at, 0) + "
+      "coalesce(revoked_at, 0) + coalesce(compromised_at, 0) + coalesce(not_before, 0)), 0) "
+      "AS TEXT) FROM seal_keys",
+      {});
+  return r.first().text(0) + "/" + r.first().text(1);
+}
+
 std::optional<SealKeyVersion> Registry::find_seal_key_by_cert(const std::string& cert_sha256) {
   Lease l(*this);
   auto r = l.c().query(std::string("SELECT ") + kSealCols +

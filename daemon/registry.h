@@ -87,6 +87,7 @@ class Registry final : public Store {
   std::optional<SealKeyVersion> get_seal_key(const std::string& department,
                                              std::int64_t version) override;
   std::optional<SealKeyVersion> find_seal_key_by_cert(const std::string& cert_sha256) override;
+  std::string seal_keys_fingerprint() override;
 
   std::int64_t record_event(const std::string& action, const std::string& object,
                             const std::string& details_json, std::int64_t now,

@@ -595,18 +595,13 @@ std::optional<std::string> SealKeys::token_key_problem(const SealKeyVersion& v) 
 }
 
 std::shared_ptr<const libcert::TrustBundle> SealKeys::bundle(std::int64_t now) const {
-  const auto versions = store_.list_seal_keys(std::nullopt);
-  std::string key;
-  for (const auto& v : versions) {
-    key += v.department + "/" + std::to_string(v.version) + "/" + v.state + "/" + v.cert_sha256 +
-           "/" + std::to_string(v.activated_at.value_or(-1)) + "/" +
-           std::to_string(v.retired_at.value_or(-1)) + "/" +
-           std::to_string(v.compromised_at.value_or(-1)) + ";";
-  }
+  // Read before the versions: a change between the two only makes the next call rebuild.
+  const std::string key = store_.seal_keys_fingerprint();
   {
     std::lock_guard l(mu_);
     if (bundle_ && bundle_key_ == key) return bundle_;
   }
+  const auto versions = store_.list_seal_keys(std::nullopt);
   auto b = std::make_shared<libcert::TrustBundle>();
   b->version = static_cast<std::uint64_t>(now);
   b->issued_at = now;

@@ -5,7 +5,8 @@ For every template: bilingual title, one row per face field (Tibetan and Chinese
 sample value), the department's seal (our seal-image SVG) and the licence's QR (an SVG made by
 the qrencode CLI from the exact text our issuance put in the QR), in the same fonts as ours
 (Noto Serif Tibetan, AR PL UMing CN). Times write_pdf() in-process (median of REPEATS runs per
-template, after one warm-up) and prints one TSV row per template: id, median ms, bytes.
+template, after one warm-up) and prints one TSV row per template: id, median ms, bytes, median
+CPU ms of the process (time.process_time).
 
 usage: weasy_render.py TEMPLATES_DIR WORK_DIR REPEATS
 WORK_DIR holds <id>.qr.svg and <dept>.seal.svg (made by peer.sh); <id>.peer.pdf is written there.
@@ -60,15 +61,19 @@ def main():
         css = weasyprint.CSS(string=CSS)
         weasyprint.HTML(string=doc, base_url=base).write_pdf(stylesheets=[css])  # warm-up
         times = []
+        cpu = []
         pdf = b""
         for _ in range(repeats):
             t0 = time.perf_counter()
+            c0 = time.process_time()
             pdf = weasyprint.HTML(string=doc, base_url=base).write_pdf(stylesheets=[css])
             times.append((time.perf_counter() - t0) * 1000)
+            cpu.append((time.process_time() - c0) * 1000)
         out = os.path.join(work, tid + ".peer.pdf")
         with open(out, "wb") as fh:
             fh.write(pdf)
-        print("%s\t%.2f\t%d" % (tid, statistics.median(times), len(pdf)), flush=True)
+        print("%s\t%.2f\t%d\t%.2f" % (tid, statistics.median(times), len(pdf), statistics.median(cpu)),
+              flush=True)
 
 
 if __name__ == "__main__":

@@ -3,10 +3,12 @@
 // zbarimg (the QR in the picture) and the PNG format itself; and the bundle imported by
 // `certctl verify-qr --bundle` (offline verification) before and after a revocation.
 #include <cairo.h>
+#include <zlib.h>
 
 #include <cmath>
 #include <regex>
 
+#include "bundle.h"
 #include "certd_fixture.h"
 #include "libcert/qr_payload.h"
 #include "store.h"
@@ -264,6 +266,65 @@ TEST(ApiTrustBundle, PublicSignedBundleVerifiesQrOfflineAndCarriesRevocations) {
   v = testsupport::run(verify + (d / "b1.cose").string() + " " + testsupport::shell_quote(qr));
   EXPECT_NE(v.exit_code, 0);
   EXPECT_NE(v.out.find("rollback refused"), std::string::npos) << v.out;
+}
+
+// Inflates a gzip body (RFC 1952) as a browser does for Content-Encoding: gzip.
+std::string gunzip(const std::string& in) {
+  z_stream zs{};
+  EXPECT_EQ(inflateInit2(&zs, 15 + 16), Z_OK);
+  std::string out(in.size() * 8 + 1024, '\0');
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+  zs.avail_in = static_cast<uInt>(in.size());
+  zs.next_out = reinterpret_cast<Bytef*>(out.data());
+  zs.avail_out = static_cast<uInt>(out.size());
+  const int rc = inflate(&zs, Z_FINISH);
+  out.resize(zs.total_out);
+  inflateEnd(&zs);
+  EXPECT_EQ(rc, Z_STREAM_END);
+  return out;
+}
+
+TEST(ApiTrustBundle, AcceptEncodingGzipParsing) {
+  EXPECT_TRUE(certd::accepts_gzip("gzip"));
+  EXPECT_TRUE(certd::accepts_gzip("gzip, deflate, br"));
+  EXPECT_TRUE(certd::accepts_gzip("br;q=1.0, GZip;q=0.5"));
+  EXPECT_TRUE(certd::accepts_gzip("x-gzip"));
+  EXPECT_TRUE(certd::accepts_gzip("*"));
+  EXPECT_FALSE(certd::accepts_gzip(""));
+  EXPECT_FALSE(certd::accepts_gzip("identity"));
+  EXPECT_FALSE(certd::accepts_gzip("deflate, br"));
+  EXPECT_FALSE(certd::accepts_gzip("gzip;q=0"));
+  EXPECT_FALSE(certd::accepts_gzip("gzip; q=0.000, identity"));
+  EXPECT_FALSE(certd::accepts_gzip("*, gzip;q=0"));  // the named coding wins over *
+  EXPECT_TRUE(certd::accepts_gzip("gzip;q=0.001"));
+}
+
+// The bundle gzip-compressed for clients that accept it (browsers do): the same file once
+// inflated, its own ETag, and either ETag revalidates.
+TEST(ApiTrustBundle, GzipForClientsThatAcceptItIsTheSameFile) {
+  CertdProcess certd;
+  auto c = certd.client();
+  c.set_decompress(false);  // the bytes on the wire, inflated here
+  auto plain = c.Get("/v1/trust-bundle");
+  ASSERT_TRUE(plain);
+  ASSERT_EQ(plain->status, 200);
+  EXPECT_FALSE(plain->has_header("Content-Encoding"));
+  EXPECT_EQ(plain->get_header_value("Vary"), "Accept-Encoding");
+  auto gz = c.Get("/v1/trust-bundle", {{"Accept-Encoding", "gzip, deflate, br"}});
+  ASSERT_TRUE(gz);
+  ASSERT_EQ(gz->status, 200);
+  EXPECT_EQ(gz->get_header_value("Content-Encoding"), "gzip");
+  EXPECT_EQ(gz->get_header_value("Vary"), "Accept-Encoding");
+  EXPECT_EQ(gz->get_header_value("ETag"), "\"" + certd::sha256_hex(plain->body) + "+gzip\"");
+  EXPECT_LT(gz->body.size(), plain->body.size());
+  EXPECT_EQ(gunzip(gz->body), plain->body);
+  auto refused = c.Get("/v1/trust-bundle", {{"Accept-Encoding", "gzip;q=0, identity"}});
+  ASSERT_TRUE(refused);
+  EXPECT_FALSE(refused->has_header("Content-Encoding"));
+  EXPECT_EQ(refused->body, plain->body);
+  auto nm = c.Get("/v1/trust-bundle", {{"If-None-Match", gz->get_header_value("ETag")}});
+  ASSERT_TRUE(nm);
+  EXPECT_EQ(nm->status, 304);
 }
 
 TEST(ApiWeb, TheInspectorPageAndOnlyItsFiles) {

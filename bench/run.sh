@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 export LIBCERT_TEMPLATES=${LIBCERT_TEMPLATES:-$PWD/templates} LIBCERT_KEYS=${LIBCERT_KEYS:-$PWD/keys-example}
 root=$PWD
 start=$SECONDS
-bash scripts/deps.sh weasyprint qrencode wrk
+bash scripts/deps.sh weasyprint qrencode wrk eatmydata sqlite3
 cmake --preset release >/dev/null
 # Only what the benchmarks run (not the test binaries): keeps a fresh clone's run under 10 min.
 cmake --build --preset release -j"$(nproc)" \

@@ -224,6 +224,7 @@ TEST(Ltv, DocumentTimeStampIsVerifiedAndExtendsTheValidationData) {
   EXPECT_EQ(dts->check("timestamp-token")->status, CheckStatus::kPass);
   EXPECT_EQ(*dts->proven_time, kSealTime + 100 * kDay);
   EXPECT_EQ(dts->byte_range[2] + dts->byte_range[3], static_cast<std::int64_t>(pdf.size()));
+  const std::size_t at = static_cast<std::size_t>(dts->byte_range[1]) + 200;  // in its token
 
   // Without a CRL, B-T + a document time-stamp made before the seal certificate expired:
   // at the archive time nothing had expired, so no revocation data is needed.
@@ -234,11 +235,45 @@ TEST(Ltv, DocumentTimeStampIsVerifiedAndExtendsTheValidationData) {
   EXPECT_EQ(verify(seal(PadesLevel::b_t, {}), kLater).result, Verdict::kIndeterminate);
 
   // An altered token inside the document time-stamp: INVALID.
-  const std::size_t at = static_cast<std::size_t>(dts->byte_range[1]) + 200;
   std::string bad = pdf;
   bad[at] = bad[at] == 'A' ? 'B' : 'A';
   r = verify(bad, kVerifyTime);
   EXPECT_EQ(r.result, Verdict::kInvalid) << r.to_text();
+}
+
+// A thief of the seal key signs after compromised_at and backdates /M before it: refused with no
+// time-stamp and with a (necessarily later) genuine one, also with B-LT validation data and with
+// the clock past the certificate's expiry.
+TEST(Ltv, BackdatedForgeryIsRefusedAtEveryLevel) {
+  struct Compromised final : libcert::SealKeyDirectory {
+    std::optional<libcert::SealKeyState> lookup(std::string_view) const override {
+      return libcert::SealKeyState{"v1", libcert::SealKeyState::State::kRevoked,
+                                   kSealTime + kDay, std::nullopt, std::nullopt};
+    }
+  } keys;
+  const auto signer = libcert::PemFileSigner::from_pem(pki().seal.key.pem(), pki().seal.pem(),
+                                                       pki().ca.pem());
+  const libcert::FixedClock m(kSealTime);  // the claim: before the compromise
+  libcert::SealOptions o;
+  o.clock = &m;
+  Tsa late(pki().tsa, kSealTime + 2 * kDay);  // the truth: after it
+  const libcert::ValidationData vd{{pki().ca.der()}, {ca_crl()}};
+  libcert::TrustStore trust;
+  trust.add_pem(pki().root.pem(), "test root");
+  for (PadesLevel l : {PadesLevel::b_b, PadesLevel::b_lt, PadesLevel::b_lta}) {
+    const std::string pdf = libcert::seal_to_level(cairo_licence(), signer, o, l, &late.tsa, vd);
+    for (std::int64_t now : {kVerifyTime, kLater}) {
+      const libcert::FixedClock clock(now);
+      libcert::VerifyOptions vo;
+      vo.clock = &clock;
+      vo.keys = &keys;
+      const auto r = libcert::verify_pdf(pdf, trust, vo);
+      EXPECT_NE(r.result, Verdict::kValid) << libcert::to_string(l) << "\n" << r.to_text();
+      if (now == kVerifyTime) {
+        EXPECT_EQ(r.result, Verdict::kRevoked) << r.to_text();
+      }
+    }
+  }
 }
 
 TEST(Ltv, SealToEveryLevel) {

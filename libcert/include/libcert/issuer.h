@@ -27,6 +27,7 @@
 
 #include "libcert/clock.h"
 #include "libcert/ids.h"
+#include "libcert/ltv.h"
 
 namespace libcert {
 
@@ -62,6 +63,11 @@ struct IssuerOptions {
   // PAdES B-T: every seal carries a signature time-stamp from this source (sign.h
   // SealOptions::timestamper); nullptr: B-B.
   const TimeStamper* timestamper = nullptr;
+  // PAdES level (libcert/ltv.h seal_to_level): B-LT adds a /DSS with `validation_data` plus the
+  // certificates the seal and its time-stamp carry, B-LTA also a document time-stamp. nullopt:
+  // B-T with a timestamper, else B-B. A level above B-B without a timestamper is refused.
+  std::optional<PadesLevel> level;
+  ValidationData validation_data;
 };
 
 struct IssueRequest {

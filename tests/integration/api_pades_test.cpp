@@ -58,7 +58,7 @@ TEST(ApiPades, DefaultIsBltAndVerifiesValid) {
   const auto j = nlohmann::json::parse(v->body);
   EXPECT_EQ(j["result"], "VALID") << v->body;
   bool dss_check = false;
-  for (const auto& ch : j["checks"]) dss_check = dss_check || ch["id"] == "validation-data";
+  for (const auto& ch : j["report"]["checks"]) dss_check = dss_check || ch["id"] == "validation-data";
   EXPECT_TRUE(dss_check) << v->body;
 }
 

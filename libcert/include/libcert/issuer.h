@@ -66,8 +66,8 @@ struct IssuerOptions {
   // PAdES level (libcert/ltv.h seal_to_level): B-LT adds a /DSS with `validation_data` plus the
   // certificates the seal and its time-stamp carry, B-LTA also a document time-stamp. nullopt:
   // B-T with a timestamper, else B-B. A level above B-B without a timestamper is refused.
-  std::optional<PadesLevel> level;
-  ValidationData validation_data;
+  std::optional<PadesLevel> level = std::nullopt;
+  ValidationData validation_data = {};
 };
 
 struct IssueRequest {

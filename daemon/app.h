@@ -18,6 +18,7 @@
 #include "config.h"
 #include "http.h"
 #include "libcert/clock.h"
+#include "libcert/ltv.h"
 #include "metrics.h"
 #include "ratelimit.h"
 #include "store.h"
@@ -74,6 +75,11 @@ struct Services {
   const libcert::TimeStampAuthority* tsa = nullptr;
   // The issuing CA's CRL for GET /v1/crl (crl_service.h); nullptr: that route answers 503.
   CrlService* crl = nullptr;
+  // Validation data for the /DSS of B-LT/B-LTA licences (certificates beyond those the seal and
+  // its time-stamp carry, and CRLs of the issuing CA), read at each issuance. Empty (the
+  // default): the DSS holds the seal chain and the TSA chain, no CRL. The CRL publication
+  // (daemon/crl*) supplies the issuing CA's current CRL here.
+  std::function<libcert::ValidationData()> validation_data;
   std::function<void(const std::string&)> log;  // one JSON line; nullptr: no logging
 };
 

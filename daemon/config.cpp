@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "libcert/error.h"
+#include "libcert/ltv.h"
 
 namespace certd {
 
@@ -82,7 +83,7 @@ Config Config::load(const std::string& path, const Env& env) {
     check_keys(j, "",
                {"listen", "port", "tls", "store", "templates", "keys", "web", "qr_host", "threads",
                 "max_queue", "idempotency_lease_s", "status_list_size", "max_clock_skew_s",
-                "limits", "seal", "audit", "trusted_proxies", "bundle_key", "ca", "_comment"});
+                "limits", "seal", "audit", "trusted_proxies", "bundle_key", "ca", "pades", "_comment"});
     c.listen = str(j, "listen", "", c.listen);
     c.port = static_cast<int>(num(j, "port", "", c.port, 0, 65535));
     c.store = str(j, "store", "", c.store);
@@ -114,6 +115,25 @@ Config Config::load(const std::string& path, const Env& env) {
       c.issuing_ca_cert = str(t, "cert", "ca.", c.issuing_ca_cert);
       c.issuing_ca_key = str(t, "key", "ca.", c.issuing_ca_key);
       c.crl_period_s = num(t, "crl_period_s", "ca.", c.crl_period_s, 60, 366LL * 86400);
+    }
+    if (j.contains("pades")) {
+      const auto& t = j["pades"];
+      if (!t.is_object()) bad("pades", "expected an object");
+      check_keys(t, "pades.", {"level", "templates", "departments"});
+      auto level = [](const nlohmann::json& v, const std::string& field) {
+        if (!v.is_string() || !libcert::parse_pades_level(v.get<std::string>()))
+          bad(field, "expected one of \"B-B\", \"B-T\", \"B-LT\", \"B-LTA\"");
+        return std::string(libcert::to_string(*libcert::parse_pades_level(v.get<std::string>())));
+      };
+      if (t.contains("level")) c.pades_level = level(t["level"], "pades.level");
+      for (const char* k : {"templates", "departments"}) {
+        if (!t.contains(k)) continue;
+        if (!t[k].is_object()) bad(std::string("pades.") + k, "expected an object of levels");
+        auto& m = std::string(k) == "templates" ? c.pades_template_levels
+                                                : c.pades_department_levels;
+        for (const auto& [id, v] : t[k].items())
+          m[id] = level(v, std::string("pades.") + k + "." + id);
+      }
     }
     if (j.contains("audit")) {
       const auto& t = j["audit"];
@@ -304,6 +324,15 @@ bool IpRange::contains(const IpBytes& a) const {
     }
   }
   return true;
+}
+
+const std::string& Config::pades_level_for(const std::string& template_id,
+                                           const std::string& department) const {
+  if (auto it = pades_template_levels.find(template_id); it != pades_template_levels.end())
+    return it->second;
+  if (auto it = pades_department_levels.find(department); it != pades_department_levels.end())
+    return it->second;
+  return pades_level;
 }
 
 }  // namespace certd

@@ -13,6 +13,7 @@
 #include <array>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -118,6 +119,14 @@ struct Config {
   std::int64_t audit_checkpoint_every_entries = 1000;
   std::int64_t audit_checkpoint_every_seconds = 300;
   Limits limits;
+  // PAdES level of issued licences (docs/signing.md "Levels"; docs/operations.md): the file's
+  // "pades": {"level": "B-LT", "templates": {"<template id>": "B-LTA"}, "departments":
+  // {"<department id>": "B-T"}} — a template's entry wins over its department's, which wins over
+  // "level". B-T and above need certd's TSA key; without it licences are sealed B-B.
+  std::string pades_level = "B-LT";
+  std::map<std::string, std::string> pades_template_levels, pades_department_levels;
+  [[nodiscard]] const std::string& pades_level_for(const std::string& template_id,
+                                                   const std::string& department) const;
   // Reverse proxies whose X-Forwarded-For is believed (addresses or CIDR networks): the client
   // of a request from one of them is the right-most X-Forwarded-For entry not itself a trusted
   // proxy (RFC 7239 §5.2 on the same idea). Everything else is keyed on the peer address.

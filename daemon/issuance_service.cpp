@@ -207,9 +207,15 @@ LicenceRecord IssuanceService::issue(const libcert::Template& t, const libcert::
     }
     libcert::SealKeyring ring;
     ring.add(dept, std::move(signer));
-    const libcert::Issuer issuer(
-        *s_.templates, ring,
-        libcert::IssuerOptions{s_.clock, s_.config->qr_host, s_.tsa, s_.ofd_seals});
+    // PAdES level per template / department (config "pades"); without a TSA key: B-B.
+    libcert::IssuerOptions io{s_.clock, s_.config->qr_host, s_.tsa, s_.ofd_seals,
+                              libcert::PadesLevel::b_b, {}};
+    if (s_.tsa != nullptr) {
+      io.level = libcert::parse_pades_level(s_.config->pades_level_for(r.template_id, dept));
+      if (io.level >= libcert::PadesLevel::b_lt && s_.validation_data)
+        io.validation_data = s_.validation_data();
+    }
+    const libcert::Issuer issuer(*s_.templates, ring, io);
     // The data validate() normalised, sealed as it is: validated once per issuance.
     const libcert::IssuedLicence lic = issuer.issue(r, data);
     Rendered out;

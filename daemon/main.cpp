@@ -341,6 +341,15 @@ int main(int argc, char** argv) {
 
     certd::Services s;
     s.crl = crl.get();
+    // B-LT/B-LTA: the DSS gets the issuing CA's current CRL (the chains come from the seal's CMS
+    // and its time-stamp token); read at each issuance, cached by the CRL service.
+    if (crl) {
+      s.validation_data = [c = crl.get()] {
+        libcert::ValidationData vd;
+        vd.crls_der.push_back(c->current_der());
+        return vd;
+      };
+    }
     s.example_keys = libcert::is_example_keys_dir(config.keys);
     if (s.example_keys) {
       log_line(nlohmann::json{{"level", "warn"},

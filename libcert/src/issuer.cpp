@@ -189,7 +189,10 @@ IssuedLicence Issuer::issue(const IssueRequest& request, const LicenceData& data
   so.name = dept.name.zh;
   so.location = "阿里地区";
   so.timestamper = options_.timestamper;
-  out.pdf = seal_pdf(rendered.pdf, signer, so);
+  const PadesLevel level = options_.level.value_or(
+      options_.timestamper != nullptr ? PadesLevel::b_t : PadesLevel::b_b);
+  out.pdf = seal_to_level(rendered.pdf, signer, so, level, options_.timestamper,
+                          options_.validation_data);
   out.pdf_sha256 = sha256_hex(out.pdf);
   return out;
 }

@@ -15,6 +15,7 @@
 #include "verify_cms.h"
 #include "verify_tst.h"
 #include "verify_diff.h"
+#include "verify_ltv.h"
 #include "verify_render.h"
 
 namespace libcert {
@@ -404,6 +405,11 @@ struct Ctx {
   // The signature dictionary the catalog's /Perms /DocMDP names (ISO 32000-1 §12.8.4 Table 258):
   // the one certification signature; a DocMDP reference in any other is not a certification.
   std::optional<pdf::Ref> docmdp_sig;
+  // PAdES B-LT/B-LTA: the document's validation data, and the time at which certificates must
+  // still be relied on — now, or the genTime of the earliest valid document time-stamp covering
+  // the signature (archive time-stamp, ETSI EN 319 102-1 §5.6.2.4).
+  const detail::Dss* dss = nullptr;
+  std::int64_t reference = 0;
 };
 
 bool signature_invalidating(const std::string& id) {
@@ -422,7 +428,8 @@ bool signature_invalidating(const std::string& id) {
                                                           "issuer-binding",
                                                           "key-state",
                                                           "signature-timestamp",
-                                                          "timestamp-token"};
+                                                          "timestamp-token",
+                                                          "ca-role"};
   return kIds.count(id) != 0;
 }
 
@@ -669,12 +676,20 @@ SignatureReport verify_one(const Ctx& ctx, const SigField& field) {
 
   if (!br_ok || !contents_ok) return s;
   if (s.doc_timestamp) {
-    // The RFC 3161 token itself (its imprint over the ByteRange, the TSA's role and chain) is
-    // verified with issue 19; until then a document timestamp proves nothing and is reported as
-    // such (its own result is INDETERMINATE; it never makes a licence VALID or not).
-    add(checks, "timestamp-token", CheckStatus::kWarn,
-        "the RFC 3161 token of the document timestamp is not verified yet (issue 19): it proves "
-        "no time");
+    // ISO 32000-2 §12.8.5: the token's imprint is the hash of the two byte ranges; its TSA must
+    // be in the TSA role and chain to an anchor at genTime, and still be relied on at the
+    // reference time (now, or a later document time-stamp's genTime).
+    const std::vector<std::string_view> parts = {ctx.pdf.substr(0, a), ctx.pdf.substr(b, c)};
+    detail::TimestampVerification dt = detail::document_timestamp(
+        parts, contents->as_string().bytes, ctx.trust, ctx.reference, ctx.dss);
+    for (auto& ch : dt.checks) checks.push_back(std::move(ch));
+    s.signer_subject = dt.tsa_subject;
+    if (dt.proven_time) {
+      s.proven_time = dt.proven_time;
+      s.signing_time = detail::iso8601(*dt.proven_time);
+      s.signing_time_unix = dt.proven_time;
+      s.signing_time_source = "genTime of the document time-stamp's RFC 3161 token";
+    }
     return s;
   }
 
@@ -683,7 +698,8 @@ SignatureReport verify_one(const Ctx& ctx, const SigField& field) {
   // certificate's validity and the key's state are evaluated at it; /M stays a claim.
   {
     detail::TimestampVerification tst =
-        detail::signature_timestamps(contents->as_string().bytes, ctx.trust, ctx.now);
+        detail::signature_timestamps(contents->as_string().bytes, ctx.trust, ctx.reference,
+                                     ctx.dss);
     for (auto& ch : tst.checks) checks.push_back(std::move(ch));
     if (tst.proven_time) {
       s.proven_time = tst.proven_time;
@@ -698,7 +714,8 @@ SignatureReport verify_one(const Ctx& ctx, const SigField& field) {
   // ---- the CMS itself ----
   const std::vector<std::string_view> parts = {ctx.pdf.substr(0, a), ctx.pdf.substr(b, c)};
   detail::CmsVerification cms =
-      detail::cms_verify(parts, contents->as_string().bytes, ctx.trust, when, cades);
+      detail::cms_verify(parts, contents->as_string().bytes, ctx.trust, when, cades, ctx.dss,
+                         s.proven_time.has_value(), ctx.reference);
   for (auto& ch : cms.checks) checks.push_back(std::move(ch));
   s.signer_subject = cms.signer_subject;
   s.department = cms.department;
@@ -989,15 +1006,63 @@ void verify_doc(const Ctx& ctx, VerificationReport& rep) {
   } catch (const Error&) {
     // an unreadable /Perms names no certification signature
   }
+  // PAdES B-LT: the validation data of the document security store (ETSI EN 319 142-1 §5.4.2).
+  const detail::Dss dss = detail::read_dss(doc);
+  sctx.dss = &dss;
+  if (dss.present) {
+    std::string d = std::to_string(dss.certs.size()) + " certificate(s), " +
+                    std::to_string(dss.crls.size()) + " CRL(s)";
+    for (const auto& p : dss.problems) d += "; " + p;
+    add(rep.checks, "validation-data", dss.problems.empty() ? CheckStatus::kPass : CheckStatus::kWarn,
+        "document security store: " + d);
+  }
   struct Entry {
     SignatureReport report;
     std::optional<pdf::Ref> value;
   };
+  // Document time-stamps first, newest first: each one's proven time becomes the reference time
+  // of everything it covers (an archive time-stamp, ETSI EN 319 102-1 §5.6.2.4), so an expired
+  // TSA or seal certificate before it needs only to have been valid then.
+  struct Pre {
+    bool doc_ts = false;
+    std::int64_t end = 0;  // b + c of its /ByteRange, 0 if unreadable
+  };
+  std::vector<Pre> pre(fields.size());
+  for (std::size_t i = 0; i < fields.size(); ++i) {
+    try {
+      const Object v = doc.resolve(fields[i].value);
+      if (!v.is(Kind::kDict)) continue;
+      const Object* t = v.as_dict().get("Type");
+      pre[i].doc_ts = t != nullptr && t->is_name("DocTimeStamp");
+      const Object* br = v.as_dict().get("ByteRange");
+      if (br != nullptr && br->is(Kind::kArray) && br->as_array().size() == 4 &&
+          br->as_array()[2].is(Kind::kInt) && br->as_array()[3].is(Kind::kInt))
+        pre[i].end = br->as_array()[2].as_int() + br->as_array()[3].as_int();
+    } catch (const Error&) {
+      // verify_one reports it
+    }
+  }
+  std::vector<std::size_t> order(fields.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t x, std::size_t y) {
+    if (pre[x].doc_ts != pre[y].doc_ts) return pre[x].doc_ts;
+    return pre[x].doc_ts && pre[x].end > pre[y].end;
+  });
+  std::vector<std::pair<std::int64_t, std::int64_t>> archive;  // (end, genTime) of valid ones
   std::vector<Entry> entries;
-  for (const auto& f : fields) {
-    entries.push_back(Entry{verify_one(sctx, f), f.value.is(Kind::kRef)
+  for (const std::size_t i : order) {
+    const auto& f = fields[i];
+    Ctx fctx = sctx;
+    for (const auto& [end, t] : archive)
+      if (end > pre[i].end) fctx.reference = std::min(fctx.reference, t);
+    entries.push_back(Entry{verify_one(fctx, f), f.value.is(Kind::kRef)
                                                      ? std::optional<pdf::Ref>(f.value.as_ref())
                                                      : std::nullopt});
+    const SignatureReport& r = entries.back().report;
+    const Check* tt = r.check("timestamp-token");
+    if (r.doc_timestamp && r.proven_time && tt != nullptr && tt->status == CheckStatus::kPass &&
+        r.signed_revision >= 0)
+      archive.emplace_back(r.revision_end, *r.proven_time);
   }
   std::stable_sort(entries.begin(), entries.end(), [](const Entry& x, const Entry& y) {
     return x.report.revision_end < y.report.revision_end;
@@ -1146,7 +1211,8 @@ VerificationReport verify_pdf(std::string_view pdf, const TrustStore& trust,
       // 52,000 entries took seconds to open, then was refused by max_objects anyway).
       lim.max_xref_entries = 2 * opts.max_objects;
       const pdf::Document doc = pdf::Document::open(pdf, lim);
-      const Ctx ctx{pdf, doc, trust, opts, clock.now(), std::nullopt};
+      const std::int64_t now = clock.now();
+      const Ctx ctx{pdf, doc, trust, opts, now, std::nullopt, nullptr, now};
       verify_doc(ctx, rep);
     } catch (const Error& e) {
       add(rep.checks, e.code() == ErrorCode::kLimitExceeded ? "limits" : "structure",
@@ -1175,7 +1241,8 @@ VerificationReport verify_pdf(std::string_view pdf, const TrustStore& trust,
     bool untrusted_only = true;
     for (const auto& c : s.checks) {
       if (c.status == CheckStatus::kNotChecked &&
-          (c.id == "key-state" || c.id == "issuer-binding")) {
+          (c.id == "key-state" || c.id == "issuer-binding" || c.id == "revocation" ||
+           c.id == "signature-timestamp" || c.id == "timestamp-token")) {
         // Fail closed: a check that needs data the verifier lacks is INDETERMINATE, never VALID.
         v = worse(v, Verdict::kIndeterminate);
         rep.reasons.push_back("signature '" + s.field_name + "': " + c.id + ": " + c.detail);
@@ -1184,6 +1251,12 @@ VerificationReport verify_pdf(std::string_view pdf, const TrustStore& trust,
       if (c.status != CheckStatus::kFail) continue;
       if (c.id == "key-state" && s.key_state_verdict) {
         v = worse(v, *s.key_state_verdict);
+      } else if (c.id == "revocation") {
+        v = worse(v, Verdict::kRevoked);  // a CRL of the DSS lists the certificate (B-LT)
+      } else if (c.id == "proof-of-existence") {
+        // An expired certificate and only a claimed signing time: nobody can tell whether the
+        // seal was made while it was valid (ETSI EN 319 102-1 OUT_OF_BOUNDS_NO_POE).
+        v = worse(v, Verdict::kIndeterminate);
       } else if (signature_invalidating(c.id)) {
         v = worse(v, Verdict::kInvalid);
       } else if (c.id == "chain") {
@@ -1195,10 +1268,11 @@ VerificationReport verify_pdf(std::string_view pdf, const TrustStore& trust,
       rep.reasons.push_back("signature '" + s.field_name + "': " + c.id + ": " + c.detail);
     }
     if (s.doc_timestamp) {
-      // Not a seal: a broken one is a forgery (INVALID); an intact one is INDETERMINATE until its
-      // token is verified (issue 19), and only a broken one enters the overall result.
-      s.result = v == Verdict::kValid ? Verdict::kIndeterminate : v;
-      if (v != Verdict::kValid) overall = worse(overall, v);
+      // Not a seal: a broken one (its structure or its token) is a forgery and makes the licence
+      // INVALID; one whose TSA can no longer be relied on is INDETERMINATE itself and only
+      // leaves the signatures before it without its protection (their own verdicts say so).
+      s.result = v;
+      if (v == Verdict::kInvalid) overall = worse(overall, v);
       continue;
     }
     // A signature with no CMS verified (a structural failure stopped it) cannot be VALID.

@@ -224,7 +224,8 @@ std::string iso8601(std::int64_t t) {
 }
 
 CmsVerification cms_verify(const std::vector<std::string_view>& parts, std::string_view der,
-                           const TrustStore& trust, std::int64_t signing_time, bool cades) {
+                           const TrustStore& trust, std::int64_t signing_time, bool cades,
+                           const Dss* dss, bool proven, std::optional<std::int64_t> reference) {
   CmsVerification r;
   auto& checks = r.checks;
   ERR_clear_error();
@@ -451,6 +452,8 @@ CmsVerification cms_verify(const std::vector<std::string_view>& parts, std::stri
 
   // ---- chain to the trust store at the signing time (RFC 5280 §6.1, validation time = /M) ----
   ChainErrors sink;
+  PastValidation past;
+  const CertStack dss_certs = dss != nullptr ? dss_stack(*dss) : CertStack();
   {
     ossl::X509Store store(X509_STORE_new());
     ossl::X509StoreCtx ctx(X509_STORE_CTX_new());
@@ -458,7 +461,19 @@ CmsVerification cms_verify(const std::vector<std::string_view>& parts, std::stri
     for (const auto& root : trust.impl().roots)
       ok = ok && X509_STORE_add_cert(store.get(), root.get()) == 1;
     if (ok) X509_STORE_set_verify_cb(store.get(), collect_errors);
-    ok = ok && X509_STORE_CTX_init(ctx.get(), store.get(), signer, certs.get()) == 1;
+    // The DSS certificates are candidate intermediates too (PAdES B-LT): a chain through an
+    // issuing CA that the CMS does not carry is still built.
+    CertStack untrusted(sk_X509_new_null());
+    ok = ok && untrusted != nullptr;
+    for (const STACK_OF(X509)* list : {static_cast<const STACK_OF(X509)*>(certs.get()),
+                                       static_cast<const STACK_OF(X509)*>(dss_certs.get())}) {
+      for (int i = 0; ok && list != nullptr && i < sk_X509_num(list); ++i) {
+        X509* c = sk_X509_value(list, i);
+        X509_up_ref(c);
+        if (sk_X509_push(untrusted.get(), c) <= 0) X509_free(c);
+      }
+    }
+    ok = ok && X509_STORE_CTX_init(ctx.get(), store.get(), signer, untrusted.get()) == 1;
     if (ok) {
       X509_STORE_CTX_set_app_data(ctx.get(), &sink);
       X509_VERIFY_PARAM* param = X509_STORE_CTX_get0_param(ctx.get());
@@ -476,6 +491,9 @@ CmsVerification cms_verify(const std::vector<std::string_view>& parts, std::stri
           std::string why = issuing_ca_problem(sk_X509_value(built, i));
           if (!why.empty()) sink.errors.emplace_back(X509_V_ERR_INVALID_CA, std::move(why));
         }
+        static const Dss kNoDss;
+        past = past_validation(built, signing_time, proven, reference.value_or(signing_time),
+                               dss != nullptr ? *dss : kNoDss, "seal");
       }
       if (v != 1 && sink.errors.empty()) {
         sink.errors.emplace_back(
@@ -529,6 +547,11 @@ CmsVerification cms_verify(const std::vector<std::string_view>& parts, std::stri
               iso8601(signing_time));
     }
   }
+
+  // ---- PAdES B-LT: issuing CAs, CRLs, an expired certificate (verify_ltv.h) ----
+  for (auto& c : past.checks) checks.push_back(std::move(c));
+  r.revoked = past.revoked;
+  r.unproven = past.unproven;
 
   // ---- key usage: digitalSignature or nonRepudiation (RFC 5280 §4.2.1.3; signing.md) ----
   {

@@ -304,7 +304,14 @@ class Analysis {
     if (st.sig.doc_timestamp && !invisible) {
       return "a document timestamp widget must be invisible (zero-area /Rect)";
     }
-    if (invisible) return {};
+    if (invisible) {
+      // An invisible widget (a document time-stamp, an invisible seal) may still name its page
+      // and be listed in that page's /Annots (ISO 32000-1 §12.5.2); neither is required.
+      if (const Object* p = d.get("P");
+          p != nullptr && p->is(Kind::kRef) && page_index_.count(p->as_ref().num) != 0)
+        st.sig.page = page_index_.at(p->as_ref().num);
+      return {};
+    }
     const Object* f = d.get("F");
     const std::int64_t flags = f != nullptr && f->is(Kind::kInt) ? f->as_int() : 0;
     if ((flags & 4) == 0 || (flags & ~kAllowedFlags) != 0) {
@@ -488,7 +495,7 @@ class Analysis {
       std::string problem;
       if (!st.in_fields) {
         problem = "listed in a page's /Annots but not in /AcroForm /Fields";
-      } else if (st.sig.page && st.in_annots.count(*st.sig.page) == 0) {
+      } else if (st.sig.page && area(st.sig.rect) > 0 && st.in_annots.count(*st.sig.page) == 0) {
         problem = "a visible widget not listed in its page's /Annots";
       } else if (st.in_annots.size() > 1 ||
                  (!st.in_annots.empty() && (!st.sig.page || *st.in_annots.begin() != *st.sig.page))) {

@@ -20,6 +20,7 @@ using VerifyCtx = std::unique_ptr<TS_VERIFY_CTX, ossl::Deleter<TS_VERIFY_CTX_fre
 
 struct One {
   bool ok = false;
+  bool unproven = false;  // intact, but its TSA certificate cannot be relied on at `reference`
   std::int64_t gen_time = 0;
   std::string subject;
   std::string detail;
@@ -33,7 +34,7 @@ std::string subject_of(X509* c) {
 
 // Verifies one token over the data `parts` hash (the token's own imprint algorithm, SHA-2 only).
 One verify_token(std::string_view token_der, const std::vector<std::string_view>& parts,
-                 const TrustStore& trust, std::int64_t now) {
+                 const TrustStore& trust, std::int64_t reference, const Dss* dss) {
   One o;
   ERR_clear_error();
   const auto* p = reinterpret_cast<const unsigned char*>(token_der.data());
@@ -68,6 +69,14 @@ One verify_token(std::string_view token_der, const std::vector<std::string_view>
     return o;
   }
 
+  std::tm gtm{};
+  if (ASN1_TIME_to_tm(TS_TST_INFO_get_time(info.get()), &gtm) != 1) {
+    o.detail = "the token's genTime does not parse";
+    ERR_clear_error();
+    return o;
+  }
+  const auto gen_time = static_cast<std::int64_t>(timegm(&gtm));
+
   VerifyCtx vctx(TS_VERIFY_CTX_new());
   X509_STORE* store = X509_STORE_new();
   auto* imprint = static_cast<unsigned char*>(OPENSSL_memdup(h, hn));
@@ -78,9 +87,15 @@ One verify_token(std::string_view token_der, const std::vector<std::string_view>
     return o;
   }
   for (const auto& root : trust.impl().roots) X509_STORE_add_cert(store, root.get());
-  // The TSA's chain is evaluated now (the verifier's time): a B-T time-stamp proves a time only
-  // while its TSA certificate is valid; later levels (B-LTA) extend that with a fresh stamp.
-  X509_VERIFY_PARAM_set_time(X509_STORE_get0_param(store), static_cast<time_t>(now));
+  // The TSA's chain is evaluated at genTime (the TSA certificate must have been valid when it
+  // stamped); whether it can still be relied on at `reference` is past_validation's question
+  // below (ETSI EN 319 102-1 §5.6.2: an expired TSA certificate needs revocation data from the
+  // DSS, or a later document time-stamp made while it was valid).
+  X509_VERIFY_PARAM_set_time(X509_STORE_get0_param(store), static_cast<time_t>(gen_time));
+  if (dss != nullptr && !dss->certs.empty()) {
+    CertStack extra = dss_stack(*dss);
+    TS_VERIFY_CTX_set_certs(vctx.get(), extra.release());  // owned by vctx from here
+  }
   TS_VERIFY_CTX_set_store(vctx.get(), store);            // owned by vctx from here
   TS_VERIFY_CTX_set_imprint(vctx.get(), imprint, hn);    // likewise
   // VERSION, SIGNATURE (the SignedData and the ESSCertID(v2) of the signer, RFC 3161 §2.4.2),
@@ -128,15 +143,27 @@ One verify_token(std::string_view token_der, const std::vector<std::string_view>
       return o;
     }
   }
-  std::tm tm{};
-  if (ASN1_TIME_to_tm(TS_TST_INFO_get_time(info.get()), &tm) != 1) {
-    o.detail = "the token's genTime does not parse";
-    ERR_clear_error();
-    return o;
-  }
-  o.ok = true;
-  o.gen_time = static_cast<std::int64_t>(timegm(&tm));
+  o.gen_time = gen_time;
   o.subject = subject_of(signer);
+  {
+    static const Dss kNoDss;
+    const Dss& d = dss != nullptr ? *dss : kNoDss;
+    CertStack extra = dss_stack(d);
+    const CertStack chain = build_chain(signer, {certs, extra.get()}, trust, gen_time);
+    const PastValidation pv = past_validation(chain.get(), gen_time, true, reference, d, "TSA");
+    for (const auto& c : pv.checks) {
+      if (c.status == CheckStatus::kFail && c.id != "proof-of-existence") {
+        o.detail = "the TSA chain: " + c.id + ": " + c.detail;
+        ERR_clear_error();
+        return o;
+      }
+      if (c.status != CheckStatus::kPass) {
+        o.unproven = true;
+        o.detail = "the TSA chain: " + c.id + ": " + c.detail;
+      }
+    }
+  }
+  o.ok = !o.unproven;
   ERR_clear_error();
   return o;
 }
@@ -148,7 +175,7 @@ void add_check(TimestampVerification& r, const char* id, bool ok, std::string de
 }  // namespace
 
 TimestampVerification signature_timestamps(std::string_view cms_der, const TrustStore& trust,
-                                           std::int64_t now) {
+                                           std::int64_t reference, const Dss* dss) {
   TimestampVerification r;
   const auto* p = reinterpret_cast<const unsigned char*>(cms_der.data());
   ossl::Cms cms(d2i_CMS_ContentInfo(nullptr, &p, static_cast<long>(cms_der.size())));
@@ -166,7 +193,7 @@ TimestampVerification signature_timestamps(std::string_view cms_der, const Trust
   const std::string_view sig(reinterpret_cast<const char*>(ASN1_STRING_get0_data(sigval)),
                              static_cast<std::size_t>(ASN1_STRING_length(sigval)));
   ossl::Asn1Object oid(OBJ_txt2obj("1.2.840.113549.1.9.16.2.14", 1));  // RFC 3161 Appendix A
-  std::vector<std::string> problems;
+  std::vector<std::string> problems, unproven;
   for (int loc = -1; (loc = CMS_unsigned_get_attr_by_OBJ(si, oid.get(), loc)) >= 0;) {
     X509_ATTRIBUTE* attr = CMS_unsigned_get_attr(si, loc);
     for (int i = 0; i < X509_ATTRIBUTE_count(attr); ++i) {
@@ -181,8 +208,10 @@ TimestampVerification signature_timestamps(std::string_view cms_der, const Trust
       const std::string token(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)),
                               static_cast<std::size_t>(ASN1_STRING_length(s)));
       r.tokens.push_back(token);
-      const One o = verify_token(token, {sig}, trust, now);
-      if (!o.ok) {
+      const One o = verify_token(token, {sig}, trust, reference, dss);
+      if (o.unproven) {
+        unproven.push_back(o.detail);
+      } else if (!o.ok) {
         problems.push_back(o.detail);
       } else if (!r.proven_time || o.gen_time < *r.proven_time) {
         r.proven_time = o.gen_time;
@@ -196,6 +225,11 @@ TimestampVerification signature_timestamps(std::string_view cms_der, const Trust
     std::string d;
     for (const auto& s : problems) d += (d.empty() ? "" : "; ") + s;
     add_check(r, "signature-timestamp", false, "signature time-stamp: " + d);
+  } else if (!r.proven_time) {
+    std::string d;
+    for (const auto& s : unproven) d += (d.empty() ? "" : "; ") + s;
+    r.checks.push_back(Check{"signature-timestamp", CheckStatus::kNotChecked,
+                             "the signature time-stamp proves no time: " + d});
   } else {
     add_check(r, "signature-timestamp", true,
               "RFC 3161 signature time-stamp over the signature value, genTime " +
@@ -206,7 +240,7 @@ TimestampVerification signature_timestamps(std::string_view cms_der, const Trust
 
 TimestampVerification document_timestamp(const std::vector<std::string_view>& parts,
                                           std::string_view token_der, const TrustStore& trust,
-                                          std::int64_t now) {
+                                          std::int64_t reference, const Dss* dss) {
   TimestampVerification r;
   r.present = true;
   // /Contents is zero-padded after the DER token.
@@ -218,8 +252,13 @@ TimestampVerification document_timestamp(const std::vector<std::string_view>& pa
   ERR_clear_error();
   const std::string_view tok = token_der.substr(0, used);
   r.tokens.emplace_back(tok);
-  const One o = verify_token(tok, parts, trust, now);
-  if (o.ok) {
+  const One o = verify_token(tok, parts, trust, reference, dss);
+  if (o.unproven) {
+    r.tsa_subject = o.subject;
+    r.checks.push_back(Check{"timestamp-token", CheckStatus::kNotChecked,
+                             "the document time-stamp (genTime " + iso8601(o.gen_time) +
+                                 ") proves no time: " + o.detail});
+  } else if (o.ok) {
     r.proven_time = o.gen_time;
     r.tsa_subject = o.subject;
     add_check(r, "timestamp-token", true,

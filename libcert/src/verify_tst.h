@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "libcert/verify.h"
+#include "verify_ltv.h"
 
 namespace libcert::detail {
 
@@ -31,12 +32,18 @@ struct TimestampVerification {
 
 // Tokens in the unsigned attributes of the (single) SignerInfo of `cms_der` (trailing zero
 // padding allowed). No token: present = false and no check.
+//
+// The TSA's chain is built at the token's genTime with the token's and the DSS's certificates
+// (`dss`, may be null) as intermediates; a TSA certificate that expired before `reference` (now,
+// or the genTime of a later document time-stamp) counts only with a CRL from the DSS
+// (verify_ltv.h past_validation): without one the token is "unproven" — it proves no time and
+// its check is not-checked (INDETERMINATE), never a plain pass.
 TimestampVerification signature_timestamps(std::string_view cms_der, const TrustStore& trust,
-                                           std::int64_t now);
+                                           std::int64_t reference, const Dss* dss = nullptr);
 
 // A document time-stamp's /Contents (a TimeStampToken) over the signed byte ranges `parts`.
 TimestampVerification document_timestamp(const std::vector<std::string_view>& parts,
                                           std::string_view token_der, const TrustStore& trust,
-                                          std::int64_t now);
+                                          std::int64_t reference, const Dss* dss = nullptr);
 
 }  // namespace libcert::detail

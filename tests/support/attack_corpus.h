@@ -21,6 +21,8 @@
 #include "gobj.h"
 #include "libcert/clock.h"
 #include "libcert/ids.h"
+#include "libcert/ltv.h"
+#include "libcert/tsa.h"
 #include "libcert/pdf.h"
 #include "libcert/roles.h"
 #include "libcert/sign.h"
@@ -518,12 +520,16 @@ inline pdf::Array docmdp_reference(int p) {
 }
 
 // A document timestamp field (ETSI EN 319 142-1 §5.4.3): invisible widget, /DocTimeStamp.
+// A genuine document time-stamp (B-LTA) from the demo TSA at kSealTime + 1 day
+// (libcert::add_document_timestamp).
 inline std::string add_doc_timestamp(const std::string& in) {
-  FieldSpec f;
-  f.name = "DocTS1";
-  f.rect = pdf::Array{0, 0, 0, 0};
-  f.doc_timestamp = true;
-  return add_signed_field(in, seal_of("samr"), f);
+  const libcert::FixedClock clock(kSealTime + 86400);
+  libcert::SystemRng rng;
+  libcert::MemoryTsaClockState state;
+  const auto tsa = libcert::TimeStampAuthority::from_files(
+      kKeys + "/tsa/tsa.key", kKeys + "/tsa/tsa.crt", {},
+      libcert::TsaOptions{&clock, &rng, &state, {}, 1});
+  return libcert::add_document_timestamp(in, tsa);
 }
 
 // The attacks of "What was seen" 1, each as the objects it changes.

@@ -27,6 +27,7 @@
 
 #include "libcert/clock.h"
 #include "libcert/ids.h"
+#include "libcert/ltv.h"
 
 namespace libcert {
 
@@ -66,6 +67,11 @@ struct IssuerOptions {
   // The departments' GB/T 38540 seals (SM2) for OFD renditions (IssueRequest::ofd); nullptr: a
   // request for an OFD throws Error(kNotFound).
   const OfdSealKeyring* ofd_seals = nullptr;
+  // PAdES level (libcert/ltv.h seal_to_level): B-LT adds a /DSS with `validation_data` plus the
+  // certificates the seal and its time-stamp carry, B-LTA also a document time-stamp. nullopt:
+  // B-T with a timestamper, else B-B. A level above B-B without a timestamper is refused.
+  std::optional<PadesLevel> level = std::nullopt;
+  ValidationData validation_data = {};
 };
 
 struct IssueRequest {

@@ -44,7 +44,9 @@
 //
 // Note on time: a PAdES B-B signature carries no proven time. The signing time used for the
 // certificate checks is the /M entry of the signature dictionary, which the signer *claims*; the
-// report says so (SignatureReport::signing_time_source). B-T and later levels will prove it.
+// report says so (SignatureReport::signing_time_source). A B-T signature time-stamp proves it;
+// with B-LT validation data (the /DSS) and B-LTA document time-stamps the seal stays VALID
+// after its certificates expire (docs/signing.md "Levels").
 #pragma once
 
 #include <cstdint>
@@ -153,10 +155,16 @@ enum class CheckStatus { kPass, kFail, kWarn, kNotChecked };
 std::string_view to_string(CheckStatus s) noexcept;  // "pass", "fail", "warn", "not-checked"
 
 // One named check with its outcome. `id` is stable (tests and certd key on it):
-//   document:  structure, limits, signatures-present, pages, annotations, rendering
+//   document:  structure, limits, signatures-present, pages, annotations, rendering,
+//              validation-data (the /DSS: its certificates and CRLs, PAdES B-LT)
 //   signature: byte-range, contents, sub-filter, signing-time, cms, digest, signature,
 //              signed-attributes, signing-certificate, chain, validity-at-signing-time,
-//              key-usage, signer-role, issuer-binding, key-state, coverage, modifications
+//              key-usage, signer-role, issuer-binding, key-state, coverage, modifications,
+//              signature-timestamp, ca-role (INVALID: an intermediate that is not an issuing CA),
+//              revocation (REVOKED: a DSS CRL lists a chain certificate; not-checked:
+//              INDETERMINATE, an expired certificate without a covering CRL), proof-of-existence
+//              (INDETERMINATE: an expired certificate and no time-stamp proving the signing
+//              time); a document time-stamp: timestamp-token (docs/signing.md "Levels")
 // signer-role (INVALID): the signer certificate is not a seal certificate (libcert/roles.h: a
 // TSA, bundle-signer, CA or policy-less certificate never seals). issuer-binding: INVALID when
 // the seal's department (organizationIdentifier NTRCN-<USCC>) is not the licence's issuer (the
@@ -214,8 +222,9 @@ struct SignatureReport {
 
   // Certification (DocMDP, ISO 32000-1 §12.8.2.2): nullopt for an approval signature.
   std::optional<int> docmdp_p;
-  // A document timestamp (/Type /DocTimeStamp, ETSI EN 319 142-1 §5.4.3), not a seal: its result
-  // is INDETERMINATE until its token is verified (issue 19) and does not enter the overall one.
+  // A document timestamp (/Type /DocTimeStamp, ETSI EN 319 142-1 §5.4.3), not a seal: VALID when
+  // its RFC 3161 token verifies (proven_time = its genTime); a broken one makes the overall result
+  // INVALID; one whose TSA can no longer be relied on is INDETERMINATE and does not enter it.
   bool doc_timestamp = false;
 
   std::vector<std::int64_t> byte_range;  // as written (4 numbers when well-formed)

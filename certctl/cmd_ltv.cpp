@@ -1,0 +1,193 @@
+// certctl ltv extend — archive renewal of sealed PDFs (PAdES B-LTA, ETSI EN 319 142-1 §5.4;
+// docs/signing.md "Levels"): for each file, fresh validation data (a /DSS update with the
+// certificates its signatures carry, the given chain certificates and CRLs) and a new document
+// time-stamp, as two incremental updates that keep every earlier byte.
+//
+//   certctl ltv extend --crl ca.crl [--cert ca.crt ...] licence.pdf [more.pdf ...]
+//   certctl ltv extend --batch DIR --crl ca.crl              # every *.pdf under DIR, progress
+//
+// A file is extended in place (atomically) or, for one FILE, written to -o OUT. A file whose
+// existing seals do not verify (verify_pdf at the current time: VALID, or with no --bundle only
+// the key state unchecked) is refused and left unchanged: an archive renewal must not certify
+// a broken or forged licence for decades. The time-stamps come from the configured TSA key
+// (--tsa-key/--tsa-cert, default <keys>/tsa/tsa.key and tsa.crt; --tsa-chain for its CA).
+//
+// Exit codes (docs/verdicts.md): 0 every file extended; 1 a file was refused (its verdict is
+// printed); 2 usage; 3/4/5 as every command (a single FILE's error; in --batch a file that
+// cannot be read or written is reported and counted as refused).
+#include <filesystem>
+#include <iostream>
+
+#include "command.h"
+#include "libcert/clock.h"
+#include "libcert/error.h"
+#include "libcert/ltv.h"
+#include "libcert/trust_bundle.h"
+#include "libcert/tsa.h"
+#include "libcert/verify.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+
+// Values of a repeatable option (Options keeps the last one only).
+std::vector<std::string> take_all(certctl::Args& args, std::string_view name) {
+  std::vector<std::string> out;
+  certctl::Args rest;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == name) {
+      if (i + 1 >= args.size())
+        throw certctl::UsageError("option " + std::string(name) + " needs a value");
+      out.push_back(args[++i]);
+    } else {
+      rest.push_back(args[i]);
+    }
+  }
+  args = std::move(rest);
+  return out;
+}
+
+std::string der_of_pem_or_der(const std::string& bytes, bool crl) {
+  const std::string_view tag = crl ? "-----BEGIN X509 CRL-----" : "-----BEGIN CERTIFICATE-----";
+  if (bytes.find(tag) == std::string::npos) return bytes;  // DER already
+  if (!crl) return libcert::certificate_der_from_pem(bytes);
+  // PEM CRL: base64 between the armour lines (RFC 7468 §5).
+  const std::size_t b = bytes.find('\n', bytes.find(tag)) + 1;
+  const std::size_t e = bytes.find("-----END X509 CRL-----", b);
+  std::string b64;
+  for (char c : bytes.substr(b, e - b))
+    if (c != '\n' && c != '\r') b64 += c;
+  static const std::string kAlphabet =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  unsigned v = 0;
+  int bits = 0;
+  for (char c : b64) {
+    if (c == '=') break;
+    const std::size_t k = kAlphabet.find(c);
+    if (k == std::string::npos)
+      throw libcert::Error(libcert::ErrorCode::kInvalidArgument, "CRL: bad PEM base64");
+    v = (v << 6) | static_cast<unsigned>(k);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out += static_cast<char>((v >> bits) & 0xFF);
+    }
+  }
+  return out;
+}
+
+int run_ltv(const certctl::Args& raw) {
+  certctl::Args args = raw;
+  if (args.empty() || args.front() != "extend")
+    throw certctl::UsageError("expected the subcommand 'extend'");
+  args.erase(args.begin());
+  const std::vector<std::string> trust_paths = take_all(args, "--trust");
+  const std::vector<std::string> crl_paths = take_all(args, "--crl");
+  const std::vector<std::string> cert_paths = take_all(args, "--cert");
+  const std::vector<std::string> tsa_chain = take_all(args, "--tsa-chain");
+  const certctl::Options o(args,
+                           {"--keys", "--bundle", "--bundle-pins", "--root", "--batch", "-o",
+                            "--tsa-key", "--tsa-cert"},
+                           {});
+  std::vector<std::string> files = o.positional();
+  if (auto dir = o.get("--batch")) {
+    std::error_code ec;
+    for (const auto& e : fs::recursive_directory_iterator(*dir, ec))
+      if (e.is_regular_file() && e.path().extension() == ".pdf") files.push_back(e.path().string());
+    if (ec) throw libcert::Error(libcert::ErrorCode::kIo, *dir + ": " + ec.message());
+    std::sort(files.begin(), files.end());
+  }
+  if (files.empty()) throw certctl::UsageError("expected FILE.pdf ... or --batch DIR");
+  if (o.get("-o") && files.size() != 1)
+    throw certctl::UsageError("-o OUT needs exactly one FILE.pdf");
+
+  const std::string keys = certctl::keys_dir(o);
+  certctl::warn_if_example_keys(keys);
+  libcert::TrustStore trust;
+  if (trust_paths.empty()) {
+    trust.add_path(keys + "/root/root.crt");
+  } else {
+    for (const auto& p : trust_paths) trust.add_path(p);
+  }
+  std::optional<libcert::BundleSealKeys> bundle;
+  if (auto b = o.get("--bundle"))
+    bundle.emplace(libcert::TrustBundle::parse(certctl::read_file(*b), certctl::bundle_pins(o)));
+
+  libcert::ValidationData extra;
+  for (const auto& p : cert_paths)
+    extra.certs_der.push_back(der_of_pem_or_der(certctl::read_file(p), false));
+  for (const auto& p : crl_paths)
+    extra.crls_der.push_back(der_of_pem_or_der(certctl::read_file(p), true));
+
+  libcert::SystemClock clock;
+  libcert::SystemRng rng;
+  // certctl's own TSA: one process, so an in-memory "last token time" (certd keeps it in its
+  // registry, shared by its instances).
+  libcert::MemoryTsaClockState state;
+  const libcert::TimeStampAuthority tsa = libcert::TimeStampAuthority::from_files(
+      o.get("--tsa-key").value_or(keys + "/tsa/tsa.key"),
+      o.get("--tsa-cert").value_or(keys + "/tsa/tsa.crt"), tsa_chain,
+      libcert::TsaOptions{&clock, &rng, &state, {}, 1});
+  extra.certs_der.push_back(tsa.certificate());
+  for (const auto& c : tsa.chain()) extra.certs_der.push_back(c);
+
+  const bool batch = o.get("--batch").has_value();
+  int refused = 0;
+  std::size_t n = 0;
+  for (const auto& f : files) {
+    ++n;
+    auto progress = [&](const std::string& what) {
+      std::cerr << "[" << n << "/" << files.size() << "] " << f << ": " << what << "\n";
+    };
+    try {
+      const std::string pdf = certctl::read_file(f);
+      libcert::VerifyOptions vo;
+      vo.clock = &clock;
+      if (bundle) vo.keys = &*bundle;
+      const libcert::VerificationReport r = libcert::verify_pdf(pdf, trust, vo);
+      bool ok = r.result == libcert::Verdict::kValid;
+      if (!ok && !bundle && r.result == libcert::Verdict::kIndeterminate) {
+        // Without trust data only the key state may be open; anything else refuses.
+        ok = true;
+        for (const auto& c : r.failed_checks())
+          ok = ok && c.size() > 10 && c.compare(c.size() - 10, 10, ":key-state") == 0;
+      }
+      if (!ok) {
+        ++refused;
+        progress("refused: " + std::string(libcert::to_string(r.result)) +
+                 (r.reasons.empty() ? std::string() : " (" + r.reasons.front() + ")"));
+        continue;
+      }
+      libcert::ValidationData vd = libcert::document_certificates(pdf);
+      for (const auto& c : extra.certs_der)
+        if (std::find(vd.certs_der.begin(), vd.certs_der.end(), c) == vd.certs_der.end())
+          vd.certs_der.push_back(c);
+      vd.crls_der = extra.crls_der;
+      std::string out = libcert::add_dss(pdf, vd);
+      out = libcert::add_document_timestamp(out, tsa);
+      certctl::write_file_atomic(o.get("-o").value_or(f), out);
+      progress("extended (" + std::to_string(pdf.size()) + " -> " + std::to_string(out.size()) +
+               " bytes)");
+    } catch (const libcert::Error& e) {
+      if (!batch) throw;
+      ++refused;
+      progress(std::string("error: ") + e.what());
+    }
+  }
+  if (files.size() > 1) {
+    std::cerr << "ltv extend: " << (files.size() - static_cast<std::size_t>(refused)) << " of "
+              << files.size() << " file(s) extended, " << refused << " refused\n";
+  }
+  return refused == 0 ? 0 : 1;
+}
+
+const certctl::Command kLtv{
+    "ltv",
+    "add fresh validation data (DSS) and a document time-stamp to sealed PDFs (B-LTA renewal)",
+    "certctl ltv extend [--crl CRL ...] [--cert CERT ...] [--trust ROOT ...] [--bundle FILE] "
+    "[--tsa-key K --tsa-cert C [--tsa-chain CA ...]] [--keys DIR] (FILE.pdf ... [-o OUT] | "
+    "--batch DIR)",
+    run_ltv};
+
+}  // namespace

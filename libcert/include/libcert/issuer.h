@@ -33,6 +33,7 @@ namespace libcert {
 class TemplateSet;
 class Signer;
 class TimeStamper;  // tsa.h
+class OfdSealKeyring;  // ofd_writer.h
 struct LicenceData;
 
 // The seal keys an issuer may use, by department id (templates/departments.json).
@@ -62,6 +63,9 @@ struct IssuerOptions {
   // PAdES B-T: every seal carries a signature time-stamp from this source (sign.h
   // SealOptions::timestamper); nullptr: B-B.
   const TimeStamper* timestamper = nullptr;
+  // The departments' GB/T 38540 seals (SM2) for OFD renditions (IssueRequest::ofd); nullptr: a
+  // request for an OFD throws Error(kNotFound).
+  const OfdSealKeyring* ofd_seals = nullptr;
 };
 
 struct IssueRequest {
@@ -72,6 +76,10 @@ struct IssueRequest {
   std::uint32_t status_index = 0;         // bit in the department's status list (qr.md);
                                           // allocated at random by the registry
   std::optional<std::int64_t> issued_at;  // default: options.clock->now()
+  // Renditions to make (issue 22 "one licence, two renditions"): the same face, identifier and
+  // QR text as a PAdES-sealed PDF and/or a GB/T 38540-sealed OFD (ofd_writer.h). At least one.
+  bool pdf = true;
+  bool ofd = false;
 };
 
 struct IssuedLicence {
@@ -82,8 +90,10 @@ struct IssuedLicence {
   nlohmann::json data;  // normalised face data
   std::int64_t issued_at = 0;
   std::string qr_text;     // HTTPS://HOST/V#<digits>: signed COSE payload
-  std::string pdf;         // sealed PDF bytes
+  std::string pdf;         // sealed PDF bytes ("" unless IssueRequest::pdf)
   std::string pdf_sha256;  // lower-case hex
+  std::string ofd;         // sealed OFD bytes ("" unless IssueRequest::ofd)
+  std::string ofd_sha256;  // lower-case hex
 };
 
 class Issuer {

@@ -20,6 +20,7 @@
 #include "libcert/ofd.h"
 #include "libcert/ses.h"
 #include "libcert/template.h"
+#include "font_subset.h"
 #include "ofd_zip.h"
 
 namespace libcert {
@@ -250,7 +251,8 @@ class ContentWriter {
   // cluster's characters to its glyphs, DeltaX/DeltaY between those glyphs — the only reading of
   // DeltaX that does not depend on whether a reader counts characters or glyphs after a
   // CGTransform, since each TextObject starts again at its own X.
-  void text(const GlyphRun& run, std::uint32_t font_id) {
+  void text(const GlyphRun& run, std::uint32_t font_id, const font::FontSubset& subset) {
+    subset_ = &subset;
     const auto cs = clusters(run);
     const bool simple = std::all_of(cs.begin(), cs.end(), [&](const Cluster& c) {
       return c.g1 - c.g0 == 1 && chars(std::string_view(run.text).substr(c.begin, c.end - c.begin)) == 1;
@@ -340,7 +342,9 @@ class ContentWriter {
       delta_y += (i > 1 ? " " : "") + num(dy);
     }
     std::string glyphs;
-    for (std::size_t i = 0; i < gs.size(); ++i) glyphs += (i ? " " : "") + std::to_string(gs[i]->id);
+    // Glyph indices of the embedded subset (GB/T 33190 §11.4.1: "字形索引" of the text's font).
+    for (std::size_t i = 0; i < gs.size(); ++i)
+      glyphs += (i ? " " : "") + std::to_string(subset_->new_id(gs[i]->id));
     out_ += "<ofd:TextObject ID=\"" + id() + "\" Boundary=\"" +
             box(left, top, right - left, bottom - top) + "\" Font=\"" + std::to_string(font_id) +
             "\" Size=\"" + num(em) + "\">";
@@ -357,6 +361,7 @@ class ContentWriter {
 
   std::uint32_t& next_id_;
   std::string out_;
+  const font::FontSubset* subset_ = nullptr;
 };
 
 std::string xml_head(std::string_view root) {
@@ -403,13 +408,38 @@ std::vector<ofd::ZipEntry> build(const PageLayout& page, const OfdDocumentInfo& 
   const nlohmann::json& md = info.metadata;
   std::uint32_t next_id = 1;
 
-  // Fonts: one resource per face (ID = position + 1).
+  // Fonts: one resource per face, with its subset embedded (GB/T 33190 §11.1 FontFile): the
+  // glyphs the page draws, renumbered compactly (CGTransform names the subset's ids), plus cmap
+  // entries for the characters of the runs so that a reader drawing TextCode by character with
+  // the embedded font finds them. Layout tables are dropped: the text is shaped already.
+  std::vector<std::vector<std::uint32_t>> gids(page.fonts.size());
+  std::vector<std::set<char32_t>> cps(page.fonts.size());
+  for (const auto& run : page.text) {
+    for (const auto& g : run.glyphs) gids[run.font].push_back(g.id);
+    const auto* t = reinterpret_cast<const std::uint8_t*>(run.text.data());
+    const auto n = static_cast<std::int32_t>(run.text.size());
+    for (std::int32_t i = 0; i < n;) {
+      UChar32 c = 0;
+      U8_NEXT(t, i, n, c);
+      if (c > 0) cps[run.font].insert(static_cast<char32_t>(c));
+    }
+  }
+  std::vector<font::FontSubset> subsets;
   std::vector<std::uint32_t> font_ids;
+  std::vector<ofd::ZipEntry> font_files;
   std::string res = xml_head("Res") + " BaseLoc=\"Res\"><ofd:Fonts>";
-  for (const auto& f : page.fonts) {
+  for (std::size_t i = 0; i < page.fonts.size(); ++i) {
+    const auto& f = page.fonts[i];
+    font::SubsetOptions so;
+    so.unicodes.assign(cps[i].begin(), cps[i].end());
+    subsets.push_back(font::SubsetFace::get(f.file, f.face_index)->subset(gids[i], so));
     font_ids.push_back(next_id++);
+    const std::string file = "font_" + std::to_string(font_ids.back()) +
+                             (subsets.back().outlines == font::Outlines::kCff ? ".otf" : ".ttf");
     res += "<ofd:Font ID=\"" + std::to_string(font_ids.back()) + "\" FontName=\"" + esc(f.family) +
-           "\" FamilyName=\"" + esc(f.family) + "\"/>";
+           "\" FamilyName=\"" + esc(f.family) + "\"><ofd:FontFile>" + file +
+           "</ofd:FontFile></ofd:Font>";
+    font_files.push_back({"Doc_0/Res/" + file, subsets.back().data});
   }
   res += "</ofd:Fonts>";
   std::vector<ofd::ZipEntry> media;
@@ -440,7 +470,7 @@ std::vector<ofd::ZipEntry> build(const PageLayout& page, const OfdDocumentInfo& 
   ContentWriter cw(next_id);
   for (const auto& p : page.paths) cw.path(p);
   for (std::size_t i = 0; i < page.images.size(); ++i) cw.image(page.images[i], image_ids[i]);
-  for (const auto& run : page.text) cw.text(run, font_ids[run.font]);
+  for (const auto& run : page.text) cw.text(run, font_ids[run.font], subsets[run.font]);
   cw.qr(page.qr);
   const std::string content = xml_head("Page") + "><ofd:Content><ofd:Layer ID=\"" +
                               std::to_string(layer_id) + "\" Type=\"Body\">" + cw.xml() +
@@ -510,6 +540,7 @@ std::vector<ofd::ZipEntry> build(const PageLayout& page, const OfdDocumentInfo& 
   entries.push_back({"OFD.xml", ofd_xml});
   entries.push_back({"Doc_0/Document.xml", document});
   entries.push_back({"Doc_0/PublicRes.xml", res});
+  for (auto& f : font_files) entries.push_back(std::move(f));
   for (auto& m : media) entries.push_back(std::move(m));
   entries.push_back({"Doc_0/Pages/Page_0/Content.xml", content});
   entries.push_back({"Doc_0/Tags/CustomTags.xml", tags});

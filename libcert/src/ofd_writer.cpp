@@ -341,7 +341,18 @@ class ContentWriter {
       any_dy = any_dy || std::fabs(dy) >= 0.0005;
       delta_y += (i > 1 ? " " : "") + num(dy);
     }
-    std::string glyphs;
+    // DeltaX counts glyphs for a reader that draws the CGTransform's glyphs and characters for
+    // one that draws TextCode by character (GB/T 33190 leaves it open, ofd-ses.md §4). Where a
+    // cluster has more characters than glyphs, the list is padded with zeros to characters - 1
+    // entries: the glyph reader uses the first glyphs - 1 values (the real offsets), the
+    // character reader gets a number for every character (ofd.js 0.2.6 drops a character whose
+    // offset is missing) and draws the extra ones at the last glyph's origin.
+    const std::size_t n_chars = chars(txt);
+    for (std::size_t i = gs.size(); i < n_chars; ++i) {
+      delta_x += std::string(delta_x.empty() ? "" : " ") + "0";
+      if (any_dy) delta_y += " 0";
+    }
+    std::string glyphs;  // (gs is never empty here)
     // Glyph indices of the embedded subset (GB/T 33190 §11.4.1: "字形索引" of the text's font).
     for (std::size_t i = 0; i < gs.size(); ++i)
       glyphs += (i ? " " : "") + std::to_string(subset_->new_id(gs[i]->id));
@@ -354,7 +365,7 @@ class ContentWriter {
             "</ofd:Glyphs></ofd:CGTransform>";
     out_ += "<ofd:TextCode X=\"" + num(gs[0]->x_mm - left) + "\" Y=\"" +
             num(gs[0]->y_mm - top) + "\"" +
-            (gs.size() > 1 ? " DeltaX=\"" + delta_x + "\"" : "") +
+            (!delta_x.empty() ? " DeltaX=\"" + delta_x + "\"" : "") +
             (any_dy ? " DeltaY=\"" + delta_y + "\"" : "") + ">" + esc(txt) +
             "</ofd:TextCode></ofd:TextObject>";
   }

@@ -10,6 +10,8 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
+#include <memory>
 #include <set>
 #include <string_view>
 
@@ -207,6 +209,75 @@ std::vector<Cluster> clusters(const GlyphRun& run) {
   return out;
 }
 
+// Glyph outlines in OFD path syntax (GB/T 33190 §9.3.2: M, L, B, C; TrueType quadratics are
+// raised to cubics, since ofd.js 0.2.6 does not parse Q). One per font file used by a complex run;
+// the face is read with HarfBuzz, unscaled (font units).
+class Outliner {
+ public:
+  Outliner(const std::string& file, int index) {
+    font::HbBlob blob(hb_blob_create_from_file_or_fail(file.c_str()));
+    if (!blob) throw Error(ErrorCode::kRender, "write_ofd: cannot read font " + file);
+    face_.reset(hb_face_create(blob.get(), static_cast<unsigned>(index)));
+    font_.reset(hb_font_create(face_.get()));
+    upem_ = hb_face_get_upem(face_.get());
+    funcs_ = hb_draw_funcs_create();
+    hb_draw_funcs_set_move_to_func(funcs_, &Outliner::move_to, nullptr, nullptr);
+    hb_draw_funcs_set_line_to_func(funcs_, &Outliner::line_to, nullptr, nullptr);
+    hb_draw_funcs_set_quadratic_to_func(funcs_, &Outliner::quad_to, nullptr, nullptr);
+    hb_draw_funcs_set_cubic_to_func(funcs_, &Outliner::cubic_to, nullptr, nullptr);
+    hb_draw_funcs_set_close_path_func(funcs_, &Outliner::close, nullptr, nullptr);
+    hb_draw_funcs_make_immutable(funcs_);
+  }
+  ~Outliner() { hb_draw_funcs_destroy(funcs_); }
+  Outliner(const Outliner&) = delete;
+  Outliner& operator=(const Outliner&) = delete;
+
+  // Appends the outline of `glyph` at origin (ox, oy) mm (relative to the object's Boundary) at
+  // em size `em` mm: font units → mm, y flipped (fonts grow upwards, OFD downwards).
+  void append(std::string& d, std::uint32_t glyph, double ox, double oy, double em) const {
+    Sink sink{&d, ox, oy, em / upem_};
+    hb_font_get_glyph_shape(font_.get(), glyph, funcs_, &sink);
+  }
+
+ private:
+  struct Sink {
+    std::string* d;
+    double ox, oy, k;
+    std::string pt(float x, float y) const {
+      return num(ox + x * k) + " " + num(oy - y * k);
+    }
+  };
+  static void move_to(hb_draw_funcs_t*, void* p, hb_draw_state_t*, float x, float y, void*) {
+    auto* s = static_cast<Sink*>(p);
+    *s->d += "M " + s->pt(x, y) + " ";
+  }
+  static void line_to(hb_draw_funcs_t*, void* p, hb_draw_state_t*, float x, float y, void*) {
+    auto* s = static_cast<Sink*>(p);
+    *s->d += "L " + s->pt(x, y) + " ";
+  }
+  static void quad_to(hb_draw_funcs_t*, void* p, hb_draw_state_t* st, float cx, float cy, float x,
+                      float y, void*) {
+    // The cubic with the same curve: control points 2/3 of the way to the quadratic's control.
+    auto* s = static_cast<Sink*>(p);
+    const float x0 = st->current_x, y0 = st->current_y;
+    *s->d += "B " + s->pt(x0 + 2.0f / 3 * (cx - x0), y0 + 2.0f / 3 * (cy - y0)) + " " +
+             s->pt(x + 2.0f / 3 * (cx - x), y + 2.0f / 3 * (cy - y)) + " " + s->pt(x, y) + " ";
+  }
+  static void cubic_to(hb_draw_funcs_t*, void* p, hb_draw_state_t*, float c1x, float c1y,
+                       float c2x, float c2y, float x, float y, void*) {
+    auto* s = static_cast<Sink*>(p);
+    *s->d += "B " + s->pt(c1x, c1y) + " " + s->pt(c2x, c2y) + " " + s->pt(x, y) + " ";
+  }
+  static void close(hb_draw_funcs_t*, void* p, hb_draw_state_t*, void*) {
+    *static_cast<Sink*>(p)->d += "C ";
+  }
+
+  font::HbFace face_;
+  font::HbFont font_;
+  unsigned upem_ = 1000;
+  hb_draw_funcs_t* funcs_ = nullptr;
+};
+
 class ContentWriter {
  public:
   explicit ContentWriter(std::uint32_t& next_id) : next_id_(next_id) {}
@@ -251,7 +322,8 @@ class ContentWriter {
   // cluster's characters to its glyphs, DeltaX/DeltaY between those glyphs — the only reading of
   // DeltaX that does not depend on whether a reader counts characters or glyphs after a
   // CGTransform, since each TextObject starts again at its own X.
-  void text(const GlyphRun& run, std::uint32_t font_id, const font::FontSubset& subset) {
+  void text(const GlyphRun& run, std::uint32_t font_id, const font::FontSubset& subset,
+            const std::function<const Outliner&()>& outliner) {
     subset_ = &subset;
     const auto cs = clusters(run);
     const bool simple = std::all_of(cs.begin(), cs.end(), [&](const Cluster& c) {
@@ -268,10 +340,11 @@ class ContentWriter {
       object(run, font_id, em, gs, txt);
       return;
     }
+    const Outliner& outl = outliner();
     for (const auto& c : cs) {
       std::vector<const PlacedGlyph*> gs;
       for (std::size_t g = c.g0; g < c.g1; ++g) gs.push_back(&run.glyphs[g]);
-      object(run, font_id, em, gs, run.text.substr(c.begin, c.end - c.begin));
+      object(run, font_id, em, gs, run.text.substr(c.begin, c.end - c.begin), &outl);
     }
   }
 
@@ -320,7 +393,8 @@ class ContentWriter {
   std::string id() { return std::to_string(next_id_++); }
 
   void object(const GlyphRun& run, std::uint32_t font_id, double em,
-              const std::vector<const PlacedGlyph*>& gs, const std::string& txt) {
+              const std::vector<const PlacedGlyph*>& gs, const std::string& txt,
+              const Outliner* outline = nullptr) {
     if (gs.empty()) return;
     double x0 = 1e9, x1 = -1e9, yb0 = 1e9, yb1 = -1e9;
     for (const auto* g : gs) {
@@ -356,10 +430,28 @@ class ContentWriter {
     // Glyph indices of the embedded subset (GB/T 33190 §11.4.1: "字形索引" of the text's font).
     for (std::size_t i = 0; i < gs.size(); ++i)
       glyphs += (i ? " " : "") + std::to_string(subset_->new_id(gs[i]->id));
+    if (outline != nullptr) {
+      // The cluster as drawn: its glyphs' outlines from the font HarfBuzz shaped with, filled
+      // (ofd-ses.md §4 "outline" form). Every reader draws these exactly, whether or not it
+      // honours CGTransform and embedded fonts; the TextObject below then carries the text
+      // invisibly (FillColor Alpha 0: ofd.js ignores Fill="false") for search and copy.
+      std::string d;
+      for (const auto* g : gs) outline->append(d, g->id, g->x_mm - left, g->y_mm - top, em);
+      if (!d.empty()) {
+        d.pop_back();
+        out_ += "<ofd:PathObject ID=\"" + id() + "\" Boundary=\"" +
+                box(left, top, right - left, bottom - top) +
+                "\" Stroke=\"false\" Fill=\"true\"><ofd:FillColor Value=\"" + color(run.rgb) +
+                "\"/><ofd:AbbreviatedData>" + d + "</ofd:AbbreviatedData></ofd:PathObject>";
+      }
+    }
     out_ += "<ofd:TextObject ID=\"" + id() + "\" Boundary=\"" +
             box(left, top, right - left, bottom - top) + "\" Font=\"" + std::to_string(font_id) +
-            "\" Size=\"" + num(em) + "\">";
-    if (run.rgb != 0) out_ += "<ofd:FillColor Value=\"" + color(run.rgb) + "\"/>";
+            "\" Size=\"" + num(em) + "\"" + (outline != nullptr ? " Fill=\"false\"" : "") + ">";
+    if (outline != nullptr)
+      out_ += "<ofd:FillColor Value=\"" + color(run.rgb) + "\" Alpha=\"0\"/>";
+    else if (run.rgb != 0)
+      out_ += "<ofd:FillColor Value=\"" + color(run.rgb) + "\"/>";
     out_ += "<ofd:CGTransform CodePosition=\"0\" CodeCount=\"" + std::to_string(chars(txt)) +
             "\" GlyphCount=\"" + std::to_string(gs.size()) + "\"><ofd:Glyphs>" + glyphs +
             "</ofd:Glyphs></ofd:CGTransform>";
@@ -481,7 +573,13 @@ std::vector<ofd::ZipEntry> build(const PageLayout& page, const OfdDocumentInfo& 
   ContentWriter cw(next_id);
   for (const auto& p : page.paths) cw.path(p);
   for (std::size_t i = 0; i < page.images.size(); ++i) cw.image(page.images[i], image_ids[i]);
-  for (const auto& run : page.text) cw.text(run, font_ids[run.font], subsets[run.font]);
+  std::vector<std::unique_ptr<Outliner>> outliners(page.fonts.size());
+  for (const auto& run : page.text)
+    cw.text(run, font_ids[run.font], subsets[run.font], [&]() -> const Outliner& {
+      auto& o = outliners[run.font];
+      if (!o) o = std::make_unique<Outliner>(page.fonts[run.font].file, page.fonts[run.font].face_index);
+      return *o;
+    });
   cw.qr(page.qr);
   const std::string content = xml_head("Page") + "><ofd:Content><ofd:Layer ID=\"" +
                               std::to_string(layer_id) + "\" Type=\"Body\">" + cw.xml() +

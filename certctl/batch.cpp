@@ -16,6 +16,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <tuple>
 #include <thread>
 #include <vector>
 
@@ -187,13 +188,22 @@ BatchSummary run_batch(const libcert::Issuer& issuer, const BatchOptions& o) {
       try {
         nlohmann::json r{{"line", n}};
         try {
-          const libcert::IssuedLicence lic = issuer.issue(parse_request(text));
-          const std::string pdf = (fs::path(o.out_dir) / (lic.identifier + ".pdf")).string();
-          write_file_atomic(pdf, lic.pdf);
+          libcert::IssueRequest req = parse_request(text);
+          req.pdf = o.pdf;
+          req.ofd = o.ofd;
+          const libcert::IssuedLicence lic = issuer.issue(req);
           r["status"] = "issued";
           r["identifier"] = lic.identifier;
-          r["pdf"] = pdf;
-          r["pdf_sha256"] = lic.pdf_sha256;
+          for (const auto& [on, ext, bytes, sha] :
+               {std::tuple{o.pdf, "pdf", &lic.pdf, &lic.pdf_sha256},
+                std::tuple{o.ofd, "ofd", &lic.ofd, &lic.ofd_sha256}}) {
+            if (!on) continue;
+            const std::string file =
+                (fs::path(o.out_dir) / (lic.identifier + "." + ext)).string();
+            write_file_atomic(file, *bytes);
+            r[ext] = file;
+            r[std::string(ext) + "_sha256"] = *sha;
+          }
           record(r);
           ++issued;
         } catch (const Error& e) {

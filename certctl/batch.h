@@ -9,7 +9,8 @@
 //
 // Output: out_dir/<identifier>.pdf for every issued licence (written atomically: temporary file +
 // rename), and the results file (default out_dir/results.jsonl) with one line per input line, in
-// completion order: {"line": N, "status": "issued", "identifier", "pdf", "pdf_sha256"} or
+// completion order: {"line": N, "status": "issued", "identifier", "pdf", "pdf_sha256"} (and/or
+// "ofd", "ofd_sha256" with BatchOptions::ofd: out_dir/<identifier>.ofd) or
 // {"line": N, "status": "rejected", "error": {"code", "message", "problems": [...]}}.
 // A result line is appended only after its PDF is in place, so the results file never names a
 // PDF that is not there.
@@ -37,6 +38,7 @@ struct BatchOptions {
   std::string results;  // default: out_dir/results.jsonl
   int threads = 1;
   bool progress = false;  // a one-line progress bar (rate, ETA) on stderr, for terminals
+  bool pdf = true, ofd = false;  // renditions: out_dir/<identifier>.pdf and/or .ofd
 };
 
 struct BatchSummary {

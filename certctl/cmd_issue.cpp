@@ -34,6 +34,9 @@ int run_batch(const certctl::Options& o) {
   b.threads = o.get("--threads") ? certctl::parse_int(*o.get("--threads"), "--threads", 1, 256)
                                  : static_cast<int>(hw);
   b.progress = o.flag("--progress") || (!o.flag("--no-progress") && ::isatty(2) != 0);
+  const certctl::Renditions want = certctl::renditions(o);
+  b.pdf = want.pdf;
+  b.ofd = want.ofd;
   const certctl::BatchSummary s = certctl::run_batch(ctx.issuer, b);
   const double rate = s.seconds > 0 ? static_cast<double>(s.issued + s.rejected) / s.seconds : 0;
   if (o.flag("--json")) {
@@ -59,7 +62,7 @@ int run_issue(const certctl::Args& args) {
   const certctl::Options o(
       args,
       {"--template", "--data", "--serial", "--issued", "--version", "-o", "--templates", "--keys",
-       "--qr-host", "--batch", "--out-dir", "--results", "--threads"},
+       "--qr-host", "--batch", "--out-dir", "--results", "--threads", "--format"},
       {"--json", "--progress", "--no-progress"});
   if (!o.positional().empty())
     throw certctl::UsageError("unexpected argument " + o.positional()[0]);
@@ -75,18 +78,25 @@ int run_issue(const certctl::Args& args) {
   req.data = data;
   req.serial = o.get("--serial").value_or(certctl::default_serial(id, data));
   if (auto v = o.get("--version")) req.version = certctl::parse_int(*v, "--version", 1, 999);
+  const certctl::Renditions want = certctl::renditions(o);
+  if (want.pdf && want.ofd) throw certctl::UsageError("--format both is for --batch; one -o file");
+  req.pdf = want.pdf;
+  req.ofd = want.ofd;
   const libcert::IssuedLicence lic = ctx.issuer.issue(req);
-  certctl::write_file_atomic(out, lic.pdf);
+  const std::string& bytes = want.ofd ? lic.ofd : lic.pdf;
+  const std::string& sha = want.ofd ? lic.ofd_sha256 : lic.pdf_sha256;
+  certctl::write_file_atomic(out, bytes);
 
   if (o.flag("--json")) {
     nlohmann::json j{{"identifier", lic.identifier},   {"template", lic.template_id},
                      {"department", lic.department},   {"issued_at", lic.issued_at},
-                     {"pdf", out},                     {"pdf_sha256", lic.pdf_sha256},
+                     {want.ofd ? "ofd" : "pdf", out},
+                     {want.ofd ? "ofd_sha256" : "pdf_sha256", sha},
                      {"qr_text", lic.qr_text},         {"example_keys", ctx.example_keys}};
     if (ctx.example_keys) j["notice"] = std::string(libcert::kExampleKeysNotice);
     std::cout << j.dump(2) << "\n";
   } else {
-    std::cout << lic.identifier << "\t" << out << "\tsha256:" << lic.pdf_sha256
+    std::cout << lic.identifier << "\t" << out << "\tsha256:" << sha
               << (ctx.example_keys ? "\t" + std::string(libcert::kExampleKeysNotice) : "")
               << "\n";
   }
@@ -96,9 +106,9 @@ int run_issue(const certctl::Args& args) {
 const certctl::Command kIssue{
     "issue", "issue a licence: validate, render, seal with the department's seal key",
     "certctl issue --template ID --data FILE [--serial S] [--issued YYYY-MM-DD] [--version N] "
-    "[--templates DIR] [--keys DIR] [--qr-host HOST] [--json] -o OUT.pdf\n"
+    "[--templates DIR] [--keys DIR] [--qr-host HOST] [--format pdf|ofd] [--json] -o OUT\n"
     "       certctl issue --batch FILE.jsonl --out-dir DIR [--results FILE] [--threads N] "
-    "[--issued YYYY-MM-DD] [--progress|--no-progress] [--json]\n"
+    "[--issued YYYY-MM-DD] [--format pdf|ofd|both] [--progress|--no-progress] [--json]\n"
     "         (one {\"template\", \"data\", \"serial\"?, \"version\"?} per line; resumable: "
     "run again to continue)",
     run_issue};

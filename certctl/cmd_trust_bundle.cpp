@@ -111,6 +111,12 @@ int run_export(const certctl::Args& args) {
     b.seals.push_back(libcert::SealEntry::from_certificate(id, uscc, pem_to_der(crt),
                                                            libcert::SealState::kActive));
     b.status_lists.emplace(uscc, libcert::StatusList(static_cast<std::uint32_t>(bits)));
+    // The department's OFD seal key (GB/T 38540, SM2), when it has one: its state is known to
+    // verifiers of the OFD rendition the same way (verify_ofd key-state).
+    const std::string sm2 = keys + "/sm2/seals/" + id + "/seal.crt";
+    if (std::filesystem::exists(sm2))
+      b.seals.push_back(libcert::SealEntry::from_certificate(id, uscc, pem_to_der(sm2),
+                                                             libcert::SealState::kActive));
   }
   if (b.seals.empty())
     throw Error(ErrorCode::kNotFound, keys + "/seals: no department seal certificate found");

@@ -90,9 +90,11 @@ int parse_int(const std::string& text, std::string_view option, int lo, int hi) 
 namespace certctl {
 
 namespace {
-libcert::IssuerOptions issuer_options(const Options& o, const libcert::Clock* clock) {
+libcert::IssuerOptions issuer_options(const Options& o, const libcert::Clock* clock,
+                                      const std::optional<libcert::OfdSealKeyring>& ofd) {
   libcert::IssuerOptions opts;
   opts.clock = clock;
+  opts.ofd_seals = ofd ? &*ofd : nullptr;
   if (auto h = o.get("--qr-host")) opts.qr_host = *h;
   return opts;
 }
@@ -103,8 +105,18 @@ IssuingContext::IssuingContext(const Options& o, const IssueTime& when)
       example_keys(warn_if_example_keys(keys)),
       templates(libcert::TemplateSet::cached(templates_dir(o))),
       seals(libcert::SealKeyring::load_dir(keys)),
+      ofd_seals(renditions(o).ofd ? std::optional(libcert::OfdSealKeyring::load_dir(keys))
+                                  : std::nullopt),
       clock(when.unix_seconds),
-      issuer(*templates, seals, issuer_options(o, &clock)) {}
+      issuer(*templates, seals, issuer_options(o, &clock, ofd_seals)) {}
+
+Renditions renditions(const Options& o) {
+  const std::string f = o.get("--format").value_or("pdf");
+  if (f == "pdf") return {true, false};
+  if (f == "ofd") return {false, true};
+  if (f == "both") return {true, true};
+  throw UsageError("--format must be pdf, ofd or both, got " + f);
+}
 
 }  // namespace certctl
 

@@ -12,6 +12,7 @@
 #include <fstream>
 #include <iostream>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -24,6 +25,7 @@
 #include "libcert/error.h"
 #include "libcert/example_keys.h"
 #include "libcert/issuer.h"  // tune_allocator_for_issuing
+#include "libcert/ofd_writer.h"
 #include "libcert/pkcs11.h"
 #include "seal_keys.h"
 #include "libcert/template.h"
@@ -215,6 +217,17 @@ int main(int argc, char** argv) {
     const bool has_sm2 = std::filesystem::is_regular_file(config.keys + "/sm2/root.crt");
     if (has_sm2) ofd_trust.add_path(config.keys + "/sm2/root.crt");
     const Sm2SealKeys ofd_keys(config.keys);
+    // The departments' GB/T 38540 seals for OFD renditions (docs/ofd.md): without any, a request
+    // for an OFD answers 503 ofd-unavailable before a serial is taken; a seal that is present but
+    // broken stops certd here, naming it.
+    std::optional<libcert::OfdSealKeyring> ofd_seals;
+    if (std::filesystem::is_directory(config.keys + "/sm2/seals")) {
+      try {
+        ofd_seals.emplace(libcert::OfdSealKeyring::load_dir(config.keys));
+      } catch (const libcert::Error& e) {
+        if (e.code() != libcert::ErrorCode::kNotFound) throw;
+      }
+    }
     // The URL policy every bundle carries (signed): QRs printed for this certd's qr_host.
     const libcert::BundlePolicy qr_policy = libcert::BundlePolicy::for_host(config.qr_host);
     const libcert::TrustBundle seals = [&] {
@@ -378,6 +391,7 @@ int main(int argc, char** argv) {
     s.trust = &trust;
     if (has_sm2) s.ofd_trust = &ofd_trust;
     s.ofd_keys = &ofd_keys;
+    if (ofd_seals) s.ofd_seals = &*ofd_seals;
     s.seals = &seals;
     s.config = &config;
     s.store = store.get();

@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "libcert/error.h"
+#include "libcert/ofd_writer.h"
 #include "libcert/qr_payload.h"
 #include "libcert/render.h"
 #include "libcert/sign.h"
@@ -130,6 +131,13 @@ IssuedLicence Issuer::issue(const IssueRequest& request, const LicenceData& data
   }
   const Department& dept = tmpl->department();
   const Signer& signer = seals_.get(dept.id);  // fail before any work if there is no seal key
+  if (!request.pdf && !request.ofd) {
+    throw Error(ErrorCode::kInvalidArgument, "Issuer::issue: no rendition requested");
+  }
+  if (request.ofd && options_.ofd_seals == nullptr) {
+    throw Error(ErrorCode::kNotFound, "OFD requested but the issuer has no OFD (SM2) seals");
+  }
+  const OfdSeal* ofd_seal = request.ofd ? &options_.ofd_seals->get(dept.id) : nullptr;
 
   const std::int64_t issued_at = request.issued_at.value_or(options_.clock->now());
   const FixedClock at(issued_at);
@@ -177,6 +185,14 @@ IssuedLicence Issuer::issue(const IssueRequest& request, const LicenceData& data
   in.qr_text = out.qr_text;
   in.created_at = issued_at;
   in.version = request.version;
+  if (ofd_seal != nullptr) {
+    // The OFD rendition (issue 22): the same face as the PDF's, from the same layout, sealed at
+    // the issue time with the department's GB/T 38540 seal.
+    const OfdDocumentInfo info{meta, issued_at, "libcert"};
+    out.ofd = write_sealed_ofd(shared_renderer().layout(*tmpl, data, in), info, *ofd_seal, at);
+    out.ofd_sha256 = sha256_hex(out.ofd);
+  }
+  if (!request.pdf) return out;
   const RenderResult rendered = shared_renderer().render(*tmpl, data, in);
 
   SealOptions so;

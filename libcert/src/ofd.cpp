@@ -353,6 +353,13 @@ bool looks_like_ofd(std::string_view bytes) noexcept {
 
 std::string seal_ofd(std::string_view in, const Signer& signer, std::string_view seal_esl,
                      const OfdSealOptions& opt) {
+  std::vector<ZipEntry> entries = ofd::zip_read(in);
+  ofd::seal_entries(entries, signer, seal_esl, opt);
+  return ofd::zip_write(entries);
+}
+
+void ofd::seal_entries(std::vector<ZipEntry>& entries, const Signer& signer,
+                       std::string_view seal_esl, const OfdSealOptions& opt) {
   if (opt.clock == nullptr) throw Error(ErrorCode::kInvalidArgument, "seal_ofd: no clock");
   if (signer.algorithm() != SignatureAlgorithm::kSm2Sm3)
     throw Error(ErrorCode::kInvalidArgument, "seal_ofd: GB/T 38540 seals are SM2-with-SM3");
@@ -367,7 +374,7 @@ std::string seal_ofd(std::string_view in, const Signer& signer, std::string_view
   if (now < seal.valid_start || now > seal.valid_end)
     throw Error(ErrorCode::kInvalidArgument, "seal_ofd: the seal is not valid now");
 
-  Package pkg{ofd::zip_read(in)};
+  Package pkg{std::move(entries)};
   const DocRefs refs = read_ofd_xml(pkg);
   const std::string doc_dir = refs.doc_root.substr(0, refs.doc_root.rfind('/') + 1);
   std::string list_path;
@@ -458,7 +465,7 @@ std::string seal_ofd(std::string_view in, const Signer& signer, std::string_view
   lx += "<ofd:Signature ID=\"" + std::to_string(max_id + 1) + "\" Type=\"Seal\" BaseLoc=\"/" +
         sig_xml_path + "\"/></ofd:Signatures>";
   pkg.put(list_path, std::move(lx));
-  return ofd::zip_write(pkg.entries);
+  entries = std::move(pkg.entries);
 }
 
 // ---- verification -----------------------------------------------------------------------------

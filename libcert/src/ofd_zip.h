@@ -10,6 +10,11 @@
 #include <string_view>
 #include <vector>
 
+namespace libcert {
+class Signer;
+struct OfdSealOptions;
+}  // namespace libcert
+
 namespace libcert::ofd {
 
 struct ZipEntry {
@@ -36,5 +41,11 @@ std::string zip_write(const std::vector<ZipEntry>& entries);
 // True if `name` is a safe relative package path: non-empty segments, no "." or "..", no '\\',
 // no control characters, not absolute, at most 1024 bytes.
 bool safe_name(std::string_view name);
+
+// seal_ofd (ofd.h) on a package's entries before they are zipped, so that a writer (ofd_writer.h)
+// zips once: the entries gain the signature files (and OFD.xml its Signatures element); nothing
+// else changes. On a throw, `entries` is unspecified. Throws as seal_ofd.
+void seal_entries(std::vector<ZipEntry>& entries, const Signer& signer, std::string_view seal_esl,
+                  const OfdSealOptions& options);
 
 }  // namespace libcert::ofd

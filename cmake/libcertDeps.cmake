@@ -9,7 +9,7 @@ find_dependency(nlohmann_json 3)
 find_dependency(ZLIB)
 foreach(_libcert_dep
     "CAIRO;cairo cairo-pdf cairo-svg cairo-png"
-    "PANGO;pangocairo pangoft2 fontconfig harfbuzz"
+    "PANGO;pangocairo pangoft2 fontconfig harfbuzz harfbuzz-subset"
     "QRENCODE;libqrencode"
     "POPPLER;poppler-glib"
     "ICU;icu-uc icu-i18n"

@@ -236,6 +236,12 @@ FontSubset SubsetFace::subset(std::span<const std::uint32_t> glyph_ids,
     }
   }
 
+  for (const std::string& t : options.drop_tables) {
+    if (t.size() != 4) {
+      throw Error(ErrorCode::kInvalidArgument, "font subset: table tag '" + t + "' is not 4 characters");
+    }
+    hb_set_add(hb_subset_input_set(input.get(), HB_SUBSET_SETS_DROP_TABLE_TAG), tag_of(t));
+  }
   std::unique_ptr<hb_subset_plan_t, HbDeleter<hb_subset_plan_destroy>> plan(
       hb_subset_plan_create_or_fail(face_.get(), input.get()));
   if (!plan) throw Error(ErrorCode::kRender, "hb-subset cannot plan a subset of " + file_);

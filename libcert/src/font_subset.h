@@ -62,6 +62,9 @@ struct SubsetOptions {
   // are already shaped, and keeping GSUB would make hb-subset add every glyph that a substitution
   // could reach from the requested ones (its closure), which document embedding never uses.
   bool drop_layout = true;
+  // Further tables to leave out (4-character tags), e.g. a PDF writer that addresses glyphs by
+  // id needs no 'cmap', 'name', 'OS/2' or 'post' (ISO 32000-1 §9.9, TrueType font programs).
+  std::vector<std::string> drop_tables;
   // Code points whose cmap entries the subset keeps (e.g. for a writer that addresses glyphs by
   // character); empty = none, glyphs are addressed by id.
   std::vector<char32_t> unicodes;

@@ -200,6 +200,11 @@ std::shared_ptr<const SubsetFace> SubsetFace::get(const std::string& file, int i
   return slot;
 }
 
+std::uint32_t SubsetFace::nominal_glyph(char32_t c) const {
+  hb_codepoint_t g = 0;
+  return hb_font_get_nominal_glyph(font_.get(), static_cast<hb_codepoint_t>(c), &g) ? g : 0;
+}
+
 std::int32_t SubsetFace::advance(std::uint32_t glyph_id) const {
   if (glyph_id >= glyph_count_) return 0;
   return hb_font_get_glyph_h_advance(font_.get(), glyph_id);

@@ -130,6 +130,9 @@ class SubsetFace {
   [[nodiscard]] Outlines outlines() const noexcept { return outlines_; }
   [[nodiscard]] unsigned glyph_count() const noexcept { return glyph_count_; }
   [[nodiscard]] const FaceMetrics& metrics() const noexcept { return metrics_; }
+  // The glyph the face's cmap gives a character (0, .notdef, if none): for writers that map
+  // glyphs drawn without their text (a seal's lettering) back to characters.
+  [[nodiscard]] std::uint32_t nominal_glyph(char32_t c) const;
   // Advance of a source glyph in font units (0 for an id out of range).
   [[nodiscard]] std::int32_t advance(std::uint32_t glyph_id) const;
   [[nodiscard]] const std::string& file() const noexcept { return file_; }

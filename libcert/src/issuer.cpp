@@ -12,6 +12,7 @@
 #include "libcert/error.h"
 #include "libcert/qr_payload.h"
 #include "libcert/render.h"
+#include "pdf_writer.h"
 #include "libcert/sign.h"
 #include "libcert/template.h"
 #include "ossl.h"
@@ -177,7 +178,9 @@ IssuedLicence Issuer::issue(const IssueRequest& request, const LicenceData& data
   in.qr_text = out.qr_text;
   in.created_at = issued_at;
   in.version = request.version;
-  const RenderResult rendered = shared_renderer().render(*tmpl, data, in);
+  const RenderResult rendered = options_.pdf_writer == IssuerOptions::PdfWriter::kLibcert
+                                    ? pdfw::render(shared_renderer(), *tmpl, data, in)
+                                    : shared_renderer().render(*tmpl, data, in);
 
   SealOptions so;
   so.clock = &at;  // /M = the issue time, the same instant as the face and the metadata

@@ -62,6 +62,11 @@ struct IssuerOptions {
   // PAdES B-T: every seal carries a signature time-stamp from this source (sign.h
   // SealOptions::timestamper); nullptr: B-B.
   const TimeStamper* timestamper = nullptr;
+  // Which PDF writer serialises the face (issue 21): libcert's own from the format-neutral layout
+  // (layout.h; fonts subset once per document with hb-subset, streams deflated with libdeflate),
+  // or cairo as render() draws it (previews keep cairo either way).
+  enum class PdfWriter { kLibcert, kCairo };
+  PdfWriter pdf_writer = PdfWriter::kLibcert;
 };
 
 struct IssueRequest {

@@ -449,12 +449,32 @@ struct FontSet {
       body.object(type0, "<</Type/Font/Subtype/Type0/BaseFont/" + name +
                              "/Encoding/Identity-H/DescendantFonts[" + ref(cidfont) +
                              "]/ToUnicode " + ref(tounicode) + ">>");
-      std::string w = "[0[";
-      for (std::size_t g = 0; g < f.widths.size(); ++g) {
-        if (g > 0) w += ' ';
-        w += std::to_string(f.widths[g]);
+      // /W (§9.7.4.3): runs of equal widths as "first last w" (CJK glyphs are all one em),
+      // the others as "first [w1 w2 ...]".
+      std::string w = "[";
+      for (std::size_t g = 0; g < f.widths.size();) {
+        std::size_t e = g + 1;
+        while (e < f.widths.size() && f.widths[e] == f.widths[g]) ++e;
+        if (e - g >= 3) {
+          w += std::to_string(g) + ' ' + std::to_string(e - 1) + ' ' + std::to_string(f.widths[g]) + ' ';
+          g = e;
+          continue;
+        }
+        // A list up to the next run of three equal widths.
+        std::size_t end = g;
+        while (end < f.widths.size()) {
+          std::size_t r = end + 1;
+          while (r < f.widths.size() && f.widths[r] == f.widths[end]) ++r;
+          if (r - end >= 3) break;
+          end = r;
+        }
+        w += std::to_string(g) + '[';
+        for (std::size_t j = g; j < end; ++j) w += (j > g ? " " : "") + std::to_string(f.widths[j]);
+        w += "] ";
+        g = end;
       }
-      w += "]]";
+      if (w.back() == ' ') w.pop_back();
+      w += "]";
       body.object(cidfont, "<</Type/Font/Subtype/CIDFontType2/BaseFont/" + name +
                                "/CIDSystemInfo<</Registry(Adobe)/Ordering(Identity)/Supplement 0>>"
                                "/FontDescriptor " +
@@ -734,7 +754,11 @@ std::string write_pdf(const PageLayout& page, const DocumentInfo& info) {
   const int side = (q.width + 2 * kQuiet) * kSamples;
   const double qx = q.x_mm * kPtPerMm, qy = (page.height_mm - q.y_mm - q.size_mm) * kPtPerMm,
                qs = q.size_mm * kPtPerMm;
-  c += "q 1 g " + nums({qx, qy, qs, qs}) + " re f 0 g " + nums({qs, 0, 0, qs, qx, qy}) +
+  // The image is mapped top-down (a negative vertical scale from the square's top edge, rows
+  // stored bottom row first), as cairo maps its stencil: Splash (pdftoppm) places the sample
+  // edges of the two mappings on different pixels, and at 100 dpi (1.9 px per module) zbarimg
+  // reads the top-down one where the bottom-up one failed on some symbols.
+  c += "q 1 g " + nums({qx, qy, qs, qs}) + " re f 0 g " + nums({qs, 0, 0, -qs, qx, qy + qs}) +
        " cm /Q Do Q\n";
   std::string bits;
   {
@@ -752,7 +776,7 @@ std::string write_pdf(const PageLayout& page, const DocumentInfo& info) {
         }
       }
       for (int k = 0; k < kSamples; ++k) {
-        const auto y0 = static_cast<std::size_t>((y + kQuiet) * kSamples + k);
+        const auto y0 = static_cast<std::size_t>(side - 1 - ((y + kQuiet) * kSamples + k));
         std::copy(row.begin(), row.end(), bits.begin() + static_cast<std::ptrdiff_t>(y0 * stride));
       }
     }

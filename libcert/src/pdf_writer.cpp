@@ -754,11 +754,7 @@ std::string write_pdf(const PageLayout& page, const DocumentInfo& info) {
   const int side = (q.width + 2 * kQuiet) * kSamples;
   const double qx = q.x_mm * kPtPerMm, qy = (page.height_mm - q.y_mm - q.size_mm) * kPtPerMm,
                qs = q.size_mm * kPtPerMm;
-  // The image is mapped top-down (a negative vertical scale from the square's top edge, rows
-  // stored bottom row first), as cairo maps its stencil: Splash (pdftoppm) places the sample
-  // edges of the two mappings on different pixels, and at 100 dpi (1.9 px per module) zbarimg
-  // reads the top-down one where the bottom-up one failed on some symbols.
-  c += "q 1 g " + nums({qx, qy, qs, qs}) + " re f 0 g " + nums({qs, 0, 0, -qs, qx, qy + qs}) +
+  c += "q 1 g " + nums({qx, qy, qs, qs}) + " re f 0 g " + nums({qs, 0, 0, qs, qx, qy}) +
        " cm /Q Do Q\n";
   std::string bits;
   {
@@ -776,7 +772,7 @@ std::string write_pdf(const PageLayout& page, const DocumentInfo& info) {
         }
       }
       for (int k = 0; k < kSamples; ++k) {
-        const auto y0 = static_cast<std::size_t>(side - 1 - ((y + kQuiet) * kSamples + k));
+        const auto y0 = static_cast<std::size_t>((y + kQuiet) * kSamples + k);
         std::copy(row.begin(), row.end(), bits.begin() + static_cast<std::ptrdiff_t>(y0 * stride));
       }
     }

@@ -23,6 +23,7 @@
 #include "libcert/issuer.h"
 #include "libcert/qr.h"
 #include "libcert/render.h"
+#include "pdf_writer.h"
 #include "libcert/template.h"
 #include "libcert/verify.h"
 #include "timing.h"
@@ -67,6 +68,9 @@ int main(int argc, char** argv) {
   report("validate", n, [&] { (void)tmpl->validate(data, clock); });
   report("render (unsigned PDF, short QR)", n, [&] { (void)renderer.render(*tmpl, ld, in); });
   report("render (unsigned PDF, signed QR)", n, [&] { (void)renderer.render(*tmpl, ld, real); });
+  // Issue 21: the same face through libcert's own PDF writer (pdf_writer.h), from the layout.
+  report("render, libcert PDF writer (signed QR)", n,
+         [&] { (void)libcert::pdfw::render(renderer, *tmpl, ld, real); });
   report("layout (format-neutral, signed QR)", n,
          [&] { (void)renderer.layout(*tmpl, ld, real); });
   report("QR encode (signed payload)", n,
@@ -77,6 +81,11 @@ int main(int argc, char** argv) {
                                     libcert::QrMaskSearch::kLibqrencode);
   });
   report("issue (validate+QR+render+seal)", n, [&] { (void)issuer.issue(req); });
+  // The same issue with libcert's own PDF writer (IssuerOptions::PdfWriter::kLibcert).
+  const libcert::Issuer own_issuer{
+      *templates, fx.seals,
+      {.clock = &clock, .pdf_writer = libcert::IssuerOptions::PdfWriter::kLibcert}};
+  report("issue, libcert PDF writer", n, [&] { (void)own_issuer.issue(req); });
   report("verify_pdf (issued licence)", n,
          [&] { (void)libcert::verify_pdf(pdf, trust, {.clock = &clock, .keys = &fx.seal_states}); });
   report("issue + verify", n, [&] {

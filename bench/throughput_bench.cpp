@@ -114,6 +114,14 @@ int main(int argc, char** argv) {
     print("issue (24 templates)", threads,
           run(threads, n, [&](int t, int i) { (void)issuer.issue(request(t, i)); }));
   }
+  // Issue 21: the same with libcert's own PDF writer (pdf_writer.h), same run.
+  const libcert::Issuer own_issuer{
+      *templates, seals, {.clock = &clock, .pdf_writer = libcert::IssuerOptions::PdfWriter::kLibcert}};
+  for (int threads : {1, 2}) {
+    (void)run(threads, 20, [&](int t, int i) { (void)own_issuer.issue(request(t, i)); });
+    print("issue, libcert PDF writer", threads,
+          run(threads, n, [&](int t, int i) { (void)own_issuer.issue(request(t, i)); }));
+  }
 
   // Verification inputs: every template's licence and its QR text.
   std::vector<libcert::IssuedLicence> issued;

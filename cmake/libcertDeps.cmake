@@ -11,6 +11,7 @@ foreach(_libcert_dep
     "CAIRO;cairo cairo-pdf cairo-svg cairo-png"
     "PANGO;pangocairo pangoft2 fontconfig harfbuzz harfbuzz-subset"
     "QRENCODE;libqrencode"
+    "LIBDEFLATE;libdeflate"
     "POPPLER;poppler-glib"
     "ICU;icu-uc icu-i18n"
     "LIBZIP;libzip"

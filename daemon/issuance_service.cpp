@@ -208,8 +208,12 @@ LicenceRecord IssuanceService::issue(const libcert::Template& t, const libcert::
     libcert::SealKeyring ring;
     ring.add(dept, std::move(signer));
     // PAdES level per template / department (config "pades"); without a TSA key: B-B.
-    libcert::IssuerOptions io{s_.clock, s_.config->qr_host, s_.tsa, s_.ofd_seals,
-                              libcert::PadesLevel::b_b, {}};
+    libcert::IssuerOptions io;
+    io.clock = s_.clock;
+    io.qr_host = s_.config->qr_host;
+    io.timestamper = s_.tsa;
+    io.ofd_seals = s_.ofd_seals;
+    io.level = libcert::PadesLevel::b_b;
     if (s_.tsa != nullptr) {
       io.level = libcert::parse_pades_level(s_.config->pades_level_for(r.template_id, dept));
       if (io.level >= libcert::PadesLevel::b_lt && s_.validation_data)

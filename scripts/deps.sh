@@ -10,6 +10,7 @@ if [ "${1:-}" = --main ]; then main_only=1; shift; fi
 PKGS=(
   build-essential cmake ninja-build pkg-config git ca-certificates openssl
   libssl-dev libqrencode-dev libcairo2-dev libpango1.0-dev libharfbuzz-dev libfontconfig-dev
+  libdeflate-dev
   libpoppler-glib-dev nlohmann-json3-dev libcpp-httplib-dev libgtest-dev libgmock-dev
   libsqlite3-dev libpq-dev libicu-dev zlib1g-dev libzbar-dev
   # OFD container and XML (issue 22): libzip (ZIP_CHECKCONS local/central checks), libxml2

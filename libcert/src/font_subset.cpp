@@ -200,6 +200,11 @@ std::shared_ptr<const SubsetFace> SubsetFace::get(const std::string& file, int i
   return slot;
 }
 
+std::uint32_t SubsetFace::nominal_glyph(char32_t c) const {
+  hb_codepoint_t g = 0;
+  return hb_font_get_nominal_glyph(font_.get(), static_cast<hb_codepoint_t>(c), &g) ? g : 0;
+}
+
 std::int32_t SubsetFace::advance(std::uint32_t glyph_id) const {
   if (glyph_id >= glyph_count_) return 0;
   return hb_font_get_glyph_h_advance(font_.get(), glyph_id);
@@ -236,6 +241,12 @@ FontSubset SubsetFace::subset(std::span<const std::uint32_t> glyph_ids,
     }
   }
 
+  for (const std::string& t : options.drop_tables) {
+    if (t.size() != 4) {
+      throw Error(ErrorCode::kInvalidArgument, "font subset: table tag '" + t + "' is not 4 characters");
+    }
+    hb_set_add(hb_subset_input_set(input.get(), HB_SUBSET_SETS_DROP_TABLE_TAG), tag_of(t));
+  }
   std::unique_ptr<hb_subset_plan_t, HbDeleter<hb_subset_plan_destroy>> plan(
       hb_subset_plan_create_or_fail(face_.get(), input.get()));
   if (!plan) throw Error(ErrorCode::kRender, "hb-subset cannot plan a subset of " + file_);

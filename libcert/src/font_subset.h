@@ -62,6 +62,9 @@ struct SubsetOptions {
   // are already shaped, and keeping GSUB would make hb-subset add every glyph that a substitution
   // could reach from the requested ones (its closure), which document embedding never uses.
   bool drop_layout = true;
+  // Further tables to leave out (4-character tags), e.g. a PDF writer that addresses glyphs by
+  // id needs no 'cmap', 'name', 'OS/2' or 'post' (ISO 32000-1 §9.9, TrueType font programs).
+  std::vector<std::string> drop_tables;
   // Code points whose cmap entries the subset keeps (e.g. for a writer that addresses glyphs by
   // character); empty = none, glyphs are addressed by id.
   std::vector<char32_t> unicodes;
@@ -127,6 +130,9 @@ class SubsetFace {
   [[nodiscard]] Outlines outlines() const noexcept { return outlines_; }
   [[nodiscard]] unsigned glyph_count() const noexcept { return glyph_count_; }
   [[nodiscard]] const FaceMetrics& metrics() const noexcept { return metrics_; }
+  // The glyph the face's cmap gives a character (0, .notdef, if none): for writers that map
+  // glyphs drawn without their text (a seal's lettering) back to characters.
+  [[nodiscard]] std::uint32_t nominal_glyph(char32_t c) const;
   // Advance of a source glyph in font units (0 for an id out of range).
   [[nodiscard]] std::int32_t advance(std::uint32_t glyph_id) const;
   [[nodiscard]] const std::string& file() const noexcept { return file_; }

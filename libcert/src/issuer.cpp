@@ -13,6 +13,7 @@
 #include "libcert/ofd_writer.h"
 #include "libcert/qr_payload.h"
 #include "libcert/render.h"
+#include "pdf_writer.h"
 #include "libcert/sign.h"
 #include "libcert/template.h"
 #include "ossl.h"
@@ -193,7 +194,9 @@ IssuedLicence Issuer::issue(const IssueRequest& request, const LicenceData& data
     out.ofd_sha256 = sha256_hex(out.ofd);
   }
   if (!request.pdf) return out;
-  const RenderResult rendered = shared_renderer().render(*tmpl, data, in);
+  const RenderResult rendered = options_.pdf_writer == IssuerOptions::PdfWriter::kLibcert
+                                    ? pdfw::render(shared_renderer(), *tmpl, data, in)
+                                    : shared_renderer().render(*tmpl, data, in);
 
   SealOptions so;
   so.clock = &at;  // /M = the issue time, the same instant as the face and the metadata

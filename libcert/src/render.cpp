@@ -240,6 +240,10 @@ std::string families_str(const std::vector<std::string>& fams) {
 std::string detail::add_xmp_to_cairo_pdf(const std::string& pdf, const std::string& xmp) {
   return add_xmp(pdf, xmp);
 }
+std::string detail::licence_xmp(const nlohmann::json& md, const std::string& created) {
+  return make_xmp(md, created);
+}
+std::string detail::licence_time(std::int64_t t) { return china_time(t); }
 
 // ---- Font coverage (fontconfig) ----------------------------------------------------------------
 

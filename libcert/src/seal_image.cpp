@@ -10,6 +10,7 @@
 #include <cairo-svg.h>
 #include <cairo.h>
 #include <pango/pangocairo.h>
+#include <pango/pangofc-font.h>
 
 #include <algorithm>
 #include <cmath>
@@ -132,7 +133,54 @@ void cluster_path(cairo_t* cr, const Cluster& c) {
   pango_cairo_glyph_string_path(cr, c.font, &view);
 }
 
+namespace {
+// Set while seal_drawing() runs draw_seal on this thread: glyphs, star and border are recorded
+// instead of painted.
+thread_local SealDrawing* capture = nullptr;
+
+void capture_cluster(cairo_t* cr, const Cluster& c) {
+  FcPattern* pat = pango_fc_font_get_pattern(PANGO_FC_FONT(c.font));
+  FcChar8* file = nullptr;
+  int index = 0;
+  if (FcPatternGetString(pat, FC_FILE, 0, &file) != FcResultMatch) {
+    throw Error(ErrorCode::kRender, "seal: a font without a file (fontconfig)");
+  }
+  FcPatternGetInteger(pat, FC_INDEX, 0, &index);
+  // Glyph space -> user space is the scaled font's font matrix (pango made it for the context's
+  // em size); then the current transformation (the arc's rotation, the seal's scale).
+  cairo_matrix_t fm, ctm, gm;
+  cairo_scaled_font_get_font_matrix(pango_cairo_font_get_scaled_font(PANGO_CAIRO_FONT(c.font)),
+                                    &fm);
+  cairo_get_matrix(cr, &ctm);
+  cairo_matrix_multiply(&gm, &fm, &ctm);
+  double px = 0, py = 0;
+  cairo_get_current_point(cr, &px, &py);
+  double pen = 0;
+  for (int i = c.g0; i < c.g1; ++i) {
+    const PangoGlyphInfo& gi = c.glyphs->glyphs[i];
+    if (gi.glyph != PANGO_GLYPH_EMPTY && (gi.glyph & PANGO_GLYPH_UNKNOWN_FLAG) == 0) {
+      double x = px + (pen + gi.geometry.x_offset) / double(PANGO_SCALE);
+      double y = py + gi.geometry.y_offset / double(PANGO_SCALE);
+      cairo_user_to_device(cr, &x, &y);  // device space: points, y down, origin = seal centre
+      SealGlyph g;
+      g.file = reinterpret_cast<const char*>(file);
+      g.face_index = index;
+      g.id = gi.glyph;
+      // Glyph space (y up) -> user space (y down) -> device -> PDF (y up).
+      const double m[6] = {gm.xx, -gm.yx, -gm.xy, gm.yy, x, -y};
+      std::copy(m, m + 6, g.m);
+      capture->glyphs.push_back(std::move(g));
+    }
+    pen += gi.geometry.width;
+  }
+}
+}  // namespace
+
 void cluster_show(cairo_t* cr, const Cluster& c) {
+  if (capture != nullptr) {
+    capture_cluster(cr, c);
+    return;
+  }
   PangoGlyphString view{};
   view.num_glyphs = c.g1 - c.g0;
   view.glyphs = c.glyphs->glyphs + c.g0;
@@ -187,6 +235,11 @@ void star_path(cairo_t* cr, double cx, double cy, double r_outer) {
     const double r = k % 2 == 0 ? r_outer : r_inner;
     const double a = -kPi / 2 + k * 36 * kDeg;
     const double px = cx + r * std::cos(a), py = cy + r * std::sin(a);
+    if (seal_detail::capture != nullptr) {
+      double dx = px, dy = py;
+      cairo_user_to_device(cr, &dx, &dy);
+      seal_detail::capture->star.emplace_back(dx, -dy);
+    }
     if (k == 0) {
       cairo_move_to(cr, px, py);
     } else {
@@ -307,7 +360,14 @@ void draw_seal(cairo_t* cr, const SealSpec& spec, double cx, double cy) {
   // Border: the outer edge of the stroke is the diameter.
   cairo_set_line_width(cr, b);
   cairo_arc(cr, 0, 0, R - b / 2, 0, 2 * kPi);
-  cairo_stroke(cr);
+  if (seal_detail::capture != nullptr) {
+    seal_detail::capture->rgb = spec.rgb;
+    seal_detail::capture->ring_radius_pt = (R - b / 2) * kPtPerMm;
+    seal_detail::capture->ring_width_pt = b * kPtPerMm;
+    cairo_new_path(cr);
+  } else {
+    cairo_stroke(cr);
+  }
 
   cairo_set_fill_rule(cr, CAIRO_FILL_RULE_WINDING);
   if (spec.star_mm > 0) star_path(cr, 0, 0, spec.star_mm / 2);
@@ -327,7 +387,23 @@ void draw_seal(cairo_t* cr, const SealSpec& spec, double cx, double cy) {
     const double code_top = std::max(y, R - b - 1.4 * k - (code.ink_bottom - code.ink_top));
     line_path(cr, code, 0, code_top, std::min(1.0, 0.4 * spec.diameter_mm / code.width));
   }
-  cairo_fill(cr);
+  if (seal_detail::capture != nullptr) {
+    cairo_new_path(cr);
+  } else {
+    cairo_fill(cr);
+  }
+}
+
+seal_detail::SealDrawing seal_detail::seal_drawing(const SealSpec& spec) {
+  SealDrawing d;
+  const gobj::Surface surface(cairo_image_surface_create(CAIRO_FORMAT_A8, 1, 1));
+  const gobj::Cairo cr(cairo_create(surface.get()));
+  struct Scope {
+    explicit Scope(SealDrawing* p) { capture = p; }
+    ~Scope() { capture = nullptr; }
+  } scope(&d);
+  draw_seal(cr.get(), spec, 0, 0);
+  return d;
 }
 
 namespace {

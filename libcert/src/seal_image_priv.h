@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "gobj.h"
+#include "libcert/seal_image.h"
 
 namespace libcert::seal_detail {
 
@@ -50,5 +51,23 @@ void cluster_path(cairo_t* cr, const Cluster& c);
 // point. In a PDF the glyphs come from an embedded font subset — a few KB — where outlines as
 // paths cost ~40 KB per seal; the current path is left untouched.
 void cluster_show(cairo_t* cr, const Cluster& c);
+
+// The seal as drawing data for a document writer of our own (pdf_writer.cpp): exactly what
+// draw_seal paints, in points around the seal's centre with y upwards (PDF user space), glyphs
+// kept as glyphs (a font subset costs a few KB where outlines as paths cost ~40 KB).
+struct SealGlyph {
+  std::string file;  // font file and face index (fontconfig's choice for the seal's family)
+  int face_index = 0;
+  std::uint32_t id = 0;  // glyph id in that face
+  double m[6] = {};      // text matrix for a 1-unit font: [a b c d e f] (ISO 32000-1 §9.4.2)
+};
+struct SealDrawing {
+  unsigned rgb = 0;
+  double ring_radius_pt = 0, ring_width_pt = 0;  // the border: a stroked circle
+  std::vector<std::pair<double, double>> star;   // closed polygon, filled (nonzero)
+  std::vector<SealGlyph> glyphs;                 // filled with the seal's colour
+};
+// Shapes and places the seal as draw_seal does. Errors as draw_seal. Thread-safe.
+SealDrawing seal_drawing(const SealSpec& spec);
 
 }  // namespace libcert::seal_detail

@@ -290,3 +290,48 @@ TEST(ApiOfd, IssuingFormatsAreCheckedAndOfdNeedsItsSeals) {
 }
 
 }  // namespace
+
+// The whole OFD path through certd (issue 22 point 6): one issuance with formats [pdf, ofd]
+// stores both renditions; /ofd serves the sealed OFD, which /v1/verify finds in the registry and
+// reports VALID with kind "ofd"; Accept: application/ofd answers with the OFD itself.
+TEST(ApiOfd, IssuedOfdRenditionIsServedAndVerifiesValid) {
+  CertdProcess certd;
+  auto c = certd.client();
+  const std::string key = certd.make_key("samr");
+  httplib::Headers h = {{"Authorization", "Bearer " + key}, {"Idempotency-Key", "both-1"}};
+  const nlohmann::json body = {{"template", kTemplate},
+                               {"data", certdtest::template_sample(kTemplate)},
+                               {"formats", {"pdf", "ofd"}}};
+  auto r = c.Post("/v1/licences", h, body.dump(), "application/json");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 201) << r->body;
+  const auto j = nlohmann::json::parse(r->body);
+  EXPECT_EQ(j["formats"], nlohmann::json::array({"pdf", "ofd"}));
+  const std::string id = j["id"];
+
+  auto o = c.Get("/v1/licences/" + id + "/ofd", {{"Authorization", "Bearer " + key}});
+  ASSERT_TRUE(o);
+  ASSERT_EQ(o->status, 200) << o->body;
+  EXPECT_EQ(o->get_header_value("Content-Type"), "application/ofd");
+  ASSERT_GE(o->body.size(), 4u);
+  EXPECT_EQ(o->body.substr(0, 2), "PK");
+
+  auto v = c.Post("/v1/verify", o->body, "application/ofd");
+  ASSERT_TRUE(v);
+  ASSERT_EQ(v->status, 200) << v->body;
+  const auto vj = nlohmann::json::parse(v->body);
+  EXPECT_EQ(vj["kind"], "ofd");
+  EXPECT_EQ(vj["result"], "VALID") << v->body;
+  EXPECT_TRUE(first_failure(vj["report"]).empty()) << v->body;
+
+  httplib::Headers h2 = {{"Authorization", "Bearer " + key},
+                         {"Idempotency-Key", "accept-ofd-1"},
+                         {"Accept", "application/ofd"}};
+  const nlohmann::json body2 = {{"template", kTemplate},
+                                {"data", certdtest::template_sample(kTemplate)}};
+  auto a = c.Post("/v1/licences", h2, body2.dump(), "application/json");
+  ASSERT_TRUE(a);
+  ASSERT_EQ(a->status, 201) << a->body.substr(0, 300);
+  EXPECT_EQ(a->get_header_value("Content-Type"), "application/ofd");
+  EXPECT_EQ(a->body.substr(0, 2), "PK");
+}

@@ -101,6 +101,8 @@ TEST(FontSubset, TrueTypeCjkKeepsOutlinesAndAdvances) {
   EXPECT_TRUE(s.table("fpgm").empty());
   EXPECT_TRUE(s.table("GSUB").empty());
   EXPECT_THROW((void)s.new_id(src.glyph(U'中')), Error);
+  EXPECT_EQ(face.nominal_glyph(U'证'), ids[0]);
+  EXPECT_EQ(face.nominal_glyph(U'\U0010FFFD'), 0U);
 }
 
 TEST(FontSubset, RetainGidsKeepsIds) {

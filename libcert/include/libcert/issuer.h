@@ -72,6 +72,13 @@ struct IssuerOptions {
   // B-T with a timestamper, else B-B. A level above B-B without a timestamper is refused.
   std::optional<PadesLevel> level = std::nullopt;
   ValidationData validation_data = {};
+  // Which PDF writer serialises the face (issue 21): libcert's own from the format-neutral layout
+  // (layout.h; fonts subset once per document with hb-subset, streams deflated with libdeflate),
+  // or cairo as render() draws it (previews keep cairo either way).
+  enum class PdfWriter { kLibcert, kCairo };
+  // cairo stays the default until zbarimg reads the own writer's QR at 100 dpi on every symbol
+  // (bench/README.md, issue 21): one construction-permit symbol in six did not decode.
+  PdfWriter pdf_writer = PdfWriter::kCairo;
 };
 
 struct IssueRequest {

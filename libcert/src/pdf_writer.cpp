@@ -1,0 +1,843 @@
+// pdf_writer.cpp — see pdf_writer.h.
+#include "pdf_writer.h"
+
+#include <libdeflate.h>
+#include <openssl/sha.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+
+#include "font_subset.h"
+#include "libcert/error.h"
+#include "seal_image_priv.h"
+#include "xmp.h"
+
+namespace libcert::pdfw {
+
+namespace {
+
+constexpr double kPtPerMm = 72.0 / 25.4;
+
+// ---- small serialisation helpers ----------------------------------------------------------------
+
+// A number for a content stream or dictionary: at most 3 decimals (1/1000 pt = 0.35 µm), no
+// trailing zeros, never exponent notation (ISO 32000-1 §7.3.3 has no exponents).
+void num(std::string& out, double v) {
+  if (!std::isfinite(v)) throw Error(ErrorCode::kInternal, "pdf writer: non-finite number");
+  long long milli = std::llround(v * 1000.0);
+  if (milli < 0) {
+    out += '-';
+    milli = -milli;
+  }
+  out += std::to_string(milli / 1000);
+  int frac = static_cast<int>(milli % 1000);
+  if (frac != 0) {
+    char buf[8];
+    std::snprintf(buf, sizeof buf, ".%03d", frac);
+    std::string f(buf);
+    while (f.back() == '0') f.pop_back();
+    out += f;
+  }
+}
+
+std::string nums(std::initializer_list<double> vs) {
+  std::string s;
+  for (double v : vs) {
+    if (!s.empty()) s += ' ';
+    num(s, v);
+  }
+  return s;
+}
+
+void hex4(std::string& out, unsigned v) {
+  static const char* k = "0123456789ABCDEF";
+  out += k[(v >> 12) & 15];
+  out += k[(v >> 8) & 15];
+  out += k[(v >> 4) & 15];
+  out += k[v & 15];
+}
+
+// UTF-8 (already validated NFC text) → UTF-16BE code units.
+std::vector<unsigned> utf16(std::string_view s) {
+  std::vector<unsigned> out;
+  for (std::size_t i = 0; i < s.size();) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    char32_t cp = 0;
+    std::size_t n = 1;
+    if (c < 0x80) {
+      cp = c;
+    } else if ((c >> 5) == 6) {
+      cp = c & 0x1f;
+      n = 2;
+    } else if ((c >> 4) == 14) {
+      cp = c & 0x0f;
+      n = 3;
+    } else {
+      cp = c & 0x07;
+      n = 4;
+    }
+    for (std::size_t k = 1; k < n && i + k < s.size(); ++k) {
+      cp = (cp << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3f);
+    }
+    i += n;
+    if (cp >= 0x10000) {
+      cp -= 0x10000;
+      out.push_back(0xD800 + static_cast<unsigned>(cp >> 10));
+      out.push_back(0xDC00 + static_cast<unsigned>(cp & 0x3ff));
+    } else {
+      out.push_back(static_cast<unsigned>(cp));
+    }
+  }
+  return out;
+}
+
+// A PDF text string in UTF-16BE with BOM, as a hex string (§7.9.2.2).
+std::string text_string(std::string_view s) {
+  std::string out = "<FEFF";
+  for (unsigned u : utf16(s)) hex4(out, u);
+  return out + ">";
+}
+
+// ---- Flate with libdeflate ---------------------------------------------------------------------
+
+struct Compressor {
+  libdeflate_compressor* c = nullptr;
+  explicit Compressor(int level) : c(libdeflate_alloc_compressor(level)) {}
+  ~Compressor() { libdeflate_free_compressor(c); }
+  Compressor(const Compressor&) = delete;
+  Compressor& operator=(const Compressor&) = delete;
+};
+
+// zlib format (RFC 1950), what /FlateDecode expects (§7.4.4).
+std::string deflate(std::string_view data, int level) {
+  thread_local std::map<int, std::unique_ptr<Compressor>> compressors;
+  auto& slot = compressors[level];
+  if (!slot) slot = std::make_unique<Compressor>(level);
+  if (slot->c == nullptr) throw Error(ErrorCode::kInternal, "libdeflate: out of memory");
+  std::string out(libdeflate_zlib_compress_bound(slot->c, data.size()), '\0');
+  const std::size_t n =
+      libdeflate_zlib_compress(slot->c, data.data(), data.size(), out.data(), out.size());
+  if (n == 0) throw Error(ErrorCode::kInternal, "libdeflate: compression failed");
+  out.resize(n);
+  return out;
+}
+
+// The per-licence streams (the holder's glyphs, the variable text, the QR) at a fast level; the
+// template's static part, compressed once, at libdeflate's strongest (12).
+constexpr int kLevelVariable = 6;
+constexpr int kLevelStatic = 12;
+
+// ---- objects -------------------------------------------------------------------------------------
+
+class Body {
+ public:
+  int reserve() {
+    offsets_.push_back(0);
+    return static_cast<int>(offsets_.size());
+  }
+  void object(int num, std::string_view dict_or_value) {
+    begin(num);
+    out_ += dict_or_value;
+    out_ += "\nendobj\n";
+  }
+  void stream(int num, std::string dict_entries, std::string_view data, int level) {
+    std::string z;
+    if (level > 0) {
+      z = deflate(data, level);
+      data = z;
+      dict_entries += "/Filter/FlateDecode";
+    }
+    begin(num);
+    out_ += "<<" + dict_entries + "/Length " + std::to_string(data.size()) + ">>\nstream\n";
+    out_ += data;
+    out_ += "\nendstream\nendobj\n";
+  }
+  // Appends a part serialised on its own (objects 1..n, no header): it must come first.
+  void append(const Body& part) {
+    if (!offsets_.empty()) throw Error(ErrorCode::kInternal, "pdf writer: part after objects");
+    const std::size_t base = out_.size();
+    out_ += part.out_;
+    for (std::size_t off : part.offsets_) offsets_.push_back(base + off);
+  }
+  [[nodiscard]] std::size_t size() const { return out_.size(); }
+  std::string finish(int root, int info) {
+    const std::size_t xref = out_.size();
+    out_ += "xref\n0 " + std::to_string(offsets_.size() + 1) + "\n0000000000 65535 f \n";
+    char e[32];
+    for (std::size_t off : offsets_) {
+      std::snprintf(e, sizeof e, "%010zu 00000 n \n", off);
+      out_ += e;
+    }
+    // /ID (§14.4): derived from the content, so identical inputs give identical files.
+    unsigned char md[SHA256_DIGEST_LENGTH];
+    SHA256(reinterpret_cast<const unsigned char*>(out_.data()), out_.size(), md);
+    std::string id = "<";
+    static const char* k = "0123456789ABCDEF";
+    for (int i = 0; i < 16; ++i) {
+      id += k[md[i] >> 4];
+      id += k[md[i] & 15];
+    }
+    id += ">";
+    out_ += "trailer\n<</Size " + std::to_string(offsets_.size() + 1) + "/Root " +
+            std::to_string(root) + " 0 R/Info " + std::to_string(info) + " 0 R/ID[" + id + id +
+            "]>>\nstartxref\n" + std::to_string(xref) + "\n%%EOF\n";
+    return std::move(out_);
+  }
+
+  // The binary comment marks the file as binary for transfer tools (§7.5.2).
+  static constexpr std::string_view kHeader = "%PDF-1.7\n%\xE2\xE3\xCF\xD3\n";
+  explicit Body(bool header) {
+    if (header) out_ = kHeader;
+  }
+
+ private:
+  void begin(int num) {
+    offsets_.at(static_cast<std::size_t>(num - 1)) = out_.size();
+    out_ += std::to_string(num) + " 0 obj\n";
+  }
+  std::string out_;
+  std::vector<std::size_t> offsets_;
+};
+
+std::string ref(int n) { return std::to_string(n) + " 0 R"; }
+
+// ---- the seal, shaped once per seal specification ------------------------------------------------
+
+std::string seal_key(const SealSpec& s) {
+  return s.name_zh + '\x1f' + s.name_bo + '\x1f' + s.function_zh + '\x1f' + s.function_bo + '\x1f' +
+         s.code + '\x1f' + s.font_zh + '\x1f' + s.font_bo + '\x1f' +
+         nums({s.diameter_mm, s.border_mm, s.star_mm}) + '\x1f' + std::to_string(s.rgb);
+}
+
+std::shared_ptr<const seal_detail::SealDrawing> seal_drawing(const SealSpec& spec) {
+  static std::mutex mutex;
+  static std::map<std::string, std::shared_ptr<const seal_detail::SealDrawing>> cache;
+  const std::string key = seal_key(spec);
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    if (auto it = cache.find(key); it != cache.end()) return it->second;
+  }
+  auto d = std::make_shared<const seal_detail::SealDrawing>(seal_detail::seal_drawing(spec));
+  std::lock_guard<std::mutex> lock(mutex);
+  // A department has one or two seals; bound the cache anyway (a template set of hostile specs).
+  if (cache.size() > 1024) cache.clear();
+  return cache.emplace(key, std::move(d)).first->second;
+}
+
+// ---- fonts ---------------------------------------------------------------------------------------
+
+struct FontUse {
+  std::string file;
+  int face_index = 0;
+  std::set<std::uint32_t> glyphs;                 // source glyph ids drawn
+  std::map<std::uint32_t, std::string> unicode;  // source glyph id -> text it shows (simple)
+  std::shared_ptr<const font::SubsetFace> face;
+  font::FontSubset subset;
+  std::map<std::uint32_t, std::uint32_t> cid;  // source glyph id -> CID (= subset glyph id)
+  std::vector<int> widths;                     // by CID, in 1/1000 em
+};
+
+std::string subset_tag(const FontUse& f) {
+  // Six upper-case letters (§9.6.4): a digest of the font and its glyph set.
+  std::string key = f.file + '#' + std::to_string(f.face_index);
+  for (auto g : f.glyphs) key += ',' + std::to_string(g);
+  unsigned char md[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(key.data()), key.size(), md);
+  std::string tag;
+  for (int i = 0; i < 6; ++i) tag += static_cast<char>('A' + md[i] % 26);
+  return tag;
+}
+
+std::string to_unicode_cmap(const FontUse& f) {
+  std::vector<std::pair<unsigned, std::string>> entries;
+  for (const auto& [gid, text] : f.unicode) {
+    auto it = f.cid.find(gid);
+    if (it == f.cid.end() || text.empty()) continue;
+    std::string dst;
+    for (unsigned u : utf16(text)) hex4(dst, u);
+    entries.emplace_back(it->second, dst);
+  }
+  std::sort(entries.begin(), entries.end());
+  std::string s =
+      "/CIDInit /ProcSet findresource begin\n12 dict begin\nbegincmap\n"
+      "/CIDSystemInfo << /Registry (Adobe) /Ordering (UCS) /Supplement 0 >> def\n"
+      "/CMapName /Adobe-Identity-UCS def\n/CMapType 2 def\n"
+      "1 begincodespacerange\n<0000> <FFFF>\nendcodespacerange\n";
+  // At most 100 entries per bfchar block (§9.10.3, Adobe TN #5014).
+  for (std::size_t i = 0; i < entries.size(); i += 100) {
+    const std::size_t n = std::min<std::size_t>(100, entries.size() - i);
+    s += std::to_string(n) + " beginbfchar\n";
+    for (std::size_t k = i; k < i + n; ++k) {
+      s += '<';
+      hex4(s, entries[k].first);
+      s += "> <" + entries[k].second + ">\n";
+    }
+    s += "endbfchar\n";
+  }
+  s += "endcmap\nCMapName currentdict /CMap defineresource pop\nend\nend\n";
+  return s;
+}
+
+// ---- content -------------------------------------------------------------------------------------
+
+// Glyphs of one run drawn with TJ: positions are the layout's exactly (TJ adjustments correct the
+// difference between each glyph's /W width and the layout's advance, §9.4.3).
+class TextWriter {
+ public:
+  TextWriter(std::string& out, double size, double page_h_mm)
+      : out_(out), size_(size), h_(page_h_mm) {}
+
+  // One glyph: the font resource that has it, its CID there and its /W width.
+  void glyph(const PlacedGlyph& g, const std::string& font, unsigned cid, int width) {
+    const double x = g.x_mm * kPtPerMm, y = (h_ - g.y_mm) * kPtPerMm;
+    if (font != font_) {
+      close();
+      out_ += "/" + font + ' ' + nums({size_}) + " Tf\n";
+      font_ = font;
+    }
+    if (!open_ || std::abs(y - y_) > 1e-4) {
+      close();
+      out_ += "1 0 0 1 " + nums({x, y}) + " Tm[<";
+      open_ = true;
+    } else {
+      const double adj = (pen_ - x) * 1000.0 / size_;
+      if (std::abs(adj) >= 0.05) {
+        out_ += ">";
+        num(out_, adj);
+        out_ += "<";
+      }
+    }
+    hex4(out_, cid);
+    y_ = y;
+    pen_ = x + width * size_ / 1000.0;
+  }
+  void close() {
+    if (open_) out_ += ">]TJ\n";
+    open_ = false;
+  }
+
+ private:
+  std::string& out_;
+  double size_, h_;
+  std::string font_;
+  bool open_ = false;
+  double y_ = 0, pen_ = 0;
+};
+
+void rgb_op(std::string& out, unsigned rgb, const char* op) {
+  out += nums({((rgb >> 16) & 255) / 255.0, ((rgb >> 8) & 255) / 255.0, (rgb & 255) / 255.0});
+  out += ' ';
+  out += op;
+  out += '\n';
+}
+
+// The byte ranges of each cluster of a run: [offset, next offset) in the run's text.
+std::string cluster_text(const GlyphRun& run, std::uint32_t cluster) {
+  std::size_t end = run.text.size();
+  for (const auto& g : run.glyphs) {
+    if (g.cluster > cluster && g.cluster < end) end = g.cluster;
+  }
+  if (cluster >= run.text.size()) return {};
+  return run.text.substr(cluster, end - cluster);
+}
+
+}  // namespace
+
+namespace {
+
+// The fonts of one part of the page (the template's constant text and seal, or the holder's
+// values): every glyph drawn, per face, subset together.
+struct FontSet {
+  // The static part's fonts, when this set is a licence's variable part: glyphs they already
+  // have are drawn from them, so a glyph is embedded once per file.
+  const FontSet* base = nullptr;
+  std::string prefix, base_prefix;
+  std::vector<FontUse> fonts;
+  std::map<std::pair<std::string, int>, std::size_t> index;
+  std::vector<std::set<std::uint32_t>> actual;  // per run: clusters that need /ActualText
+
+  FontUse& font_of(const std::string& file, int face_index) {
+    auto [it, added] = index.try_emplace({file, face_index}, fonts.size());
+    if (added) {
+      fonts.emplace_back();
+      fonts.back().file = file;
+      fonts.back().face_index = face_index;
+    }
+    return fonts[it->second];
+  }
+
+  // The glyphs of the runs whose `constant` flag is `constant`, and which text each glyph shows:
+  // a glyph that is its cluster's only glyph maps to the cluster's text in ToUnicode (§9.10.3);
+  // clusters of several glyphs (Tibetan stacks with their vowel signs), or a glyph seen with
+  // other text before, get an /ActualText span instead (§14.9.4).
+  void collect(const PageLayout& page, bool constant) {
+    actual.assign(page.text.size(), {});
+    for (std::size_t r = 0; r < page.text.size(); ++r) {
+      const GlyphRun& run = page.text[r];
+      if (run.constant != constant) continue;
+      const PageFont& pf = page.fonts.at(run.font);
+      FontUse& f = font_of(pf.file, pf.face_index);
+      std::map<std::uint32_t, int> per_cluster;
+      const FontUse* bf = base_font(pf.file, pf.face_index);
+      for (const auto& g : run.glyphs) {
+        if (bf == nullptr || bf->cid.count(g.id) == 0) f.glyphs.insert(g.id);
+        ++per_cluster[g.cluster];
+      }
+      for (const auto& g : run.glyphs) {
+        const std::string t = cluster_text(run, g.cluster);
+        if (per_cluster[g.cluster] != 1) {
+          actual[r].insert(g.cluster);
+        } else if (bf != nullptr && bf->cid.count(g.id) != 0) {
+          // Drawn from the static font: its ToUnicode must already say this text.
+          auto it = bf->unicode.find(g.id);
+          if (it == bf->unicode.end() || it->second != t) actual[r].insert(g.cluster);
+        } else {
+          auto [it, added] = f.unicode.try_emplace(g.id, t);
+          if (!added && it->second != t) actual[r].insert(g.cluster);
+        }
+      }
+    }
+  }
+
+  [[nodiscard]] const FontUse* base_font(const std::string& file, int face_index) const {
+    if (base == nullptr) return nullptr;
+    auto it = base->index.find({file, face_index});
+    return it == base->index.end() ? nullptr : &base->fonts[it->second];
+  }
+
+  void subset() {
+    std::erase_if(fonts, [](const FontUse& f) { return f.glyphs.empty(); });
+    index.clear();
+    for (std::size_t i = 0; i < fonts.size(); ++i) index[{fonts[i].file, fonts[i].face_index}] = i;
+    for (auto& f : fonts) {
+      f.face = font::SubsetFace::get(f.file, f.face_index);
+      if (f.face->outlines() != font::Outlines::kTrueType) {
+        throw Error(ErrorCode::kRender,
+                    "pdf writer: font " + f.file + " has CFF outlines, which it does not embed yet");
+      }
+      const std::vector<std::uint32_t> ids(f.glyphs.begin(), f.glyphs.end());
+      // A CIDFontType2 program is addressed by glyph id through /CIDToGIDMap: its 'cmap',
+      // 'name', 'OS/2' and 'post' are never read (ISO 32000-1 §9.7.4.2, §9.9).
+      font::SubsetOptions o;
+      o.drop_tables = {"cmap", "name", "OS/2", "post"};
+      f.subset = f.face->subset(ids, o);
+      f.widths.assign(f.subset.glyph_count, 0);
+      for (const auto& g : f.subset.glyphs) {
+        f.cid[g.old_id] = g.new_id;
+        f.widths.at(g.new_id) = static_cast<int>(
+            std::lround(g.advance * 1000.0 / static_cast<double>(f.subset.units_per_em)));
+      }
+    }
+  }
+
+  // Writes each font's five objects; returns the /Font resource entries ("/C0 4 0 R...").
+  std::string write(Body& body, int level) const {
+    std::string res;
+    for (std::size_t i = 0; i < fonts.size(); ++i) {
+      const FontUse& f = fonts[i];
+      const font::FaceMetrics& m = f.face->metrics();
+      const double k = 1000.0 / static_cast<double>(m.units_per_em);
+      const std::string name = subset_tag(f) + "+" + m.postscript_name;
+      const int type0 = body.reserve(), cidfont = body.reserve(), desc = body.reserve(),
+                file = body.reserve(), tounicode = body.reserve();
+      res += "/" + prefix + std::to_string(i) + " " + ref(type0);
+      body.object(type0, "<</Type/Font/Subtype/Type0/BaseFont/" + name +
+                             "/Encoding/Identity-H/DescendantFonts[" + ref(cidfont) +
+                             "]/ToUnicode " + ref(tounicode) + ">>");
+      // /W (§9.7.4.3): runs of equal widths as "first last w" (CJK glyphs are all one em),
+      // the others as "first [w1 w2 ...]".
+      std::string w = "[";
+      for (std::size_t g = 0; g < f.widths.size();) {
+        std::size_t e = g + 1;
+        while (e < f.widths.size() && f.widths[e] == f.widths[g]) ++e;
+        if (e - g >= 3) {
+          w += std::to_string(g) + ' ' + std::to_string(e - 1) + ' ' + std::to_string(f.widths[g]) + ' ';
+          g = e;
+          continue;
+        }
+        // A list up to the next run of three equal widths.
+        std::size_t end = g;
+        while (end < f.widths.size()) {
+          std::size_t r = end + 1;
+          while (r < f.widths.size() && f.widths[r] == f.widths[end]) ++r;
+          if (r - end >= 3) break;
+          end = r;
+        }
+        w += std::to_string(g) + '[';
+        for (std::size_t j = g; j < end; ++j) w += (j > g ? " " : "") + std::to_string(f.widths[j]);
+        w += "] ";
+        g = end;
+      }
+      if (w.back() == ' ') w.pop_back();
+      w += "]";
+      body.object(cidfont, "<</Type/Font/Subtype/CIDFontType2/BaseFont/" + name +
+                               "/CIDSystemInfo<</Registry(Adobe)/Ordering(Identity)/Supplement 0>>"
+                               "/FontDescriptor " +
+                               ref(desc) + "/W" + w + "/CIDToGIDMap/Identity>>");
+      body.object(desc, "<</Type/FontDescriptor/FontName/" + name + "/Flags 4/FontBBox[" +
+                            nums({m.x_min * k, m.y_min * k, m.x_max * k, m.y_max * k}) +
+                            "]/ItalicAngle " + nums({m.italic_angle}) + "/Ascent " +
+                            nums({m.ascender * k}) + "/Descent " + nums({m.descender * k}) +
+                            "/CapHeight " + nums({m.cap_height * k}) + "/StemV 80/FontFile2 " +
+                            ref(file) + ">>");
+      body.stream(file, "/Length1 " + std::to_string(f.subset.data.size()), f.subset.data, level);
+      body.stream(tounicode, "", to_unicode_cmap(f), level);
+    }
+    return res;
+  }
+
+  // The text objects of this part's runs, in page order.
+  void content(std::string& c, const PageLayout& page, bool constant) const {
+    c += "BT\n";
+    unsigned colour = 0x1000000;
+    for (std::size_t r = 0; r < page.text.size(); ++r) {
+      const GlyphRun& run = page.text[r];
+      if (run.constant != constant || run.glyphs.empty()) continue;
+      if (run.rgb != colour) {
+        rgb_op(c, run.rgb, "rg");
+        colour = run.rgb;
+      }
+      const PageFont& pf = page.fonts.at(run.font);
+      const FontUse* bf = base_font(pf.file, pf.face_index);
+      const std::string bname =
+          bf != nullptr ? base_prefix + std::to_string(base->index.at({pf.file, pf.face_index}))
+                        : std::string();
+      auto own = index.find({pf.file, pf.face_index});
+      const FontUse* of = own != index.end() ? &fonts[own->second] : nullptr;
+      const std::string oname = of != nullptr ? prefix + std::to_string(own->second) : "";
+      TextWriter tw(c, run.size_pt, page.height_mm);
+      auto draw = [&](std::size_t b, std::size_t e) {
+        for (std::size_t i = b; i < e; ++i) {
+          const PlacedGlyph& g = run.glyphs[i];
+          if (bf != nullptr) {
+            if (auto it = bf->cid.find(g.id); it != bf->cid.end()) {
+              tw.glyph(g, bname, it->second, bf->widths.at(it->second));
+              continue;
+            }
+          }
+          const unsigned cid = of->cid.at(g.id);
+          tw.glyph(g, oname, cid, of->widths.at(cid));
+        }
+      };
+      std::size_t i = 0;
+      while (i < run.glyphs.size()) {
+        const std::uint32_t cl = run.glyphs[i].cluster;
+        std::size_t j = i + 1;
+        if (actual[r].count(cl) != 0) {
+          while (j < run.glyphs.size() && run.glyphs[j].cluster == cl) ++j;
+          // §14.9.4: the span's glyphs are replaced by the cluster's characters for extraction.
+          tw.close();
+          c += "/Span<</ActualText" + text_string(cluster_text(run, cl)) + ">>BDC\n";
+          draw(i, j);
+          tw.close();
+          c += "EMC\n";
+        } else {
+          while (j < run.glyphs.size() && actual[r].count(run.glyphs[j].cluster) == 0) ++j;
+          draw(i, j);
+        }
+        i = j;
+      }
+      tw.close();
+    }
+    c += "ET\n";
+  }
+};
+
+// A template's static part, serialised and compressed once (issue 21 point 1): the frame, the
+// constant text (title, labels, department, notes) with its font subsets, and the seal's form
+// XObject with its glyphs in the same subsets. Objects 1..n of every licence of the template.
+struct StaticPart {
+  Body body{false};
+  FontSet fonts;               // subsets, CIDs and ToUnicode texts of the static glyphs
+  std::string font_resources;  // "/C0 4 0 R/C1 9 0 R"
+  int content = 0;             // the static content stream
+  int seal = 0;                // the seal's form XObject
+};
+
+// What identifies a static part: every input that goes into it, as bytes.
+std::string static_key(const PageLayout& page) {
+  std::string k;
+  auto put = [&k](const void* p, std::size_t n) { k.append(static_cast<const char*>(p), n); };
+  auto put_d = [&](double d) { put(&d, sizeof d); };
+  auto put_s = [&](const std::string& s) {
+    const std::size_t n = s.size();
+    put(&n, sizeof n);
+    k += s;
+  };
+  put_d(page.width_mm);
+  put_d(page.height_mm);
+  for (const auto& p : page.paths) {
+    put_d(p.line_width_mm);
+    put(&p.stroke_rgb, sizeof p.stroke_rgb);
+    put(&p.fill, sizeof p.fill);
+    put(&p.fill_rgb, sizeof p.fill_rgb);
+    for (const auto& sp : p.subpaths) {
+      for (const auto& pt : sp) {
+        put_d(pt.x_mm);
+        put_d(pt.y_mm);
+      }
+      k += '|';
+    }
+    k += '#';
+  }
+  for (const auto& run : page.text) {
+    if (!run.constant) continue;
+    const PageFont& f = page.fonts.at(run.font);
+    put_s(f.file);
+    put(&f.face_index, sizeof f.face_index);
+    put_d(run.size_pt);
+    put(&run.rgb, sizeof run.rgb);
+    put_s(run.text);
+    for (const auto& g : run.glyphs) {
+      put(&g.id, sizeof g.id);
+      put_d(g.x_mm);
+      put_d(g.y_mm);
+      put(&g.cluster, sizeof g.cluster);
+    }
+  }
+  put_s(seal_key(page.seal.spec));
+  put_d(page.seal.cx_mm);
+  put_d(page.seal.cy_mm);
+  unsigned char md[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(k.data()), k.size(), md);
+  return std::string(reinterpret_cast<const char*>(md), sizeof md);
+}
+
+std::shared_ptr<const StaticPart> compile_static(const PageLayout& page) {
+  auto part = std::make_shared<StaticPart>();
+  const auto seal = seal_drawing(page.seal.spec);
+  FontSet& fs = part->fonts;
+  fs.prefix = "C";
+  fs.collect(page, true);
+  for (const auto& sg : seal->glyphs) fs.font_of(sg.file, sg.face_index).glyphs.insert(sg.id);
+  fs.subset();
+  // The seal's lettering is drawn glyph by glyph without its text: map the glyphs that the
+  // font's cmap gives its characters back to them (ToUnicode), as far as no other text has.
+  {
+    const SealSpec& sp = page.seal.spec;
+    std::string all = sp.name_zh + sp.name_bo + sp.function_zh + sp.function_bo + sp.code;
+    std::vector<char32_t> chars;
+    for (unsigned u : utf16(all)) chars.push_back(static_cast<char32_t>(u));  // BMP scripts
+    for (auto& f : fs.fonts) {
+      for (char32_t ch : chars) {
+        const std::uint32_t g = f.face->nominal_glyph(ch);
+        if (g == 0 || f.cid.count(g) == 0) continue;
+        std::string utf8;
+        if (ch < 0x80) {
+          utf8 += static_cast<char>(ch);
+        } else if (ch < 0x800) {
+          utf8 += static_cast<char>(0xC0 | (ch >> 6));
+          utf8 += static_cast<char>(0x80 | (ch & 0x3F));
+        } else {
+          utf8 += static_cast<char>(0xE0 | (ch >> 12));
+          utf8 += static_cast<char>(0x80 | ((ch >> 6) & 0x3F));
+          utf8 += static_cast<char>(0x80 | (ch & 0x3F));
+        }
+        f.unicode.try_emplace(g, utf8);
+      }
+    }
+  }
+  Body& body = part->body;
+  part->font_resources = fs.write(body, kLevelStatic);
+  part->content = body.reserve();
+  part->seal = body.reserve();
+
+  std::string c;
+  for (const auto& p : page.paths) {
+    if (p.line_width_mm <= 0 && !p.fill) continue;
+    for (const auto& sp : p.subpaths) {
+      for (std::size_t i = 0; i < sp.size(); ++i) {
+        c += nums({sp[i].x_mm * kPtPerMm, (page.height_mm - sp[i].y_mm) * kPtPerMm});
+        c += i == 0 ? " m\n" : " l\n";
+      }
+      c += "h\n";
+    }
+    if (p.fill) rgb_op(c, p.fill_rgb, "rg");
+    if (p.line_width_mm > 0) {
+      rgb_op(c, p.stroke_rgb, "RG");
+      c += nums({p.line_width_mm * kPtPerMm}) + " w\n";
+    }
+    c += p.fill && p.line_width_mm > 0 ? "B\n" : p.fill ? "f\n" : "S\n";
+  }
+  fs.content(c, page, true);
+  body.stream(part->content, "", c, kLevelStatic);
+
+  // The seal: a form XObject in points around its centre (drawn by the variable stream's end).
+  std::string sc;
+  rgb_op(sc, seal->rgb, "RG");
+  rgb_op(sc, seal->rgb, "rg");
+  {
+    // The border: a circle as four cubic Béziers (κ = 0.5523, radial error < 0.03 %).
+    const double r = seal->ring_radius_pt, k = 0.5522847498 * r;
+    sc += nums({seal->ring_width_pt}) + " w\n" + nums({r, 0}) + " m " +
+          nums({r, k, k, r, 0, r}) + " c " + nums({-k, r, -r, k, -r, 0}) + " c " +
+          nums({-r, -k, -k, -r, 0, -r}) + " c " + nums({k, -r, r, -k, r, 0}) + " c h S\n";
+  }
+  if (!seal->star.empty()) {
+    for (std::size_t i = 0; i < seal->star.size(); ++i) {
+      sc += nums({seal->star[i].first, seal->star[i].second}) + (i == 0 ? " m\n" : " l\n");
+    }
+    sc += "h f\n";
+  }
+  if (!seal->glyphs.empty()) {
+    sc += "BT\n";
+    std::size_t current = fs.fonts.size();
+    for (const auto& g : seal->glyphs) {
+      const std::size_t fi = fs.index.at({g.file, g.face_index});
+      if (fi != current) {
+        sc += "/C" + std::to_string(fi) + " 1 Tf\n";
+        current = fi;
+      }
+      sc += nums({g.m[0], g.m[1], g.m[2], g.m[3], g.m[4], g.m[5]}) + " Tm<";
+      hex4(sc, fs.fonts[fi].cid.at(g.id));
+      sc += ">Tj\n";
+    }
+    sc += "ET\n";
+  }
+  const double sr = seal->ring_radius_pt + seal->ring_width_pt;
+  body.stream(part->seal,
+              "/Type/XObject/Subtype/Form/BBox[" + nums({-sr, -sr, sr, sr}) +
+                  "]/Resources<</Font<<" + part->font_resources + ">>>>",
+              sc, kLevelStatic);
+  return part;
+}
+
+std::shared_ptr<const StaticPart> static_part(const PageLayout& page) {
+  // One entry per template (and per seal version): a few dozen KB each. Bounded: a template set
+  // reloaded many times must not grow memory without limit.
+  static std::mutex mutex;
+  static std::map<std::string, std::shared_ptr<const StaticPart>> cache;
+  const std::string key = static_key(page);
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    if (auto it = cache.find(key); it != cache.end()) return it->second;
+  }
+  auto part = compile_static(page);  // outside the lock: other templates go on meanwhile
+  std::lock_guard<std::mutex> lock(mutex);
+  if (cache.size() >= 256) cache.clear();
+  return cache.emplace(key, std::move(part)).first->second;
+}
+
+}  // namespace
+
+std::string write_pdf(const PageLayout& page, const DocumentInfo& info) {
+  if (!page.images.empty()) {
+    throw Error(ErrorCode::kRender, "pdf writer: page images are not supported yet");
+  }
+  const double W = page.width_mm * kPtPerMm, H = page.height_mm * kPtPerMm;
+  const auto part = static_part(page);
+
+  Body body(true);
+  body.append(part->body);
+  FontSet fs;
+  fs.base = &part->fonts;
+  fs.prefix = "V";
+  fs.base_prefix = "C";
+  fs.collect(page, false);
+  fs.subset();
+  const std::string var_fonts = fs.write(body, kLevelVariable);
+  const int catalog = body.reserve(), pages = body.reserve(), page_obj = body.reserve(),
+            contents = body.reserve(), qr_obj = body.reserve(), info_obj = body.reserve();
+  const int xmp_obj = info.xmp.empty() ? 0 : body.reserve();
+
+  // Variable content: the holder's values, the QR, then the seal over them (the issue date).
+  std::string c;
+  fs.content(c, page, false);
+  // QR: white square (quiet zone and light modules), then the dark modules as a stencil.
+  const PageQr& q = page.qr;
+  constexpr int kQuiet = 4, kSamples = 4;
+  const int side = (q.width + 2 * kQuiet) * kSamples;
+  const double qx = q.x_mm * kPtPerMm, qy = (page.height_mm - q.y_mm - q.size_mm) * kPtPerMm,
+               qs = q.size_mm * kPtPerMm;
+  c += "q 1 g " + nums({qx, qy, qs, qs}) + " re f 0 g " + nums({qs, 0, 0, qs, qx, qy}) +
+       " cm /Q Do Q\n";
+  std::string bits;
+  {
+    const std::size_t stride = static_cast<std::size_t>((side + 7) / 8);
+    bits.assign(stride * static_cast<std::size_t>(side), '\0');
+    std::string row(stride, '\0');
+    for (int y = 0; y < q.width; ++y) {
+      std::fill(row.begin(), row.end(), '\0');
+      for (int x = 0; x < q.width; ++x) {
+        if (!q.dark(x, y)) continue;
+        for (int k = 0; k < kSamples; ++k) {
+          const auto px = static_cast<std::size_t>((x + kQuiet) * kSamples + k);
+          row[px / 8] = static_cast<char>(static_cast<unsigned char>(row[px / 8]) |
+                                          (0x80U >> (px % 8)));
+        }
+      }
+      for (int k = 0; k < kSamples; ++k) {
+        const auto y0 = static_cast<std::size_t>((y + kQuiet) * kSamples + k);
+        std::copy(row.begin(), row.end(), bits.begin() + static_cast<std::ptrdiff_t>(y0 * stride));
+      }
+    }
+  }
+  // The seal last, multiplied like ink over what lies under it (the issuer and the issue date).
+  const double scx = page.seal.cx_mm * kPtPerMm,
+               scy = (page.height_mm - page.seal.cy_mm) * kPtPerMm;
+  c += "q /M gs 1 0 0 1 " + nums({scx, scy}) + " cm /S Do Q\n";
+
+  std::string cat = "<</Type/Catalog/Pages " + ref(pages);
+  if (xmp_obj != 0) cat += "/Metadata " + ref(xmp_obj);
+  body.object(catalog, cat + ">>");
+  body.object(pages, "<</Type/Pages/Kids[" + ref(page_obj) + "]/Count 1>>");
+  body.object(page_obj, "<</Type/Page/Parent " + ref(pages) + "/MediaBox[0 0 " + nums({W, H}) +
+                            "]/Resources<</Font<<" + part->font_resources + var_fonts +
+                            ">>/XObject<</Q " + ref(qr_obj) + "/S " + ref(part->seal) +
+                            ">>/ExtGState<</M<</BM/Multiply>>>>>>/Contents[" +
+                            ref(part->content) + " " + ref(contents) + "]>>");
+  body.stream(contents, "", c, kLevelVariable);
+  body.stream(qr_obj,
+              "/Type/XObject/Subtype/Image/Width " + std::to_string(side) + "/Height " +
+                  std::to_string(side) + "/ImageMask true/BitsPerComponent 1/Decode[1 0]" +
+                  "/Interpolate false",
+              bits, kLevelVariable);
+  std::string inf = "<<";
+  if (!info.title.empty()) inf += "/Title" + text_string(info.title);
+  if (!info.author.empty()) inf += "/Author" + text_string(info.author);
+  if (!info.subject.empty()) inf += "/Subject" + text_string(info.subject);
+  if (!info.keywords.empty()) inf += "/Keywords" + text_string(info.keywords);
+  if (!info.creator.empty()) inf += "/Creator" + text_string(info.creator);
+  if (info.created.size() >= 25) {
+    // "2026-11-22T20:00:00+08:00" -> (D:20261122200000+08'00) (§7.9.4).
+    const std::string& t = info.created;
+    const std::string d = "(D:" + t.substr(0, 4) + t.substr(5, 2) + t.substr(8, 2) +
+                          t.substr(11, 2) + t.substr(14, 2) + t.substr(17, 2) + t.substr(19, 3) +
+                          "'" + t.substr(23, 2) + ")";
+    inf += "/CreationDate" + d + "/ModDate" + d;
+  }
+  body.object(info_obj, inf + ">>");
+  if (xmp_obj != 0) {
+    // Uncompressed, so that packet scanners find it (ISO 16684-1 §7.3).
+    body.stream(xmp_obj, "/Type/Metadata/Subtype/XML", info.xmp, 0);
+  }
+  return body.finish(catalog, info_obj);
+}
+
+RenderResult render(const Renderer& renderer, const Template& t, const LicenceData& data,
+                    const RenderInput& in) {
+  const PageLayout page = renderer.layout(t, data, in);
+  IssueContext ictx{in.identifier, in.issue_date, in.version};
+  RenderResult r;
+  r.metadata = t.metadata(data, ictx);
+  DocumentInfo info;
+  info.title = t.title().zh;
+  info.author = t.department().name.zh;
+  info.subject = in.identifier;
+  info.keywords = data.value(t.number_field());
+  info.creator = "libcert";
+  info.created = detail::licence_time(in.created_at);
+  info.xmp = detail::licence_xmp(r.metadata, info.created);
+  r.pdf = write_pdf(page, info);
+  const double rad = page.seal.spec.diameter_mm * kPtPerMm / 2;
+  const double cx = page.seal.cx_mm * kPtPerMm, cy = page.seal.cy_mm * kPtPerMm;
+  r.seal = {0, cx - rad, page.height_mm * kPtPerMm - cy - rad, 2 * rad, 2 * rad};
+  return r;
+}
+
+}  // namespace libcert::pdfw

@@ -20,6 +20,7 @@
 
 #include "command.h"
 #include "libcert/clock.h"
+#include "libcert/crl.h"
 #include "libcert/error.h"
 #include "libcert/ltv.h"
 #include "libcert/trust_bundle.h"
@@ -47,34 +48,12 @@ std::vector<std::string> take_all(certctl::Args& args, std::string_view name) {
   return out;
 }
 
+// A certificate or CRL file, PEM or DER, as DER. CRLs go through libcert::Crl::parse, which
+// also refuses a malformed one naming the field (a DSS must not carry junk for decades).
 std::string der_of_pem_or_der(const std::string& bytes, bool crl) {
-  const std::string_view tag = crl ? "-----BEGIN X509 CRL-----" : "-----BEGIN CERTIFICATE-----";
-  if (bytes.find(tag) == std::string::npos) return bytes;  // DER already
-  if (!crl) return libcert::certificate_der_from_pem(bytes);
-  // PEM CRL: base64 between the armour lines (RFC 7468 §5).
-  const std::size_t b = bytes.find('\n', bytes.find(tag)) + 1;
-  const std::size_t e = bytes.find("-----END X509 CRL-----", b);
-  std::string b64;
-  for (char c : bytes.substr(b, e - b))
-    if (c != '\n' && c != '\r') b64 += c;
-  static const std::string kAlphabet =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  unsigned v = 0;
-  int bits = 0;
-  for (char c : b64) {
-    if (c == '=') break;
-    const std::size_t k = kAlphabet.find(c);
-    if (k == std::string::npos)
-      throw libcert::Error(libcert::ErrorCode::kInvalidArgument, "CRL: bad PEM base64");
-    v = (v << 6) | static_cast<unsigned>(k);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out += static_cast<char>((v >> bits) & 0xFF);
-    }
-  }
-  return out;
+  if (crl) return libcert::Crl::parse(bytes).der();
+  if (bytes.find("-----BEGIN CERTIFICATE-----") == std::string::npos) return bytes;  // DER
+  return libcert::certificate_der_from_pem(bytes);
 }
 
 int run_ltv(const certctl::Args& raw) {

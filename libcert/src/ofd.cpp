@@ -23,6 +23,7 @@
 #include "libcert/error.h"
 #include "libcert/roles.h"
 #include "libcert/ses.h"
+#include "cose.h"  // hex
 #include "ofd_zip.h"
 #include "ossl.h"
 #include "trust_store.h"
@@ -127,16 +128,7 @@ std::optional<std::string> unb64(std::string_view in) {
   out.resize(len);
   return out;
 }
-std::string hex(std::string_view s) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string o;
-  for (const char ch : s) {
-    const auto c = static_cast<unsigned char>(ch);
-    o += kHex[c >> 4];
-    o += kHex[c & 15];
-  }
-  return o;
-}
+using cose::hex;
 
 // ST_Loc resolution (GB/T 33190 §7.2.3): "/a/b" is absolute in the package; "a/b" is relative to
 // the directory of the file that names it. Returns the package name (no leading '/'), or nullopt

@@ -22,8 +22,10 @@
 #include "libcert/ofd.h"
 #include "libcert/ses.h"
 #include "libcert/template.h"
+#include "cose.h"  // hex
 #include "font_subset.h"
 #include "ofd_zip.h"
+#include "xmp.h"  // kLicenceRecordItems
 
 namespace libcert {
 
@@ -137,16 +139,7 @@ std::size_t chars(std::string_view s) {
   return n;
 }
 
-std::string hex(std::string_view s) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string o;
-  for (const char ch : s) {
-    const auto c = static_cast<unsigned char>(ch);
-    o += kHex[c >> 4];
-    o += kHex[c & 15];
-  }
-  return o;
-}
+using cose::hex;
 
 std::string iso_china_date(std::int64_t t) {
   const std::int32_t d = china_date(t);
@@ -474,23 +467,7 @@ std::string xml_head(std::string_view root) {
 
 // The GB/T 36903 items as OFD custom data, with the names of the PDF's XMP lic: properties
 // (render.cpp), so both renditions carry the same record under the same names.
-constexpr const char* kItems[][2] = {{"title", "LicenceName"},
-                                     {"identifier", "LicenceIdentifier"},
-                                     {"type_name", "LicenceTypeName"},
-                                     {"type_code", "LicenceTypeCode"},
-                                     {"number", "LicenceNumber"},
-                                     {"issuer", "IssuingAuthority"},
-                                     {"issuer_code", "IssuingAuthorityCode"},
-                                     {"issue_date", "IssueDate"},
-                                     {"holder", "Holder"},
-                                     {"holder_code", "HolderCode"},
-                                     {"holder_code_type", "HolderCodeType"},
-                                     {"valid_from", "ValidFrom"},
-                                     {"valid_until", "ValidUntil"},
-                                     {"area_code", "JurisdictionAreaCode"},
-                                     {"related_item", "RelatedItem"},
-                                     {"version", "LicenceVersion"},
-                                     {"template", "Template"}};
+constexpr const auto& kItems = detail::kLicenceRecordItems;
 
 std::string md_str(const nlohmann::json& md, const char* key) {
   if (!md.contains(key)) return {};

@@ -105,26 +105,7 @@ std::string make_xmp(const nlohmann::json& md, const std::string& created) {
   x += " <xmp:CreateDate>" + created + "</xmp:CreateDate>\n";
   x += " <xmp:CreatorTool>libcert</xmp:CreatorTool>\n";
   x += " <pdf:Keywords>" + s("number") + "</pdf:Keywords>\n";
-  // GB/T 36903 items (formats.md §3). Status is not embedded: it changes after issuance and is
-  // answered by the registry (a PDF cannot revoke itself).
-  static const char* const kItems[][2] = {{"title", "LicenceName"},
-                                          {"identifier", "LicenceIdentifier"},
-                                          {"type_name", "LicenceTypeName"},
-                                          {"type_code", "LicenceTypeCode"},
-                                          {"number", "LicenceNumber"},
-                                          {"issuer", "IssuingAuthority"},
-                                          {"issuer_code", "IssuingAuthorityCode"},
-                                          {"issue_date", "IssueDate"},
-                                          {"holder", "Holder"},
-                                          {"holder_code", "HolderCode"},
-                                          {"holder_code_type", "HolderCodeType"},
-                                          {"valid_from", "ValidFrom"},
-                                          {"valid_until", "ValidUntil"},
-                                          {"area_code", "JurisdictionAreaCode"},
-                                          {"related_item", "RelatedItem"},
-                                          {"version", "LicenceVersion"},
-                                          {"template", "Template"}};
-  for (const auto& it : kItems) {
+  for (const auto& it : detail::kLicenceRecordItems) {
     x += std::string(" <lic:") + it[1] + ">" + s(it[0]) + "</lic:" + it[1] + ">\n";
   }
   // The departments that may add an approval seal (trust.md "Roles"): the verifier accepts a

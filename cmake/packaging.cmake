@@ -69,5 +69,5 @@ set(CPACK_DEBIAN_DEV_DESCRIPTION
 set(CPACK_COMPONENT_DEV_DESCRIPTION "${CPACK_DEBIAN_DEV_DESCRIPTION}")
 # What a consumer links against (cmake/libcertDeps.cmake, libcert.pc Requires.private).
 set(CPACK_DEBIAN_DEV_PACKAGE_DEPENDS
-    "libssl-dev, zlib1g-dev, libcairo2-dev, libpango1.0-dev, libqrencode-dev, libpoppler-glib-dev, libicu-dev, nlohmann-json3-dev, pkg-config")
+    "libssl-dev, zlib1g-dev, libcairo2-dev, libpango1.0-dev, libqrencode-dev, libpoppler-glib-dev, libicu-dev, libzip-dev, libxml2-dev, libdeflate-dev, libharfbuzz-dev, nlohmann-json3-dev, pkg-config")
 include(CPack)

@@ -621,7 +621,10 @@ std::string seal_pdf(std::string_view bytes, const Signer& signer, const SealOpt
     up.set(catalog_ref, pdf::Object(std::move(catalog)));
   }
 
-  // Placeholder: the CMS measured with a maximum-size signature, plus margin for later needs.
+  // Placeholder: the CMS measured with a maximum-size signature (and the TSA's largest token):
+  // an upper bound already, since every other field has a fixed size; 32 bytes of margin only.
+  // Each byte of slack costs two in the file (hex), and a licence must stay within 60 KB with
+  // the issuing CA's certificate in the CMS (issue 19).
   std::size_t capacity = options.contents_capacity;
   if (capacity == 0) {
     const std::string zero32(32, '\0');
@@ -631,7 +634,7 @@ std::string seal_pdf(std::string_view bytes, const Signer& signer, const SealOpt
     capacity = build_cms(zero32, signer, ids, &max_sig, nullptr,
                          options.timestamper != nullptr ? &token_bound : nullptr)
                    .size() +
-               256;
+               32;
   }
   up.set_signature(sig_ref, std::move(sig), capacity);
   pdf::Output out = up.write();

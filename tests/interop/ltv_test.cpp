@@ -27,7 +27,8 @@ using testsupport::spit;
 const std::string kKeys = std::string(LIBCERT_SOURCE_DIR) + "/keys-example";
 constexpr std::int64_t kAfterSealExpiry = 1956528000;  // 2032-01-01: seal cert ends 2030-12-31
 
-// A CRL of the demo root made by `openssl ca -gencrl` (thisUpdate = now), DER.
+// A CRL of the demo issuing CA (which certifies the seals and the TSA, trust.md) made by
+// `openssl ca -gencrl` (thisUpdate = now), DER.
 std::string openssl_crl(const std::filesystem::path& dir) {
   std::filesystem::create_directories(dir);
   spit(dir / "index.txt", "");
@@ -36,8 +37,8 @@ std::string openssl_crl(const std::filesystem::path& dir) {
                            "\ncrlnumber = " + (dir / "crlnumber").string() +
                            "\ndefault_md = sha256\ndefault_crl_days = 30\n");
   const auto r = run("openssl ca -batch -gencrl -config " + shell_quote((dir / "ca.cnf").string()) +
-                     " -keyfile " + shell_quote(kKeys + "/root/root.key") + " -cert " +
-                     shell_quote(kKeys + "/root/root.crt") + " -out " +
+                     " -keyfile " + shell_quote(kKeys + "/ca/issuing-ca.key") + " -cert " +
+                     shell_quote(kKeys + "/ca/issuing-ca.crt") + " -out " +
                      shell_quote((dir / "crl.pem").string()) + " 2>&1");
   if (r.exit_code != 0) throw std::runtime_error("openssl ca -gencrl: " + r.out);
   const auto d = run("openssl crl -in " + shell_quote((dir / "crl.pem").string()) +

@@ -5,12 +5,21 @@
 //
 //   certctl ltv extend --crl ca.crl [--cert ca.crt ...] licence.pdf [more.pdf ...]
 //   certctl ltv extend --batch DIR --crl ca.crl              # every *.pdf under DIR, progress
+//   certctl ltv extend --store REGISTRY --crl ca.crl         # every licence of a registry
 //
 // A file is extended in place (atomically) or, for one FILE, written to -o OUT. A file whose
 // existing seals do not verify (verify_pdf at the current time: VALID, or with no --bundle only
 // the key state unchecked) is refused and left unchanged: an archive renewal must not certify
 // a broken or forged licence for decades. The time-stamps come from the configured TSA key
 // (--tsa-key/--tsa-cert, default <keys>/tsa/tsa.key and tsa.crt; --tsa-chain for its CA).
+//
+// With --store, every licence of the registry (SQLite file or PostgreSQL URI, beside a running
+// certd) is renewed: its latest PDF rendition is extended and stored as the next version
+// (Store::add_rendition, reason "ltv-extend", one audit row with the new hash), which GET
+// /v1/licences/{id}/pdf then serves; the older versions stay stored and recognised by
+// /v1/verify. Progress on stderr, a licence at a time, so a long run over 142,202 licences can be
+// watched and, if stopped, run again (each licence simply gains one more version).
+// It lives beside certd's registry code (daemon/, linked into certctl with certd_core).
 //
 // Exit codes (docs/verdicts.md): 0 every file extended; 1 a file was refused (its verdict is
 // printed); 2 usage; 3/4/5 as every command (a single FILE's error; in --batch a file that
@@ -26,6 +35,8 @@
 #include "libcert/trust_bundle.h"
 #include "libcert/tsa.h"
 #include "libcert/verify.h"
+#include "registry_error.h"
+#include "store.h"
 
 namespace {
 
@@ -67,7 +78,7 @@ int run_ltv(const certctl::Args& raw) {
   const std::vector<std::string> tsa_chain = take_all(args, "--tsa-chain");
   const certctl::Options o(args,
                            {"--keys", "--bundle", "--bundle-pins", "--root", "--batch", "-o",
-                            "--tsa-key", "--tsa-cert"},
+                            "--tsa-key", "--tsa-cert", "--store"},
                            {});
   std::vector<std::string> files = o.positional();
   if (auto dir = o.get("--batch")) {
@@ -77,7 +88,11 @@ int run_ltv(const certctl::Args& raw) {
     if (ec) throw libcert::Error(libcert::ErrorCode::kIo, *dir + ": " + ec.message());
     std::sort(files.begin(), files.end());
   }
-  if (files.empty()) throw certctl::UsageError("expected FILE.pdf ... or --batch DIR");
+  const std::optional<std::string> store_path = o.get("--store");
+  if (store_path && (!files.empty() || o.get("-o")))
+    throw certctl::UsageError("--store REGISTRY takes no FILE.pdf, --batch or -o");
+  if (files.empty() && !store_path)
+    throw certctl::UsageError("expected FILE.pdf ..., --batch DIR or --store REGISTRY");
   if (o.get("-o") && files.size() != 1)
     throw certctl::UsageError("-o OUT needs exactly one FILE.pdf");
 
@@ -111,6 +126,72 @@ int run_ltv(const certctl::Args& raw) {
   extra.certs_der.push_back(tsa.certificate());
   for (const auto& c : tsa.chain()) extra.certs_der.push_back(c);
 
+  // One PDF: nullopt and `why` when its seals do not verify (it must not be certified for
+  // decades), else the PDF with a /DSS update and a document time-stamp after every earlier byte.
+  auto extend = [&](const std::string& pdf, std::string& why) -> std::optional<std::string> {
+    libcert::VerifyOptions vo;
+    vo.clock = &clock;
+    if (bundle) vo.keys = &*bundle;
+    const libcert::VerificationReport r = libcert::verify_pdf(pdf, trust, vo);
+    bool ok = r.result == libcert::Verdict::kValid;
+    if (!ok && !bundle && r.result == libcert::Verdict::kIndeterminate) {
+      // Without trust data only the key state may be open; anything else refuses.
+      ok = true;
+      for (const auto& c : r.failed_checks())
+        ok = ok && c.size() > 10 && c.compare(c.size() - 10, 10, ":key-state") == 0;
+    }
+    if (!ok) {
+      why = std::string(libcert::to_string(r.result)) +
+            (r.reasons.empty() ? std::string() : " (" + r.reasons.front() + ")");
+      return std::nullopt;
+    }
+    libcert::ValidationData vd = libcert::document_certificates(pdf);
+    for (const auto& c : extra.certs_der)
+      if (std::find(vd.certs_der.begin(), vd.certs_der.end(), c) == vd.certs_der.end())
+        vd.certs_der.push_back(c);
+    vd.crls_der = extra.crls_der;
+    return libcert::add_document_timestamp(libcert::add_dss(pdf, vd), tsa);
+  };
+
+  if (store_path) try {
+    auto store = certd::open_store(*store_path);
+    // Every licence id first (keyset pages, newest first), then one at a time.
+    std::vector<std::string> ids;
+    certd::ListQuery q;
+    q.limit = 500;
+    for (;;) {
+      const certd::ListPage page = store->list_licences(q);
+      for (const auto& l : page.items) ids.push_back(l.id);
+      if (!page.next_before) break;
+      q.before_audit_index = page.next_before;
+    }
+    int refused = 0;
+    std::size_t n = 0;
+    for (const auto& id : ids) {
+      ++n;
+      const auto cur = store->latest_rendition(id, certd::kFormatPdf, true);
+      if (!cur) continue;
+      std::string why;
+      const auto out = extend(cur->bytes, why);
+      if (!out) {
+        ++refused;
+        std::cerr << "[" << n << "/" << ids.size() << "] " << id << ": refused: " << why << "\n";
+        continue;
+      }
+      const auto v = store->add_rendition(id, certd::kFormatPdf, *out, "ltv-extend",
+                                          clock.now(), {"certctl", ""});
+      std::cerr << "[" << n << "/" << ids.size() << "] " << id << ": pdf version "
+                << (v ? v->version : 0) << " (" << cur->size << " -> " << out->size()
+                << " bytes)\n";
+    }
+    std::cerr << "ltv extend: " << (ids.size() - static_cast<std::size_t>(refused)) << " of "
+              << ids.size() << " licence(s) extended, " << refused << " refused\n";
+    return refused == 0 ? 0 : 1;
+  } catch (const certd::RegistryError& e) {
+    // The registry is the environment: exit 4 (kIo), as every certctl command over a registry.
+    throw libcert::Error(libcert::ErrorCode::kIo, std::string("registry: ") + e.what());
+  }
+
   const bool batch = o.get("--batch").has_value();
   int refused = 0;
   std::size_t n = 0;
@@ -121,32 +202,15 @@ int run_ltv(const certctl::Args& raw) {
     };
     try {
       const std::string pdf = certctl::read_file(f);
-      libcert::VerifyOptions vo;
-      vo.clock = &clock;
-      if (bundle) vo.keys = &*bundle;
-      const libcert::VerificationReport r = libcert::verify_pdf(pdf, trust, vo);
-      bool ok = r.result == libcert::Verdict::kValid;
-      if (!ok && !bundle && r.result == libcert::Verdict::kIndeterminate) {
-        // Without trust data only the key state may be open; anything else refuses.
-        ok = true;
-        for (const auto& c : r.failed_checks())
-          ok = ok && c.size() > 10 && c.compare(c.size() - 10, 10, ":key-state") == 0;
-      }
-      if (!ok) {
+      std::string why;
+      const auto out = extend(pdf, why);
+      if (!out) {
         ++refused;
-        progress("refused: " + std::string(libcert::to_string(r.result)) +
-                 (r.reasons.empty() ? std::string() : " (" + r.reasons.front() + ")"));
+        progress("refused: " + why);
         continue;
       }
-      libcert::ValidationData vd = libcert::document_certificates(pdf);
-      for (const auto& c : extra.certs_der)
-        if (std::find(vd.certs_der.begin(), vd.certs_der.end(), c) == vd.certs_der.end())
-          vd.certs_der.push_back(c);
-      vd.crls_der = extra.crls_der;
-      std::string out = libcert::add_dss(pdf, vd);
-      out = libcert::add_document_timestamp(out, tsa);
-      certctl::write_file_atomic(o.get("-o").value_or(f), out);
-      progress("extended (" + std::to_string(pdf.size()) + " -> " + std::to_string(out.size()) +
+      certctl::write_file_atomic(o.get("-o").value_or(f), *out);
+      progress("extended (" + std::to_string(pdf.size()) + " -> " + std::to_string(out->size()) +
                " bytes)");
     } catch (const libcert::Error& e) {
       if (!batch) throw;
@@ -166,7 +230,7 @@ const certctl::Command kLtv{
     "add fresh validation data (DSS) and a document time-stamp to sealed PDFs (B-LTA renewal)",
     "certctl ltv extend [--crl CRL ...] [--cert CERT ...] [--trust ROOT ...] [--bundle FILE] "
     "[--tsa-key K --tsa-cert C [--tsa-chain CA ...]] [--keys DIR] (FILE.pdf ... [-o OUT] | "
-    "--batch DIR)",
+    "--batch DIR | --store REGISTRY)",
     run_ltv};
 
 }  // namespace

@@ -90,19 +90,7 @@ std::string attr(const xmlNode* n, const char* name) {
   xmlFree(v);
   return s;
 }
-std::string xml_escape(std::string_view s) {
-  std::string o;
-  for (char c : s) {
-    switch (c) {
-      case '&': o += "&amp;"; break;
-      case '<': o += "&lt;"; break;
-      case '>': o += "&gt;"; break;
-      case '"': o += "&quot;"; break;
-      default: o += c;
-    }
-  }
-  return o;
-}
+using ofd::xml_escape;
 
 std::string b64(std::string_view s) {
   std::string out(4 * ((s.size() + 2) / 3) + 1, '\0');

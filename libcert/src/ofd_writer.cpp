@@ -96,20 +96,7 @@ namespace {
 constexpr std::string_view kNs = "http://www.ofdspec.org/2016";
 constexpr double kMmPerPt = 25.4 / 72.0;
 
-std::string esc(std::string_view s) {
-  std::string o;
-  o.reserve(s.size());
-  for (const char c : s) {
-    switch (c) {
-      case '&': o += "&amp;"; break;
-      case '<': o += "&lt;"; break;
-      case '>': o += "&gt;"; break;
-      case '"': o += "&quot;"; break;
-      default: o += c;
-    }
-  }
-  return o;
-}
+std::string esc(std::string_view s) { return ofd::xml_escape(s); }
 
 // Millimetres with 3 decimals (1 µm), trailing zeros dropped, never "-0".
 std::string num(double v) {

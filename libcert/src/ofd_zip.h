@@ -48,4 +48,21 @@ bool safe_name(std::string_view name);
 void seal_entries(std::vector<ZipEntry>& entries, const Signer& signer, std::string_view seal_esl,
                   const OfdSealOptions& options);
 
+// XML character data / attribute value escaping (XML 1.0 §2.4, §3.3.3), for the OFD reader's
+// messages and the writer's documents alike.
+inline std::string xml_escape(std::string_view s) {
+  std::string o;
+  o.reserve(s.size());
+  for (char c : s) {
+    switch (c) {
+      case '&': o += "&amp;"; break;
+      case '<': o += "&lt;"; break;
+      case '>': o += "&gt;"; break;
+      case '"': o += "&quot;"; break;
+      default: o += c;
+    }
+  }
+  return o;
+}
+
 }  // namespace libcert::ofd

@@ -10,6 +10,7 @@
 
 #include "libcert/crl.h"
 #include "libcert/error.h"
+#include "libcert/hex.h"
 #include "ossl.h"  // libcert/src: RAII aliases for OpenSSL objects
 
 namespace certd {
@@ -19,15 +20,7 @@ namespace {
 using libcert::Error;
 using libcert::ErrorCode;
 
-std::string hex(const unsigned char* p, std::size_t n) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string s;
-  for (std::size_t i = 0; i < n; ++i) {
-    s += kDigits[p[i] >> 4];
-    s += kDigits[p[i] & 15];
-  }
-  return s;
-}
+using libcert::hex;  // hex.h
 
 libcert::ossl::X509Ptr parse(std::string_view der) {
   const auto* p = reinterpret_cast<const unsigned char*>(der.data());

@@ -8,6 +8,7 @@
 
 #include "issuance.h"
 #include "libcert/error.h"
+#include "libcert/hex.h"
 #include "registry_error.h"
 
 namespace certd {
@@ -25,18 +26,7 @@ std::string sha256_raw(std::string_view bytes) {
   return std::string(reinterpret_cast<const char*>(md), n);
 }
 
-std::string sha256_hex(std::string_view bytes) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  const std::string raw = sha256_raw(bytes);
-  std::string out;
-  out.reserve(raw.size() * 2);
-  for (char ch : raw) {
-    const auto c = static_cast<unsigned char>(ch);
-    out.push_back(kHex[c >> 4]);
-    out.push_back(kHex[c & 15]);
-  }
-  return out;
-}
+std::string sha256_hex(std::string_view bytes) { return libcert::sha256_hex(bytes); }
 
 std::string audit_leaf_hash(const AuditRow& row) {
   // nlohmann::json objects are std::map-backed: keys come out sorted, no whitespace — a canonical

@@ -39,17 +39,6 @@ std::string sig_structure(const Sign1& s) {
 
 }  // namespace
 
-std::string hex(std::string_view bytes) {
-  static const char* d = "0123456789abcdef";
-  std::string out;
-  for (const char ch : bytes) {
-    const auto c = static_cast<unsigned char>(ch);
-    out += d[c >> 4];
-    out += d[c & 15];
-  }
-  return out;
-}
-
 std::string sha256(std::string_view data) {
   std::string out(SHA256_DIGEST_LENGTH, '\0');
   SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(),

@@ -6,6 +6,8 @@
 //   bool ok = cose::verify_es256(s, seal_cert_der);             // signature only
 #pragma once
 
+#include "libcert/hex.h"
+
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -73,6 +75,6 @@ bool issued_by(std::string_view cert_der, std::string_view issuer_der);
 std::string cert_pem_to_der(std::string_view pem);
 std::string cert_subject(std::string_view cert_der);  // RFC 2253 one-line form
 
-std::string hex(std::string_view bytes);
+using libcert::hex;  // hex.h
 
 }  // namespace libcert::cose

@@ -17,6 +17,7 @@
 #include <memory>
 
 #include "libcert/error.h"
+#include "libcert/hex.h"
 #include "ossl.h"
 
 namespace libcert {
@@ -39,16 +40,6 @@ constexpr std::size_t kMaxCrl = 16u << 20;
 [[noreturn]] void crypto(const std::string& what) {
   ERR_clear_error();
   throw Error(ErrorCode::kCrypto, "crl: " + what);
-}
-
-std::string hex_lower(const unsigned char* p, std::size_t n) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string s;
-  for (std::size_t i = 0; i < n; ++i) {
-    s += kDigits[p[i] >> 4];
-    s += kDigits[p[i] & 15];
-  }
-  return s;
 }
 
 // Upper-case hex without leading zeros ("0" for zero): the one spelling of a serial here.
@@ -333,7 +324,7 @@ Crl Crl::parse(std::string_view input) {
     AuthKeyId aki(static_cast<AUTHORITY_KEYID*>(
         X509_CRL_get_ext_d2i(crl.get(), NID_authority_key_identifier, &crit, nullptr)));
     if (aki && aki->keyid != nullptr) {
-      out.authority_key_id_hex = hex_lower(ASN1_STRING_get0_data(aki->keyid),
+      out.authority_key_id_hex = libcert::hex(ASN1_STRING_get0_data(aki->keyid),
                                            static_cast<std::size_t>(ASN1_STRING_length(aki->keyid)));
     } else if (crit != -1) {
       bad("authorityKeyIdentifier malformed (RFC 5280 §5.2.1)");
@@ -388,7 +379,7 @@ CrlCheck Crl::check(std::string_view issuer_cert_der, std::int64_t now) const {
   }
   if (const ASN1_OCTET_STRING* ski = X509_get0_subject_key_id(ca.get());
       ski != nullptr && !authority_key_id_hex.empty() &&
-      hex_lower(ASN1_STRING_get0_data(ski), static_cast<std::size_t>(ASN1_STRING_length(ski))) !=
+      libcert::hex(ASN1_STRING_get0_data(ski), static_cast<std::size_t>(ASN1_STRING_length(ski))) !=
           authority_key_id_hex) {
     return {CrlProblem::kIssuer, "the CRL's authorityKeyIdentifier " + authority_key_id_hex +
                                      " is not the subjectKeyIdentifier of " + ca_name};

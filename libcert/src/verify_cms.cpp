@@ -14,6 +14,7 @@
 
 #include "example_keys_priv.h"
 #include "libcert/error.h"
+#include "libcert/hex.h"
 #include "libcert/ids.h"
 #include "ossl.h"
 #include "trust_store.h"
@@ -96,16 +97,7 @@ namespace detail {
 
 namespace {
 
-std::string hex(const unsigned char* p, std::size_t n) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string s;
-  s.reserve(n * 2);
-  for (std::size_t i = 0; i < n; ++i) {
-    s += kDigits[p[i] >> 4];
-    s += kDigits[p[i] & 15];
-  }
-  return s;
-}
+using libcert::hex;  // hex.h
 
 std::string asn1_utf8(const ASN1_STRING* s) {
   unsigned char* out = nullptr;

@@ -88,15 +88,6 @@ std::vector<std::string> decode_png(const std::string& path) {
   return out;
 }
 
-std::string utc(std::int64_t t) {
-  const auto tt = static_cast<std::time_t>(t);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
 std::string yyyymmdd(std::uint32_t d) {
   char buf[16];
   std::snprintf(buf, sizeof buf, "%04u-%02u-%02u", d / 10000, d / 100 % 100, d % 100);
@@ -212,14 +203,14 @@ int run(const certctl::Args& args) {
                 << "area code:    " << c.licence.area_code << "\n"
                 << "issuer:       " << c.issuer
                 << (v.seal_department.empty() ? "" : " (" + v.seal_department + ")") << "\n"
-                << "signed at:    " << utc(c.issued_at) << "\n"
-                << "expires:      " << (c.expires_at ? utc(*c.expires_at) : "never") << "\n"
+                << "signed at:    " << libcert::rfc3339(c.issued_at) << "\n"
+                << "expires:      " << (c.expires_at ? libcert::rfc3339(*c.expires_at) : "never") << "\n"
                 << "status index: " << c.licence.status_index
                 << (v.status_checked ? "" : " (no status data)") << "\n";
     }
     std::cout << "source:       " << source << "\n"
               << "bundle:       version " << v.bundle_version << ", status data from "
-              << utc(v.bundle_issued_at) << ", " << days << " day(s) old\n";
+              << libcert::rfc3339(v.bundle_issued_at) << ", " << days << " day(s) old\n";
   }
   return libcert::exit_code(v.verdict);  // docs/verdicts.md: 0 VALID, 1 any other verdict
 }

@@ -35,15 +35,6 @@ HttpResponse json_response(int status, const nlohmann::json& body) {
   return r;
 }
 
-std::string rfc3339(std::int64_t t) {
-  const std::time_t tt = static_cast<std::time_t>(t);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
 Principal require(Store& store, const HttpRequest& req, std::string_view scope) {
   const auto a =
       authenticate(store, req.header_or_empty("Authorization"), req.header_or_empty("X-Api-Key"));

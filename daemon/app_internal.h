@@ -6,14 +6,14 @@
 #include <string>
 
 #include "app.h"
+#include "libcert/clock.h"
 #include "libcert/error.h"
 #include "problem.h"
 
 namespace certd::detail {
 
 HttpResponse json_response(int status, const nlohmann::json& body);
-// RFC 3339 UTC ("2026-11-22T13:40:22Z").
-std::string rfc3339(std::int64_t t);
+using libcert::rfc3339;  // clock.h: the one RFC 3339 spelling
 
 // Authenticates the request and checks the scope: 401 (missing/malformed/unknown/revoked key,
 // with WWW-Authenticate) or 403 (scope). Writes nothing to the registry.

@@ -21,14 +21,6 @@ namespace {
 using certctl::Options;
 using certctl::UsageError;
 
-std::string iso(std::int64_t t) {
-  const std::time_t tt = static_cast<std::time_t>(t);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 
 std::string ca_cert_path(const Options& o) {
   if (auto c = o.get("--ca-cert")) return *c;
@@ -64,14 +56,14 @@ int run_make(const certctl::Args& args) {
   if (o.flag("--json")) {
     std::cout << nlohmann::json{{"file", out},
                                 {"number", p->number},
-                                {"this_update", iso(p->this_update)},
-                                {"next_update", iso(p->next_update)},
+                                {"this_update", libcert::rfc3339(p->this_update)},
+                                {"next_update", libcert::rfc3339(p->next_update)},
                                 {"revoked", crl.revoked.size()}}
                      .dump()
               << "\n";
   } else {
     std::cout << out << ": CRL number " << p->number << ", " << crl.revoked.size()
-              << " revoked certificate(s), next update " << iso(p->next_update) << "\n";
+              << " revoked certificate(s), next update " << libcert::rfc3339(p->next_update) << "\n";
   }
   return 0;
 }
@@ -94,15 +86,15 @@ int run_show(const certctl::Args& args) {
     nlohmann::json entries = nlohmann::json::array();
     for (const auto& r : crl.revoked) {
       entries.push_back({{"serial", r.serial_hex},
-                         {"revocation_date", iso(r.revocation_date)},
+                         {"revocation_date", libcert::rfc3339(r.revocation_date)},
                          {"reason", std::string(libcert::to_string(r.reason))},
-                         {"invalidity_date", r.invalidity_date ? nlohmann::json(iso(*r.invalidity_date))
+                         {"invalidity_date", r.invalidity_date ? nlohmann::json(libcert::rfc3339(*r.invalidity_date))
                                                                : nlohmann::json()}});
     }
     std::cout << nlohmann::json{{"issuer", crl.issuer},
                                 {"number", crl.number},
-                                {"this_update", iso(crl.this_update)},
-                                {"next_update", iso(crl.next_update)},
+                                {"this_update", libcert::rfc3339(crl.this_update)},
+                                {"next_update", libcert::rfc3339(crl.next_update)},
                                 {"revoked", entries},
                                 {"check", std::string(libcert::to_string(check.problem))},
                                 {"detail", check.detail}}
@@ -110,12 +102,12 @@ int run_show(const certctl::Args& args) {
               << "\n";
   } else {
     std::cout << "issuer:      " << crl.issuer << "\nnumber:      " << crl.number
-              << "\nthisUpdate:  " << iso(crl.this_update) << "\nnextUpdate:  "
-              << iso(crl.next_update) << "\nrevoked:     " << crl.revoked.size() << "\n";
+              << "\nthisUpdate:  " << libcert::rfc3339(crl.this_update) << "\nnextUpdate:  "
+              << libcert::rfc3339(crl.next_update) << "\nrevoked:     " << crl.revoked.size() << "\n";
     for (const auto& r : crl.revoked) {
-      std::cout << "  " << r.serial_hex << "  " << iso(r.revocation_date) << "  "
+      std::cout << "  " << r.serial_hex << "  " << libcert::rfc3339(r.revocation_date) << "  "
                 << libcert::to_string(r.reason)
-                << (r.invalidity_date ? "  invalidity " + iso(*r.invalidity_date) : "") << "\n";
+                << (r.invalidity_date ? "  invalidity " + libcert::rfc3339(*r.invalidity_date) : "") << "\n";
     }
     std::cout << "check:       " << libcert::to_string(check.problem) << ": " << check.detail
               << "\n";

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "command.h"
+#include "libcert/clock.h"
 #include "libcert/error.h"
 #include "libcert/pkcs11.h"
 #include "libcert/template.h"
@@ -42,13 +43,7 @@ std::int64_t parse_time(const std::string& t, const char* what) {
 }
 
 std::string iso(const std::optional<std::int64_t>& t) {
-  if (!t) return "-";
-  const std::time_t tt = static_cast<std::time_t>(*t);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
+  return t ? libcert::rfc3339(*t) : "-";
 }
 
 nlohmann::json view(const certd::SealKeyVersion& v) {

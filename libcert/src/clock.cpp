@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <climits>
+#include <ctime>
 
 #include "libcert/error.h"
 
@@ -13,6 +14,15 @@ std::int64_t SystemClock::now() const {
   return std::chrono::duration_cast<std::chrono::seconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
+}
+
+std::string rfc3339(std::int64_t t) {
+  const auto tt = static_cast<std::time_t>(t);
+  std::tm tm{};
+  if (gmtime_r(&tt, &tm) == nullptr) throw Error(ErrorCode::kInvalidArgument, "time out of range");
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
 }
 
 void SystemRng::fill(std::span<std::uint8_t> out) {

@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <span>
+#include <string>
 
 namespace libcert {
 
@@ -24,6 +25,10 @@ class SystemClock final : public Clock {
  public:
   [[nodiscard]] std::int64_t now() const override;
 };
+
+// `t` as an RFC 3339 UTC date-time, "2026-12-05T22:35:00Z" (RFC 3339 §5.6 with "Z"): the one
+// spelling of instants in JSON, logs and command output across libcert, certd and certctl.
+std::string rfc3339(std::int64_t t);
 
 class FixedClock final : public Clock {
  public:

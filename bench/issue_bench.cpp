@@ -81,11 +81,11 @@ int main(int argc, char** argv) {
                                     libcert::QrMaskSearch::kLibqrencode);
   });
   report("issue (validate+QR+render+seal)", n, [&] { (void)issuer.issue(req); });
-  // The same issue with libcert's own PDF writer (IssuerOptions::PdfWriter::kLibcert).
-  const libcert::Issuer own_issuer{
+  // The same issue through cairo (IssuerOptions::PdfWriter::kCairo; the default is libcert's own).
+  const libcert::Issuer cairo_issuer{
       *templates, fx.seals,
-      {.clock = &clock, .pdf_writer = libcert::IssuerOptions::PdfWriter::kLibcert}};
-  report("issue, libcert PDF writer", n, [&] { (void)own_issuer.issue(req); });
+      {.clock = &clock, .pdf_writer = libcert::IssuerOptions::PdfWriter::kCairo}};
+  report("issue, cairo PDF writer", n, [&] { (void)cairo_issuer.issue(req); });
   report("verify_pdf (issued licence)", n,
          [&] { (void)libcert::verify_pdf(pdf, trust, {.clock = &clock, .keys = &fx.seal_states}); });
   report("issue + verify", n, [&] {

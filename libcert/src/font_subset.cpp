@@ -22,63 +22,128 @@ std::string blob_bytes(hb_blob_t* blob) {
   return p != nullptr ? std::string(p, len) : std::string();
 }
 
-// CFF (Adobe TN #5176): is the Top DICT of the first font CID-keyed, i.e. does it begin with the
-// ROS operator (12 30)? A CID-keyed CFF selects glyphs through its charset by CID (PDF 32000-1
-// §9.7.4.2), which a writer must know.
-bool cff_is_cid_keyed(std::string_view cff) {
-  auto u8 = [&](std::size_t i) -> unsigned {
-    return i < cff.size() ? static_cast<unsigned char>(cff[i]) : 0U;
+// What a PDF writer needs from a CFF table (Adobe TN #5176): whether its Top DICT is CID-keyed
+// (begins with the ROS operator, 12 30, §19) and the charset (§13), which for a CID-keyed font
+// gives each glyph's CID. The table is hb-subset's output, but it is parsed strictly anyway:
+// any offset or count outside the table is an Error(kRender), never a read past the end.
+struct CffInfo {
+  bool cid_keyed = false;
+  std::vector<std::uint32_t> charset;  // by glyph id: CID (CID-keyed) or SID; [0] = 0, .notdef
+};
+
+CffInfo parse_cff(std::string_view cff) {
+  auto bad = [](const char* what) {
+    return Error(ErrorCode::kRender, std::string("CFF subset: ") + what);
   };
-  auto offset = [&](std::size_t at, unsigned size) {
+  auto u8 = [&](std::size_t i) -> unsigned {
+    if (i >= cff.size()) throw bad("truncated table");
+    return static_cast<unsigned char>(cff[i]);
+  };
+  auto be = [&](std::size_t at, unsigned size) {
     std::size_t v = 0;
     for (unsigned i = 0; i < size; ++i) v = (v << 8) | u8(at + i);
     return v;
   };
-  // Skip an INDEX; return the position after it, and its first object's range.
-  auto index = [&](std::size_t at, std::size_t* first_begin, std::size_t* first_end) {
-    const std::size_t count = offset(at, 2);
-    if (count == 0) return at + 2;
-    const unsigned off_size = u8(at + 2);
-    if (off_size < 1 || off_size > 4) return cff.size();
-    const std::size_t offsets = at + 3;
-    const std::size_t data = offsets + (count + 1) * off_size - 1;
-    if (first_begin != nullptr) {
-      *first_begin = data + offset(offsets, off_size);
-      *first_end = data + offset(offsets + off_size, off_size);
-    }
-    return data + offset(offsets + count * off_size, off_size);
+  struct Index {
+    std::size_t count = 0, end = 0, first_begin = 0, first_end = 0;
   };
-  if (cff.size() < 4) return false;
-  std::size_t pos = u8(2);                 // header size
-  pos = index(pos, nullptr, nullptr);      // Name INDEX
-  std::size_t b = 0, e = 0;
-  index(pos, &b, &e);                      // Top DICT INDEX
-  // Walk the DICT's operands and operators; the ROS operator must come first (TN #5176 §19),
-  // but look at every operator so that a font with a leading comment-free variation still works.
-  for (std::size_t i = b; i < e && i < cff.size();) {
+  // An INDEX (§5): count, offSize, count + 1 offsets (1-based, from the byte before the data).
+  auto index = [&](std::size_t at) {
+    Index ix;
+    ix.count = be(at, 2);
+    if (ix.count == 0) {
+      ix.end = at + 2;
+      return ix;
+    }
+    const unsigned off_size = u8(at + 2);
+    if (off_size < 1 || off_size > 4) throw bad("INDEX offset size out of range");
+    const std::size_t offsets = at + 3;
+    const std::size_t data = offsets + (ix.count + 1) * off_size - 1;
+    ix.first_begin = data + be(offsets, off_size);
+    ix.first_end = data + be(offsets + off_size, off_size);
+    ix.end = data + be(offsets + ix.count * off_size, off_size);
+    if (ix.end > cff.size() || ix.first_end > ix.end || ix.first_begin > ix.first_end) {
+      throw bad("INDEX past the end of the table");
+    }
+    return ix;
+  };
+  if (cff.size() < 4) throw bad("shorter than its header");
+  const Index names = index(u8(2));  // header size at byte 2
+  const Index top = index(names.end);
+  if (top.count == 0) throw bad("no Top DICT");
+
+  // The Top DICT (§4): operands then an operator; keep the operands of charset (15) and
+  // CharStrings (17), note ROS (12 30).
+  CffInfo info;
+  std::size_t charset_at = 0, charstrings_at = 0;
+  std::vector<long> operands;
+  for (std::size_t i = top.first_begin; i < top.first_end;) {
     const unsigned c = u8(i);
-    if (c == 12) {
-      if (u8(i + 1) == 30) return true;
-      i += 2;
-    } else if (c <= 21) {
-      i += 1;
+    if (c <= 21) {  // operator
+      unsigned op = c;
+      if (c == 12) {
+        op = 1200 + u8(i + 1);
+        ++i;
+      }
+      ++i;
+      if (op == 1230) info.cid_keyed = true;
+      if (op == 15 && !operands.empty()) charset_at = static_cast<std::size_t>(operands.back());
+      if (op == 17 && !operands.empty()) charstrings_at = static_cast<std::size_t>(operands.back());
+      operands.clear();
     } else if (c == 28) {
+      operands.push_back(static_cast<std::int16_t>(be(i + 1, 2)));
       i += 3;
     } else if (c == 29) {
+      operands.push_back(static_cast<std::int32_t>(be(i + 1, 4)));
       i += 5;
-    } else if (c == 30) {  // real number: nibbles up to 0xf
+    } else if (c == 30) {  // real number: nibbles until one is 0xf
       ++i;
-      while (i < e && (u8(i) & 0x0f) != 0x0f && (u8(i) >> 4) != 0x0f) ++i;
+      while ((u8(i) & 0x0f) != 0x0f && (u8(i) >> 4) != 0x0f) ++i;
       ++i;
+      operands.push_back(0);
     } else if (c >= 32 && c <= 246) {
+      operands.push_back(static_cast<long>(c) - 139);
       i += 1;
-    } else if (c >= 247 && c <= 254) {
+    } else if (c >= 247 && c <= 250) {
+      operands.push_back((static_cast<long>(c) - 247) * 256 + u8(i + 1) + 108);
+      i += 2;
+    } else if (c >= 251 && c <= 254) {
+      operands.push_back(-(static_cast<long>(c) - 251) * 256 - u8(i + 1) - 108);
       i += 2;
     } else {
-      i += 1;
+      throw bad("reserved byte in the Top DICT");
     }
   }
-  return false;
+  if (charstrings_at == 0) throw bad("no CharStrings");
+  const std::size_t glyphs = index(charstrings_at).count;
+  info.charset.assign(glyphs, 0);
+  if (charset_at <= 2) {
+    // The predefined charsets (ISOAdobe, Expert, ExpertSubset, §13) are for name-keyed fonts
+    // only; their SIDs do not matter here (a name-keyed CFF's CIDs are its glyph ids).
+    if (info.cid_keyed) throw bad("CID-keyed font with a predefined charset");
+    for (std::size_t g = 0; g < glyphs; ++g) info.charset[g] = static_cast<std::uint32_t>(g);
+    return info;
+  }
+  // Glyph 0 (.notdef) is not in the charset; formats 0 (a list), 1 and 2 (ranges of 8- or
+  // 16-bit counts).
+  const unsigned format = u8(charset_at);
+  std::size_t at = charset_at + 1;
+  std::size_t g = 1;
+  if (format == 0) {
+    for (; g < glyphs; ++g, at += 2) info.charset[g] = static_cast<std::uint32_t>(be(at, 2));
+  } else if (format == 1 || format == 2) {
+    const unsigned left_size = format == 1 ? 1 : 2;
+    while (g < glyphs) {
+      const std::size_t first = be(at, 2), left = be(at + 2, left_size);
+      at += 2 + left_size;
+      for (std::size_t k = 0; k <= left && g < glyphs; ++k, ++g) {
+        info.charset[g] = static_cast<std::uint32_t>(first + k);
+      }
+    }
+  } else {
+    throw bad("unknown charset format");
+  }
+  return info;
 }
 
 std::string file_stem(const std::string& file) {
@@ -106,6 +171,13 @@ const SubsetGlyph& FontSubset::find(std::uint32_t old_id) const {
 std::uint32_t FontSubset::new_id(std::uint32_t old_id) const { return find(old_id).new_id; }
 
 std::int32_t FontSubset::advance(std::uint32_t old_id) const { return find(old_id).advance; }
+
+std::uint32_t FontSubset::cid(std::uint32_t old_id) const {
+  const std::uint32_t n = find(old_id).new_id;
+  if (outlines == Outlines::kTrueType) return n;
+  if (n >= cids.size()) throw Error(ErrorCode::kInternal, "font subset: glyph without a CID");
+  return cids[n];
+}
 
 std::string FontSubset::table(std::string_view tag) const {
   if (tag.size() != 4) return {};
@@ -268,7 +340,18 @@ FontSubset SubsetFace::subset(std::span<const std::uint32_t> glyph_ids,
     const hb_codepoint_t o = hb_map_get(map, n);
     if (o != HB_MAP_VALUE_INVALID) r.glyphs.push_back({o, n, advance(o)});
   }
-  if (outlines_ == Outlines::kCff) r.cid_keyed = cff_is_cid_keyed(r.table("CFF "));
+  if (outlines_ == Outlines::kCff) {
+    const CffInfo cff = parse_cff(r.table("CFF "));
+    if (cff.charset.size() != r.glyph_count) {
+      throw Error(ErrorCode::kRender, "hb-subset of " + file_ + ": CFF and maxp glyph counts differ");
+    }
+    r.cid_keyed = cff.cid_keyed;
+    // A name-keyed CFF in a PDF CIDFontType0 is addressed by glyph id (§9.7.4.2).
+    r.cids = cff.cid_keyed ? cff.charset : std::vector<std::uint32_t>();
+    if (!cff.cid_keyed) {
+      for (std::uint32_t g = 0; g < r.glyph_count; ++g) r.cids.push_back(g);
+    }
+  }
   return r;
 }
 

@@ -81,6 +81,11 @@ struct FontSubset {
   std::string data;  // the subset font program: a complete sfnt (OpenType/TrueType) file
   Outlines outlines = Outlines::kTrueType;
   bool cid_keyed = false;       // CFF only: the CFF is CID-keyed (has a ROS operator)
+  // CFF only: the CID of each subset glyph, by new id, from the CFF's charset (Adobe TN #5176
+  // §13). A PDF CIDFontType0 selects a CID-keyed CFF's glyphs by these CIDs, not by glyph id
+  // (ISO 32000-1 §9.7.4.2): hb-subset keeps each glyph's original CID. For a name-keyed CFF the
+  // CIDs are the glyph ids. Empty for TrueType outlines.
+  std::vector<std::uint32_t> cids;
   unsigned units_per_em = 1000;
   unsigned glyph_count = 0;     // glyphs in the subset (maxp numGlyphs; highest new id + 1)
   // Every glyph the subset contains, sorted by new_id: the requested ones, glyph 0 (.notdef,
@@ -91,6 +96,9 @@ struct FontSubset {
   [[nodiscard]] std::uint32_t new_id(std::uint32_t old_id) const;
   // Advance of a source glyph id in font units. Throws Error(kInternal) if not in the subset.
   [[nodiscard]] std::int32_t advance(std::uint32_t old_id) const;
+  // The CID of a source glyph id (CFF subsets), or its new id (TrueType). Throws Error(kInternal)
+  // if the glyph is not in the subset.
+  [[nodiscard]] std::uint32_t cid(std::uint32_t old_id) const;
   // The bytes of one table of the subset (tag of 4 characters, e.g. "CFF ", "glyf"); empty if
   // the subset has no such table.
   [[nodiscard]] std::string table(std::string_view tag) const;

@@ -8,12 +8,15 @@
 //
 // What it writes (ISO 32000-1): one page; text as Type 0 fonts with Identity-H encoding and the
 // glyph ids of a per-document font subset as CIDs (§9.7.4, CIDFontType2 + /FontFile2 for
-// TrueType outlines), /W widths from the subset's advances, a ToUnicode CMap per font (§9.10.3)
+// TrueType outlines; for CFF outlines CIDFontType0 + /FontFile3 /CIDFontType0C, the bare CFF table
+// without subroutines or hints, addressed by the CIDs of its charset), /DW and /W widths from the
+// subset's advances, a ToUnicode CMap per font (§9.10.3)
 // and, for clusters that are not one glyph for its characters (Tibetan stacks, §14.9.4), a
 // marked-content /ActualText span so that text extraction gives the characters exactly; the
-// frame as stroked paths; the QR as a 1-bit /ImageMask (4 x 4 samples per module, /Interpolate
-// false, as render() draws it); the seal as a form XObject painted with /BM /Multiply; the
-// document information dictionary and the XMP packet (uncompressed, §14.3.2) as render() has them.
+// frame as stroked paths; the QR as filled rectangles (its dark modules' runs, so that module
+// edges are geometry at every resolution, see qr_path); the seal as a form XObject painted with
+// /BM /Multiply; the document information dictionary and the XMP packet (compressed, found
+// through the catalog's /Metadata, §14.3.2) with render()'s content.
 // Streams are Flate-compressed with libdeflate; the file has one classic cross-reference table,
 // as cairo's output has, so that the seal's incremental update (sign.cpp) applies unchanged.
 // Output is byte-identical for identical inputs.
@@ -35,8 +38,8 @@ struct DocumentInfo {
   std::string xmp;      // the XMP packet, or empty for none
 };
 
-// Failure: Error(kRender) if a font cannot be loaded or subset or has outlines this writer does
-// not embed (CFF), Error(kInternal) if compression fails.
+// Failure: Error(kRender) if a font cannot be loaded or subset (or has neither TrueType nor CFF
+// outlines), Error(kInternal) if compression fails.
 [[nodiscard]] std::string write_pdf(const PageLayout& page, const DocumentInfo& info);
 
 // Renderer::render() with this writer: the same layout, metadata and seal rectangle, the PDF

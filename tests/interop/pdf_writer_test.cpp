@@ -6,6 +6,8 @@
 //   - pdffonts: every font embedded, subset, with a ToUnicode map; qpdf --check: no errors.
 #include "pdf_writer.h"
 
+#include "font_subset.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -202,6 +204,101 @@ TEST_P(PdfWriterOfTemplate, SameFaceAsCairo) {
   EXPECT_LT(mupdf, 0.002) << id << ": MuPDF renders differ, " << where;
   std::printf("%s: %zu bytes (cairo %zu), pixels differing: Poppler %.5f, MuPDF %.5f\n",
               id.c_str(), ours.pdf.size(), cairo.pdf.size(), poppler, mupdf);
+}
+
+// CFF outlines (issue 21 point 3: a compact CFF Song font for Chinese): a holder value set in
+// Noto Serif CJK SC (a CID-keyed CFF, Adobe-Identity-0) is embedded as a CIDFontType0 with the
+// bare CFF table (/FontFile3 /Subtype /CIDFontType0C, ISO 32000-1 §9.9), desubroutinised and
+// without hints, addressed by the CIDs of its charset; Poppler, qpdf and MuPDF read it.
+TEST(PdfWriterCff, NotoSerifCjkEmbeddedAsCidFontType0) {
+  const fs::path noto = "/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc";
+  if (!fs::exists(noto)) GTEST_SKIP() << "fonts-noto-cjk not installed";
+  const std::string id = "marriage-certificate";
+  const auto set = libcert::TemplateSet::cached(kTemplates);
+  const auto t = set->get(id);
+  const auto data =
+      t->validate(json::parse(testsupport::slurp(kTemplates / id / "sample.json")), kClock);
+  const libcert::RenderInput in{"1.2.156.3005.2.11100000000013338W001.115425000199003834.1.001.X",
+                                "2025-03-15", "HTTPS://LIC.ALI.EXAMPLE/V#0123456789012345",
+                                1795348800, 1};
+  const libcert::Renderer renderer;
+  libcert::PageLayout page = renderer.layout(*t, data, in);
+  // Face 2 of the collection is Noto Serif CJK SC (fc-match "Noto Serif CJK SC" index).
+  const libcert::font::SubsetFace face(noto.string(), 2);
+  ASSERT_EQ(face.outlines(), libcert::font::Outlines::kCff);
+  page.fonts.push_back({"Noto Serif CJK SC", noto.string(), 2});
+  libcert::GlyphRun vrun;
+  vrun.font = page.fonts.size() - 1;
+  vrun.size_pt = 14;
+  vrun.text = "藏汉双语电子证照2026";
+  vrun.field = "test";
+  double x = 30;
+  for (std::size_t i = 0; i < vrun.text.size();) {
+    const auto c = static_cast<unsigned char>(vrun.text[i]);
+    const std::size_t n = c < 0x80 ? 1 : 3;
+    char32_t cp = n == 1 ? c : ((c & 0x0fU) << 12) |
+                                   ((static_cast<unsigned char>(vrun.text[i + 1]) & 0x3fU) << 6) |
+                                   (static_cast<unsigned char>(vrun.text[i + 2]) & 0x3fU);
+    libcert::PlacedGlyph g;
+    g.id = face.nominal_glyph(cp);
+    ASSERT_NE(g.id, 0U);
+    g.x_mm = x;
+    g.y_mm = 60;
+    g.advance_mm = face.advance(g.id) * vrun.size_pt / face.metrics().units_per_em * 25.4 / 72;
+    g.cluster = static_cast<std::uint32_t>(i);
+    x += g.advance_mm;
+    vrun.glyphs.push_back(g);
+    i += n;
+  }
+  page.text.push_back(vrun);
+  const std::string pdf = libcert::pdfw::write_pdf(page, {});
+  testsupport::TempDir dir;
+  const fs::path a = dir / "cff.pdf";
+  testsupport::spit(a, pdf);
+  EXPECT_NE(pdf.find("/Subtype/CIDFontType0/"), std::string::npos);
+  EXPECT_NE(pdf.find("/Subtype/CIDFontType0C"), std::string::npos);
+
+  auto r = run("qpdf --check " + shell_quote(a.string()));
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  r = run("pdffonts " + shell_quote(a.string()));
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  bool cff = false;
+  std::istringstream lines(r.out);
+  std::string line;
+  while (std::getline(lines, line)) {
+    if (line.find("NotoSerifCJK") == std::string::npos) continue;
+    cff = true;
+    EXPECT_NE(line.find("CID Type 0C"), std::string::npos) << line;
+    EXPECT_NE(line.find("Identity-H       yes yes yes"), std::string::npos) << line;
+    EXPECT_EQ(line[6], '+') << "subset tag: " << line;
+  }
+  EXPECT_TRUE(cff) << r.out;
+  r = run("pdftotext " + shell_quote(a.string()) + " -");
+  EXPECT_NE(r.out.find(vrun.text), std::string::npos) << r.out;
+  // MuPDF draws it without complaint, and the glyphs are ink (not .notdef boxes or nothing):
+  // the run's line is dark in Poppler's and MuPDF's renderings alike.
+  r = run("mutool draw -q -r 72 -c gray -o " + shell_quote((dir / "m.pgm").string()) + " " +
+              shell_quote(a.string()) + " 2>&1");
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  // Nothing about the font (this MuPDF build warns that it has no ICC support, on every file).
+  const std::string icc = "warning: ICC support is not available\n";
+  if (r.out.rfind(icc, 0) == 0) r.out.erase(0, icc.size());
+  EXPECT_EQ(r.out, "") << r.out;
+  r = run("pdftoppm -r 72 -gray " + shell_quote(a.string()) + " " +
+              shell_quote((dir / "p").string()));
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  for (const fs::path& img : {dir / "m.pgm", dir / "p-1.pgm"}) {
+    const Gray g = read_pgm(img);
+    // 72 dpi: 1 px per point; the run spans x 30 mm .. x mm on the baseline at 60 mm.
+    int dark = 0;
+    const int y0 = static_cast<int>((60 - 4.5) / kMmPerPt), y1 = static_cast<int>(60 / kMmPerPt);
+    for (int y = y0; y <= y1; ++y) {
+      for (int px = static_cast<int>(30 / kMmPerPt); px < static_cast<int>(x / kMmPerPt); ++px) {
+        dark += static_cast<unsigned char>(g.px[static_cast<std::size_t>(y * g.w + px)]) < 128;
+      }
+    }
+    EXPECT_GT(dark, 150) << img;
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Templates, PdfWriterOfTemplate,

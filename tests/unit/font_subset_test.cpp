@@ -155,6 +155,14 @@ TEST(FontSubset, CffCjkDesubroutinised) {
   EXPECT_FALSE(s.table("CFF ").empty());
   Parsed sub(s.data);
   for (std::uint32_t id : ids) expect_same_glyph(src, id, sub, s.new_id(id));
+  // The charset keeps each glyph's CID (a PDF CIDFontType0 addresses the glyphs by it): Noto
+  // CJK is Adobe-Identity-0 with CID = glyph id, so the subset's CIDs are the source ids.
+  ASSERT_EQ(s.cids.size(), s.glyph_count);
+  EXPECT_EQ(s.cids[0], 0U);
+  for (std::uint32_t id : ids) {
+    EXPECT_NE(s.new_id(id), id);
+    EXPECT_EQ(s.cid(id), id);
+  }
   // Without subroutines and hints three glyphs take a few KB, not Noto CJK's ~55 KB of subrs.
   EXPECT_LT(s.data.size(), 6000U);
 }

@@ -76,9 +76,7 @@ struct IssuerOptions {
   // (layout.h; fonts subset once per document with hb-subset, streams deflated with libdeflate),
   // or cairo as render() draws it (previews keep cairo either way).
   enum class PdfWriter { kLibcert, kCairo };
-  // cairo stays the default until zbarimg reads the own writer's QR at 100 dpi on every symbol
-  // (bench/README.md, issue 21): one construction-permit symbol in six did not decode.
-  PdfWriter pdf_writer = PdfWriter::kCairo;
+  PdfWriter pdf_writer = PdfWriter::kLibcert;
 };
 
 struct IssueRequest {

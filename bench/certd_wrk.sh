@@ -66,7 +66,9 @@ echo "== machine: $(nproc) CPU ($(grep -m1 'model name' /proc/cpuinfo | cut -d: 
 # synchronous=FULL on every connection: a COMMIT returns after fsync), the worker threads.
 LEVEL=${PADES:-B-LT}  # daemon/config.h: pades_level defaults to B-LT
 JOURNAL=$(command -v sqlite3 >/dev/null && sqlite3 "$DB" 'PRAGMA journal_mode' 2>/dev/null || echo wal)
-CONFIG_LINE="PAdES ${LEVEL}$([ -z "$PADES" ] && echo ' (default)'), SQLite journal_mode=${JOURNAL} synchronous=FULL, group commit, certd worker threads ${CERTD_WORKERS:-8}$([ -z "$CERTD_WORKERS" ] && echo ' (default)')"
+LEVEL_NOTE=""; [ -n "$PADES" ] || LEVEL_NOTE=" (default)"
+WORKERS_NOTE=""; [ -n "$CERTD_WORKERS" ] || WORKERS_NOTE=" (default)"
+CONFIG_LINE="PAdES ${LEVEL}${LEVEL_NOTE}, SQLite journal_mode=${JOURNAL} synchronous=FULL, group commit, certd worker threads ${CERTD_WORKERS:-8}${WORKERS_NOTE}"
 echo "== date: $(date -u +%Y-%m-%dT%H:%M:%SZ); certd $BIN/daemon/certd"
 echo "== configuration: $CONFIG_LINE"
 echo "== load average before: $(cut -d' ' -f1-3 /proc/loadavg)"

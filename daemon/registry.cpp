@@ -1,6 +1,7 @@
 #include "registry.h"
 
 #include <algorithm>
+#include <condition_variable>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -334,6 +335,89 @@ void Registry::release(std::unique_ptr<port::Connection> c) {
   if (pool_.size() < options_.pool_size) pool_.push_back(std::move(c));
 }
 
+struct Registry::WriteJob {
+  const std::function<void(port::Connection&)>* work;
+  std::exception_ptr error;  // the job's own exception, or the batch transaction's
+  bool done = false;         // GUARDED_BY(write_queue_mu_)
+  std::condition_variable cv;
+};
+
+namespace {
+// The connection of the group transaction this thread is running as leader (a nested group write
+// joins it instead of queueing behind itself).
+thread_local port::Connection* t_group_connection = nullptr;
+}  // namespace
+
+void Registry::group_write(const std::function<void(port::Connection&)>& work) {
+  if (t_group_connection != nullptr) {
+    work(*t_group_connection);
+    return;
+  }
+  WriteJob self;
+  self.work = &work;
+  std::unique_lock lk(write_queue_mu_);
+  write_queue_.push_back(&self);
+  while (!self.done && write_queue_.front() != &self) self.cv.wait(lk);
+  if (self.done) {
+    if (self.error) std::rethrow_exception(self.error);
+    return;
+  }
+  // The leader: everything queued up to now (this job first) is one transaction.
+  const std::size_t n = std::min(write_queue_.size(), kMaxBatch);
+  std::vector<WriteJob*> batch(write_queue_.begin(),
+                               write_queue_.begin() + static_cast<std::ptrdiff_t>(n));
+  lk.unlock();
+  try {
+    Lease l(*this);
+    auto& c = l.c();
+    port::Tx tx(c, TxKind::kOrdered);
+    struct Joined {
+      explicit Joined(port::Connection& conn) { t_group_connection = &conn; }
+      ~Joined() { t_group_connection = nullptr; }
+      Joined(const Joined&) = delete;
+      Joined& operator=(const Joined&) = delete;
+    } joined(c);
+    if (batch.size() == 1) {
+      // Alone: the job's exception rolls the transaction back, as a transaction of its own would.
+      (*batch[0]->work)(c);
+    } else {
+      for (WriteJob* j : batch) {
+        // SQL:2003 savepoints, the same text on SQLite and PostgreSQL; a job that throws is
+        // undone to here and the batch goes on.
+        c.script("SAVEPOINT group_job");
+        try {
+          (*j->work)(c);
+        } catch (...) {
+          j->error = std::current_exception();
+          // A connection that broke (or a transaction SQLite rolled back by itself on IOERR/FULL)
+          // has no savepoint to return to: the whole batch fails below.
+          if (!c.reusable()) throw;
+          c.script("ROLLBACK TO SAVEPOINT group_job");
+        }
+        c.script("RELEASE SAVEPOINT group_job");
+      }
+    }
+    tx.commit();
+  } catch (...) {
+    // Nothing of the batch is committed: every job that had not failed by itself fails with the
+    // transaction's error (a job alone keeps its own exception).
+    const std::exception_ptr e = std::current_exception();
+    for (WriteJob* j : batch) {
+      if (!j->error) j->error = e;
+    }
+  }
+  lk.lock();
+  for (std::size_t i = 0; i < n; ++i) write_queue_.pop_front();
+  for (WriteJob* j : batch) {
+    if (j == &self) continue;
+    j->done = true;
+    j->cv.notify_one();
+  }
+  if (!write_queue_.empty()) write_queue_.front()->cv.notify_one();
+  lk.unlock();
+  if (self.error) std::rethrow_exception(self.error);
+}
+
 void Registry::migrate() {
   Lease l(*this);
   auto& c = l.c();
@@ -395,17 +479,16 @@ std::optional<std::int64_t> Registry::last_issued_at(const std::optional<std::st
 
 // One atomic conditional UPDATE: two instances can never both move the TSA clock (store.h).
 bool Registry::advance_tsa_clock(std::int64_t t, std::int64_t& last) {
-  Lease l(*this);
-  auto& c = l.c();
-  port::Tx tx(c, TxKind::kWrite);
-  const bool moved =
-      c.query("UPDATE tsa_clock SET last_time = $1 WHERE id = 1 AND last_time <= $1", {t})
-          .affected == 1;
-  if (!moved) {
-    auto r = c.query("SELECT last_time FROM tsa_clock WHERE id = 1", {});
-    if (!r.empty()) last = r.first().int64(0);
-  }
-  tx.commit();
+  // A group write: the time-stamps of concurrent B-T/B-LT seals share one commit.
+  bool moved = false;
+  group_write([&](port::Connection& c) {
+    moved = c.query("UPDATE tsa_clock SET last_time = $1 WHERE id = 1 AND last_time <= $1", {t})
+                .affected == 1;
+    if (!moved) {
+      auto r = c.query("SELECT last_time FROM tsa_clock WHERE id = 1", {});
+      if (!r.empty()) last = r.first().int64(0);
+    }
+  });
   return moved;
 }
 
@@ -501,72 +584,66 @@ bool Registry::revoke_principal(const std::string& id, std::int64_t now, const A
 IdempotencyBegin Registry::begin_idempotent(const IdempotencyRef& ref,
                                             const std::string& request_sha256, std::int64_t now,
                                             std::int64_t lease_seconds) {
-  Lease l(*this);
-  auto& c = l.c();
-  port::Tx tx(c, TxKind::kWrite);
   IdempotencyBegin out;
-  // The insert either creates the key (this request owns it) or, if another request (another
-  // instance) inserted it first, waits for that transaction and does nothing; the row is then read
-  // under a row lock (SQLite: the write transaction is the lock).
-  auto ins = c.query(
-      "INSERT INTO idempotency(principal, key, request_sha256, state, created_at) "
-      "VALUES ($1, $2, $3, 'in_flight', $4) ON CONFLICT (principal, key) DO NOTHING",
-      {ref.principal, ref.key, request_sha256, now});
-  if (ins.affected == 1) {
-    tx.commit();
+  group_write([&](port::Connection& c) {
+    // The insert either creates the key (this request owns it) or, if another request (another
+    // instance) inserted it first, waits for that transaction and does nothing; the row is then
+    // read under a row lock (SQLite: the write transaction is the lock).
+    auto ins = c.query(
+        "INSERT INTO idempotency(principal, key, request_sha256, state, created_at) "
+        "VALUES ($1, $2, $3, 'in_flight', $4) ON CONFLICT (principal, key) DO NOTHING",
+        {ref.principal, ref.key, request_sha256, now});
+    if (ins.affected == 1) {
+      out.kind = IdempotencyBegin::kStarted;
+      return;
+    }
+    auto r = c.query(std::string("SELECT request_sha256, state, status_code, response, created_at "
+                                 "FROM idempotency WHERE principal = $1 AND key = $2") +
+                         driver_->dialect().row_lock,
+                     {ref.principal, ref.key});
+    if (r.empty()) {
+      // Abandoned (deleted) between our insert and our read: the client may simply retry.
+      throw RegistryError(RegistryError::Code::kBusy,
+                          "idempotency key changed concurrently; retry");
+    }
+    const Row& row = r.first();
+    if (row.text(0) != request_sha256) {
+      out.kind = IdempotencyBegin::kMismatch;
+      return;
+    }
+    if (row.text(1) == "done") {
+      out.kind = IdempotencyBegin::kReplay;
+      out.status_code = static_cast<int>(row.int64(2));
+      out.response = row.text(3);
+      return;
+    }
+    if (now - row.int64(4) < lease_seconds) {
+      out.kind = IdempotencyBegin::kInFlight;
+      return;
+    }
+    // The owner of this in-flight key died (crash, kill -9) without finishing: take it over.
+    c.query("UPDATE idempotency SET created_at = $3 WHERE principal = $1 AND key = $2",
+            {ref.principal, ref.key, now});
     out.kind = IdempotencyBegin::kStarted;
-    return out;
-  }
-  auto r = c.query(std::string("SELECT request_sha256, state, status_code, response, created_at "
-                               "FROM idempotency WHERE principal = $1 AND key = $2") +
-                       driver_->dialect().row_lock,
-                   {ref.principal, ref.key});
-  if (r.empty()) {
-    // Abandoned (deleted) between our insert and our read: the client may simply retry.
-    throw RegistryError(RegistryError::Code::kBusy, "idempotency key changed concurrently; retry");
-  }
-  const Row& row = r.first();
-  if (row.text(0) != request_sha256) {
-    out.kind = IdempotencyBegin::kMismatch;
-    return out;
-  }
-  if (row.text(1) == "done") {
-    out.kind = IdempotencyBegin::kReplay;
-    out.status_code = static_cast<int>(row.int64(2));
-    out.response = row.text(3);
-    return out;
-  }
-  if (now - row.int64(4) < lease_seconds) {
-    out.kind = IdempotencyBegin::kInFlight;
-    return out;
-  }
-  // The owner of this in-flight key died (crash, kill -9) without finishing: take it over.
-  c.query("UPDATE idempotency SET created_at = $3 WHERE principal = $1 AND key = $2",
-          {ref.principal, ref.key, now});
-  tx.commit();
-  out.kind = IdempotencyBegin::kStarted;
+  });
   return out;
 }
 
 void Registry::finish_idempotent(const IdempotencyRef& ref, int status,
                                  const std::string& response) {
-  Lease l(*this);
-  auto& c = l.c();
-  port::Tx tx(c, TxKind::kWrite);
-  c.query(
-      "UPDATE idempotency SET state = 'done', status_code = $3, response = $4 "
-      "WHERE principal = $1 AND key = $2 AND state = 'in_flight'",
-      {ref.principal, ref.key, status, response});
-  tx.commit();
+  group_write([&](port::Connection& c) {
+    c.query(
+        "UPDATE idempotency SET state = 'done', status_code = $3, response = $4 "
+        "WHERE principal = $1 AND key = $2 AND state = 'in_flight'",
+        {ref.principal, ref.key, status, response});
+  });
 }
 
 void Registry::abandon_idempotent(const IdempotencyRef& ref) {
-  Lease l(*this);
-  auto& c = l.c();
-  port::Tx tx(c, TxKind::kWrite);
-  c.query("DELETE FROM idempotency WHERE principal = $1 AND key = $2 AND state = 'in_flight'",
-          {ref.principal, ref.key});
-  tx.commit();
+  group_write([&](port::Connection& c) {
+    c.query("DELETE FROM idempotency WHERE principal = $1 AND key = $2 AND state = 'in_flight'",
+            {ref.principal, ref.key});
+  });
 }
 
 // ---- licences --------------------------------------------------------------------------------
@@ -597,159 +674,156 @@ std::int64_t Registry::void_abandoned_reservations(std::int64_t now) {
 }
 
 Allocation Registry::reserve(const IssueContext& ctx) {
-  Lease l(*this);
-  auto& c = l.c();
-  port::Tx tx(c, TxKind::kOrdered);
-  // Lazily: a crashed issuer's reservations must not wait for the next restart to be accounted.
-  void_abandoned(c, ctx.now, options_.reservation_lease_s);
-
   Allocation a;
-  // Read under the ordered lock; checked again at commit (the render runs without it, so a
-  // rotation through any instance may commit in between).
-  a.seal = active_seal_version(c, ctx.department);
-  if (ctx.check_seal) ctx.check_seal(a.seal);  // refusals burn no serial
-  // The counter row is created on first use and incremented in this transaction; the serial is
-  // consumed from here on: it ends as a licence or a licence.void row, never handed out again.
-  const std::int64_t n =
-      c.query(
-           "INSERT INTO serial_counters(type_code, issuer_code, last) VALUES ($1, $2, 1) "
-           "ON CONFLICT (type_code, issuer_code) DO UPDATE SET last = serial_counters.last + 1 "
-           "RETURNING last",
-           {ctx.type_code, ctx.issuer_code})
-          .first()
-          .int64(0);
-  a.serial = detail::format_serial(ctx.now, n);
-  // Unique per department among licences and open reservations; draw again on collision.
-  bool found = false;
-  for (int attempt = 0; attempt < 256 && !found; ++attempt) {
-    a.status_index = draw_index();
-    found = c.query(
-                 "SELECT 1 FROM licences WHERE department = $1 AND status_index = $2 UNION ALL "
-                 "SELECT 1 FROM reservations WHERE department = $1 AND status_index = $2",
-                 {ctx.department, a.status_index})
-                .empty();
-  }
-  if (!found) {
-    throw RegistryError(RegistryError::Code::kExhausted,
-                        "status list of department " + ctx.department +
-                            " is too full: no free index after 256 draws");
-  }
-  const detail::Reservation r = detail::reservation_of(ctx, a);
-  c.query(std::string("INSERT INTO reservations(") + kReservationCols +
-              ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-          {r.type_code, r.issuer_code, r.serial, r.department, r.template_id, r.status_index,
-           r.seal_version, r.principal, r.request_id, r.created_at});
-  tx.commit();
+  group_write([&](port::Connection& c) {
+    // Lazily: a crashed issuer's reservations must not wait for the next restart to be accounted.
+    void_abandoned(c, ctx.now, options_.reservation_lease_s);
+
+    // Read under the ordered lock; checked again at commit (the render runs without it, so a
+    // rotation through any instance may commit in between).
+    a.seal = active_seal_version(c, ctx.department);
+    if (ctx.check_seal) ctx.check_seal(a.seal);  // refusals burn no serial
+    // The counter row is created on first use and incremented in this transaction; the serial is
+    // consumed from here on: it ends as a licence or a licence.void row, never handed out again.
+    const std::int64_t n =
+        c.query(
+             "INSERT INTO serial_counters(type_code, issuer_code, last) VALUES ($1, $2, 1) "
+             "ON CONFLICT (type_code, issuer_code) DO UPDATE SET last = serial_counters.last + 1 "
+             "RETURNING last",
+             {ctx.type_code, ctx.issuer_code})
+            .first()
+            .int64(0);
+    a.serial = detail::format_serial(ctx.now, n);
+    // Unique per department among licences and open reservations; draw again on collision.
+    bool found = false;
+    for (int attempt = 0; attempt < 256 && !found; ++attempt) {
+      a.status_index = draw_index();
+      found = c.query(
+                   "SELECT 1 FROM licences WHERE department = $1 AND status_index = $2 UNION ALL "
+                   "SELECT 1 FROM reservations WHERE department = $1 AND status_index = $2",
+                   {ctx.department, a.status_index})
+                  .empty();
+    }
+    if (!found) {
+      throw RegistryError(RegistryError::Code::kExhausted,
+                          "status list of department " + ctx.department +
+                              " is too full: no free index after 256 draws");
+    }
+    const detail::Reservation r = detail::reservation_of(ctx, a);
+    c.query(std::string("INSERT INTO reservations(") + kReservationCols +
+                ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            {r.type_code, r.issuer_code, r.serial, r.department, r.template_id, r.status_index,
+             r.seal_version, r.principal, r.request_id, r.created_at});
+  });
   return a;
 }
 
 CommitResult Registry::commit_issue(const IssueContext& ctx, const Allocation& a,
                                     const Rendered& r) {
-  Lease l(*this);
-  auto& c = l.c();
-  port::Tx tx(c, TxKind::kOrdered);
   CommitResult out;
-  // The version sealed with must still be the active one now, under the ordered lock: every
-  // licence committed before an activation carries the old version (whose window rotation_time()
-  // stretches over its issue time), every one after it the new version.
-  if (auto now_active = active_seal_version(c, ctx.department);
-      !detail::same_seal(a.seal, now_active)) {
-    out.active_now = std::move(now_active);
-    return out;  // nothing written (rolled back); the issuer seals again
-  }
-  if (c.query("DELETE FROM reservations WHERE type_code = $1 AND issuer_code = $2 AND serial = $3",
-              {ctx.type_code, ctx.issuer_code, a.serial})
-          .affected != 1) {
-    // Voided as abandoned (this issuance outlived the lease): the serial is a licence.void row
-    // already, so it must not become a licence as well.
-    throw RegistryError(RegistryError::Code::kBusy,
-                        "the reservation of serial " + a.serial + " expired (older than " +
-                            std::to_string(options_.reservation_lease_s) +
-                            " s) and was voided; nothing was issued, retry");
-  }
-
-  LicenceRecord& rec = out.record;
-  rec.id = r.id;
-  rec.number = r.number;
-  rec.serial = a.serial;
-  rec.type_code = ctx.type_code;
-  rec.issuer_code = ctx.issuer_code;
-  rec.department = ctx.department;
-  rec.template_id = ctx.template_id;
-  rec.template_version = r.template_version;
-  rec.data_json = r.data_json;
-  rec.pdf_sha256 = r.pdf_sha256;
-  rec.qr_text = r.qr_text;
-  rec.seal_version = r.seal_version;
-  rec.seal_cert_sha256 = r.seal_cert_sha256;
-  rec.status_index = a.status_index;
-  rec.issued_at = r.issued_at;
-  rec.issued_by = ctx.actor.principal;
-  rec.status = "valid";
-  nlohmann::json details = {{"template", rec.template_id},
-                             {"department", rec.department},
-                             {"serial", rec.serial},
-                             {"status_index", rec.status_index},
-                             {"pdf_sha256", rec.pdf_sha256},
-                             {"seal_version", rec.seal_version},
-                             {"formats", r.ofd.empty()
-                                             ? nlohmann::json::array({kFormatPdf})
-                                             : nlohmann::json::array({kFormatPdf, kFormatOfd})}};
-  if (!r.ofd.empty()) details["ofd_sha256"] = r.ofd_sha256;
-  rec.audit_index = append_audit(c, ctx.now, ctx.actor, "licence.issue", rec.id, details);
-  c.query(
-      "INSERT INTO licences(id, number, serial, type_code, issuer_code, department, template, "
-      "template_version, data_json, pdf_sha256, pdf, qr_text, seal_version, seal_cert_sha256, "
-      "status_index, issued_at, issued_by, status, audit_index) VALUES ($1, $2, $3, $4, $5, $6, "
-      "$7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, 'valid', $18)",
-      {rec.id, rec.number, rec.serial, rec.type_code, rec.issuer_code, rec.department,
-       rec.template_id, rec.template_version, rec.data_json, rec.pdf_sha256, Value::blob(r.pdf),
-       rec.qr_text, rec.seal_version, rec.seal_cert_sha256, rec.status_index, rec.issued_at,
-       rec.issued_by, rec.audit_index});
-  // Rendition pdf/1 is licences.pdf (content NULL, migration 6); an OFD made with it is ofd/1.
-  Rendition v1;
-  v1.licence_id = rec.id;
-  v1.format = kFormatPdf;
-  v1.version = 1;
-  v1.sha256 = rec.pdf_sha256;
-  v1.size = static_cast<std::int64_t>(r.pdf.size());
-  v1.created_at = ctx.now;
-  v1.reason = "issue";
-  v1.audit_index = rec.audit_index;
-  insert_rendition(c, v1, nullptr);
-  if (!r.ofd.empty()) {
-    v1.format = kFormatOfd;
-    v1.sha256 = r.ofd_sha256;
-    v1.size = static_cast<std::int64_t>(r.ofd.size());
-    insert_rendition(c, v1, &r.ofd);
-  }
-  if (ctx.idempotency) {
-    const auto [status, body] = ctx.response ? ctx.response(rec) : std::pair<int, std::string>{};
-    // Only while this request still holds the key: if another request (instance) took it over
-    // and completed it, this matches nothing and the whole issuance rolls back (one licence per
-    // key).
-    if (c.query("UPDATE idempotency SET state = 'done', status_code = $3, response = $4, "
-                "licence_id = $5 WHERE principal = $1 AND key = $2 AND state = 'in_flight'",
-                {ctx.idempotency->principal, ctx.idempotency->key, status, body, rec.id})
-            .affected != 1) {
-      throw RegistryError(RegistryError::Code::kConflict,
-                          "idempotency key is no longer held by this request; nothing was issued");
+  group_write([&](port::Connection& c) {
+    // The version sealed with must still be the active one now, under the ordered lock: every
+    // licence committed before an activation carries the old version (whose window rotation_time()
+    // stretches over its issue time), every one after it the new version.
+    if (auto now_active = active_seal_version(c, ctx.department);
+        !detail::same_seal(a.seal, now_active)) {
+      out.active_now = std::move(now_active);
+      return;  // nothing written; the issuer seals again
     }
-  }
-  tx.commit();
-  rec.pdf = r.pdf;
-  out.committed = true;
+    if (c.query(
+             "DELETE FROM reservations WHERE type_code = $1 AND issuer_code = $2 AND serial = $3",
+             {ctx.type_code, ctx.issuer_code, a.serial})
+            .affected != 1) {
+      // Voided as abandoned (this issuance outlived the lease): the serial is a licence.void row
+      // already, so it must not become a licence as well.
+      throw RegistryError(RegistryError::Code::kBusy,
+                          "the reservation of serial " + a.serial + " expired (older than " +
+                              std::to_string(options_.reservation_lease_s) +
+                              " s) and was voided; nothing was issued, retry");
+    }
+
+    LicenceRecord& rec = out.record;
+    out.committed = true;  // once the group transaction commits (group_write throws otherwise)
+    rec.id = r.id;
+    rec.number = r.number;
+    rec.serial = a.serial;
+    rec.type_code = ctx.type_code;
+    rec.issuer_code = ctx.issuer_code;
+    rec.department = ctx.department;
+    rec.template_id = ctx.template_id;
+    rec.template_version = r.template_version;
+    rec.data_json = r.data_json;
+    rec.pdf_sha256 = r.pdf_sha256;
+    rec.qr_text = r.qr_text;
+    rec.seal_version = r.seal_version;
+    rec.seal_cert_sha256 = r.seal_cert_sha256;
+    rec.status_index = a.status_index;
+    rec.issued_at = r.issued_at;
+    rec.issued_by = ctx.actor.principal;
+    rec.status = "valid";
+    nlohmann::json details = {
+        {"template", rec.template_id},
+        {"department", rec.department},
+        {"serial", rec.serial},
+        {"status_index", rec.status_index},
+        {"pdf_sha256", rec.pdf_sha256},
+        {"seal_version", rec.seal_version},
+        {"formats", r.ofd.empty() ? nlohmann::json::array({kFormatPdf})
+                                  : nlohmann::json::array({kFormatPdf, kFormatOfd})}};
+    if (!r.ofd.empty()) details["ofd_sha256"] = r.ofd_sha256;
+    rec.audit_index = append_audit(c, ctx.now, ctx.actor, "licence.issue", rec.id, details);
+    c.query(
+        "INSERT INTO licences(id, number, serial, type_code, issuer_code, department, template, "
+        "template_version, data_json, pdf_sha256, pdf, qr_text, seal_version, seal_cert_sha256, "
+        "status_index, issued_at, issued_by, status, audit_index) VALUES ($1, $2, $3, $4, $5, $6, "
+        "$7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, 'valid', $18)",
+        {rec.id, rec.number, rec.serial, rec.type_code, rec.issuer_code, rec.department,
+         rec.template_id, rec.template_version, rec.data_json, rec.pdf_sha256, Value::blob(r.pdf),
+         rec.qr_text, rec.seal_version, rec.seal_cert_sha256, rec.status_index, rec.issued_at,
+         rec.issued_by, rec.audit_index});
+    // Rendition pdf/1 is licences.pdf (content NULL, migration 6); an OFD made with it is ofd/1.
+    Rendition v1;
+    v1.licence_id = rec.id;
+    v1.format = kFormatPdf;
+    v1.version = 1;
+    v1.sha256 = rec.pdf_sha256;
+    v1.size = static_cast<std::int64_t>(r.pdf.size());
+    v1.created_at = ctx.now;
+    v1.reason = "issue";
+    v1.audit_index = rec.audit_index;
+    insert_rendition(c, v1, nullptr);
+    if (!r.ofd.empty()) {
+      v1.format = kFormatOfd;
+      v1.sha256 = r.ofd_sha256;
+      v1.size = static_cast<std::int64_t>(r.ofd.size());
+      insert_rendition(c, v1, &r.ofd);
+    }
+    if (ctx.idempotency) {
+      const auto [status, body] = ctx.response ? ctx.response(rec) : std::pair<int, std::string>{};
+      // Only while this request still holds the key: if another request (instance) took it over
+      // and completed it, this matches nothing and the whole issuance rolls back (one licence per
+      // key).
+      if (c.query("UPDATE idempotency SET state = 'done', status_code = $3, response = $4, "
+                  "licence_id = $5 WHERE principal = $1 AND key = $2 AND state = 'in_flight'",
+                  {ctx.idempotency->principal, ctx.idempotency->key, status, body, rec.id})
+              .affected != 1) {
+        throw RegistryError(
+            RegistryError::Code::kConflict,
+            "idempotency key is no longer held by this request; nothing was issued");
+      }
+    }
+  });
+  if (out.committed) out.record.pdf = r.pdf;
   return out;
 }
 
 bool Registry::release_reservation(const IssueContext& ctx, const Allocation& a,
                                    const nlohmann::json& why) {
-  Lease l(*this);
-  auto& c = l.c();
-  port::Tx tx(c, TxKind::kOrdered);
-  if (!void_reservation(c, detail::reservation_of(ctx, a), why, ctx.now, ctx.actor)) return false;
-  tx.commit();
-  return true;
+  bool voided = false;
+  group_write([&](port::Connection& c) {
+    voided = void_reservation(c, detail::reservation_of(ctx, a), why, ctx.now, ctx.actor);
+  });
+  return voided;
 }
 
 std::optional<LicenceRecord> Registry::get_licence(const std::string& id, bool with_pdf) {

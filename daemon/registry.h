@@ -17,6 +17,8 @@
 // Thread-safety: every method may be called from many threads at once.
 #pragma once
 
+#include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -107,6 +109,18 @@ class Registry final : public Store {
 
  private:
   class Lease;
+  struct WriteJob;
+  // Group commit: runs `work` in an ordered write transaction shared with every other group
+  // write queued meanwhile (one COMMIT, so one fsync on SQLite / one WAL flush on PostgreSQL,
+  // for the whole batch), and returns only once that transaction has committed. Each job runs
+  // inside its own SAVEPOINT: a job that throws is rolled back alone and gets its exception; the
+  // others commit. If the transaction itself fails (BEGIN, COMMIT, a broken connection), every
+  // job of the batch gets that exception and nothing of the batch is written. The first writer
+  // in the queue is the leader: it takes up to kMaxBatch queued jobs, runs them, commits, wakes
+  // their owners and hands the lead to the next in the queue (LevelDB's writer queue).
+  // `work` must not call a group write itself (it joins the running transaction if it does).
+  void group_write(const std::function<void(port::Connection&)>& work);
+  static constexpr std::size_t kMaxBatch = 64;
   std::unique_ptr<port::Connection> acquire();
   void release(std::unique_ptr<port::Connection> c);
   void migrate();
@@ -119,6 +133,8 @@ class Registry final : public Store {
   std::mutex rng_mu_;  // the Rng object's own state only; the database orders the writes
   std::mutex pool_mu_;
   std::vector<std::unique_ptr<port::Connection>> pool_;  // GUARDED_BY(pool_mu_)
+  std::mutex write_queue_mu_;
+  std::deque<WriteJob*> write_queue_;  // GUARDED_BY(write_queue_mu_); front = the leader
 };
 
 }  // namespace certd

@@ -72,6 +72,15 @@ Stmt& Stmt::bind_blob(int i, std::string_view bytes) {
         "bind");
   return *this;
 }
+Stmt& Stmt::bind_text_ref(int i, std::string_view text) {
+  check(h_, sqlite3_bind_text(st_.get(), i, text.data(), text_len(text), SQLITE_STATIC), "bind");
+  return *this;
+}
+Stmt& Stmt::bind_blob_ref(int i, std::string_view bytes) {
+  check(h_, sqlite3_bind_blob(st_.get(), i, bytes.data(), text_len(bytes), SQLITE_STATIC),
+        "bind");
+  return *this;
+}
 Stmt& Stmt::bind_null(int i) {
   check(h_, sqlite3_bind_null(st_.get(), i), "bind");
   return *this;

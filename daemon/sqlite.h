@@ -54,6 +54,11 @@ class Stmt {
   Stmt& bind(int i, std::int64_t v);
   Stmt& bind(int i, int v) { return bind(i, static_cast<std::int64_t>(v)); }
   Stmt& bind_blob(int i, std::string_view bytes);
+  // Binds without copying (SQLITE_STATIC): `bytes` must stay alive and unchanged until reset().
+  // For the registry's cached statements, whose parameters outlive their one execution (a
+  // licence's PDF is bound where it lies instead of being copied once more).
+  Stmt& bind_text_ref(int i, std::string_view text);
+  Stmt& bind_blob_ref(int i, std::string_view bytes);
   Stmt& bind_null(int i);
   Stmt& bind(int i, const std::optional<std::string>& v) {
     return v ? bind(i, std::string_view(*v)) : bind_null(i);

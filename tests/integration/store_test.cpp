@@ -1036,6 +1036,67 @@ TEST_F(StoreTest, ConcurrentIssuanceKeepsSerialsUniqueAndTheAuditGapFree) {
   }
 }
 
+// Group commit (registry.h Registry::group_write): writes queued while another one holds the
+// transaction commit together, each in its own savepoint. A writes first and holds the lead
+// inside its reserve; B, C and D queue meanwhile and then share one transaction, in which C's
+// seal check refuses: C alone is rolled back (no serial burned), B and D commit.
+TEST_F(StoreTest, GroupCommitRollsBackARefusedWriteAloneAndCommitsTheRestOfItsBatch) {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool a_inside = false, release_a = false;
+  auto a_ctx = ctx();
+  a_ctx.check_seal = [&](const std::optional<certd::SealKeyVersion>&) {
+    std::unique_lock l(mu);
+    a_inside = true;
+    cv.notify_all();
+    cv.wait(l, [&] { return release_a; });
+  };
+  auto refusing = ctx();
+  refusing.check_seal = [](const std::optional<certd::SealKeyVersion>&) {
+    throw libcert::Error(libcert::ErrorCode::kNotFound, "samr: no active seal version");
+  };
+  auto plain = [&](const certd::Allocation& a) { return render(a); };
+  std::string a_serial, b_serial, d_serial;
+  std::atomic<int> c_refused{0};
+  std::thread ta([&] { a_serial = certd::issue_licence(*store_, a_ctx, plain).serial; });
+  {
+    std::unique_lock l(mu);
+    cv.wait(l, [&] { return a_inside; });
+  }
+  std::thread tb([&] { b_serial = issue().serial; });
+  std::thread tc([&] {
+    try {
+      certd::issue_licence(*store_, refusing, plain);
+    } catch (const libcert::Error& e) {
+      if (e.code() == libcert::ErrorCode::kNotFound) ++c_refused;
+    }
+  });
+  std::thread td([&] { d_serial = issue().serial; });
+  // Let B, C and D reach the queue behind A (if one is late it simply commits in a later
+  // transaction: every expectation below holds either way).
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  {
+    std::lock_guard l(mu);
+    release_a = true;
+  }
+  cv.notify_all();
+  for (auto* t : {&ta, &tb, &tc, &td}) t->join();
+  EXPECT_EQ(a_serial, "2025000001");
+  EXPECT_EQ(c_refused.load(), 1);
+  EXPECT_EQ(std::set<std::string>({b_serial, d_serial}),
+            std::set<std::string>({"2025000002", "2025000003"}));
+  EXPECT_EQ(count("SELECT COUNT(*) FROM licences"), 3);
+  EXPECT_EQ(count("SELECT last FROM serial_counters"), 3);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM reservations"), 0);
+  const auto rows = store_->audit_entries(0, 100);
+  ASSERT_EQ(rows.size(), 3U);
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    EXPECT_EQ(rows[i].idx, static_cast<std::int64_t>(i));
+    EXPECT_EQ(rows[i].action, "licence.issue");
+  }
+  expect_every_serial_accounted();
+}
+
 // ---- faults of the environment (SQLite through tests/support/fault_vfs.h) ----------------------
 // The errors come out of the real SQLite driver, raised by the VFS below it exactly where a full
 // disk or a write-protected file raises them.

@@ -11,9 +11,10 @@
 # average before and after, bytes per licence, and the time the full 142,202 would take at the
 # measured rate (wall) and at the CPU-bound rate (CPU per licence / THREADS cores). The PAdES level
 # is B-B: certctl seals without a time-stamp (certd's default is B-LT, bench/certd_wrk.sh).
-# Disk: ~50 KB per licence (7 GB for 142,202), removed after each run unless KEEP=1. The output
-# directory is new for each run: ext4 does not reuse inodes freed in the last minutes and scans
-# past them (recently_deleted), which made file creation ~10x dearer right after an `rm -rf`.
+# Disk: ~50 KB per licence (7 GB for 142,202 per writer), removed at the end unless KEEP=1. Each
+# run writes to a new directory and nothing is deleted between runs: ext4 does not reuse inodes
+# freed in the last minutes and scans past them (recently_deleted), which made file creation
+# several times dearer right after an `rm -rf`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${1:-build/release}
@@ -61,5 +62,4 @@ for w in $WRITERS; do
       printf "  %d licences: %.1f min at this rate; %.1f min CPU-bound on %d cores (%.0f licences/s)\n",
         full, full / (n / wall) / 60, full * cpu / 1000 / th / 60, th, th * 1000 / cpu
     }'
-  rm -rf "$out"
 done

@@ -16,6 +16,7 @@
 #include <functional>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "fixture.h"
@@ -23,6 +24,7 @@
 #include "libcert/issuer.h"
 #include "libcert/qr.h"
 #include "libcert/render.h"
+#include "libcert/sign.h"
 #include "pdf_writer.h"
 #include "libcert/template.h"
 #include "libcert/verify.h"
@@ -30,7 +32,11 @@
 
 namespace {
 
+// argv[2], when given, runs only the stages whose name contains it (for perf record).
+const char* g_only = nullptr;
+
 void report(const char* what, int n, const std::function<void()>& f) {
+  if (g_only != nullptr && std::string_view(what).find(g_only) == std::string_view::npos) return;
   const bench::Stats st = bench::measure(5, n, f);
   std::printf("%-34s n=%d  min %7.2f ms  median %7.2f ms  p90 %7.2f ms  cpu median %7.2f ms\n",
               what, n, st.min_us / 1000, st.median_us / 1000, st.p90_us / 1000,
@@ -42,6 +48,7 @@ void report(const char* what, int n, const std::function<void()>& f) {
 int main(int argc, char** argv) {
   libcert::tune_allocator_for_issuing();  // as certctl and certd do
   const int n = argc > 1 ? std::atoi(argv[1]) : 50;
+  if (argc > 2) g_only = argv[2];
   const bench::Fixture fx;
   const auto& templates = fx.templates;
   const auto& clock = fx.clock;
@@ -80,6 +87,21 @@ int main(int argc, char** argv) {
     (void)libcert::QrMatrix::encode(issued.qr_text, libcert::QrEcc::kQ, 40,
                                     libcert::QrMaskSearch::kLibqrencode);
   });
+  // The seal step alone (issue 21): PAdES B-B of the own writer's rendered licence, as
+  // Issuer::issue seals it, and the signed QR payload.
+  {
+    const libcert::RenderResult rendered = libcert::pdfw::render(renderer, *tmpl, ld, real);
+    const libcert::Signer& signer = fx.seals.get(tmpl->department().id);
+    libcert::SealOptions so;
+    so.clock = &clock;
+    so.page = static_cast<std::size_t>(rendered.seal.page);
+    so.rect = {rendered.seal.x, rendered.seal.y, rendered.seal.w, rendered.seal.h};
+    so.reason = "电子证照签章";
+    so.name = tmpl->department().name.zh;
+    so.location = "阿里地区";
+    report("seal (own-writer licence, B-B)", n,
+           [&] { (void)libcert::seal_pdf(rendered.pdf, signer, so); });
+  }
   report("issue (validate+QR+render+seal)", n, [&] { (void)issuer.issue(req); });
   // The same issue through cairo (IssuerOptions::PdfWriter::kCairo; the default is libcert's own).
   const libcert::Issuer cairo_issuer{
@@ -95,6 +117,7 @@ int main(int argc, char** argv) {
     }
   });
 
+  if (g_only != nullptr) return 0;
   // Per template: sealed size and the median issue time (5 runs after 2 warm-ups); the rows
   // "template <id> <bytes> <ms> <CPU ms>" are read by bench/peer.sh.
   std::printf("\nper template: sealed bytes, median issue ms\n");

@@ -12,12 +12,19 @@
 // completion order: {"line": N, "status": "issued", "identifier", "pdf", "pdf_sha256"} (and/or
 // "ofd", "ofd_sha256" with BatchOptions::ofd: out_dir/<identifier>.ofd) or
 // {"line": N, "status": "rejected", "error": {"code", "message", "problems": [...]}}.
-// A result line is appended only after its PDF is in place, so the results file never names a
-// PDF that is not there.
+//
+// Durability (group commit): result lines are appended in groups — every `commit_every`
+// licences, at least every 0.5 s, and at the end — each group only after the files it names are
+// on disk: one syncfs(2) of the output directory's file system, then the lines are written and
+// the results file fdatasync'd. So, after a kill or a power cut, every result line names a PDF
+// whose bytes are on disk; a licence issued in the last, uncommitted group has its PDF but no
+// result line and is issued again by the next run (the same file name, replaced atomically).
+// One file-system sync per group instead of one fsync per PDF: a journal commit per licence
+// would cap the batch at the disk's fsync rate.
 //
 // Resuming: run the same command again. Lines that already have a result are skipped (a torn last
-// result line, from a kill in mid-write, is cut off first); a licence whose PDF was written but
-// whose result line was not is issued again, to the same file.
+// result line, from a power cut in mid-write, is cut off first); a licence whose PDF was written
+// but whose result line was not is issued again, to the same file.
 //
 // Failure: a line that is not JSON or breaks a template rule is recorded as rejected and the batch
 // goes on; I/O errors (input unreadable, output not writable) throw libcert::Error(kIo) and stop
@@ -39,6 +46,7 @@ struct BatchOptions {
   int threads = 1;
   bool progress = false;  // a one-line progress bar (rate, ETA) on stderr, for terminals
   bool pdf = true, ofd = false;  // renditions: out_dir/<identifier>.pdf and/or .ofd
+  int commit_every = 256;  // licences per durable group of result lines (>= 1), see above
 };
 
 struct BatchSummary {

@@ -33,6 +33,8 @@ int run_batch(const certctl::Options& o) {
   const unsigned hw = std::max(1U, std::thread::hardware_concurrency());
   b.threads = o.get("--threads") ? certctl::parse_int(*o.get("--threads"), "--threads", 1, 256)
                                  : static_cast<int>(hw);
+  if (auto c = o.get("--commit-every"))
+    b.commit_every = certctl::parse_int(*c, "--commit-every", 1, 1000000);
   b.progress = o.flag("--progress") || (!o.flag("--no-progress") && ::isatty(2) != 0);
   const certctl::Renditions want = certctl::renditions(o);
   b.pdf = want.pdf;
@@ -62,7 +64,7 @@ int run_issue(const certctl::Args& args) {
   const certctl::Options o(
       args,
       {"--template", "--data", "--serial", "--issued", "--version", "-o", "--templates", "--keys",
-       "--qr-host", "--batch", "--out-dir", "--results", "--threads", "--format"},
+       "--qr-host", "--batch", "--out-dir", "--results", "--threads", "--format", "--commit-every", "--pdf-writer"},
       {"--json", "--progress", "--no-progress"});
   if (!o.positional().empty())
     throw certctl::UsageError("unexpected argument " + o.positional()[0]);
@@ -106,11 +108,13 @@ int run_issue(const certctl::Args& args) {
 const certctl::Command kIssue{
     "issue", "issue a licence: validate, render, seal with the department's seal key",
     "certctl issue --template ID --data FILE [--serial S] [--issued YYYY-MM-DD] [--version N] "
-    "[--templates DIR] [--keys DIR] [--qr-host HOST] [--format pdf|ofd] [--json] -o OUT\n"
+    "[--templates DIR] [--keys DIR] [--qr-host HOST] [--format pdf|ofd] [--pdf-writer libcert|cairo] "
+    "[--json] -o OUT\n"
     "       certctl issue --batch FILE.jsonl --out-dir DIR [--results FILE] [--threads N] "
-    "[--issued YYYY-MM-DD] [--format pdf|ofd|both] [--progress|--no-progress] [--json]\n"
+    "[--issued YYYY-MM-DD] [--format pdf|ofd|both] [--pdf-writer libcert|cairo] [--commit-every N] [--progress|--no-progress] "
+    "[--json]\n"
     "         (one {\"template\", \"data\", \"serial\"?, \"version\"?} per line; resumable: "
-    "run again to continue)",
+    "run again to continue; results made durable every N licences, default 256)",
     run_issue};
 
 }  // namespace

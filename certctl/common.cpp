@@ -96,6 +96,16 @@ libcert::IssuerOptions issuer_options(const Options& o, const libcert::Clock* cl
   opts.clock = clock;
   opts.ofd_seals = ofd ? &*ofd : nullptr;
   if (auto h = o.get("--qr-host")) opts.qr_host = *h;
+  // The PDF writer (issuer.h IssuerOptions::PdfWriter); absent: the library's default.
+  if (auto w = o.get("--pdf-writer")) {
+    if (*w == "libcert") {
+      opts.pdf_writer = libcert::IssuerOptions::PdfWriter::kLibcert;
+    } else if (*w == "cairo") {
+      opts.pdf_writer = libcert::IssuerOptions::PdfWriter::kCairo;
+    } else {
+      throw UsageError("--pdf-writer must be libcert or cairo, got " + *w);
+    }
+  }
   return opts;
 }
 }  // namespace

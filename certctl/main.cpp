@@ -1,4 +1,7 @@
 // certctl — command-line client for admins and batch work. See `certctl help`.
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
 #include <cerrno>
 #include <cstdio>
@@ -186,20 +189,31 @@ std::string read_file(const std::string& path) {
 }
 
 void write_file_atomic(const std::string& path, std::string_view bytes) {
+  // POSIX calls rather than an ofstream: no stream buffer to allocate and fill per file (a batch
+  // writes one file per licence, issue 21), and write(2)'s errno for the message.
   const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw libcert::Error(libcert::ErrorCode::kIo, tmp + ": " + std::strerror(errno));
-    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    out.flush();
-    if (!out) {
-      std::remove(tmp.c_str());
-      throw libcert::Error(libcert::ErrorCode::kIo, tmp + ": write failed");
-    }
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) throw libcert::Error(libcert::ErrorCode::kIo, tmp + ": " + std::strerror(errno));
+  const auto fail = [&](int err) {
+    ::close(fd);
+    std::remove(tmp.c_str());
+    throw libcert::Error(libcert::ErrorCode::kIo, tmp + ": " + std::strerror(err));
+  };
+  for (std::size_t done = 0; done < bytes.size();) {
+    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) fail(n < 0 ? errno : EIO);
+    done += static_cast<std::size_t>(n);
+  }
+  if (::close(fd) != 0) {
+    const int err = errno;
+    std::remove(tmp.c_str());
+    throw libcert::Error(libcert::ErrorCode::kIo, tmp + ": " + std::strerror(err));
   }
   if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    const int err = errno;
     std::remove(tmp.c_str());
-    throw libcert::Error(libcert::ErrorCode::kIo, path + ": " + std::strerror(errno));
+    throw libcert::Error(libcert::ErrorCode::kIo, path + ": " + std::strerror(err));
   }
 }
 

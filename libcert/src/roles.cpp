@@ -1,5 +1,7 @@
 #include "libcert/roles.h"
 
+#include "roles_x509.h"
+
 #include <openssl/sha.h>
 #include <openssl/x509v3.h>
 
@@ -91,13 +93,19 @@ std::string_view to_string(CertRole r) noexcept {
 }
 
 CertificateRole certificate_role(std::string_view der) {
-  CertificateRole r;
   ossl::X509Ptr c = parse(der);
   if (!c) {
+    CertificateRole r;
     r.why = "not a DER X.509 certificate";
     return r;
   }
-  const uint32_t flags = X509_get_extension_flags(c.get());  // also caches the extensions
+  return detail::certificate_role_of(c.get());
+}
+
+CertificateRole detail::certificate_role_of(void* cert) {
+  CertificateRole r;
+  X509* const x = static_cast<X509*>(cert);
+  const uint32_t flags = X509_get_extension_flags(x);  // also caches the extensions
   if ((flags & EXFLAG_INVALID) != 0) {
     ERR_clear_error();
     r.why = "the certificate has an invalid or repeated extension";
@@ -109,13 +117,13 @@ CertificateRole certificate_role(std::string_view der) {
     return r;
   }
   const bool has_eku = (flags & EXFLAG_XKUSAGE) != 0;
-  const uint32_t eku = X509_get_extended_key_usage(c.get());
+  const uint32_t eku = X509_get_extended_key_usage(x);
   if (has_eku && (eku & XKU_TIMESTAMP) != 0) {
     r.role = CertRole::kTsa;
     r.why = "extendedKeyUsage id-kp-timeStamping (RFC 3161 §2.3: time-stamp tokens only)";
     return r;
   }
-  const Policies pol = policies(c.get());
+  const Policies pol = policies(x);
   if (pol.unreadable) {
     r.why = "certificatePolicies is malformed";
     return r;
@@ -126,7 +134,7 @@ CertificateRole certificate_role(std::string_view der) {
     return r;
   }
   const bool has_ku = (flags & EXFLAG_KUSAGE) != 0;
-  const uint32_t ku = X509_get_key_usage(c.get());
+  const uint32_t ku = X509_get_key_usage(x);
   if (pol.seal) {
     if (!has_ku || (ku & (KU_DIGITAL_SIGNATURE | KU_NON_REPUDIATION)) == 0) {
       r.why = "seal policy without keyUsage digitalSignature/nonRepudiation";
@@ -136,7 +144,7 @@ CertificateRole certificate_role(std::string_view der) {
       r.why = "seal policy with an extendedKeyUsage lacking emailProtection";
       return r;
     }
-    const std::string oi = org_identifier(c.get());
+    const std::string oi = org_identifier(x);
     if (oi.rfind(kOrgIdPrefix, 0) != 0 || oi.size() != kOrgIdPrefix.size() + 18 ||
         check_uscc(std::string_view(oi).substr(kOrgIdPrefix.size()))) {
       r.why = "seal policy, but the subject organizationIdentifier is not NTRCN-<valid USCC> (" +

@@ -129,6 +129,7 @@ ossl::X509Ptr parse_cert_der(std::string_view der) {
   return x;
 }
 
+// What the CMS takes from the signer's certificate.
 struct CertIds {
   std::string issuer;  // DER Name
   std::string serial;  // DER INTEGER
@@ -165,30 +166,68 @@ std::string alg_id(std::string_view o, bool null_params) {
   return seq(oid(o) + (null_params ? std::string("\x05\x00", 2) : std::string()));
 }
 
-// The SignedData of RFC 5652 §5 with the PAdES signed attributes. `signature` == nullopt means
-// "measure": a zero signature of the key's maximum size is used. With a `timestamper` (B-T) the
-// signature value is time-stamped and the token added as an unsigned attribute; when measuring,
-// `fixed_token` (zeros of the token bound) stands in for it.
-std::string build_cms(std::string_view content_digest, const Signer& signer, const CertIds& ids,
-                      const std::string* fixed_signature, const TimeStamper* timestamper = nullptr,
-                      const std::string* fixed_token = nullptr) {
-  if (content_digest.size() != 32) {
-    throw Error(ErrorCode::kInvalidArgument, "sign: content digest must be 32 bytes (SHA-256)");
-  }
-  const std::string& cert = signer.certificate();
+}  // namespace
 
+// Everything of the SignedData that depends only on the signer's certificate and chain: built
+// once per Signer (Signer::cms_parts) and copied into every seal's CMS.
+struct Signer::CmsParts {
+  std::string cn;           // subject CN (the signature dictionary's default /Name)
+  std::size_t max_sig = 0;  // largest signature value of the key (placeholder measurement)
+  std::string sid;          // SignerIdentifier: IssuerAndSerialNumber (RFC 5652 §5.3)
+  std::string signing_cert_v2_attr;  // the whole Attribute (RFC 5035 §3)
+  std::string certificates;          // [0] IMPLICIT CertificateSet: signer + chain
+  std::string digest_alg;            // AlgorithmIdentifier sha256
+  std::string sig_alg;               // AlgorithmIdentifier of the signature
+  std::string content_type_attr;     // Attribute content-type = id-data
+};
+
+std::shared_ptr<const Signer::CmsParts> Signer::cms_parts() const {
+  if (auto p = cms_parts_.load(std::memory_order_acquire)) return p;
+  // Two threads may both derive it on first use; they build the same value, one is kept.
+  const std::string& cert = certificate();
+  const CertIds ids = cert_ids(cert);
+  auto parts = std::make_shared<CmsParts>();
+  parts->cn = ids.cn;
+  parts->max_sig = static_cast<std::size_t>(ids.max_sig);
+  parts->sid = seq(ids.issuer + ids.serial);
   // RFC 5035 §3: SigningCertificateV2 { certs SEQUENCE OF ESSCertIDv2 }, ESSCertIDv2 {
   // hashAlgorithm DEFAULT sha256 (so omitted), certHash, issuerSerial { GeneralNames
   // (directoryName [4] EXPLICIT Name), serialNumber } }.
   const std::string issuer_serial = seq(seq(tlv(0xA4, ids.issuer)) + ids.serial);
   const std::string ess_cert_id = seq(octets(sha256(cert)) + issuer_serial);
-  const std::string signing_cert_v2 = seq(seq(ess_cert_id));
+  parts->signing_cert_v2_attr = seq(oid(kOidSigningCertificateV2) + set_of(seq(seq(ess_cert_id))));
+  std::vector<std::string> certs{cert};
+  for (const auto& c : chain()) certs.push_back(c);
+  parts->certificates = tlv(0xA0, der_set_of(certs));
+  parts->digest_alg = alg_id(kOidSha256, false);
+  parts->sig_alg = algorithm() == SignatureAlgorithm::kEcdsaP256Sha256
+                       ? alg_id(kOidEcdsaSha256, false)
+                       : alg_id(kOidRsaSha256, true);
+  parts->content_type_attr = seq(oid(kOidContentType) + set_of(oid(kOidData)));
+  std::shared_ptr<const CmsParts> out = std::move(parts);
+  cms_parts_.store(out, std::memory_order_release);
+  return out;
+}
 
-  std::vector<std::string> attrs;
-  attrs.push_back(seq(oid(kOidContentType) + set_of(oid(kOidData))));
-  attrs.push_back(seq(oid(kOidMessageDigest) + set_of(octets(content_digest))));
-  attrs.push_back(seq(oid(kOidSigningCertificateV2) + set_of(signing_cert_v2)));
-  const std::string attrs_content = der_set_of(attrs);
+namespace {
+
+// The SignedData of RFC 5652 §5 with the PAdES signed attributes. `fixed_signature` set means
+// "measure": that stands in for the signature value (zeros of the key's maximum size). With a
+// `timestamper` (B-T) the signature value is time-stamped and the token added as an unsigned
+// attribute; when measuring, `fixed_token` (zeros of the token bound) stands in for it.
+std::string build_cms(std::string_view content_digest, const Signer& signer,
+                      const Signer::CmsParts& parts, const std::string* fixed_signature,
+                      const TimeStamper* timestamper = nullptr,
+                      const std::string* fixed_token = nullptr) {
+  if (content_digest.size() != 32) {
+    throw Error(ErrorCode::kInvalidArgument, "sign: content digest must be 32 bytes (SHA-256)");
+  }
+  // ETSI EN 319 142-1 §5.2: content-type, message-digest, signing-certificate-v2 — no
+  // signingTime (/M carries the claimed time).
+  std::string attrs_content = der_set_of(
+      {parts.content_type_attr,
+       seq(oid(kOidMessageDigest) + set_of(octets(content_digest))),
+       parts.signing_cert_v2_attr});
 
   // RFC 5652 §5.4: the signature covers the DER of the attributes with the SET OF tag.
   std::string signature;
@@ -199,9 +238,6 @@ std::string build_cms(std::string_view content_digest, const Signer& signer, con
     signature = signer.sign(
         std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(d.data()), d.size()));
   }
-  const bool ec = signer.algorithm() == SignatureAlgorithm::kEcdsaP256Sha256;
-  const std::string sig_alg = ec ? alg_id(kOidEcdsaSha256, false) : alg_id(kOidRsaSha256, true);
-  const std::string digest_alg = alg_id(kOidSha256, false);
 
   // ETSI EN 319 122-1 §5.3 / RFC 3161 Appendix A: the token's imprint is the hash of the
   // SignerInfo's signature value (the OCTET STRING's content), so it proves the signature
@@ -219,13 +255,11 @@ std::string build_cms(std::string_view content_digest, const Signer& signer, con
     unsigned_attrs = tlv(0xA1, seq(oid(kOidSignatureTimeStampToken) + set_of(token)));
   }
   const std::string signer_info =
-      seq(small_int(1) + seq(ids.issuer + ids.serial) + digest_alg + tlv(0xA0, attrs_content) +
-          sig_alg + octets(signature) + unsigned_attrs);
-
-  std::vector<std::string> certs{cert};
-  for (const auto& c : signer.chain()) certs.push_back(c);
-  const std::string signed_data = seq(small_int(1) + set_of(digest_alg) + seq(oid(kOidData)) +
-                                      tlv(0xA0, der_set_of(certs)) + set_of(signer_info));
+      seq(small_int(1) + parts.sid + parts.digest_alg + tlv(0xA0, attrs_content) +
+          parts.sig_alg + octets(signature) + unsigned_attrs);
+  const std::string signed_data = seq(small_int(1) + set_of(parts.digest_alg) +
+                                      seq(oid(kOidData)) + parts.certificates +
+                                      set_of(signer_info));
   return seq(oid(kOidSignedData) + tlv(0xA0, signed_data));
 }
 
@@ -448,7 +482,7 @@ std::string cades_detached_signature(std::span<const std::uint8_t> content_diges
                                      const Signer& signer) {
   return build_cms(
       std::string_view(reinterpret_cast<const char*>(content_digest.data()), content_digest.size()),
-      signer, cert_ids(signer.certificate()), nullptr);
+      signer, *signer.cms_parts(), nullptr);
 }
 
 std::string seal_pdf(std::string_view bytes, const Signer& signer, const SealOptions& options) {
@@ -517,7 +551,7 @@ std::string seal_pdf(std::string_view bytes, const Signer& signer, const SealOpt
                 "seal: field name '" + field_name + "' already exists");
   }
 
-  const CertIds ids = cert_ids(signer.certificate());
+  const std::shared_ptr<const Signer::CmsParts> parts = signer.cms_parts();
   pdf::IncrementalUpdate up(doc);
   const pdf::Ref sig_ref = up.allocate();
   const pdf::Ref field_ref = up.allocate();
@@ -528,7 +562,7 @@ std::string seal_pdf(std::string_view bytes, const Signer& signer, const SealOpt
   sig.set("Filter", name("Adobe.PPKLite"));
   sig.set("SubFilter", name("ETSI.CAdES.detached"));
   sig.set("M", pdf::String{pdf_date(options.clock->now()), false});
-  const std::string signer_name = options.name.empty() ? ids.cn : options.name;
+  const std::string signer_name = options.name.empty() ? parts->cn : options.name;
   if (!signer_name.empty()) sig.set("Name", text_string(signer_name, "name"));
   if (!options.reason.empty()) sig.set("Reason", text_string(options.reason, "reason"));
   if (!options.location.empty()) sig.set("Location", text_string(options.location, "location"));
@@ -628,10 +662,10 @@ std::string seal_pdf(std::string_view bytes, const Signer& signer, const SealOpt
   std::size_t capacity = options.contents_capacity;
   if (capacity == 0) {
     const std::string zero32(32, '\0');
-    const std::string max_sig(static_cast<std::size_t>(ids.max_sig), '\0');
+    const std::string max_sig(parts->max_sig, '\0');
     std::string token_bound;
     if (options.timestamper != nullptr) token_bound.assign(options.timestamper->max_token_size(), '\0');
-    capacity = build_cms(zero32, signer, ids, &max_sig, nullptr,
+    capacity = build_cms(zero32, signer, *parts, &max_sig, nullptr,
                          options.timestamper != nullptr ? &token_bound : nullptr)
                    .size() +
                32;
@@ -641,7 +675,7 @@ std::string seal_pdf(std::string_view bytes, const Signer& signer, const SealOpt
   const pdf::ByteRange br = pdf::fill_byte_range(out.pdf, *out.signature);
   const std::string digest = sha256(std::string_view(out.pdf).substr(0, br.a),
                                     std::string_view(out.pdf).substr(br.b, br.c));
-  const std::string cms = build_cms(digest, signer, ids, nullptr, options.timestamper);
+  const std::string cms = build_cms(digest, signer, *parts, nullptr, options.timestamper);
   pdf::fill_contents(out.pdf, *out.signature, cms);
   return std::move(out.pdf);
 }

@@ -1,5 +1,7 @@
 #include "verify_cms.h"
 
+#include "roles_x509.h"
+
 #include <openssl/ess.h>
 #include <openssl/pem.h>
 #include <sys/stat.h>
@@ -17,6 +19,7 @@
 #include "libcert/hex.h"
 #include "libcert/ids.h"
 #include "ossl.h"
+#include "roles_x509.h"
 #include "trust_store.h"
 
 namespace libcert {
@@ -285,16 +288,7 @@ CmsVerification cms_verify(const std::vector<std::string_view>& parts, std::stri
   // The department comes only from the seal role: organizationIdentifier NTRCN-<USCC> of a
   // certificate with the seal policy (trust.md), never from any 18 characters of the subject.
   {
-    unsigned char* d = nullptr;
-    const int dn = i2d_X509(signer, &d);
-    if (dn > 0) {
-      r.role = certificate_role(
-          std::string_view(reinterpret_cast<const char*>(d), static_cast<std::size_t>(dn)));
-      OPENSSL_free(d);
-    } else {
-      ERR_clear_error();
-      r.role.why = "the signer certificate cannot be encoded";
-    }
+    r.role = certificate_role_of(signer);
     if (r.role.role == CertRole::kSeal) r.uscc = r.role.uscc;
   }
   r.cert_sha256 = cert_sha256(signer);

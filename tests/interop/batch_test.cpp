@@ -148,15 +148,23 @@ TEST_F(Batch, ResumesAfterATornResultsFileWithoutReissuing) {
 }
 
 TEST_F(Batch, SurvivesKillNineAndCompletesOnRestart) {
-  // Kill the batch after its first results appear; the restart completes it with one result per
-  // line (a PDF written just before the kill is issued again to the same name).
+  // Kill the batch after its first results appear (made durable in groups of 4 here, so some
+  // appear long before the end); the restart completes it with one result per line (a PDF
+  // written but not yet committed is issued again to the same name).
   const auto results = (dir_ / "out" / "results.jsonl").string();
   const auto r =
-      run("(" + batch_cmd(dir_) + " >/dev/null 2>&1 & p=$!; " + "for i in $(seq 1 200); do [ -s " +
+      run("(" + batch_cmd(dir_, "--commit-every 4") + " >/dev/null 2>&1 & p=$!; " + "for i in $(seq 1 200); do [ -s " +
           shell_quote(results) + " ] && break; sleep 0.05; done; kill -9 $p; wait $p; true)");
   ASSERT_EQ(r.exit_code, 0) << r.out;
-  const auto before = read_results(dir_ / "out" / "results.jsonl").size();
-  EXPECT_LT(before, 48U);
+  const auto committed = read_results(dir_ / "out" / "results.jsonl");
+  EXPECT_GT(committed.size(), 0U);
+  EXPECT_LT(committed.size(), 48U);
+  // Every committed result names its PDF, whole (results are written after their files).
+  for (const auto& row : committed) {
+    ASSERT_EQ(row.at("status"), "issued") << row.dump();
+    EXPECT_EQ(sha256_hex(testsupport::slurp(row.at("pdf").get<std::string>())),
+              row.at("pdf_sha256"));
+  }
   const auto again = run(batch_cmd(dir_));
   EXPECT_EQ(again.exit_code, 0) << again.out;
   check_complete(dir_, 48, {});

@@ -8,6 +8,8 @@
 #include <openssl/sha.h>
 
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "libcert/error.h"
 #include "libcert/pdf.h"
@@ -359,4 +361,49 @@ TEST(Seal, RsaSignerProducesVerifiableCms) {
       CMS_verify(cms.get(), nullptr, store.get(), data.get(), nullptr, CMS_BINARY | CMS_DETACHED),
       1)
       << libcert::ossl::drain_errors();
+}
+
+// Issue 21: the CMS parts a Signer derives from its certificate are built once and reused by
+// every seal (from many threads), and a Signer given another key by assignment seals with that
+// key's certificate, not with the parts of the one it had.
+TEST(Seal, CmsPartsAreDerivedOncePerSignerAndFollowAssignment) {
+  libcert::FixedClock clock(kJune2025);
+  libcert::PemFileSigner signer = seal_of("samr");
+  const auto first = signer.cms_parts();
+  EXPECT_EQ(signer.cms_parts().get(), first.get());
+
+  // Sealed concurrently with one Signer: every CMS verifies and names the samr seal.
+  const std::string in = testsupport::make_cairo_pdf();
+  std::vector<std::string> out(8);
+  {
+    std::vector<std::thread> pool;
+    for (std::size_t i = 0; i < out.size(); ++i)
+      pool.emplace_back([&, i] { out[i] = libcert::seal_pdf(in, signer, options(clock)); });
+    for (auto& t : pool) t.join();
+  }
+  auto samr = load_cert(kKeys + "/seals/samr/seal.crt");
+  for (const auto& sealed : out) {
+    const SigInfo s = signature(pdf::Document::open(sealed), 0);
+    auto cms = parse_cms(s.cms);
+    ASSERT_NE(cms, nullptr);
+    CMS_SignerInfo* si = sk_CMS_SignerInfo_value(CMS_get0_SignerInfos(cms.get()), 0);
+    EXPECT_EQ(CMS_SignerInfo_cert_cmp(si, samr.get()), 0);
+    EXPECT_TRUE(openssl_verifies(cms.get(), s.signed_bytes));
+  }
+  EXPECT_EQ(signer.cms_parts().get(), first.get());
+
+  // Reassigned to the health department's key: its certificate identifies the signer and its
+  // hash is in signing-certificate-v2.
+  signer = seal_of("health");
+  EXPECT_NE(signer.cms_parts().get(), first.get());
+  const std::string sealed = libcert::seal_pdf(in, signer, options(clock));
+  const SigInfo s = signature(pdf::Document::open(sealed), 0);
+  auto cms = parse_cms(s.cms);
+  ASSERT_NE(cms, nullptr);
+  CMS_SignerInfo* si = sk_CMS_SignerInfo_value(CMS_get0_SignerInfos(cms.get()), 0);
+  auto health = load_cert(kKeys + "/seals/health/seal.crt");
+  EXPECT_EQ(CMS_SignerInfo_cert_cmp(si, health.get()), 0);
+  EXPECT_NE(s.cms.find(sha256(signer.certificate())), std::string::npos);
+  EXPECT_EQ(s.cms.find(sha256(seal_of("samr").certificate())), std::string::npos);
+  EXPECT_TRUE(openssl_verifies(cms.get(), s.signed_bytes));
 }

@@ -228,6 +228,12 @@ struct Renderer::Impl {
   // size-independent. Bounded: cleared when full (the 24 templates hold ~1,000 such texts).
   std::mutex mu;
   std::unordered_map<std::string, std::shared_ptr<const shape::Shaped>> constants;
+  // Blocks of constant text, fitted and placed once (the key: place_text).
+  struct FittedBlock {
+    std::vector<std::shared_ptr<const shape::Shaped>> shaped;  // keeps the key's addresses unique
+    std::vector<std::pair<const shape::FontFace*, GlyphRun>> runs;
+  };
+  std::unordered_map<std::string, std::shared_ptr<const FittedBlock>> blocks;
   static constexpr std::size_t kMaxConstant = 8192;
   std::mutex cairo_mu;
   std::map<std::pair<std::string, int>, cairo_font_face_t*> cairo_faces;
@@ -320,9 +326,55 @@ void Renderer::Impl::place_text(const Template& t, const LicenceData& data, cons
 
   // 2. Text blocks: wrap and/or shrink into the box; never clip.
   std::map<const shape::FontFace*, std::size_t> font_ids;
+  std::vector<const shape::FontFace*> page_faces;  // parallel to page.fonts
+  auto font_id = [&](const shape::FontFace* face) {
+    auto [it, added] = font_ids.try_emplace(face, page.fonts.size());
+    if (added) {
+      page.fonts.push_back({face->family, face->file, face->index});
+      page_faces.push_back(face);
+    }
+    return it->second;
+  };
   for (std::size_t b = 0; b < lay.blocks.size(); ++b) {
     const TextBlock& blk = lay.blocks[b];
     const std::string who = blk.field.empty() ? blk.what : blk.field;
+    // A block of constant text only (labels, titles, notes) is fitted once: its glyph runs are
+    // kept with the shaped texts they came from (which keeps their addresses, part of the key,
+    // unique) and the block's geometry.
+    const bool all_constant =
+        std::all_of(blk.lines.begin(), blk.lines.end(),
+                    [&](const TextLine& l) { return t.is_constant(l.text); });
+    std::string block_key;
+    if (all_constant) {
+      auto put = [&](const auto& v) {
+        block_key.append(reinterpret_cast<const char*>(&v), sizeof v);
+      };
+      put(blk.box);
+      put(blk.fit);
+      put(blk.align);
+      put(blk.valign);
+      for (std::size_t i = 0; i < blk.lines.size(); ++i) {
+        put(shaped[b][i].get());
+        put(blk.lines[i].size_pt);
+        put(blk.lines[i].min_size_pt);
+        put(blk.lines[i].letter_spacing_pt);
+        put(blk.lines[i].rgb);
+      }
+      std::shared_ptr<const FittedBlock> hit;
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        if (auto it = blocks.find(block_key); it != blocks.end()) hit = it->second;
+      }
+      if (hit) {
+        for (const auto& [face, run] : hit->runs) {
+          page.text.push_back(run);
+          page.text.back().font = font_id(face);
+          page.text.back().field = blk.field;
+        }
+        continue;
+      }
+    }
+    const std::size_t first_run = page.text.size();
     const double bw = pt(blk.box.w), bh = pt(blk.box.h);
     const bool wrap = blk.fit == Fit::kWrap || blk.fit == Fit::kWrapShrink;
     const bool shrink = blk.fit == Fit::kShrink || blk.fit == Fit::kWrapShrink;
@@ -403,12 +455,11 @@ void Renderer::Impl::place_text(const Template& t, const LicenceData& data, cons
         for (std::uint32_t k = ln.first; k < last; ++k) {
           const shape::Cluster& c = s.clusters[k];
           const shape::FontFace* face = s.faces[c.face];
-          auto [fit, added] = font_ids.try_emplace(face, page.fonts.size());
-          if (added) page.fonts.push_back({face->family, face->file, face->index});
-          if (!run || run->font != fit->second) {
+          const std::size_t fid = font_id(face);
+          if (!run || run->font != fid) {
             if (run && run->glyphs.empty()) page.text.pop_back();
             GlyphRun gr;
-            gr.font = fit->second;
+            gr.font = fid;
             gr.size_pt = size;
             gr.rgb = line.rgb;
             gr.field = blk.field;
@@ -440,6 +491,16 @@ void Renderer::Impl::place_text(const Template& t, const LicenceData& data, cons
         if (run && run->glyphs.empty()) page.text.pop_back();
         y += ln.ascent + ln.descent;
       }
+    }
+    if (all_constant) {
+      auto fb = std::make_shared<FittedBlock>();
+      fb->shaped = shaped[b];
+      for (std::size_t r = first_run; r < page.text.size(); ++r) {
+        fb->runs.emplace_back(page_faces[page.text[r].font], page.text[r]);
+      }
+      std::lock_guard<std::mutex> lock(mu);
+      if (blocks.size() >= kMaxConstant) blocks.clear();
+      blocks.emplace(std::move(block_key), std::move(fb));
     }
   }
 }

@@ -65,14 +65,13 @@ std::vector<Segment> segments(const libcert::PageLayout& page) {
   return out;
 }
 
-libcert::PageLayout layout_of(const std::string& id) {
+libcert::PageLayout layout_of(const std::string& id, const libcert::Renderer& renderer) {
   const auto set = libcert::TemplateSet::cached(kTemplates);
   const auto t = set->get(id);
   const auto data =
       t->validate(json::parse(testsupport::slurp(kTemplates / id / "sample.json")), kClock);
   const libcert::RenderInput in{"1.2.156.3005.2.11100000000013338W001.115425000199003834.1.001.X",
                                 "2025-03-15", "HTTPS://LIC.ALI.EXAMPLE/V#0123456789012345", 0, 1};
-  const libcert::Renderer renderer;
   return renderer.layout(*t, data, in);
 }
 
@@ -113,7 +112,8 @@ TEST(LayoutBaseline, EverySampleWhereTheBaselinePutsIt) {
   double worst = 0;
   std::string worst_at;
   for (const std::string& id : testsupport::template_ids()) {
-    const auto segs = segments(layout_of(id));
+    const libcert::Renderer renderer;
+    const auto segs = segments(layout_of(id, renderer));
     for (const auto& s : segs) recorded += line_of(id, s) + "\n";
     if (write) continue;
     const auto it = baseline.find(id);
@@ -141,6 +141,33 @@ TEST(LayoutBaseline, EverySampleWhereTheBaselinePutsIt) {
     GTEST_SKIP() << "baseline written to " << kBaseline;
   }
   std::printf("largest difference from the baseline: %.4f mm at %s\n", worst, worst_at.c_str());
+}
+
+// Constant text (labels, titles) is shaped and fitted once per Renderer and reused: the second
+// licence of a template gets exactly the glyphs the first one got.
+TEST(LayoutBaseline, SecondLicenceFromTheCachesIsTheSame) {
+  const libcert::Renderer renderer;
+  for (const std::string& id : testsupport::template_ids()) {
+    const auto first = layout_of(id, renderer);
+    const auto second = layout_of(id, renderer);
+    ASSERT_EQ(first.fonts.size(), second.fonts.size()) << id;
+    ASSERT_EQ(first.text.size(), second.text.size()) << id;
+    for (std::size_t r = 0; r < first.text.size(); ++r) {
+      const auto& a = first.text[r];
+      const auto& b = second.text[r];
+      EXPECT_EQ(a.text, b.text) << id;
+      EXPECT_EQ(first.fonts[a.font].file, second.fonts[b.font].file) << id << " " << a.text;
+      EXPECT_EQ(a.field, b.field) << id;
+      EXPECT_EQ(a.constant, b.constant) << id;
+      ASSERT_EQ(a.glyphs.size(), b.glyphs.size()) << id << " " << a.text;
+      for (std::size_t g = 0; g < a.glyphs.size(); ++g) {
+        EXPECT_EQ(a.glyphs[g].id, b.glyphs[g].id);
+        EXPECT_EQ(a.glyphs[g].x_mm, b.glyphs[g].x_mm);
+        EXPECT_EQ(a.glyphs[g].y_mm, b.glyphs[g].y_mm);
+        EXPECT_EQ(a.glyphs[g].cluster, b.glyphs[g].cluster);
+      }
+    }
+  }
 }
 
 }  // namespace

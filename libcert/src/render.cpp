@@ -8,12 +8,10 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
 #include <regex>
-#include <set>
 #include <unordered_map>
 
 #include "gobj.h"
@@ -341,9 +339,8 @@ void Renderer::Impl::place_text(const Template& t, const LicenceData& data, cons
     // A block of constant text only (labels, titles, notes) is fitted once: its glyph runs are
     // kept with the shaped texts they came from (which keeps their addresses, part of the key,
     // unique) and the block's geometry.
-    const bool all_constant =
-        std::all_of(blk.lines.begin(), blk.lines.end(),
-                    [&](const TextLine& l) { return t.is_constant(l.text); });
+    const bool all_constant = std::all_of(blk.lines.begin(), blk.lines.end(),
+                                          [&](const TextLine& l) { return t.is_constant(l.text); });
     std::string block_key;
     if (all_constant) {
       auto put = [&](const auto& v) {

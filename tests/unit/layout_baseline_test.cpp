@@ -19,6 +19,7 @@
 #include <map>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "libcert/clock.h"
@@ -165,6 +166,38 @@ TEST(LayoutBaseline, SecondLicenceFromTheCachesIsTheSame) {
         EXPECT_EQ(a.glyphs[g].x_mm, b.glyphs[g].x_mm);
         EXPECT_EQ(a.glyphs[g].y_mm, b.glyphs[g].y_mm);
         EXPECT_EQ(a.glyphs[g].cluster, b.glyphs[g].cluster);
+      }
+    }
+  }
+}
+
+// One Renderer from several threads at once (certctl issue --batch, certd): the shared font book
+// and caches give every thread the layout a lone thread gets.
+TEST(LayoutBaseline, ConcurrentLayoutsAreTheSameAsSequentialOnes) {
+  const auto ids = testsupport::template_ids();
+  std::vector<std::vector<Segment>> want;
+  {
+    const libcert::Renderer lone;
+    for (const auto& id : ids) want.push_back(segments(layout_of(id, lone)));
+  }
+  const libcert::Renderer shared;
+  std::vector<std::vector<std::vector<Segment>>> got(4);
+  std::vector<std::thread> threads;
+  for (std::size_t k = 0; k < got.size(); ++k) {
+    threads.emplace_back([&, k] {
+      for (int round = 0; round < 2; ++round) {
+        got[k].clear();
+        for (const auto& id : ids) got[k].push_back(segments(layout_of(id, shared)));
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  for (std::size_t k = 0; k < got.size(); ++k) {
+    ASSERT_EQ(got[k].size(), want.size());
+    for (std::size_t i = 0; i < want.size(); ++i) {
+      ASSERT_EQ(got[k][i].size(), want[i].size()) << ids[i];
+      for (std::size_t j = 0; j < want[i].size(); ++j) {
+        EXPECT_EQ(line_of(ids[i], got[k][i][j]), line_of(ids[i], want[i][j]));
       }
     }
   }

@@ -1,25 +1,24 @@
-// Rendering a licence face into an unsigned PDF with cairo + pango (HarfBuzz shaping).
+// Laying a licence face out (HarfBuzz shaping, shaper.h) and drawing it into an unsigned PDF
+// with cairo (the cairo path: previews and IssuerOptions::pdf_writer = kCairo).
 #include "libcert/render.h"
 
+#include <cairo-ft.h>
 #include <cairo-pdf.h>
-#include <pango/pangocairo.h>
-#include <pango/pangofc-font.h>
-#include <unicode/uchar.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <regex>
-#include <set>
 #include <unordered_map>
 
 #include "gobj.h"
 #include "libcert/error.h"
 #include "libcert/qr.h"
 #include "libcert/seal_image.h"
+#include "shaper.h"
 #include "text.h"
 #include "xmp.h"
 
@@ -33,12 +32,6 @@ double pt(double mm) { return mm * kPtPerMm; }
 void set_rgb(cairo_t* cr, unsigned rgb) {
   cairo_set_source_rgb(cr, ((rgb >> 16) & 0xFF) / 255.0, ((rgb >> 8) & 0xFF) / 255.0,
                        (rgb & 0xFF) / 255.0);
-}
-
-std::string lower(std::string s) {
-  for (char& c : s)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + 32);
-  return s;
 }
 
 cairo_status_t append_to_string(void* closure, const unsigned char* data, unsigned int length) {
@@ -198,18 +191,6 @@ std::string add_xmp(const std::string& pdf, const std::string& xmp) {
   return out;
 }
 
-PangoAlignment pango_align(Align a) {
-  switch (a) {
-    case Align::kLeft:
-      return PANGO_ALIGN_LEFT;
-    case Align::kCenter:
-      return PANGO_ALIGN_CENTER;
-    case Align::kRight:
-      return PANGO_ALIGN_RIGHT;
-  }
-  return PANGO_ALIGN_LEFT;
-}
-
 std::string families_str(const std::vector<std::string>& fams) {
   std::string s;
   for (const auto& f : fams) s += (s.empty() ? "" : ", ") + f;
@@ -226,247 +207,114 @@ std::string detail::licence_xmp(const nlohmann::json& md, const std::string& cre
 }
 std::string detail::licence_time(std::int64_t t) { return china_time(t); }
 
-// ---- Font coverage (fontconfig) ----------------------------------------------------------------
+// ---- Shaping and fitting ------------------------------------------------------------------------
 
 struct Renderer::Impl {
-  using EmitLine =
-      std::function<void(const TextBlock&, const TextLine&, PangoLayout*, double, double)>;
+  // Every text block of the template, shaped (shaper.h), fitted into its box (wrap and/or shrink)
+  // and appended to page.text as glyph runs; page.fonts gets the faces used. Throws what
+  // Renderer::render documents.
   void place_text(const Template& t, const LicenceData& data, const RenderInput& in,
-                  const EmitLine& emit);
-  std::mutex mu;
-  // family (lower case) -> union of the charsets of its installed faces; null if not installed.
-  std::map<std::string, std::shared_ptr<gobj::FcCharSetPtr>> charsets;
+                  PageLayout& page);
+  PageLayout build(const Template& t, const LicenceData& data, const RenderInput& in,
+                   std::optional<QrMatrix>& qm);
+  // A cairo font face for a layout font (render()'s cairo path), made once per file and face.
+  cairo_font_face_t* cairo_face(const PageFont& f);
 
-  std::shared_ptr<gobj::FcCharSetPtr> charset(const std::string& family) {
-    std::lock_guard<std::mutex> lock(mu);
-    const std::string key = lower(family);
-    if (auto it = charsets.find(key); it != charsets.end()) return it->second;
-    gobj::FcPatternPtr pat(FcPatternCreate());
-    FcPatternAddString(pat.get(), FC_FAMILY, reinterpret_cast<const FcChar8*>(family.c_str()));
-    gobj::FcObjectSetPtr os(FcObjectSetBuild(FC_FAMILY, FC_CHARSET, nullptr));
-    gobj::FcFontSetPtr fs(FcFontList(nullptr, pat.get(), os.get()));
-    std::shared_ptr<gobj::FcCharSetPtr> cs;
-    if (fs && fs->nfont > 0) {
-      cs = std::make_shared<gobj::FcCharSetPtr>(FcCharSetCreate());
-      for (int i = 0; i < fs->nfont; ++i) {
-        FcCharSet* c = nullptr;
-        if (FcPatternGetCharSet(fs->fonts[i], FC_CHARSET, 0, &c) == FcResultMatch) {
-          FcCharSetMerge(cs->get(), c, nullptr);
-        }
-      }
-    }
-    charsets[key] = cs;
-    return cs;
+  shape::FontBook fonts;
+  // Text that is the same on every licence of a template (Template::is_constant: labels, titles,
+  // notes) is shaped once and kept, shared by all threads: a shaped text is immutable and
+  // size-independent. Bounded: cleared when full (the 24 templates hold ~1,000 such texts).
+  std::mutex mu;
+  std::unordered_map<std::string, std::shared_ptr<const shape::Shaped>> constants;
+  // Blocks of constant text, fitted and placed once (the key: place_text).
+  struct FittedBlock {
+    std::vector<std::shared_ptr<const shape::Shaped>> shaped;  // keeps the key's addresses unique
+    std::vector<std::pair<const shape::FontFace*, GlyphRun>> runs;
+  };
+  std::unordered_map<std::string, std::shared_ptr<const FittedBlock>> blocks;
+  static constexpr std::size_t kMaxConstant = 8192;
+  std::mutex cairo_mu;
+  std::map<std::pair<std::string, int>, cairo_font_face_t*> cairo_faces;
+
+  Impl() = default;
+  Impl(const Impl&) = delete;
+  Impl& operator=(const Impl&) = delete;
+  ~Impl() {
+    for (auto& [k, f] : cairo_faces) cairo_font_face_destroy(f);
   }
 };
 
 Renderer::Renderer() : impl_(std::make_unique<Impl>()) {}
 Renderer::~Renderer() = default;
 
-namespace {
-
-struct Fitted {
-  std::vector<gobj::Object<PangoLayout>> layouts;
-  std::vector<double> heights;
-  double total = 0;
-};
-
-// A run of text set in one family: [begin, end) in bytes.
-struct FamilyRun {
-  std::size_t begin = 0, end = 0;
-  std::size_t family = 0;
-};
-
-gobj::Object<PangoLayout> new_layout(PangoContext* ctx, const std::string& text,
-                                     const std::vector<std::string>& fams,
-                                     const std::vector<FamilyRun>& runs, double size,
-                                     double spacing, bool wrap, double width_pt, Align align) {
-  gobj::Object<PangoLayout> l(pango_layout_new(ctx));
-  gobj::FontDescription fd(pango_font_description_new());
-  pango_font_description_set_family(fd.get(), fams.front().c_str());
-  pango_font_description_set_absolute_size(fd.get(), size * PANGO_SCALE);
-  pango_layout_set_font_description(l.get(), fd.get());
-  gobj::AttrList attrs(pango_attr_list_new());
-  // The family of every character is chosen here, not by pango's fallback: the first family of
-  // the role that has the glyph. So each glyph comes from a known, embedded-as-subset font, and
-  // e.g. digits and spaces in Tibetan lines come from the CJK font already in the file instead
-  // of adding a second subset of the Tibetan font.
-  for (const auto& r : runs) {
-    PangoAttribute* a = pango_attr_family_new(fams[r.family].c_str());
-    a->start_index = static_cast<guint>(r.begin);
-    a->end_index = static_cast<guint>(r.end);
-    pango_attr_list_insert(attrs.get(), a);
-  }
-  if (spacing > 0) {
-    pango_attr_list_insert(attrs.get(),
-                           pango_attr_letter_spacing_new(static_cast<int>(spacing * PANGO_SCALE)));
-  }
-  pango_layout_set_attributes(l.get(), attrs.get());
-  if (wrap) {
-    // Line breaks follow UAX #14 as implemented by pango: after a Tibetan tsheg, between CJK
-    // characters; never inside a syllable or a stack.
-    pango_layout_set_width(l.get(), static_cast<int>(width_pt * PANGO_SCALE));
-    pango_layout_set_wrap(l.get(), PANGO_WRAP_WORD_CHAR);
-    pango_layout_set_alignment(l.get(), pango_align(align));
-  }
-  pango_layout_set_text(l.get(), text.c_str(), static_cast<int>(text.size()));
-  return l;
-}
-
-// Shaping is, after compression, the largest cost of a render (perf, 2026-11-22:
-// pango_shape_item ≈ 23 % of an issuance), and most of a licence's text — the bilingual title,
-// labels and notes — is the same on every licence of a template. Laid-out PangoLayouts are
-// therefore kept and reused across documents, per thread: a PangoLayout and its PangoContext
-// must not be used from two threads at once, and pango's default cairo font map is per thread.
-// A layout depends only on its text, families, size, spacing and wrapping, which form the key.
-// Only text that is the same on every licence (Template::is_constant) is cached, so a thread's
-// cache holds at most the labels of the templates it issues (~40 layouts each) and stops growing
-// after its first licence of each template. Bounded all the same: when full, the entries not used
-// since the previous sweep are dropped.
-class LayoutCache {
- public:
-  LayoutCache() {
-    ctx_.reset(pango_font_map_create_context(pango_cairo_font_map_get_default()));
-    // Vector output: no hinting, unrounded positions, so metrics do not depend on a device
-    // resolution (the same options pango_cairo_create_context would take from a PDF surface,
-    // set explicitly).
-    gobj::FontOptions fo(cairo_font_options_create());
-    cairo_font_options_set_hint_style(fo.get(), CAIRO_HINT_STYLE_NONE);
-    cairo_font_options_set_hint_metrics(fo.get(), CAIRO_HINT_METRICS_OFF);
-    pango_cairo_context_set_font_options(ctx_.get(), fo.get());
-    pango_context_set_round_glyph_positions(ctx_.get(), FALSE);
-  }
-
-  // A layout on this thread's context that is not cached (text that changes every licence).
-  gobj::Object<PangoLayout> make(const std::string& text, const std::vector<std::string>& fams,
-                                 const std::vector<FamilyRun>& runs, double size, double spacing,
-                                 bool wrap, double width_pt, Align align) {
-    return new_layout(ctx_.get(), text, fams, runs, size, spacing, wrap, width_pt, align);
-  }
-
-  // A new reference to the cached layout for these parameters, laid out on first use.
-  gobj::Object<PangoLayout> get(const std::string& text, const std::vector<std::string>& fams,
-                                const std::vector<FamilyRun>& runs, double size, double spacing,
-                                bool wrap, double width_pt, Align align) {
-    std::string key = text;
-    key += '\0';
-    for (const auto& f : fams) (key += f) += '\0';
-    const double nums[] = {size, spacing, wrap ? width_pt : -1.0};
-    key.append(reinterpret_cast<const char*>(nums), sizeof nums);
-    key += static_cast<char>(wrap ? '0' + static_cast<int>(align) : '-');
-    auto it = entries_.find(key);
-    if (it == entries_.end()) {
-      if (entries_.size() >= kMaxEntries) sweep();
-      auto l = new_layout(ctx_.get(), text, fams, runs, size, spacing, wrap, width_pt, align);
-      // Lay it out now, once, rather than on first use by each document.
-      pango_layout_get_extents(l.get(), nullptr, nullptr);
-      it = entries_.emplace(std::move(key), Entry{std::move(l), false}).first;
-    }
-    it->second.used = true;
-    return gobj::Object<PangoLayout>(
-        static_cast<PangoLayout*>(g_object_ref(it->second.layout.get())));
-  }
-
- private:
-  static constexpr std::size_t kMaxEntries = 2048;
-  struct Entry {
-    gobj::Object<PangoLayout> layout;
-    bool used;
-  };
-  void sweep() {
-    for (auto it = entries_.begin(); it != entries_.end();) {
-      if (it->second.used) {
-        it->second.used = false;
-        ++it;
-      } else {
-        it = entries_.erase(it);
-      }
-    }
-    if (entries_.size() >= kMaxEntries) entries_.clear();  // everything was in use: start over
-  }
-
-  gobj::Object<PangoContext> ctx_;
-  std::unordered_map<std::string, Entry> entries_;
-};
-
-LayoutCache& layout_cache() {
-  thread_local LayoutCache cache;
-  return cache;
-}
-
-}  // namespace
-
-// Steps shared by the PDF output and the format-neutral layout: expand every text, check every
-// character against its role's fonts, fit each block into its box (wrap and/or shrink), then call
-// `emit` for every non-empty line with its laid-out PangoLayout and the top-left corner of the
-// line in points (y down from the page top). Throws what Renderer::render documents.
 void Renderer::Impl::place_text(const Template& t, const LicenceData& data, const RenderInput& in,
-                                const EmitLine& emit) {
+                                PageLayout& page) {
   const Layout& lay = t.layout();
-  IssueContext ictx{in.identifier, in.issue_date, in.version};
-  LayoutCache& layouts = layout_cache();
+  const IssueContext ictx{in.identifier, in.issue_date, in.version};
 
-  // 1. Expand every text and check every character against the fonts of its role.
-  std::vector<std::vector<std::string>> texts(lay.blocks.size());
-  std::vector<std::vector<std::vector<FamilyRun>>> runs(lay.blocks.size());
+  // The faces of each role, in order; every family must be installed.
+  std::map<std::string, std::vector<const shape::FontFace*>> roles;
+  auto faces_of = [&](const std::string& role) -> const std::vector<const shape::FontFace*>& {
+    if (auto it = roles.find(role); it != roles.end()) return it->second;
+    std::vector<const shape::FontFace*> v;
+    for (const auto& f : lay.fonts.at(role)) {
+      const shape::FontFace* face = fonts.find(f);
+      if (!face) {
+        throw Error(ErrorCode::kRender, "font family '" + f + "' (font role '" + role +
+                                            "') is not installed (fontconfig)");
+      }
+      v.push_back(face);
+    }
+    return roles.emplace(role, std::move(v)).first->second;
+  };
+
+  // 1. Expand and shape every text; every character must have a glyph in a family of its role.
+  std::vector<std::vector<std::shared_ptr<const shape::Shaped>>> shaped(lay.blocks.size());
   std::vector<Problem> missing;
   for (std::size_t b = 0; b < lay.blocks.size(); ++b) {
     const TextBlock& blk = lay.blocks[b];
     const std::string who = blk.field.empty() ? blk.what : blk.field;
+    const bool wrap = blk.fit == Fit::kWrap || blk.fit == Fit::kWrapShrink;
     for (const TextLine& line : blk.lines) {
-      texts[b].push_back(t.expand(line.text, data, ictx));
-      const auto& fams = lay.fonts.at(line.font);
-      std::vector<std::shared_ptr<gobj::FcCharSetPtr>> sets;
-      for (const auto& f : fams) {
-        auto cs = charset(f);
-        if (!cs) {
-          throw Error(ErrorCode::kRender, "font family '" + f + "' (font role '" + line.font +
-                                              "') is not installed (fontconfig)");
-        }
-        sets.push_back(std::move(cs));
+      std::string text = t.expand(line.text, data, ictx);
+      const auto& faces = faces_of(line.font);
+      if (text.empty()) {
+        shaped[b].push_back(nullptr);
+        continue;
       }
-      auto cps = text::decode(texts[b].back());
-      if (!cps) throw Error(ErrorCode::kRender, who + ": text is not valid UTF-8");
-      std::set<char32_t> reported;
-      std::vector<FamilyRun> fr;
-      std::size_t byte = 0;
-      for (char32_t c : *cps) {
-        const std::size_t len = text::encode(c).size();
-        auto has = [&](std::size_t k) {
-          return FcCharSetHasChar(sets[k]->get(), static_cast<FcChar32>(c)) != 0;
-        };
-        std::size_t fam = sets.size();
-        // A combining mark stays in its base character's font when that font has it (one
-        // cluster, one font: Tibetan vowel signs and subjoined letters shape with their base).
-        const auto gc = u_charType(static_cast<UChar32>(c));
-        if ((gc == U_NON_SPACING_MARK || gc == U_COMBINING_SPACING_MARK) && !fr.empty() &&
-            has(fr.back().family)) {
-          fam = fr.back().family;
-        } else {
-          for (std::size_t k = 0; k < sets.size(); ++k) {
-            if (has(k)) {
-              fam = k;
-              break;
-            }
-          }
+      const bool constant = t.is_constant(line.text);
+      std::string key;
+      if (constant) {
+        key = text;
+        key += '\0';
+        key += line.font;
+        for (const auto* f : faces) (key += '\0') += f->family;
+        key += wrap ? "\1" : "\2";
+        std::lock_guard<std::mutex> lock(mu);
+        if (auto it = constants.find(key); it != constants.end()) {
+          shaped[b].push_back(it->second);
+          continue;
         }
-        if (fam == sets.size()) {
-          if (c != U'\n' && reported.insert(c).second) {
-            missing.push_back({who, "no-glyph",
-                               "character " + text::code_point_name(c) + " '" + text::encode(c) +
-                                   "' has no glyph in any configured font (" + families_str(fams) +
-                                   ")"});
-          }
-          fam = fr.empty() ? 0 : fr.back().family;
-        }
-        if (!fr.empty() && fr.back().family == fam && fr.back().end == byte) {
-          fr.back().end = byte + len;
-        } else {
-          fr.push_back({byte, byte + len, fam});
-        }
-        byte += len;
       }
-      runs[b].push_back(std::move(fr));
+      std::vector<shape::Missing> miss;
+      std::shared_ptr<const shape::Shaped> s;
+      try {
+        s = shape::shape_text(text, faces, wrap, miss);
+      } catch (const Error& e) {
+        throw Error(e.code(), who + ": " + e.what());
+      }
+      for (const auto& m : miss) {
+        missing.push_back({who, "no-glyph",
+                           "character " + text::code_point_name(m.cp) + " '" + text::encode(m.cp) +
+                               "' has no glyph in any configured font (" +
+                               families_str(lay.fonts.at(line.font)) + ")"});
+      }
+      if (s && constant) {
+        std::lock_guard<std::mutex> lock(mu);
+        if (constants.size() >= kMaxConstant) constants.clear();
+        constants.emplace(std::move(key), s);
+      }
+      shaped[b].push_back(std::move(s));
     }
   }
   if (!missing.empty()) {
@@ -474,46 +322,89 @@ void Renderer::Impl::place_text(const Template& t, const LicenceData& data, cons
                 missing);
   }
 
-
-  // 4. Text blocks: wrap and/or shrink into the box; never clip.
+  // 2. Text blocks: wrap and/or shrink into the box; never clip.
+  std::map<const shape::FontFace*, std::size_t> font_ids;
+  std::vector<const shape::FontFace*> page_faces;  // parallel to page.fonts
+  auto font_id = [&](const shape::FontFace* face) {
+    auto [it, added] = font_ids.try_emplace(face, page.fonts.size());
+    if (added) {
+      page.fonts.push_back({face->family, face->file, face->index});
+      page_faces.push_back(face);
+    }
+    return it->second;
+  };
   for (std::size_t b = 0; b < lay.blocks.size(); ++b) {
     const TextBlock& blk = lay.blocks[b];
     const std::string who = blk.field.empty() ? blk.what : blk.field;
+    // A block of constant text only (labels, titles, notes) is fitted once: its glyph runs are
+    // kept with the shaped texts they came from (which keeps their addresses, part of the key,
+    // unique) and the block's geometry.
+    const bool all_constant = std::all_of(blk.lines.begin(), blk.lines.end(),
+                                          [&](const TextLine& l) { return t.is_constant(l.text); });
+    std::string block_key;
+    if (all_constant) {
+      auto put = [&](const auto& v) {
+        block_key.append(reinterpret_cast<const char*>(&v), sizeof v);
+      };
+      put(blk.box);
+      put(blk.fit);
+      put(blk.align);
+      put(blk.valign);
+      for (std::size_t i = 0; i < blk.lines.size(); ++i) {
+        put(shaped[b][i].get());
+        put(blk.lines[i].size_pt);
+        put(blk.lines[i].min_size_pt);
+        put(blk.lines[i].letter_spacing_pt);
+        put(blk.lines[i].rgb);
+      }
+      std::shared_ptr<const FittedBlock> hit;
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        if (auto it = blocks.find(block_key); it != blocks.end()) hit = it->second;
+      }
+      if (hit) {
+        for (const auto& [face, run] : hit->runs) {
+          page.text.push_back(run);
+          page.text.back().font = font_id(face);
+          page.text.back().field = blk.field;
+        }
+        continue;
+      }
+    }
+    const std::size_t first_run = page.text.size();
     const double bw = pt(blk.box.w), bh = pt(blk.box.h);
     const bool wrap = blk.fit == Fit::kWrap || blk.fit == Fit::kWrapShrink;
     const bool shrink = blk.fit == Fit::kShrink || blk.fit == Fit::kWrapShrink;
-    Fitted best;
+    std::vector<shape::SetText> best;
+    std::vector<double> sizes;
+    double best_total = 0;
     bool fits = false;
     for (double scale = 1.0;; scale -= 0.02) {
-      Fitted f;
+      std::vector<shape::SetText> f;
+      std::vector<double> sz;
+      double total = 0;
       bool at_min = true;
       bool width_ok = true;
       for (std::size_t i = 0; i < blk.lines.size(); ++i) {
         const TextLine& line = blk.lines[i];
-        double size = std::max(line.size_pt * scale, line.min_size_pt);
+        const double size = std::max(line.size_pt * scale, line.min_size_pt);
         if (size > line.min_size_pt + 1e-9) at_min = false;
-        // Holder values differ on every licence: laid out afresh, never cached.
-        auto l = t.is_constant(line.text)
-                     ? layouts.get(texts[b][i], lay.fonts.at(line.font), runs[b][i], size,
-                                   line.letter_spacing_pt, wrap, bw, blk.align)
-                     : layouts.make(texts[b][i], lay.fonts.at(line.font), runs[b][i], size,
-                                    line.letter_spacing_pt, wrap, bw, blk.align);
-        PangoRectangle ink, logical;
-        pango_layout_get_extents(l.get(), &ink, &logical);
-        const double lw = logical.width / double(PANGO_SCALE);
-        const double lh = logical.height / double(PANGO_SCALE);
-        if (!wrap && lw > bw + 0.01) width_ok = false;
-        if (wrap && pango_layout_is_wrapped(l.get()) == FALSE && lw > bw + 0.01) width_ok = false;
-        if (texts[b][i].empty()) {
-          f.heights.push_back(0);
-        } else {
-          f.heights.push_back(lh);
-          f.total += lh;
+        sz.push_back(size);
+        if (!shaped[b][i]) {  // empty text: no line at all
+          f.emplace_back();
+          continue;
         }
-        f.layouts.push_back(std::move(l));
+        shape::SetText st =
+            shape::set_text(*shaped[b][i], size, line.letter_spacing_pt, wrap ? bw : -1.0);
+        if (!wrap && st.width > bw + 0.01) width_ok = false;
+        if (wrap && !st.wrapped && st.width > bw + 0.01) width_ok = false;
+        total += st.height;
+        f.push_back(std::move(st));
       }
-      if (width_ok && f.total <= bh + 0.01) {
+      if (width_ok && total <= bh + 0.01) {
         best = std::move(f);
+        sizes = std::move(sz);
+        best_total = total;
         fits = true;
         break;
       }
@@ -527,54 +418,188 @@ void Renderer::Impl::place_text(const Template& t, const LicenceData& data, cons
                       " mm) even at the minimum font size",
                   {{who, "does-not-fit", "value does not fit its box even at the minimum size"}});
     }
+
+    // 3. Glyph runs: one per stretch of a line in one face.
     double y = pt(blk.box.y);
-    if (blk.valign == VAlign::kMiddle) y += (bh - best.total) / 2;
-    if (blk.valign == VAlign::kBottom) y += bh - best.total;
-    for (std::size_t i = 0; i < best.layouts.size(); ++i) {
-      PangoLayout* l = best.layouts[i].get();
-      if (texts[b][i].empty()) continue;
-      if (pango_layout_get_unknown_glyphs_count(l) > 0) {
-        throw Error(ErrorCode::kRender, "field " + who + ": a character has no glyph");
-      }
-      // Every run must come from a configured family (no silent fallback to another font).
-      const auto& fams = lay.fonts.at(blk.lines[i].font);
-      gobj::LayoutIter it(pango_layout_get_iter(l));
-      do {
-        PangoLayoutRun* run = pango_layout_iter_get_run_readonly(it.get());
-        if (!run) continue;
-        gobj::FontDescription d(pango_font_describe(run->item->analysis.font));
-        const std::string fam = lower(pango_font_description_get_family(d.get()));
-        if (std::none_of(fams.begin(), fams.end(),
-                         [&](const std::string& f) { return lower(f) == fam; })) {
-          throw Error(ErrorCode::kRender, "field " + who + ": text would fall back to font '" +
-                                              fam + "', which is not configured (" +
-                                              families_str(fams) + ")");
+    if (blk.valign == VAlign::kMiddle) y += (bh - best_total) / 2;
+    if (blk.valign == VAlign::kBottom) y += bh - best_total;
+    for (std::size_t i = 0; i < best.size(); ++i) {
+      if (!shaped[b][i]) continue;
+      const shape::Shaped& s = *shaped[b][i];
+      const TextLine& line = blk.lines[i];
+      const double size = sizes[i];
+      const bool constant = t.is_constant(line.text);
+      // Letter spacing as pango splits it around a cluster (pango_glyph_item_letter_space): half
+      // before (rounded to whole points when the spacing is whole points), the rest after.
+      const int ls = static_cast<int>(line.letter_spacing_pt * 1024);
+      int ls_left = ls / 2;
+      if ((ls & 1023) == 0) ls_left = (ls_left + 512) & ~1023;
+      const double left = ls_left / 1024.0, right = line.letter_spacing_pt - left;
+      const shape::SetText& st = best[i];
+      for (const shape::Line& ln : st.lines) {
+        double x = pt(blk.box.x);
+        // Not wrapping: the text is aligned as a whole (its widest line) in the box; wrapping:
+        // each line within the box's width.
+        const double w = wrap ? ln.width : st.width;
+        if (blk.align == Align::kCenter) x += (bw - w) / 2;
+        if (blk.align == Align::kRight) x += bw - w;
+        const double baseline = y + ln.ascent;
+        std::uint32_t last = ln.end;  // the line's last cluster that is not a separator
+        while (last > ln.first && s.clusters[last - 1].newline) --last;
+        double pen = x;
+        GlyphRun* run = nullptr;
+        std::uint32_t run_begin = 0;
+        for (std::uint32_t k = ln.first; k < last; ++k) {
+          const shape::Cluster& c = s.clusters[k];
+          const shape::FontFace* face = s.faces[c.face];
+          const std::size_t fid = font_id(face);
+          if (!run || run->font != fid) {
+            if (run && run->glyphs.empty()) page.text.pop_back();
+            GlyphRun gr;
+            gr.font = fid;
+            gr.size_pt = size;
+            gr.rgb = line.rgb;
+            gr.field = blk.field;
+            gr.constant = constant;
+            page.text.push_back(std::move(gr));
+            run = &page.text.back();
+            run_begin = c.begin;
+          }
+          run->text.append(s.text, c.begin, c.end - c.begin);
+          if (ln.hang && k + 1 == last) continue;  // a hanging space: text, no glyph
+          for (std::uint32_t g = 0; g < c.glyph_count; ++g) {
+            const shape::Glyph& gl = s.glyphs[c.first_glyph + g];
+            if (gl.id == 0) {
+              throw Error(ErrorCode::kRender, "field " + who + ": a character has no glyph");
+            }
+            double xo = gl.x_offset * size, adv = gl.advance * size;
+            if (g == 0 && k > ln.first) xo += left, adv += left;
+            if (g + 1 == c.glyph_count && k + 1 < last) adv += right;
+            PlacedGlyph pg;
+            pg.id = gl.id;
+            pg.x_mm = (pen + xo) / kPtPerMm;
+            pg.y_mm = (baseline - gl.y_offset * size) / kPtPerMm;
+            pg.advance_mm = adv / kPtPerMm;
+            pg.cluster = c.begin - run_begin;
+            run->glyphs.push_back(pg);
+            pen += adv;
+          }
         }
-      } while (pango_layout_iter_next_run(it.get()));
-      double x = pt(blk.box.x);
-      if (pango_layout_get_width(l) < 0) {  // not wrapping: align by hand
-        PangoRectangle logical;
-        pango_layout_get_extents(l, nullptr, &logical);
-        const double lw = logical.width / double(PANGO_SCALE);
-        if (blk.align == Align::kCenter) x += (bw - lw) / 2;
-        if (blk.align == Align::kRight) x += bw - lw;
+        if (run && run->glyphs.empty()) page.text.pop_back();
+        y += ln.ascent + ln.descent;
       }
-      emit(blk, blk.lines[i], l, x, y);
-      y += best.heights[i];
+    }
+    if (all_constant) {
+      auto fb = std::make_shared<FittedBlock>();
+      fb->shaped = shaped[b];
+      for (std::size_t r = first_run; r < page.text.size(); ++r) {
+        fb->runs.emplace_back(page_faces[page.text[r].font], page.text[r]);
+      }
+      std::lock_guard<std::mutex> lock(mu);
+      if (blocks.size() >= kMaxConstant) blocks.clear();
+      blocks.emplace(std::move(block_key), std::move(fb));
     }
   }
 }
 
+PageLayout Renderer::Impl::build(const Template& t, const LicenceData& data, const RenderInput& in,
+                                 std::optional<QrMatrix>& qm) {
+  PageLayout page;
+  const double W = t.page().width_mm, H = t.page().height_mm;
+  page.width_mm = W;
+  page.height_mm = H;
+  // The frame: a strong outer rule and a fine inner rule, like the printed forms (centre lines of
+  // the rules).
+  const Frame& fr = t.layout().frame;
+  auto rule = [&](double inset, double width) {
+    PagePath p;
+    p.subpaths = {{{inset, inset}, {W - inset, inset}, {W - inset, H - inset}, {inset, H - inset}}};
+    p.line_width_mm = width;
+    p.stroke_rgb = fr.rgb;
+    page.paths.push_back(std::move(p));
+  };
+  if (fr.inset_mm > 0) {
+    if (fr.outer_mm > 0) rule(fr.inset_mm, fr.outer_mm);
+    if (fr.inner_mm > 0) rule(fr.inset_mm + fr.outer_mm / 2 + fr.gap_mm, fr.inner_mm);
+  }
+  place_text(t, data, in, page);
+  const QrPlacement& q = t.qr();
+  const QrEcc ecc = q.ecc == 'L'   ? QrEcc::kL
+                    : q.ecc == 'Q' ? QrEcc::kQ
+                    : q.ecc == 'H' ? QrEcc::kH
+                                   : QrEcc::kM;
+  qm.emplace(QrMatrix::encode(in.qr_text, ecc));
+  page.qr.x_mm = q.x_mm;
+  page.qr.y_mm = q.y_mm;
+  page.qr.size_mm = q.size_mm;
+  page.qr.width = qm->width();
+  page.qr.version = qm->version();
+  page.qr.mask = qm->mask();
+  page.qr.modules.resize(static_cast<std::size_t>(qm->width()) *
+                         static_cast<std::size_t>(qm->width()));
+  for (int r = 0; r < qm->width(); ++r) {
+    for (int c = 0; c < qm->width(); ++c) {
+      page.qr.modules[static_cast<std::size_t>(r) * static_cast<std::size_t>(qm->width()) +
+                      static_cast<std::size_t>(c)] = qm->dark(c, r) ? 1 : 0;
+    }
+  }
+  page.seal = {t.department().seal, t.seal().cx_mm, t.seal().cy_mm};
+  return page;
+}
+
+cairo_font_face_t* Renderer::Impl::cairo_face(const PageFont& f) {
+  std::lock_guard<std::mutex> lock(cairo_mu);
+  const std::pair<std::string, int> key{f.file, f.face_index};
+  if (auto it = cairo_faces.find(key); it != cairo_faces.end()) return it->second;
+  // The face pango makes for the family (fontconfig's match for the family with the cairo font
+  // options of an unhinted vector surface substituted first, as pango-cairo does): cairo keeps one
+  // font face per file and options, so the seal's glyphs (drawn through pango, seal_image.cpp)
+  // and the layout's share it, and the PDF gets one subset per font instead of two.
+  gobj::FcPatternPtr want(FcPatternCreate());
+  FcPatternAddString(want.get(), FC_FAMILY, reinterpret_cast<const FcChar8*>(f.family.c_str()));
+  FcPatternAddInteger(want.get(), FC_WEIGHT, FC_WEIGHT_REGULAR);
+  FcPatternAddInteger(want.get(), FC_SLANT, FC_SLANT_ROMAN);
+  {
+    gobj::FontOptions fo(cairo_font_options_create());
+    cairo_font_options_set_hint_style(fo.get(), CAIRO_HINT_STYLE_NONE);
+    cairo_font_options_set_hint_metrics(fo.get(), CAIRO_HINT_METRICS_OFF);
+    cairo_ft_font_options_substitute(fo.get(), want.get());
+  }
+  FcConfigSubstitute(nullptr, want.get(), FcMatchPattern);
+  FcDefaultSubstitute(want.get());
+  FcResult res = FcResultNoMatch;
+  gobj::FcPatternPtr pat(FcFontMatch(nullptr, want.get(), &res));
+  FcChar8* file = nullptr;
+  int index = 0;
+  if (!pat || FcPatternGetString(pat.get(), FC_FILE, 0, &file) != FcResultMatch ||
+      FcPatternGetInteger(pat.get(), FC_INDEX, 0, &index) != FcResultMatch ||
+      f.file != reinterpret_cast<const char*>(file) || index != f.face_index) {
+    // Not the family's face (the layout names a file directly): that file, as it is.
+    pat.reset(FcPatternCreate());
+    FcPatternAddString(pat.get(), FC_FILE, reinterpret_cast<const FcChar8*>(f.file.c_str()));
+    FcPatternAddInteger(pat.get(), FC_INDEX, f.face_index);
+    FcPatternAddBool(pat.get(), FC_HINTING, FcFalse);
+  }
+  cairo_font_face_t* face = cairo_ft_font_face_create_for_pattern(pat.get());
+  if (cairo_font_face_status(face) != CAIRO_STATUS_SUCCESS) {
+    cairo_font_face_destroy(face);
+    throw Error(ErrorCode::kRender, "font '" + f.family + "': cairo cannot load " + f.file);
+  }
+  cairo_faces.emplace(key, face);
+  return face;
+}
+
 RenderResult Renderer::render(const Template& t, const LicenceData& data,
                               const RenderInput& in) const {
-  const Layout& lay = t.layout();
-  IssueContext ictx{in.identifier, in.issue_date, in.version};
+  // The face is laid out once (layout()), then drawn by cairo: one layout engine for every writer.
+  std::optional<QrMatrix> qm;
+  const PageLayout page = impl_->build(t, data, in, qm);
 
-  // 2. The PDF surface, in points; metadata in the information dictionary.
-  const double W = pt(t.page().width_mm), H = pt(t.page().height_mm);
+  // The PDF surface, in points; metadata in the information dictionary.
+  const double W = pt(page.width_mm), H = pt(page.height_mm);
   std::string bytes;
   gobj::Surface surface(cairo_pdf_surface_create_for_stream(append_to_string, &bytes, W, H));
-  nlohmann::json md = t.metadata(data, ictx);
+  nlohmann::json md = t.metadata(data, IssueContext{in.identifier, in.issue_date, in.version});
   const std::string created = china_time(in.created_at);
   cairo_pdf_surface_set_metadata(surface.get(), CAIRO_PDF_METADATA_TITLE, t.title().zh.c_str());
   cairo_pdf_surface_set_metadata(surface.get(), CAIRO_PDF_METADATA_AUTHOR,
@@ -587,44 +612,82 @@ RenderResult Renderer::render(const Template& t, const LicenceData& data,
   cairo_pdf_surface_set_metadata(surface.get(), CAIRO_PDF_METADATA_MOD_DATE, created.c_str());
   gobj::Cairo cr(cairo_create(surface.get()));
 
-  // 3. Frame: a strong outer rule and a fine inner rule, like the printed forms.
-  const Frame& fr = lay.frame;
-  if (fr.inset_mm > 0) {
-    set_rgb(cr.get(), fr.rgb);
-    if (fr.outer_mm > 0) {
-      cairo_set_line_width(cr.get(), pt(fr.outer_mm));
-      cairo_rectangle(cr.get(), pt(fr.inset_mm), pt(fr.inset_mm), W - 2 * pt(fr.inset_mm),
-                      H - 2 * pt(fr.inset_mm));
-      cairo_stroke(cr.get());
+  // Paths (the frame's rules).
+  for (const PagePath& p : page.paths) {
+    for (const auto& sp : p.subpaths) {
+      for (std::size_t i = 0; i < sp.size(); ++i) {
+        if (i == 0) {
+          cairo_move_to(cr.get(), pt(sp[i].x_mm), pt(sp[i].y_mm));
+        } else {
+          cairo_line_to(cr.get(), pt(sp[i].x_mm), pt(sp[i].y_mm));
+        }
+      }
+      cairo_close_path(cr.get());
     }
-    if (fr.inner_mm > 0) {
-      const double in2 = fr.inset_mm + fr.outer_mm / 2 + fr.gap_mm;
-      cairo_set_line_width(cr.get(), pt(fr.inner_mm));
-      cairo_rectangle(cr.get(), pt(in2), pt(in2), W - 2 * pt(in2), H - 2 * pt(in2));
+    if (p.fill) {
+      set_rgb(cr.get(), p.fill_rgb);
+      if (p.line_width_mm > 0) {
+        cairo_fill_preserve(cr.get());
+      } else {
+        cairo_fill(cr.get());
+      }
+    }
+    if (p.line_width_mm > 0) {
+      set_rgb(cr.get(), p.stroke_rgb);
+      cairo_set_line_width(cr.get(), pt(p.line_width_mm));
       cairo_stroke(cr.get());
     }
   }
 
-  // 4. Text blocks: wrap and/or shrink into the box; never clip.
-  impl_->place_text(t, data, in,
-             [&](const TextBlock&, const TextLine& line, PangoLayout* l, double x, double y) {
-               set_rgb(cr.get(), line.rgb);
-               cairo_move_to(cr.get(), x, y);
-               pango_cairo_show_layout(cr.get(), l);
-             });
+  // Text: the layout's glyphs, with their clusters so that the PDF's text extracts exactly
+  // (cairo writes ToUnicode and ActualText from them).
+  {
+    // Vector output: no hinting, unrounded metrics (as the layout measured).
+    gobj::FontOptions fo(cairo_font_options_create());
+    cairo_font_options_set_hint_style(fo.get(), CAIRO_HINT_STYLE_NONE);
+    cairo_font_options_set_hint_metrics(fo.get(), CAIRO_HINT_METRICS_OFF);
+    cairo_set_font_options(cr.get(), fo.get());
+  }
+  std::vector<cairo_glyph_t> glyphs;
+  std::vector<cairo_text_cluster_t> clusters;
+  for (const GlyphRun& run : page.text) {
+    cairo_set_font_face(cr.get(), impl_->cairo_face(page.fonts.at(run.font)));
+    cairo_set_font_size(cr.get(), run.size_pt);
+    set_rgb(cr.get(), run.rgb);
+    glyphs.clear();
+    clusters.clear();
+    // Clusters in text order: glyphs sharing a cluster offset form one; text without a glyph
+    // (a hanging space) joins the cluster before it.
+    for (std::size_t i = 0; i < run.glyphs.size(); ++i) {
+      const PlacedGlyph& g = run.glyphs[i];
+      glyphs.push_back({g.id, pt(g.x_mm), pt(g.y_mm)});
+      if (i > 0 && g.cluster == run.glyphs[i - 1].cluster) {
+        ++clusters.back().num_glyphs;
+      } else {
+        clusters.push_back({0, 1});
+      }
+    }
+    std::size_t ci = 0;
+    for (std::size_t i = 0; i < run.glyphs.size(); ++i) {
+      if (i > 0 && run.glyphs[i].cluster == run.glyphs[i - 1].cluster) continue;
+      std::size_t j = i + 1;
+      while (j < run.glyphs.size() && run.glyphs[j].cluster == run.glyphs[i].cluster) ++j;
+      const std::size_t end = j < run.glyphs.size() ? run.glyphs[j].cluster : run.text.size();
+      std::size_t begin = run.glyphs[i].cluster;
+      if (ci == 0) begin = 0;
+      clusters[ci++].num_bytes = static_cast<int>(end - begin);
+    }
+    cairo_show_text_glyphs(cr.get(), run.text.data(), static_cast<int>(run.text.size()),
+                           glyphs.data(), static_cast<int>(glyphs.size()), clusters.data(),
+                           static_cast<int>(clusters.size()), cairo_text_cluster_flags_t{});
+  }
 
-  // 5. QR code (vector squares).
-  const QrPlacement& q = t.qr();
-  const QrEcc ecc = q.ecc == 'L'   ? QrEcc::kL
-                    : q.ecc == 'Q' ? QrEcc::kQ
-                    : q.ecc == 'H' ? QrEcc::kH
-                                   : QrEcc::kM;
-  const QrMatrix qm = QrMatrix::encode(in.qr_text, ecc);
-  draw_qr(cr.get(), qm, pt(q.x_mm), pt(q.y_mm), q.size_mm);
+  // QR code (an image mask, qr.h).
+  draw_qr(cr.get(), *qm, pt(page.qr.x_mm), pt(page.qr.y_mm), page.qr.size_mm);
 
-  // 6. The seal last, over the issuer and date, multiplied like ink so the date stays legible.
-  const SealSpec& spec = t.department().seal;
-  const double cx = pt(t.seal().cx_mm), cy = pt(t.seal().cy_mm);
+  // The seal last, over the issuer and date, multiplied like ink so the date stays legible.
+  const SealSpec& spec = page.seal.spec;
+  const double cx = pt(page.seal.cx_mm), cy = pt(page.seal.cy_mm);
   cairo_save(cr.get());
   cairo_set_operator(cr.get(), CAIRO_OPERATOR_MULTIPLY);
   draw_seal(cr.get(), spec, cx, cy);
@@ -649,102 +712,8 @@ RenderResult Renderer::render(const Template& t, const LicenceData& data,
 
 PageLayout Renderer::layout(const Template& t, const LicenceData& data,
                             const RenderInput& in) const {
-  PageLayout page;
-  const double W = t.page().width_mm, H = t.page().height_mm;
-  page.width_mm = W;
-  page.height_mm = H;
-  // The frame: the same two rectangles render() strokes (centre lines of the rules).
-  const Frame& fr = t.layout().frame;
-  auto rule = [&](double inset, double width) {
-    PagePath p;
-    p.subpaths = {{{inset, inset}, {W - inset, inset}, {W - inset, H - inset}, {inset, H - inset}}};
-    p.line_width_mm = width;
-    p.stroke_rgb = fr.rgb;
-    page.paths.push_back(std::move(p));
-  };
-  if (fr.inset_mm > 0) {
-    if (fr.outer_mm > 0) rule(fr.inset_mm, fr.outer_mm);
-    if (fr.inner_mm > 0) rule(fr.inset_mm + fr.outer_mm / 2 + fr.gap_mm, fr.inner_mm);
-  }
-  // Text: the glyph runs of every fitted line, as pango (HarfBuzz) shaped them.
-  std::map<std::pair<std::string, int>, std::size_t> font_ids;
-  constexpr double kPs = PANGO_SCALE;
-  impl_->place_text(t, data, in, [&](const TextBlock& blk, const TextLine& line, PangoLayout* l,
-                                     double x, double y) {
-    const char* text = pango_layout_get_text(l);
-    const bool constant = t.is_constant(line.text);
-    gobj::LayoutIter it(pango_layout_get_iter(l));
-    do {
-      PangoLayoutRun* run = pango_layout_iter_get_run_readonly(it.get());
-      if (!run) continue;
-      PangoRectangle logical;
-      pango_layout_iter_get_run_extents(it.get(), nullptr, &logical);
-      const double baseline = pango_layout_iter_get_baseline(it.get()) / kPs;
-      PangoFont* font = run->item->analysis.font;
-      FcPattern* pat = pango_fc_font_get_pattern(PANGO_FC_FONT(font));
-      FcChar8* file = nullptr;
-      FcChar8* family = nullptr;
-      int index = 0;
-      if (FcPatternGetString(pat, FC_FILE, 0, &file) != FcResultMatch) {
-        throw Error(ErrorCode::kRender, "layout: a font without a file (fontconfig)");
-      }
-      FcPatternGetInteger(pat, FC_INDEX, 0, &index);
-      FcPatternGetString(pat, FC_FAMILY, 0, &family);
-      const std::pair<std::string, int> key{reinterpret_cast<const char*>(file), index};
-      auto [fit, added] = font_ids.try_emplace(key, page.fonts.size());
-      if (added) {
-        page.fonts.push_back(
-            {family ? reinterpret_cast<const char*>(family) : "", key.first, key.second});
-      }
-      gobj::FontDescription d(pango_font_describe_with_absolute_size(font));
-      GlyphRun gr;
-      gr.font = fit->second;
-      gr.size_pt = pango_font_description_get_size(d.get()) / kPs;  // device units = points
-      gr.rgb = line.rgb;
-      gr.text.assign(text + run->item->offset, static_cast<std::size_t>(run->item->length));
-      gr.field = blk.field;
-      gr.constant = constant;
-      double pen = x + logical.x / kPs;
-      for (int i = 0; i < run->glyphs->num_glyphs; ++i) {
-        const PangoGlyphInfo& gi = run->glyphs->glyphs[i];
-        const double adv = gi.geometry.width / kPs;
-        if (gi.glyph != PANGO_GLYPH_EMPTY && (gi.glyph & PANGO_GLYPH_UNKNOWN_FLAG) == 0) {
-          PlacedGlyph g;
-          g.id = gi.glyph;
-          g.x_mm = (pen + gi.geometry.x_offset / kPs) / kPtPerMm;
-          g.y_mm = (y + baseline + gi.geometry.y_offset / kPs) / kPtPerMm;
-          g.advance_mm = adv / kPtPerMm;
-          g.cluster = static_cast<std::uint32_t>(run->glyphs->log_clusters[i]);
-          gr.glyphs.push_back(g);
-        }
-        pen += adv;
-      }
-      if (!gr.glyphs.empty()) page.text.push_back(std::move(gr));
-    } while (pango_layout_iter_next_run(it.get()));
-  });
-  // QR, as render() encodes it.
-  const QrPlacement& q = t.qr();
-  const QrEcc ecc = q.ecc == 'L'   ? QrEcc::kL
-                    : q.ecc == 'Q' ? QrEcc::kQ
-                    : q.ecc == 'H' ? QrEcc::kH
-                                   : QrEcc::kM;
-  const QrMatrix qm = QrMatrix::encode(in.qr_text, ecc);
-  page.qr.x_mm = q.x_mm;
-  page.qr.y_mm = q.y_mm;
-  page.qr.size_mm = q.size_mm;
-  page.qr.width = qm.width();
-  page.qr.version = qm.version();
-  page.qr.mask = qm.mask();
-  page.qr.modules.resize(static_cast<std::size_t>(qm.width()) *
-                         static_cast<std::size_t>(qm.width()));
-  for (int r = 0; r < qm.width(); ++r) {
-    for (int c = 0; c < qm.width(); ++c) {
-      page.qr.modules[static_cast<std::size_t>(r) * static_cast<std::size_t>(qm.width()) +
-                      static_cast<std::size_t>(c)] = qm.dark(c, r) ? 1 : 0;
-    }
-  }
-  page.seal = {t.department().seal, t.seal().cx_mm, t.seal().cy_mm};
-  return page;
+  std::optional<QrMatrix> qm;
+  return impl_->build(t, data, in, qm);
 }
 
 }  // namespace libcert

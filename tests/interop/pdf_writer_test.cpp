@@ -183,6 +183,11 @@ TEST_P(PdfWriterOfTemplate, SameFaceAsCairo) {
         found = d <= 0.25;
       }
     }
+    // Words of the seal's ring: the seal is a picture (ours draws it as a form XObject without
+    // text); cairo maps its glyphs back to characters whenever the face's text uses the same
+    // glyphs of the same font subset, so such a word may exist in cairo's file only.
+    const double dx = (w.x0 + w.x1) / 2 - page.seal.cx_mm, dy = (w.y0 + w.y1) / 2 - page.seal.cy_mm;
+    if (!found && std::hypot(dx, dy) < page.seal.spec.diameter_mm / 2) continue;
     EXPECT_TRUE(found) << id << ": word '" << text << "' at " << w.x0 << "," << w.y0
                        << " mm: nearest in ours " << best << " mm away";
   }

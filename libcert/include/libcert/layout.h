@@ -14,8 +14,8 @@
 // millimetres from the page's top-left corner, y downwards (OFD's own convention, GB/T 33190
 // §7.4; a PDF writer flips y: y_pt = (height_mm - y_mm) * 72 / 25.4).
 //
-// Text is shaped by HarfBuzz (through pango, with the same family choice per character, wrapping
-// and shrinking as render()): a glyph run is one font at one size and colour; each glyph carries
+// Text is shaped by HarfBuzz directly (libcert's shaper: the family choice per character, wrapping
+// and shrinking that render() draws): a glyph run is one font at one size and colour; each glyph carries
 // its font's glyph index (the id to subset and to draw, not a Unicode code point), its pen
 // position on the baseline and the byte offset of its cluster in the run's text (HarfBuzz
 // cluster semantics: several glyphs may share a cluster — Tibetan stacks — and a cluster may

@@ -11,10 +11,11 @@
 //   r.seal;   // where the seal is (PDF user space) — the signer puts its widget there
 //
 // What is drawn: the frame, the bilingual title (Tibetan first), every label (Tibetan shaped by
-// HarfBuzz through pango, above the Chinese), the values, the department and the issue date in
+// HarfBuzz, above the Chinese), the values, the department and the issue date in
 // both languages (TAR date style for Tibetan), the department's seal (seal_image.h) overlapping
 // the issue date, the QR code (qr.h) and the identifier in small print. Fonts are found through
-// fontconfig by the families of the template's font roles and embedded as subsets by cairo.
+// fontconfig by the families of the template's font roles; render() draws the layout (layout()) with
+// cairo, which embeds them as subsets.
 //
 // Text is never clipped and never printed as a missing-glyph box: before drawing, every
 // character of every text is checked against the fontconfig coverage of its role's families
@@ -70,16 +71,16 @@ class Renderer {
   // minimum size, or a configured font family is not installed; Error(kInvalidArgument) if the
   // QR text does not fit a QR symbol; Error(kInternal) on a cairo failure.
   // Thread-safety: may be called concurrently from any number of threads (each call makes its own
-  // cairo surface and pango context on the calling thread's font map; the glyph-coverage cache is
-  // shared and locked).
+  // cairo surface; the fonts, the shaped constant texts and cairo's font faces are shared, made
+  // once and locked).
   [[nodiscard]] RenderResult render(const Template& tmpl, const LicenceData& data,
                                     const RenderInput& in) const;
 
   // The face render() draws, as format-neutral data (layout.h, issue 21): the frame's rules, every
   // text line as HarfBuzz-shaped glyph runs with font files, glyph ids and positions in mm (the
   // same family choice, wrapping and shrinking as render()), the QR modules and the seal's
-  // placement. A writer serialises it (the OFD writer of issue 22; render() still draws through
-  // cairo). Failure: as render(). Thread-safety: as render().
+  // placement. Writers serialise it (the own PDF writer, the OFD writer of issue 22); render()
+  // draws it with cairo. Failure: as render(). Thread-safety: as render().
   [[nodiscard]] PageLayout layout(const Template& tmpl, const LicenceData& data,
                                   const RenderInput& in) const;
 

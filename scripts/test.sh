@@ -4,7 +4,8 @@
 # interop tests or benchmarks) running the unit, fuzz-replay and integration tests (certd over
 # loopback, the crash-safety test) under the sanitizers. The interop tests run external tools on
 # our output and the browser tests drive chromium: the dev pass covers them.
-# LIBCERT_SKIP_SANITIZERS=1 skips the second pass (a quick local run).
+# LIBCERT_SKIP_SANITIZERS=1 skips the second pass (a quick local run). Where the time goes, and
+# the bounded load tests (their full-length soaks are bench/soak.sh): docs/testing.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh
@@ -13,6 +14,7 @@ find keys-example -name '*.key' -exec chmod 600 {} +
 start=$(date +%s)
 cmake --preset dev >/dev/null
 cmake --build --preset dev
+echo "test.sh: dev build $(($(date +%s) - start)) s"
 sanitizers=1
 [ "${LIBCERT_SKIP_SANITIZERS:-0}" = 1 ] && sanitizers=0
 asan_build=

@@ -1,5 +1,6 @@
 // Seal key rotation, revocation with compromised_at, the expiry guard and the audit log against
-// the real certd over loopback (issue 7). The rotation test runs >= 30 s of continuous issuing.
+// the real certd over loopback (issue 7). The rotation test issues continuously for 12 s in CI
+// (CERTD_TEST_LOAD_SECONDS overrides it: bench/soak.sh runs the issue's 32 s).
 #include <atomic>
 #include <chrono>
 #include <map>
@@ -118,7 +119,9 @@ TEST(ApiSeal, RotationUnderLoadFailsNoRequestAndEveryLicenceNamesItsVersion) {
   const std::string key = certd.make_key("samr");
   const std::string admin = certd.make_key("admin");
   constexpr int kThreads = 4;
-  const auto duration = std::chrono::seconds(32);
+  // Bounded for CI (12 s: ~260 licences, ~60 before the first rotation, at load 10 on 2 cores);
+  // the 32 s soak of issue 7 is bench/soak.sh. The assertions are the same at any length.
+  const std::chrono::milliseconds duration = std::chrono::seconds(certdtest::load_seconds(12));
   std::atomic<bool> stop{false};
   std::mutex mu;
   std::vector<nlohmann::json> licences;
@@ -141,9 +144,11 @@ TEST(ApiSeal, RotationUnderLoadFailsNoRequestAndEveryLicenceNamesItsVersion) {
     });
   }
   auto admin_client = certd.client();
-  std::this_thread::sleep_for(std::chrono::seconds(9));
+  // The rotations at 9/32 and 19/32 of the run (9 s and 19 s of the 32 s soak): each version
+  // seals for over a quarter of it.
+  std::this_thread::sleep_until(t0 + duration * 9 / 32);
   const std::int64_t v2 = rotate(admin_client, admin, "samr");
-  std::this_thread::sleep_for(std::chrono::seconds(10));
+  std::this_thread::sleep_until(t0 + duration * 19 / 32);
   const std::int64_t v3 = rotate(admin_client, admin, "samr");
   std::this_thread::sleep_until(t0 + duration);
   stop = true;
@@ -152,15 +157,13 @@ TEST(ApiSeal, RotationUnderLoadFailsNoRequestAndEveryLicenceNamesItsVersion) {
   EXPECT_EQ(v2, 2);
   EXPECT_EQ(v3, 3);
   EXPECT_TRUE(failures.empty()) << failures.size() << " failed, first: " << failures.front();
-  ASSERT_GE(secs, 30.0);
+  ASSERT_GE(secs, std::chrono::duration<double>(duration).count());
 
   // The version active at each licence's issuance, from the order of the audit log (the
   // activation leaf and the licence leaf are written in their own transactions).
   const auto acts = activations(certd.store());
   ASSERT_EQ(acts.size(), 2u);
   std::map<std::string, int> per_version;
-  auto c = certd.client();
-  int pdf_checked = 0;
   for (const auto& lic : licences) {
     const std::int64_t at = lic.at("audit_index").get<std::int64_t>();
     std::int64_t want = 1;
@@ -170,18 +173,34 @@ TEST(ApiSeal, RotationUnderLoadFailsNoRequestAndEveryLicenceNamesItsVersion) {
     const std::string version = lic.at("seal").at("version").get<std::string>();
     EXPECT_EQ(version, std::to_string(want)) << lic.at("id");
     ++per_version[version];
-    const auto q = verify_qr(c, lic.at("qr_text").get<std::string>());
-    EXPECT_EQ(q.value("result", ""), "VALID") << q.dump();
-    EXPECT_EQ(q.value("seal_version", ""), version) << q.dump();
-    const auto p = verify_pdf(c, get_pdf(c, key, lic.at("id").get<std::string>()));
-    EXPECT_EQ(p.value("result", ""), "VALID") << p.dump();
-    EXPECT_EQ(p["seal"].value("version", ""), version) << p.dump();
-    ++pdf_checked;
   }
+  // Every licence's PDF and QR verified, on kThreads connections (each ~0.1 s of certd's CPU:
+  // one connection would leave the second core idle while this test runs alone).
+  std::atomic<std::size_t> next{0};
+  std::atomic<int> pdf_checked{0};
+  ts.clear();
+  for (int t = 0; t < kThreads; ++t) {
+    ts.emplace_back([&] {
+      auto c = certd.client();
+      for (std::size_t i = next++; i < licences.size(); i = next++) {
+        const auto& lic = licences[i];
+        const std::string version = lic.at("seal").at("version").get<std::string>();
+        const auto q = verify_qr(c, lic.at("qr_text").get<std::string>());
+        EXPECT_EQ(q.value("result", ""), "VALID") << q.dump();
+        EXPECT_EQ(q.value("seal_version", ""), version) << q.dump();
+        const auto p = verify_pdf(c, get_pdf(c, key, lic.at("id").get<std::string>()));
+        EXPECT_EQ(p.value("result", ""), "VALID") << p.dump();
+        EXPECT_EQ(p["seal"].value("version", ""), version) << p.dump();
+        ++pdf_checked;
+      }
+    });
+  }
+  for (auto& t : ts) t.join();
+  EXPECT_EQ(pdf_checked.load(), static_cast<int>(licences.size()));
   std::cout << "rotation under load: " << kThreads << " clients, " << secs << " s, "
             << licences.size() << " licences (" << (static_cast<double>(licences.size()) / secs)
             << "/s), " << failures.size() << " failed; per version: v1 " << per_version["1"]
-            << ", v2 " << per_version["2"] << ", v3 " << per_version["3"] << "; " << pdf_checked
+            << ", v2 " << per_version["2"] << ", v3 " << per_version["3"] << "; " << pdf_checked.load()
             << " PDFs and QRs verified VALID naming their version\n";
   EXPECT_GT(per_version["1"], 0);
   EXPECT_GT(per_version["2"], 0);

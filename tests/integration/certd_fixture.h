@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -190,6 +191,21 @@ inline nlohmann::json post_json(httplib::Client& c, const std::string& key, cons
 inline nlohmann::json template_sample(const std::string& id) {
   return nlohmann::json::parse(
       testsupport::slurp(std::string(LIBCERT_SOURCE_DIR) + "/templates/" + id + "/sample.json"));
+}
+
+// How long a load test keeps issuing: `ci` seconds in the test suite, or CERTD_TEST_LOAD_SECONDS
+// (1..3600; bench/soak.sh runs the issues' full-length soaks with it). Anything else there is a
+// test setup error, reported as such rather than silently using the default.
+inline int load_seconds(int ci) {
+  const char* v = std::getenv("CERTD_TEST_LOAD_SECONDS");
+  if (v == nullptr || *v == '\0') return ci;
+  char* end = nullptr;
+  const long n = std::strtol(v, &end, 10);
+  if (*end != '\0' || n < 1 || n > 3600) {
+    ADD_FAILURE() << "CERTD_TEST_LOAD_SECONDS=" << v << ": want whole seconds, 1..3600";
+    return ci;
+  }
+  return static_cast<int>(n);
 }
 
 inline nlohmann::json expect_problem(const httplib::Result& r, int status,

@@ -30,18 +30,13 @@
 #include <string_view>
 #include <vector>
 
+#include "hb_ptr.h"
+
 namespace libcert::font {
 
-template <auto Fn>
-struct HbDeleter {
-  template <typename T>
-  void operator()(T* p) const noexcept {
-    Fn(p);
-  }
-};
-using HbBlob = std::unique_ptr<hb_blob_t, HbDeleter<hb_blob_destroy>>;
-using HbFace = std::unique_ptr<hb_face_t, HbDeleter<hb_face_destroy>>;
-using HbFont = std::unique_ptr<hb_font_t, HbDeleter<hb_font_destroy>>;
+using HbBlob = hbptr::Blob;  // hb_ptr.h
+using HbFace = hbptr::Face;
+using HbFont = hbptr::Font;
 
 enum class Outlines {
   kTrueType,  // 'glyf' quadratic outlines: PDF /FontFile2, /CIDFontType2

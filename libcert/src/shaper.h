@@ -43,21 +43,15 @@
 #include <string>
 #include <vector>
 
+#include "hb_ptr.h"
 #include "libcert/error.h"
 
 namespace libcert::shape {
 
-template <auto Fn>
-struct HbDeleter {
-  template <typename T>
-  void operator()(T* p) const noexcept {
-    Fn(p);
-  }
-};
-using HbBlob = std::unique_ptr<hb_blob_t, HbDeleter<hb_blob_destroy>>;
-using HbFace = std::unique_ptr<hb_face_t, HbDeleter<hb_face_destroy>>;
-using HbFont = std::unique_ptr<hb_font_t, HbDeleter<hb_font_destroy>>;
-using HbBuffer = std::unique_ptr<hb_buffer_t, HbDeleter<hb_buffer_destroy>>;
+using HbBlob = hbptr::Blob;  // hb_ptr.h
+using HbFace = hbptr::Face;
+using HbFont = hbptr::Font;
+using HbBuffer = hbptr::Buffer;
 
 // One installed face, immutable after FontBook made it; shared by every thread.
 struct FontFace {

@@ -161,7 +161,7 @@ TEST_P(OfdIssueAll, OfdRenditionIsValidAndCarriesThePdfsQr) {
   const std::string content = entry(ofd, "Doc_0/Pages/Page_0/Content.xml");
   const auto pgm = *dir_ / (id + "-qr.pgm");
   rasterise_qr(content, pgm);
-  r = run("(zbarimg --raw -q " + shell_quote(pgm.string()) + " 2>/dev/null)");
+  r = run("(zbarimg --raw -q -Sdisable -Sqrcode.enable " + shell_quote(pgm.string()) + " 2>/dev/null)");
   ASSERT_EQ(r.exit_code, 0) << "zbarimg found no QR in the OFD's QR path";
   std::string ofd_qr = r.out;
   while (!ofd_qr.empty() && (ofd_qr.back() == '\n' || ofd_qr.back() == '\r')) ofd_qr.pop_back();

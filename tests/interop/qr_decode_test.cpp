@@ -46,7 +46,7 @@ Env& env() {
 }
 
 std::string zbar(const std::string& png) {
-  auto r = run("(zbarimg --raw -q " + shell_quote(png) + " 2>/dev/null)");
+  auto r = run("(zbarimg --raw -q -Sdisable -Sqrcode.enable " + shell_quote(png) + " 2>/dev/null)");
   std::string s = r.out;
   while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
   return s;

@@ -31,7 +31,7 @@ const char* const kIssued = "2025-03-15";
 // zbarimg prints only the decoded text with --raw; its diagnostics (D-Bus, DataBar decoder) go
 // to stderr, which is dropped here (run() merges stderr into the output).
 std::string zbarimg(const std::string& png) {
-  return "{ zbarimg --raw -q -Sdisable -Sqrcode.enable " + shell_quote(png) + " 2>/dev/null; }";
+  return "{ zbarimg --raw -q -Sdisable -Sqrcode.enable -Sdisable -Sqrcode.enable " + shell_quote(png) + " 2>/dev/null; }";
 }
 
 json sample() { return json::parse(testsupport::slurp(kSample)); }

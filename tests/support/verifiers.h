@@ -57,7 +57,7 @@ inline std::string zbar_first_page(const std::filesystem::path& pdf, int dpi,
                shell_quote(pdf.string()) + " " + shell_quote(work_prefix.string()));
   if (r.exit_code != 0) return "";
   // zbarimg prints "WARNING: ... databar" noise on stderr for some images: keep stdout only.
-  r = run("(zbarimg --raw -q " + shell_quote(work_prefix.string() + ".png") + " 2>/dev/null)");
+  r = run("(zbarimg --raw -q -Sdisable -Sqrcode.enable " + shell_quote(work_prefix.string() + ".png") + " 2>/dev/null)");
   std::string s = r.out;
   while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
   return s;

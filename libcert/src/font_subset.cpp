@@ -284,7 +284,7 @@ std::int32_t SubsetFace::advance(std::uint32_t glyph_id) const {
 
 FontSubset SubsetFace::subset(std::span<const std::uint32_t> glyph_ids,
                               const SubsetOptions& options) const {
-  std::unique_ptr<hb_subset_input_t, hbptr::Deleter<hb_subset_input_destroy>> input(
+  CPtr<hb_subset_input_t, hb_subset_input_destroy> input(
       hb_subset_input_create_or_fail());
   if (!input) throw Error(ErrorCode::kRender, "hb-subset: out of memory");
   hb_set_t* gids = hb_subset_input_glyph_set(input.get());
@@ -319,7 +319,7 @@ FontSubset SubsetFace::subset(std::span<const std::uint32_t> glyph_ids,
     }
     hb_set_add(hb_subset_input_set(input.get(), HB_SUBSET_SETS_DROP_TABLE_TAG), tag_of(t));
   }
-  std::unique_ptr<hb_subset_plan_t, hbptr::Deleter<hb_subset_plan_destroy>> plan(
+  CPtr<hb_subset_plan_t, hb_subset_plan_destroy> plan(
       hb_subset_plan_create_or_fail(face_.get(), input.get()));
   if (!plan) throw Error(ErrorCode::kRender, "hb-subset cannot plan a subset of " + file_);
   HbFace out(hb_subset_plan_execute_or_fail(plan.get()));

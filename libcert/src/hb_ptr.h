@@ -4,20 +4,13 @@
 
 #include <hb.h>
 
-#include <memory>
+#include "c_ptr.h"
 
 namespace libcert::hbptr {
 
-template <auto Fn>
-struct Deleter {
-  template <typename T>
-  void operator()(T* p) const noexcept {
-    Fn(p);
-  }
-};
-using Blob = std::unique_ptr<hb_blob_t, Deleter<hb_blob_destroy>>;
-using Face = std::unique_ptr<hb_face_t, Deleter<hb_face_destroy>>;
-using Font = std::unique_ptr<hb_font_t, Deleter<hb_font_destroy>>;
-using Buffer = std::unique_ptr<hb_buffer_t, Deleter<hb_buffer_destroy>>;
+using Blob = CPtr<hb_blob_t, hb_blob_destroy>;
+using Face = CPtr<hb_face_t, hb_face_destroy>;
+using Font = CPtr<hb_font_t, hb_font_destroy>;
+using Buffer = CPtr<hb_buffer_t, hb_buffer_destroy>;
 
 }  // namespace libcert::hbptr

@@ -587,6 +587,7 @@ struct FontSet {
       const FontUse* of = own != index.end() ? &fonts[own->second] : nullptr;
       const std::string oname = of != nullptr ? prefix + std::to_string(own->second) : "";
       TextWriter tw(c, run.size_pt, page.height_mm);
+      const ClusterTexts texts(run);  // once per run: the spans below look words up in it
       auto draw = [&](std::size_t b, std::size_t e) {
         for (std::size_t i = b; i < e; ++i) {
           const PlacedGlyph& g = run.glyphs[i];
@@ -609,7 +610,6 @@ struct FontSet {
           // per word: it goes on over the following clusters up to the next white space (a
           // Tibetan word's stacks, tshegs and vowel signs), so a word's extracted text and its
           // box are those of its glyphs, and a name of many stacks costs one span, not one each.
-          const ClusterTexts texts(run);
           auto blank = [&](std::uint32_t k) {
             const std::string_view t = texts(k);
             return t.empty() || t.find_first_not_of(" \t\r\n") == std::string_view::npos;

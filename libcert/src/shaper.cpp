@@ -9,20 +9,14 @@
 #include <cstring>
 #include <set>
 
+#include "c_ptr.h"
 #include "text.h"
 
 namespace libcert::shape {
 
 namespace {
 
-template <auto Fn>
-struct FcDeleter {
-  template <typename T>
-  void operator()(T* p) const noexcept {
-    Fn(p);
-  }
-};
-using FcPatternPtr = std::unique_ptr<FcPattern, FcDeleter<FcPatternDestroy>>;
+using FcPatternPtr = CPtr<FcPattern, FcPatternDestroy>;  // c_ptr.h
 
 std::string lower(std::string s) {
   for (char& c : s)

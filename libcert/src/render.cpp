@@ -29,6 +29,39 @@ namespace {
 constexpr double kPtPerMm = 72.0 / 25.4;
 double pt(double mm) { return mm * kPtPerMm; }
 
+// The square the QR is drawn on, inside the template's square (x, y, size: mm from the page's
+// top-left corner, quiet zone included). Why: a rasteriser anti-aliases every module edge that
+// falls inside a pixel, and at 100 dpi a version-14 module of a 45 mm square is 2.19 px — a
+// symbol whose edges fall anywhere on the pixel grid came out of Poppler as grey bands that
+// zbarimg could not read for about one signed symbol in 200 (fresh-clone CI; the symbols are kept
+// in QrDecode.SymbolsThatFailedUnalignedDecode). Modules of a whole number of 1/50-inch steps,
+// with the square's corner on that grid counted from the page's top-left corner (where Poppler,
+// MuPDF and printers start their rows and columns), have every edge on a pixel boundary at 100,
+// 150, 200, 300 and 600 dpi: black and white pixels only. The square is centred in the template's
+// square on the grid; a symbol too large for one grid step a module (version 16: 89 × 0.508 mm =
+// 45.2 mm) keeps the template's square and module size (size / 89 = 0.506 mm, ≈ 2 px at 100 dpi).
+PageQr fit_qr(double x, double y, double size, int width) {
+  PageQr q;
+  q.x_mm = x;
+  q.y_mm = y;
+  q.size_mm = size;
+  const int modules = width + 8;  // ISO/IEC 18004 §9.1: 4-module quiet zone on each side
+  const double g = kQrGridMm;
+  // One grid step of slack so that a grid point lies inside the square for the corner.
+  const auto steps = static_cast<int>(std::floor((size - g) / (modules * g) + 1e-9));
+  if (steps < 1) return q;
+  const double side = modules * steps * g;
+  auto snap = [&](double at) {
+    double v = std::ceil((at + (size - side) / 2) / g - 1e-9) * g;
+    if (v + side > at + size + 1e-9) v -= g;
+    return v;
+  };
+  q.x_mm = snap(x);
+  q.y_mm = snap(y);
+  q.size_mm = side;
+  return q;
+}
+
 void set_rgb(cairo_t* cr, unsigned rgb) {
   cairo_set_source_rgb(cr, ((rgb >> 16) & 0xFF) / 255.0, ((rgb >> 8) & 0xFF) / 255.0,
                        (rgb & 0xFF) / 255.0);
@@ -529,9 +562,7 @@ PageLayout Renderer::Impl::build(const Template& t, const LicenceData& data, con
                     : q.ecc == 'H' ? QrEcc::kH
                                    : QrEcc::kM;
   qm.emplace(QrMatrix::encode(in.qr_text, ecc));
-  page.qr.x_mm = q.x_mm;
-  page.qr.y_mm = q.y_mm;
-  page.qr.size_mm = q.size_mm;
+  page.qr = fit_qr(q.x_mm, q.y_mm, q.size_mm, qm->width());
   page.qr.width = qm->width();
   page.qr.version = qm->version();
   page.qr.mask = qm->mask();

@@ -5,7 +5,8 @@
 // units (pdf_writer.cpp qr_path: integer corners, the finder patterns spanning the symbol's width
 // and the timing pattern's one-module runs fixing the unit) under transforms that scale one unit
 // to one module; the quiet zone of 4 modules (ISO/IEC 18004 §9.1) lies around them. And zbarimg
-// reads every template's QR from a 100 dpi `pdftoppm` render (1.99 px per module at version 16):
+// reads every template's QR from a 100 dpi `pdftoppm` render (2 px per module on the 1/50-inch
+// grid up to version 15, 1.99 px at version 16):
 // bigger modules buy a lower scan resolution than the 150 dpi IssueAll uses (at 90 dpi the
 // version-16 templates no longer decode).
 #include <gtest/gtest.h>
@@ -130,8 +131,26 @@ TEST_P(QrModuleSize, ModulesAreAtLeastHalfAMillimetreAndZbarReadsThemAt100Dpi) {
   const double x_mm = qr.min_x * kMmPerPt - kQuietZone * module_mm,
                y_mm = qr.min_y * kMmPerPt - kQuietZone * module_mm;
   EXPECT_GE(module_mm, 0.5) << id << ": " << side_mm << " mm / " << modules << " modules";
-  // The payload may need version 16 for another holder: the square holds 89 modules of 0.5 mm.
-  EXPECT_GE(side_mm, 44.5 - 1e-2) << id;
+  // Drawn inside the template's square, which must hold a version-16 symbol of 0.5 mm modules
+  // (89 with the quiet zone) for another holder's payload.
+  const nlohmann::json box = nlohmann::json::parse(
+      testsupport::slurp(kSrc + "/templates/" + id + "/manifest.json"))["qr"];
+  const double bx = box["x_mm"], by = box["y_mm"], bs = box["size_mm"];
+  EXPECT_GE(bs, 44.5 - 1e-2) << id;
+  EXPECT_GE(x_mm, bx - 1e-2) << id;
+  EXPECT_GE(y_mm, by - 1e-2) << id;
+  EXPECT_LE(x_mm + side_mm, bx + bs + 1e-2) << id;
+  EXPECT_LE(y_mm + side_mm, by + bs + 1e-2) << id;
+  // render.cpp fit_qr: when the symbol fits at whole 1/50-inch modules, the modules and the
+  // square's corner lie on that grid from the page's top-left corner (every edge on a pixel
+  // boundary at 100, 150, 300 dpi). mutool's device space has its origin there.
+  constexpr double kGrid = 25.4 / 50;
+  if (modules * kGrid <= bs - kGrid) {
+    const double k = module_mm / kGrid;
+    EXPECT_NEAR(k, std::round(k), 1e-3) << id << ": module " << module_mm << " mm";
+    EXPECT_NEAR(x_mm / kGrid, std::round(x_mm / kGrid), 1e-2) << id << ": x " << x_mm << " mm";
+    EXPECT_NEAR(y_mm / kGrid, std::round(y_mm / kGrid), 1e-2) << id << ": y " << y_mm << " mm";
+  }
   // qr.md: at least 10 mm from every page edge.
   EXPECT_GE(x_mm, 10 - 1e-2) << id;
   EXPECT_GE(y_mm, 10 - 1e-2) << id;

@@ -74,7 +74,11 @@ struct PagePath {
 
 // The QR symbol: its modules on a white square of `size_mm` whose top-left corner is at
 // (x_mm, y_mm), the 4-module quiet zone included (ISO/IEC 18004 §9.1); module size
-// size_mm / (width + 8).
+// size_mm / (width + 8). Renderer::layout fits the square inside the template's QR square on the
+// 1/50-inch grid from the page's top-left corner when the symbol fits at whole grid steps
+// (kQrGridMm): writers draw it as given.
+inline constexpr double kQrGridMm = 25.4 / 50;  // 1/50 inch: 2 px at 100 dpi, 3 at 150, 6 at 300
+
 struct PageQr {
   double x_mm = 0, y_mm = 0, size_mm = 0;
   int width = 0;  // modules per side without quiet zone

@@ -3,6 +3,7 @@
 #include "app_issue.h"
 
 #include <map>
+#include <memory>
 #include <mutex>
 
 #include "app_internal.h"
@@ -179,8 +180,14 @@ Outcome issue_item(const Services& s, Metrics& metrics, const IssuanceService& s
   ctx.actor = {who.id, req.request_id};
   ctx.idempotency = ref;
   const bool ofd = item.ofd;
-  ctx.response = [&s, ofd](const LicenceRecord& r) {
-    return std::pair<int, std::string>{201, issued_body(s, r, ofd)};
+  // The 201 body is made once, in the commit transaction (the idempotency row stores it), and
+  // the same string answers this request: a replay and the first answer are byte-identical, and
+  // the view is not serialised twice per licence (issue 21). A commit that runs again (the seal
+  // version changed) makes it again; one that fails throws past the answer below.
+  auto answer = std::make_shared<std::string>();
+  ctx.response = [&s, ofd, answer](const LicenceRecord& r) {
+    *answer = issued_body(s, r, ofd);
+    return std::pair<int, std::string>{201, *answer};
   };
   // The holder data passed the template's rules in check_item() (the one validation: the
   // issuance service seals item.checked as it is); the seal version, the clock and
@@ -191,7 +198,7 @@ Outcome issue_item(const Services& s, Metrics& metrics, const IssuanceService& s
   try {
     const LicenceRecord rec = svc.issue(t, item.checked, std::move(ctx), ofd);
     metrics.count_issued(t.id());
-    return {201, issued_body(s, rec, ofd), rec.id};
+    return {201, answer->empty() ? issued_body(s, rec, ofd) : std::move(*answer), rec.id};
   } catch (const libcert::Error&) {
     const MappedError m = map_current_exception(req.request_id);
     if (m.fault == Fault::kBadInput) {

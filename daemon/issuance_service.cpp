@@ -65,7 +65,8 @@ std::optional<std::string> clock_problem(const SealKeyVersion& v, std::int64_t n
 
 SealKeyVersion IssuanceService::usable_seal(const std::optional<SealKeyVersion>& seal,
                                             const std::string& dept, std::int64_t now,
-                                            std::optional<std::int64_t> last_issued) const {
+                                            std::optional<std::int64_t> last_issued,
+                                            bool probe_key_file) const {
   if (!seal) {
     throw unavailable("no-active-seal-key", "No active seal key",
                       "department " + dept +
@@ -112,7 +113,7 @@ SealKeyVersion IssuanceService::usable_seal(const std::optional<SealKeyVersion>&
     }
   }
   s_.seal_keys->check_token_key(v);  // a token key: TokenError (503 naming the fault)
-  if (!key_readable(*s_.seal_keys, v)) {
+  if (probe_key_file && !key_readable(*s_.seal_keys, v)) {
     throw unavailable("seal-key-unavailable", "Seal key unavailable",
                       "the private key of " + version_name(v) +
                           " cannot be read on this server; an administrator must restore it",
@@ -193,7 +194,7 @@ LicenceRecord IssuanceService::issue(const libcert::Template& t, const libcert::
     const std::int64_t issued_at = s_.clock->now();
     r.issued_at = issued_at;
     r.ofd = with_ofd;
-    const SealKeyVersion v = usable_seal(a.seal, dept, issued_at, last_issued);
+    const SealKeyVersion v = usable_seal(a.seal, dept, issued_at, last_issued, false);
     std::shared_ptr<const libcert::Signer> signer;
     try {
       signer = s_.seal_keys->signer(v);

@@ -89,8 +89,12 @@ class IssuanceService {
   [[nodiscard]] Readiness readiness() const;
 
  private:
+  // probe_key_file: also read the first byte of a file key (the reserve's check). The render's
+  // second call skips it: the signer it then takes reads the file itself when not cached, and
+  // its I/O error is the same 503 (issue 21: one file open per licence fewer).
   SealKeyVersion usable_seal(const std::optional<SealKeyVersion>& seal, const std::string& dept,
-                             std::int64_t now, std::optional<std::int64_t> last_issued) const;
+                             std::int64_t now, std::optional<std::int64_t> last_issued,
+                             bool probe_key_file = true) const;
   [[nodiscard]] Readiness compute_readiness() const;
 
   const Services& s_;

@@ -4,6 +4,7 @@
 //
 //   node bench/inspector_3g.mjs http://127.0.0.1:PORT 'HTTPS://LIC.ALI.EXAMPLE/V#0123…'
 //   DOWN_KBIT=750 UP_KBIT=250 RTT_MS=100 RUNS=3 node bench/inspector_3g.mjs …
+//   PROFILE=1 node bench/inspector_3g.mjs …   # + the page's CPU profile in run 1 (by function)
 //
 // Each run opens a fresh browser context (empty HTTP cache, no service worker, no stored bundle:
 // a phone that never saw the page), emulates the network with CDP Network.emulateNetworkConditions
@@ -54,6 +55,23 @@ const verdictShown = (d) => {
 };
 const done = (d) => document.documentElement.dataset.done === d;
 
+function printProfile(prof) {
+  const byId = new Map(prof.nodes.map((n) => [n.id, n]));
+  const self = new Map();
+  let total = 0;
+  prof.samples.forEach((id, k) => {
+    const f = byId.get(id).callFrame;
+    const name = `${f.functionName || '(anonymous)'} ${f.url ? path.basename(f.url) + ':' + (f.lineNumber + 1) : ''}`;
+    const dt = prof.timeDeltas[k] / 1000;
+    self.set(name, (self.get(name) || 0) + dt);
+    total += dt;
+  });
+  console.log(`  main-thread CPU profile, navigation → verdict: ${total.toFixed(0)} ms sampled; self time by function:`);
+  for (const [name, ms] of [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, 25)) {
+    console.log(`    ${ms.toFixed(1).padStart(9)} ms  ${name}`);
+  }
+}
+
 console.log(`profile: ${DOWN} kbit/s down, ${UP} kbit/s up, ${RTT} ms added round-trip latency; ${RUNS} cold runs`);
 const rows = [];
 try {
@@ -72,10 +90,19 @@ try {
       const u = urls.get(e.requestId) || '?';
       bytes.set(u, (bytes.get(u) || 0) + e.encodedDataLength);
     });
+    // PROFILE=1: the V8 CPU profile of the page's main thread during run 1, from navigation to
+    // the verdict (sampled every 100 µs), summed by function (self time).
+    const profiling = run === 1 && process.env.PROFILE === '1';
+    if (profiling) {
+      await cdp.send('Profiler.enable');
+      await cdp.send('Profiler.setSamplingInterval', { interval: 100 });
+      await cdp.send('Profiler.start');
+    }
     const t0 = performance.now();
     await page.goto(`${base}/V?lang=zh#${digits}`, { waitUntil: 'commit' });
     const tVerdict = await waitFor(page, verdictShown, 'verdict', t0);
     const status = await page.evaluate(verdictShown, digits);
+    if (profiling) printProfile((await cdp.send('Profiler.stop')).profile);
     const tDone = await waitFor(page, done, 'online answer', t0);
     // A second scan in the same tab: another fragment makes the page verify again.
     const t1 = performance.now();

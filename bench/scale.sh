@@ -13,6 +13,7 @@
 #
 #   bench/scale.sh build/dev                      # SIZES="0 14220 71101 142202" by default
 #   SIZES="0 2000" ISSUE_SECONDS=5 bench/scale.sh # a quick check
+#   INSPECTOR_ONLY=1 bench/scale.sh build/dev     # only the inspector page over 3G (~1 min)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${1:-build/release}
@@ -50,9 +51,11 @@ echo "== date: $(date -u +%Y-%m-%dT%H:%M:%SZ); build $BIN; load average $(load)"
 echo "== sizes: $SIZES; $DEPARTMENTS departments x $VERSIONS seal key versions; $REVOKED_PPM ppm revoked"
 
 # A real sealed licence per template: the rows' PDF bytes and QR texts (scale_registry.cpp).
+# (Kept from an earlier run in the same WORK when KEEP=1 left it there.)
 mkdir -p "$WORK/pool"
 for m in templates/*/manifest.json; do
   id=$(basename "$(dirname "$m")")
+  [ -s "$WORK/pool/$id.json" ] && continue
   "$BIN/certctl" issue --template "$id" --data "templates/$id/sample.json" --issued 2026-11-01 \
     --json -o "$WORK/pool/$id.pdf" >"$WORK/pool/$id.json"
 done
@@ -64,7 +67,7 @@ start_certd() {
   echo '{"limits": {"verify_per_minute": 1000000, "verify_burst": 1000000}}' >"$WORK/certd.json"
   rm -f "$WORK/port"
   "$BIN/daemon/certd" --config "$WORK/certd.json" --store "$DB" --listen 127.0.0.1 --port 0 \
-    --port-file "$WORK/port" --templates "$WORK/templates" --keys keys-example --web daemon/web \
+    --port-file "$WORK/port" --templates "$WORK/templates" --keys keys-example --web "${WEB:-daemon/web}" \
     2>>"$WORK/certd.log" &
   PID=$!
   for _ in $(seq 1 600); do [ -s "$WORK/port" ] && break; sleep 0.1; done
@@ -125,6 +128,37 @@ measure() {
     "$(rate "$WORK/vqr.out")" "$(lat "$WORK/vqr.out" 99%)" "$((after - before))" "$issued" \
     "$(( issued > 0 ? (after - before) / issued : 0 ))" "$(stat -c %s "$WORK/lic.pdf")" "$l0" "$l1" >>"$WORK/table.md"
 }
+
+# The inspector page over 3G needs only the bundle's content, not 7.5 GB of licences: what the
+# page receives is every seal version (the 1,203 of 401 departments x 3) and a status list per
+# department in which only the revoked licences' bits are set. INSPECTOR_ONLY=1 builds exactly
+# that in seconds: the seal versions, then REVOKED_LICENCES licences (by default the 1 % of
+# INSPECTOR_LICENCES = 142,202 that the full run revokes), all of them revoked, drawn over the
+# departments by the same Zipf law and given random status indexes by certd's own issuance code,
+# so the bundle certd serves holds the same number of set bits as the full registry's. Then
+# bench/inspector_3g.mjs against certd on it (RUNS runs), and nothing else.
+if [ "${INSPECTOR_ONLY:-0}" = 1 ]; then
+  INSPECTOR_LICENCES=${INSPECTOR_LICENCES:-142202}
+  REVOKED_LICENCES=${REVOKED_LICENCES:-$((INSPECTOR_LICENCES * REVOKED_PPM / 1000000))}
+  echo
+  echo "== inspector only: $DEPARTMENTS departments x $VERSIONS versions, $REVOKED_LICENCES revoked licences (as $INSPECTOR_LICENCES at $REVOKED_PPM ppm)"
+  eatmydata "$BIN/bench/scale_registry" fill "$DB" "$WORK/templates" keys-example "$WORK/seal-keys" \
+    "$WORK/pool" "$REVOKED_LICENCES" "$VERSIONS" 1000000 2>/dev/null | sed 's/^/   /'
+  jq -n --arg t "$TEMPLATE" --slurpfile d "templates/$TEMPLATE/sample.json" \
+    '{template: $t, data: $d[0]}' >"$WORK/issue.json"
+  start_certd
+  key=$("$BIN/certctl" keys create --store "$DB" --department samr --label scale-3g 2>/dev/null)
+  qr=$(curl -sS -X POST "$URL/v1/licences" -H "Authorization: Bearer $key" \
+    -H "Idempotency-Key: 3g" -H "Content-Type: application/json" --data-binary "@$WORK/issue.json" | jq -r .qr_text)
+  curl -sS -o "$WORK/bundle.cose" "$URL/v1/trust-bundle"
+  echo "   bundle served: $(stat -c %s "$WORK/bundle.cose") B, gzip: $(curl -sS -H 'Accept-Encoding: gzip' "$URL/v1/trust-bundle" | wc -c) B"
+  echo "   load average before: $(load)"
+  node bench/inspector_3g.mjs "$URL" "$qr" | sed 's/^/   /'
+  echo "   load average after: $(load)"
+  stop_certd
+  echo "== done; $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  exit 0
+fi
 
 echo
 echo "== filling (scale_registry fill under eatmydata: the generator's fsyncs are skipped; certd below runs with synchronous=FULL as always)"

@@ -3,7 +3,7 @@
 // offline if need be (service worker sw.js + Cache Storage), then, when online, asks certd for
 // the registry status and shows the registered licence's preview. Also the PDF upload form
 // (POST /v1/verify). Bilingual Tibetan / Chinese.
-import { parseBundle, verifyDigits, BundleError } from './verify.js';
+import { parseBundle, verifyDigits, sha256Hex, BundleError } from './verify.js';
 import { bundleSignerPins, rootSha256 } from './pins.js';
 import { DEPARTMENTS } from './departments.js';
 
@@ -158,12 +158,20 @@ function ymd(n) {
 // ---- trust bundle: network (via the service worker), else the cached copy ----
 
 const DATA_CACHE = 'inspector-data-v1';
+// The last bundle file this page verified, by its SHA-256: a scan that fetches the same file again
+// (every scan asks certd for the current bundle) reuses its verified form — with the keys and
+// status lists earlier scans already imported and inflated — instead of verifying it again.
+// parseBundle's result depends only on the file and the pins, which come with the page.
+let verified = null;   // {sha256, bundle}
 
 async function loadBundle() {
   const highest = JSON.parse(localStorage.getItem('bundleHighest') || 'null');
   const accept = async (bytes) => {
+    const digest = await sha256Hex(bytes);
     // Pinned root and bundle signers come with the page (/web/pins.js), never from the bundle.
-    const b = await parseBundle(bytes, { rootSha256, signerPins: bundleSignerPins });
+    const b = verified && verified.sha256 === digest ? verified.bundle
+      : await parseBundle(bytes, { rootSha256, signerPins: bundleSignerPins });
+    verified = { sha256: digest, bundle: b };
     // Rollback protection (qr.md): never go back to an older version, nor accept another file
     // that claims the highest version seen.
     if (highest && (b.version < highest.version || (b.version === highest.version && b.sha256 !== highest.sha256))) {

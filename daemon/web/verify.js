@@ -32,6 +32,7 @@ const ID_ROOT = '1.2.156.3005.2.';
 const ECDSA_SHA256 = '2a8648ce3d040302';     // OID 1.2.840.10045.4.3.2 (DER body)
 const STATES = ['pending', 'active', 'retired', 'revoked'];
 const DEFAULT_CLOCK_SKEW = 300, MAX_CLOCK_SKEW = 86400;  // libcert BundlePolicy
+const MAX_STATUS_BITS = 1 << 24;                         // libcert StatusList::kMaxBits
 // floor(n/2) of the P-256 group order (SEC 2 §2.4.2): an ECDSA s above it is the malleated
 // "high-S" twin of a signature our signers never emit (libcert cose::normalise_low_s).
 const P256_HALF_N = new Uint8Array([
@@ -51,6 +52,59 @@ const eq = (a, b) => a.length === b.length && a.every((x, i) => x === b[i]);
 
 async function sha256(bytes) {
   return new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
+}
+export async function sha256Hex(bytes) {
+  return hex(await sha256(bytes));
+}
+
+// SHA-256 (FIPS 180-4 §6.2) in JS, synchronous: for the kid index only (1,203 certificates of
+// ~706 B on the scale registry). One WebCrypto digest per certificate cost ~75 ms of main-thread
+// JS plus a round trip to WebCrypto's thread each and their garbage (bench/README.md, session 8);
+// this is ~35 ms for all of them. Signatures and the file's digest stay with WebCrypto.
+const SHA256_K = new Uint32Array([
+  0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+  0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+  0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+  0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+  0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+  0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+  0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+  0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2]);
+function sha256Sync(data) {
+  const H = new Uint32Array([0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19]);
+  const len = data.length;
+  const padded = new Uint8Array(((len + 9 + 63) >> 6) << 6);
+  padded.set(data);
+  padded[len] = 0x80;
+  const bits = len * 8;
+  const dv = new DataView(padded.buffer);
+  dv.setUint32(padded.length - 8, Math.floor(bits / 0x100000000));
+  dv.setUint32(padded.length - 4, bits >>> 0);
+  const W = new Uint32Array(64);
+  for (let off = 0; off < padded.length; off += 64) {
+    for (let t = 0; t < 16; t++) W[t] = dv.getUint32(off + 4 * t);
+    for (let t = 16; t < 64; t++) {
+      const a = W[t - 15], b = W[t - 2];
+      const s0 = ((a >>> 7) | (a << 25)) ^ ((a >>> 18) | (a << 14)) ^ (a >>> 3);
+      const s1 = ((b >>> 17) | (b << 15)) ^ ((b >>> 19) | (b << 13)) ^ (b >>> 10);
+      W[t] = (W[t - 16] + s0 + W[t - 7] + s1) | 0;
+    }
+    let a = H[0], b = H[1], c = H[2], d = H[3], e = H[4], f = H[5], g = H[6], h = H[7];
+    for (let t = 0; t < 64; t++) {
+      const S1 = ((e >>> 6) | (e << 26)) ^ ((e >>> 11) | (e << 21)) ^ ((e >>> 25) | (e << 7));
+      const ch = (e & f) ^ (~e & g);
+      const t1 = (h + S1 + ch + SHA256_K[t] + W[t]) | 0;
+      const S0 = ((a >>> 2) | (a << 30)) ^ ((a >>> 13) | (a << 19)) ^ ((a >>> 22) | (a << 10));
+      const maj = (a & b) ^ (a & c) ^ (b & c);
+      const t2 = (S0 + maj) | 0;
+      h = g; g = f; f = e; e = (d + t1) | 0; d = c; c = b; b = a; a = (t1 + t2) | 0;
+    }
+    H[0] += a; H[1] += b; H[2] += c; H[3] += d; H[4] += e; H[5] += f; H[6] += g; H[7] += h;
+  }
+  const out = new Uint8Array(32);
+  const ov = new DataView(out.buffer);
+  for (let i = 0; i < 8; i++) ov.setUint32(4 * i, H[i]);
+  return out;
 }
 
 // ---- text forms (qr.md "Text and symbol") ----
@@ -235,10 +289,29 @@ async function importKey(spki) {
   return crypto.subtle.importKey('spki', spki, { name: 'ECDSA', namedCurve: 'P-256' }, false, ['verify']);
 }
 
+// zlib (RFC 1950) inflation of a status list to exactly `bytes` bytes. Read chunk by chunk and
+// stopped as soon as the output exceeds `bytes` (libcert StatusList::from_compressed refuses to
+// inflate more either): a list cannot make the page allocate more than its declared size.
 async function inflate(zlib, bytes) {
   const ds = new DecompressionStream('deflate');   // 'deflate' = the zlib format, RFC 1950
-  const out = new Uint8Array(await new Response(new Blob([zlib]).stream().pipeThrough(ds)).arrayBuffer());
-  if (out.length !== bytes) throw new BundleError(`status list inflates to ${out.length} bytes, expected ${bytes}`);
+  const reader = new Blob([zlib]).stream().pipeThrough(ds).getReader();
+  const out = new Uint8Array(bytes);
+  let n = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      if (n + value.length > bytes) {
+        throw new BundleError(`status list inflates to more than ${bytes} bytes, expected ${bytes}`);
+      }
+      out.set(value, n);
+      n += value.length;
+    }
+  } catch (e) {
+    reader.cancel().catch(() => {});
+    throw e instanceof BundleError ? e : new BundleError('status list is not a zlib stream: ' + e.message);
+  }
+  if (n !== bytes) throw new BundleError(`status list inflates to ${n} bytes, expected ${bytes}`);
   return out;
 }
 
@@ -334,22 +407,32 @@ export async function parseBundle(file, pins) {
   if (issuedAt < bundleCert.notBefore || issuedAt > bundleCert.notAfter) {
     throw new BundleError("trust bundle: issued_at lies outside the signing certificate's validity");
   }
-  // The seals' keys and kids, and below the status lists, are computed concurrently
-  // (Promise.all, same order and the same errors): one WebCrypto call after another took 40-90 s
-  // for 1,203 seal versions and 401 status lists on a loaded machine (bench/README.md "Scale").
-  const seals = await Promise.all((body.get(5) || []).map(async (sv) => {
+  // Store time ends here for the seals (once per bundle file; libcert's TrustBundle::parse does
+  // the same checks): each entry's state and certificate fields are read (the DER walked in JS,
+  // a malformed certificate refuses the bundle as before) and its kid — SHA-256 of the DER, first
+  // 8 bytes — goes into an index, so a verification looks its candidates up instead of scanning
+  // the seal versions. The keys are not imported here: sealKey() imports only the candidates of a
+  // QR's kid, once (bench/README.md "The inspector page over throttled 3G": importing all 1,203
+  // keys and inflating all 401 status lists made the first verdict take 13-93 s on the scale
+  // registry).
+  const seals = (body.get(5) || []).map((sv) => {
     const certDer = sv.get(3);
     const c = parseCert(certDer);
     const state = STATES[sv.get(4)];
     if (!state) throw new BundleError('trust bundle: unknown seal state');
-    const [key, digest] = await Promise.all([importKey(c.spki).catch(() => null), sha256(certDer)]);
     return {
-      department: sv.get(1), issuerCode: sv.get(2), certDer, state, key,
-      kid: hex(digest.subarray(0, 8)),
-      notBefore: c.notBefore, notAfter: c.notAfter,
+      department: sv.get(1), issuerCode: sv.get(2), certDer, state, spki: c.spki, key: undefined,
+      kid: '', notBefore: c.notBefore, notAfter: c.notAfter,
       usageFrom: sv.get(5), usageUntil: sv.get(6), compromisedAt: sv.get(7),
     };
-  }));
+  });
+  const kids = seals.map((x) => sha256Sync(x.certDer));
+  const byKid = new Map();
+  seals.forEach((x, i) => {
+    x.kid = hex(kids[i].subarray(0, 8));
+    if (!byKid.has(x.kid)) byKid.set(x.kid, []);
+    byKid.get(x.kid).push(x);
+  });
   // 7 policy {1: [URL prefix...], 2: clock skew s}; absent in older bundles (no URL accepted).
   const policy = { urlPrefixes: [], clockSkew: DEFAULT_CLOCK_SKEW };
   const pv = body.get(7);
@@ -363,11 +446,30 @@ export async function parseBundle(file, pins) {
     policy.urlPrefixes = prefixes;
     policy.clockSkew = skew;
   }
-  const statusLists = new Map(await Promise.all([...(body.get(6) || new Map())].map(async ([code, v]) => {
-    const bits = v.get(1);
-    return [code, { bits, data: await inflate(v.get(2), Math.ceil(bits / 8)) }];
-  })));
-  return { version, issuedAt, rootDer, seals, statusLists, policy, sha256: hex(await sha256(file)) };
+  // Status lists stay compressed until a QR of their issuer needs one (statusData()): 2^20 bits
+  // are 128 KB inflated, 51 MB for 401 departments. Their size is checked now, as libcert does.
+  const statusLists = new Map([...(body.get(6) || new Map())].map(([code, v]) => {
+    const bits = v.get(1), zlib = v.get(2);
+    if (!Number.isInteger(bits) || bits < 0 || bits > MAX_STATUS_BITS || !(zlib instanceof Uint8Array)) {
+      throw new BundleError(`trust bundle: status list of ${code} is not {1: bits 0..${MAX_STATUS_BITS}, 2: zlib bytes}`);
+    }
+    return [code, { bits, zlib, data: undefined }];
+  }));
+  return { version, issuedAt, rootDer, seals, byKid, statusLists, policy, sha256: await sha256Hex(file) };
+}
+
+// The public key of a seal version, imported on its first use and kept with the entry (null when
+// WebCrypto refuses the key: that candidate then verifies nothing, as before).
+function sealKey(seal) {
+  if (seal.key === undefined) seal.key = importKey(seal.spki).catch(() => null);
+  return seal.key;
+}
+
+// The inflated bitstring of a status list, on its first use, kept with the list (a list that does
+// not inflate to its size keeps its error).
+function statusData(list) {
+  if (list.data === undefined) list.data = inflate(list.zlib, Math.ceil(list.bits / 8));
+  return list.data;
 }
 
 // ---- the QR claims (libcert claims_from) ----
@@ -463,14 +565,15 @@ export async function verifyPayload(payload, bundle, now, urlPrefix = '') {
     if (policy.urlPrefixes.length === 0) return verdict('INDETERMINATE', 'url-prefix', `trust bundle version ${bundle.version} states no accepted URL prefix: cannot judge '${urlPrefix}'`);
     if (!policy.urlPrefixes.some((p) => p.toUpperCase() === urlPrefix.toUpperCase())) return verdict('INVALID', 'url-prefix', `URL prefix '${urlPrefix}' is not one the trust bundle's policy accepts`);
   }
-  const candidates = bundle.seals.filter((x) => x.kid === v.kidHex);
+  const candidates = bundle.byKid.get(v.kidHex) || [];
   if (candidates.length === 0) return verdict('UNKNOWN-SIGNER', 'kid', `no seal certificate with kid ${v.kidHex} in trust bundle version ${bundle.version}`);
   if (s.alg !== ALG_ES256) return verdict('INVALID', 'signature', `algorithm ${s.alg} is not allowed (ES256 only)`);
   // WebCrypto accepts both (r, s) and (r, n-s): refuse the high-S twin before verifying.
   if (!isLowS(s.signature)) return verdict('INVALID', 'signature', 'high-S ECDSA signature (s > n/2) refused: signers emit only low-S');
   let seal = null;
   for (const x of candidates) {
-    if (x.key && (await verifyEs256(s, x.key))) { seal = x; break; }
+    const key = await sealKey(x);
+    if (key && (await verifyEs256(s, key))) { seal = x; break; }
   }
   if (!seal) return verdict('INVALID', 'signature', `signature does not verify with the ${candidates.length} certificate(s) of kid ${v.kidHex}`);
   v.signatureOk = true;
@@ -486,9 +589,17 @@ export async function verifyPayload(payload, bundle, now, urlPrefix = '') {
   if (!list) return verdict('INDETERMINATE', 'status', `trust bundle version ${bundle.version} has no status list for issuer ${c.issuer}`);
   const i = c.licence.statusIndex;
   if (i >= list.bits) return verdict('INDETERMINATE', 'status', `status index ${i} lies outside the issuer's status list of ${list.bits} bits`);
+  let data;
+  try {
+    data = await statusData(list);
+  } catch (e) {
+    // Fail closed as for a missing list. (libcert refuses such a bundle as a whole; the page
+    // inflates a list only when a QR needs it, so it finds the fault here.)
+    return verdict('INDETERMINATE', 'status', `status list of issuer ${c.issuer} in trust bundle version ${bundle.version} is unreadable: ${e.message}`);
+  }
   v.statusChecked = true;
   // Bit i is bit (7 - i % 8) of byte i / 8 (MSB first, libcert/status_list.h).
-  if ((list.data[i >> 3] >> (7 - (i & 7))) & 1) return verdict('REVOKED', 'status', `licence revoked: status bit ${i} set in trust bundle version ${bundle.version}`);
+  if ((data[i >> 3] >> (7 - (i & 7))) & 1) return verdict('REVOKED', 'status', `licence revoked: status bit ${i} set in trust bundle version ${bundle.version}`);
   if (c.expiresAt !== undefined && now >= c.expiresAt) return verdict('EXPIRED', 'expiry', `licence expired at ${c.expiresAt}`);
   let note = '';
   if (v.bundleAgeSeconds > 30 * 86400) note = `status data is ${Math.floor(v.bundleAgeSeconds / 86400)} days old`;

@@ -219,6 +219,16 @@ async function e2e(browser, dir) {
     const key = makeKey(certd, 'samr');
     const a = await issue(certd, key, 'b-1');
     const b = await issue(certd, key, 'b-2');
+    // The page's scripts go gzip-compressed to a client that accepts it (node's fetch does and
+    // inflates them): the same bytes as the file; a PNG is never recompressed.
+    {
+      const r = await fetch(certd.base + '/web/verify.js', { headers: { 'Accept-Encoding': 'gzip' } });
+      eq(r.headers.get('content-encoding'), 'gzip', '/web/verify.js: Content-Encoding to a gzip client');
+      eq(r.headers.get('vary'), 'Accept-Encoding', '/web/verify.js: Vary');
+      check(await r.text() === fs.readFileSync(path.join(SRC, 'daemon/web/verify.js'), 'utf8'), '/web/verify.js: inflates to the file');
+      const plain = await fetch(certd.base + '/web/inspector.css', { headers: { 'Accept-Encoding': 'identity' } });
+      eq(plain.headers.get('content-encoding'), null, '/web/inspector.css: not compressed for an identity-only client');
+    }
     const { ctx, page } = await openPage(browser);
     const da = fragment(a.qr_text);
 

@@ -85,7 +85,13 @@ TEST_P(LayoutOfTemplate, IsTheFaceRenderPrints) {
   for (int y = 0; y < qm.width(); ++y) {
     for (int x = 0; x < qm.width(); ++x) ASSERT_EQ(page.qr.dark(x, y), qm.dark(x, y));
   }
-  EXPECT_DOUBLE_EQ(page.qr.x_mm, t->qr().x_mm);
+  // Inside the template's square (render.cpp fit_qr puts it on the 1/50-inch grid there).
+  const auto& box = t->qr();
+  EXPECT_GE(page.qr.x_mm, box.x_mm - 1e-9);
+  EXPECT_GE(page.qr.y_mm, box.y_mm - 1e-9);
+  EXPECT_LE(page.qr.x_mm + page.qr.size_mm, box.x_mm + box.size_mm + 1e-9);
+  EXPECT_LE(page.qr.y_mm + page.qr.size_mm, box.y_mm + box.size_mm + 1e-9);
+  EXPECT_GE(page.qr.size_mm / (page.qr.width + 8), 0.5);
   EXPECT_DOUBLE_EQ(page.seal.cx_mm, t->seal().cx_mm);
   EXPECT_DOUBLE_EQ(page.seal.spec.diameter_mm, t->department().seal.diameter_mm);
 

@@ -389,7 +389,7 @@ TEST(ApiPkcs11, TokenFaultsAre503NamingTheFaultWriteNothingAndIssuingResumes) {
   // waits for what the clients saw, not for a fixed time: under the sanitizers on a loaded
   // machine one request may take longer than any fixed window, and a window nobody's request
   // fell into checks nothing (bounded: kPhase per step).
-  std::atomic<bool> stop{false}, back{false};
+  std::atomic<bool> stop{false}, token_back{false};
   std::mutex mu;
   int created = 1, refused = 0, created_after_back = 0;
   std::set<std::string> faults;
@@ -399,7 +399,7 @@ TEST(ApiPkcs11, TokenFaultsAre503NamingTheFaultWriteNothingAndIssuingResumes) {
     ts.emplace_back([&, t] {
       auto cl = certd.client();
       for (int i = 0; !stop.load() && i < 1000; ++i) {
-        const bool sent_after_back = back.load();
+        const bool sent_after_back = token_back.load();
         const Issued r = issue(cl, key, "mv-" + std::to_string(t) + "-" + std::to_string(i));
         std::lock_guard l(mu);
         if (r.status == 201) {
@@ -438,7 +438,7 @@ TEST(ApiPkcs11, TokenFaultsAre503NamingTheFaultWriteNothingAndIssuingResumes) {
   const Issued during = issue(c, key, "during");
   // 3. Token back: the clients' next requests issue again, without a restart.
   std::filesystem::rename(away, tdir);
-  back = true;
+  token_back = true;
   const bool resumed = wait_for([&] { return created_after_back > 0; });
   stop = true;
   for (auto& t : ts) t.join();

@@ -290,14 +290,41 @@ TEST(ApiPkcs11, RotationUnderLoadWithTokenKeys) {
       }
     });
   }
+  // Each version seals kPerVersion licences before the next step (rotation, then the end), while
+  // the 3 clients keep issuing: counted, not timed, so that a loaded machine (the sanitizers on a
+  // shared core) cannot leave a version without a licence; bounded by kPhase per step.
+  constexpr std::size_t kPerVersion = 9;
+  constexpr auto kPhase = std::chrono::seconds(120);
+  bool every_phase_issued = true;
+  auto issue_some = [&] {
+    std::size_t want = 0;
+    {
+      std::lock_guard l(mu);
+      want = licences.size() + kPerVersion;
+    }
+    const auto deadline = std::chrono::steady_clock::now() + kPhase;
+    for (;;) {
+      {
+        std::lock_guard l(mu);
+        if (licences.size() >= want || !failures.empty()) return;
+      }
+      if (std::chrono::steady_clock::now() > deadline) {
+        every_phase_issued = false;
+        return;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  };
   auto ac = certd.client();
-  std::this_thread::sleep_for(std::chrono::seconds(3));
+  issue_some();
   const std::int64_t v2 = rotate(ac, admin, certd.store());
-  std::this_thread::sleep_for(std::chrono::seconds(3));
+  issue_some();
   const std::int64_t v3 = rotate(ac, admin, certd.store());
-  std::this_thread::sleep_for(std::chrono::seconds(3));
+  issue_some();
   stop = true;
   for (auto& t : ts) t.join();
+  EXPECT_TRUE(every_phase_issued) << "fewer than " << kPerVersion << " licences in "
+                                  << kPhase.count() << " s";
   EXPECT_EQ(v2, 2);
   EXPECT_EQ(v3, 3);
   EXPECT_TRUE(failures.empty()) << failures.size() << " failed, first: " << failures.front();
@@ -358,10 +385,13 @@ TEST(ApiPkcs11, TokenFaultsAre503NamingTheFaultWriteNothingAndIssuingResumes) {
   const Issued ok = issue(c, key, "pin-3");
   ASSERT_EQ(ok.status, 201) << ok.error << certd.log();
 
-  // Token missing under load: its directory moved away for ~2 s and back.
-  std::atomic<bool> stop{false};
+  // Token missing under load: its directory moved away and back while 2 clients issue. Each step
+  // waits for what the clients saw, not for a fixed time: under the sanitizers on a loaded
+  // machine one request may take longer than any fixed window, and a window nobody's request
+  // fell into checks nothing (bounded: kPhase per step).
+  std::atomic<bool> stop{false}, token_back{false};
   std::mutex mu;
-  int created = 1, refused = 0;
+  int created = 1, refused = 0, created_after_back = 0;
   std::set<std::string> faults;
   std::vector<std::string> other;
   std::vector<std::thread> ts;
@@ -369,10 +399,12 @@ TEST(ApiPkcs11, TokenFaultsAre503NamingTheFaultWriteNothingAndIssuingResumes) {
     ts.emplace_back([&, t] {
       auto cl = certd.client();
       for (int i = 0; !stop.load() && i < 1000; ++i) {
+        const bool sent_after_back = token_back.load();
         const Issued r = issue(cl, key, "mv-" + std::to_string(t) + "-" + std::to_string(i));
         std::lock_guard l(mu);
         if (r.status == 201) {
           ++created;
+          if (sent_after_back) ++created_after_back;
         } else if (r.status == 503 && r.body.value("type", "") ==
                                           "https://libcert.example/problems/token-unavailable") {
           ++refused;
@@ -383,16 +415,37 @@ TEST(ApiPkcs11, TokenFaultsAre503NamingTheFaultWriteNothingAndIssuingResumes) {
       }
     });
   }
-  std::this_thread::sleep_for(std::chrono::seconds(1));
+  constexpr auto kPhase = std::chrono::seconds(120);
+  // True once `holds` (called under mu) is true, false after kPhase.
+  auto wait_for = [&](auto holds) {
+    const auto deadline = std::chrono::steady_clock::now() + kPhase;
+    for (;;) {
+      {
+        std::lock_guard l(mu);
+        if (holds()) return true;
+      }
+      if (std::chrono::steady_clock::now() > deadline) return false;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  };
+  // 1. The clients issue (2 licences more than the one above).
+  const bool issuing = wait_for([&] { return created >= 3; });
   const auto tdir = hsm.token_dir("seals");
   const auto away = hsm.dir() / "seals-away";
   std::filesystem::rename(tdir, away);
-  std::this_thread::sleep_for(std::chrono::seconds(2));
+  // 2. Token gone: the clients' requests are refused (503 token-unavailable), and so is this one.
+  const bool refusing = wait_for([&] { return refused > 0; });
   const Issued during = issue(c, key, "during");
+  // 3. Token back: the clients' next requests issue again, without a restart.
   std::filesystem::rename(away, tdir);
-  std::this_thread::sleep_for(std::chrono::seconds(2));
+  token_back = true;
+  const bool resumed = wait_for([&] { return created_after_back > 0; });
   stop = true;
   for (auto& t : ts) t.join();
+  EXPECT_TRUE(issuing) << "the clients issued nothing in " << kPhase.count() << " s";
+  EXPECT_TRUE(refusing) << "no request refused in " << kPhase.count() << " s without the token";
+  EXPECT_TRUE(resumed) << "no licence issued in " << kPhase.count() << " s after the token came back"
+                       << certd.log();
   EXPECT_EQ(during.status, 503) << during.error;
   EXPECT_TRUE(other.empty()) << other.size() << ": " << other.front();
   EXPECT_GT(refused, 0);

@@ -134,44 +134,103 @@ constexpr int kLevelStatic = 12;
 
 // ---- objects -------------------------------------------------------------------------------------
 
+// The body of the file: streams as indirect objects at a byte offset, every other object packed
+// into an object stream (ISO 32000-1 §7.5.7: streams, the encryption dictionary and objects of a
+// generation other than 0 may not be in one; catalog and pages may, in a file that is not
+// linearized), and one cross-reference stream (§7.5.8) that locates both kinds. A dictionary's
+// "n 0 obj ... endobj" and its 20-byte xref line cost more than its compressed bytes in an
+// object stream; the xref stream deflates to a few bytes per object.
 class Body {
  public:
   int reserve() {
-    offsets_.push_back(0);
-    return static_cast<int>(offsets_.size());
+    entries_.push_back({});
+    return static_cast<int>(entries_.size());
   }
+  // A plain object (not a stream): kept for the next object stream (pack() or finish()).
   void object(int num, std::string_view dict_or_value) {
-    begin(num);
-    out_ += dict_or_value;
-    out_ += "\nendobj\n";
+    if (!pending_.empty()) pending_ += '\n';
+    pending_nums_.emplace_back(num, pending_.size());
+    pending_ += dict_or_value;
   }
-  void stream(int num, std::string dict_entries, std::string_view data, int level) {
+  void stream(int num, std::string_view dict_entries, std::string_view data, int level) {
     std::string z;
-    if (level > 0) {
+    const bool flate = level > 0;
+    if (flate) {
       z = deflate(data, level);
       data = z;
-      dict_entries += "/Filter/FlateDecode";
     }
     begin(num);
-    out_ += "<<" + dict_entries + "/Length " + std::to_string(data.size()) + ">>\nstream\n";
+    out_ += "<<";
+    out_ += dict_entries;
+    if (flate) out_ += "/Filter/FlateDecode";
+    out_ += "/Length ";
+    out_ += std::to_string(data.size());
+    out_ += ">>\nstream\n";
     out_ += data;
     out_ += "\nendstream\nendobj\n";
   }
-  // Appends a part serialised on its own (objects 1..n, no header): it must come first.
+  // Writes the pending plain objects as one object stream (§7.5.7): "/N" pairs "number offset"
+  // (offsets from /First), then the objects. The static part packs its own once per template,
+  // so that a licence deflates only its variable objects.
+  void pack(int level) {
+    if (pending_nums_.empty()) return;
+    const int num = reserve();
+    std::string head;
+    for (std::size_t i = 0; i < pending_nums_.size(); ++i) {
+      const auto [n, off] = pending_nums_[i];
+      if (i > 0) head += ' ';
+      head += std::to_string(n);
+      head += ' ';
+      head += std::to_string(off);
+      Entry& e = entries_.at(static_cast<std::size_t>(n - 1));
+      e.type = 2;
+      e.field2 = static_cast<std::size_t>(num);
+      e.index = static_cast<unsigned>(i);
+    }
+    head += '\n';
+    const std::string dict = "/Type/ObjStm/N " + std::to_string(pending_nums_.size()) +
+                             "/First " + std::to_string(head.size());
+    stream(num, dict, head + pending_, level);
+    pending_.clear();
+    pending_nums_.clear();
+  }
+  // Appends a part serialised on its own (objects 1..n, packed, no header): it must come first.
   void append(const Body& part) {
-    if (!offsets_.empty()) throw Error(ErrorCode::kInternal, "pdf writer: part after objects");
+    if (!entries_.empty() || !part.pending_nums_.empty()) {
+      throw Error(ErrorCode::kInternal, "pdf writer: part after objects, or not packed");
+    }
     const std::size_t base = out_.size();
     out_ += part.out_;
-    for (std::size_t off : part.offsets_) offsets_.push_back(base + off);
+    for (Entry e : part.entries_) {
+      if (e.type == 1) e.field2 += base;
+      entries_.push_back(e);
+    }
   }
-  [[nodiscard]] std::size_t size() const { return out_.size(); }
-  std::string finish(int root, int info) {
+  // Packs the pending objects, then ends the file with the cross-reference stream (§7.5.8),
+  // which is also the trailer (§7.5.8.2: /Root, /Info, /ID in its dictionary).
+  std::string finish(int root, int info, int level) {
+    pack(level);
+    const int xref_num = reserve();
     const std::size_t xref = out_.size();
-    out_ += "xref\n0 " + std::to_string(offsets_.size() + 1) + "\n0000000000 65535 f \n";
-    char e[32];
-    for (std::size_t off : offsets_) {
-      std::snprintf(e, sizeof e, "%010zu 00000 n \n", off);
-      out_ += e;
+    entries_.back() = {1, xref, 0};
+    // Field widths (§7.5.8.3, Table 18): type 1 byte; field 2 as wide as the largest offset or
+    // object-stream number; field 3 two bytes (object 0's generation 65535, the index in a stream).
+    std::size_t max2 = xref;
+    int w2 = 1;
+    while (w2 < 8 && (max2 >> (8 * w2)) != 0) ++w2;
+    const std::size_t rec = 1 + static_cast<std::size_t>(w2) + 2;
+    std::string table;
+    table.reserve(rec * (entries_.size() + 1));
+    auto put = [&table](int type, std::size_t f2, int w, unsigned f3) {
+      table += static_cast<char>(type);
+      for (int b = w - 1; b >= 0; --b) table += static_cast<char>((f2 >> (8 * b)) & 0xFF);
+      table += static_cast<char>((f3 >> 8) & 0xFF);
+      table += static_cast<char>(f3 & 0xFF);
+    };
+    put(0, 0, w2, 65535);  // object 0, head of the free list (§7.5.4)
+    for (const Entry& e : entries_) {
+      if (e.type == 0) throw Error(ErrorCode::kInternal, "pdf writer: object reserved, not written");
+      put(e.type, e.field2, w2, e.type == 2 ? e.index : 0);
     }
     // /ID (§14.4): derived from the content, so identical inputs give identical files.
     unsigned char md[SHA256_DIGEST_LENGTH];
@@ -183,25 +242,38 @@ class Body {
       id += k[md[i] & 15];
     }
     id += ">";
-    out_ += "trailer\n<</Size " + std::to_string(offsets_.size() + 1) + "/Root " +
-            std::to_string(root) + " 0 R/Info " + std::to_string(info) + " 0 R/ID[" + id + id +
-            "]>>\nstartxref\n" + std::to_string(xref) + "\n%%EOF\n";
+    stream(xref_num,
+           "/Type/XRef/Size " + std::to_string(entries_.size() + 1) + "/W[1 " +
+               std::to_string(w2) + " 2]/Root " + ref(root) + "/Info " + ref(info) + "/ID[" + id +
+               id + "]",
+           table, level);
+    out_ += "startxref\n" + std::to_string(xref) + "\n%%EOF\n";
     return std::move(out_);
   }
 
-  // The binary comment marks the file as binary for transfer tools (§7.5.2).
+  // The binary comment marks the file as binary for transfer tools (§7.5.2); object and
+  // cross-reference streams need PDF 1.5.
   static constexpr std::string_view kHeader = "%PDF-1.7\n%\xE2\xE3\xCF\xD3\n";
   explicit Body(bool header) {
     if (header) out_ = kHeader;
   }
 
  private:
+  static std::string ref(int n) { return std::to_string(n) + " 0 R"; }
   void begin(int num) {
-    offsets_.at(static_cast<std::size_t>(num - 1)) = out_.size();
-    out_ += std::to_string(num) + " 0 obj\n";
+    entries_.at(static_cast<std::size_t>(num - 1)) = {1, out_.size(), 0};
+    out_ += std::to_string(num);
+    out_ += " 0 obj\n";
   }
+  struct Entry {
+    int type = 0;            // 0: reserved, not yet written; 1: at a byte offset; 2: in a stream
+    std::size_t field2 = 0;  // the offset, or the object stream's number
+    unsigned index = 0;      // the index in the object stream
+  };
   std::string out_;
-  std::vector<std::size_t> offsets_;
+  std::vector<Entry> entries_;
+  std::string pending_;                                    // plain objects, newline-separated
+  std::vector<std::pair<int, std::size_t>> pending_nums_;  // their numbers and offsets
 };
 
 std::string ref(int n) { return std::to_string(n) + " 0 R"; }
@@ -795,6 +867,8 @@ std::shared_ptr<const StaticPart> compile_static(const PageLayout& page) {
               "/Type/XObject/Subtype/Form/BBox[" + nums({-sr, -sr, sr, sr}) +
                   "]/Resources<</Font<<" + part->font_resources + ">>>>",
               sc, kLevelStatic);
+  // The static fonts' dictionaries and descriptors: one object stream, compressed once.
+  body.pack(kLevelStatic);
   return part;
 }
 
@@ -959,7 +1033,7 @@ std::string write_pdf(const PageLayout& page, const DocumentInfo& info) {
     // claim (no PDF/A identification).
     body.stream(xmp_obj, "/Type/Metadata/Subtype/XML", info.xmp, kLevelVariable);
   }
-  return body.finish(catalog, info_obj);
+  return body.finish(catalog, info_obj, kLevelVariable);
 }
 
 RenderResult render(const Renderer& renderer, const Template& t, const LicenceData& data,

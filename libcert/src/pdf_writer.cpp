@@ -2,6 +2,7 @@
 #include "pdf_writer.h"
 
 #include <libdeflate.h>
+#include <openssl/evp.h>
 #include <openssl/sha.h>
 
 #include <algorithm>
@@ -113,24 +114,34 @@ struct Compressor {
   Compressor& operator=(const Compressor&) = delete;
 };
 
-// zlib format (RFC 1950), what /FlateDecode expects (§7.4.4).
-std::string deflate(std::string_view data, int level) {
+// zlib format (RFC 1950), what /FlateDecode expects (§7.4.4). The result lives in a per-thread
+// buffer until the thread's next call: no allocation or zero-filling per stream.
+std::string_view deflate(std::string_view data, int level) {
   thread_local std::map<int, std::unique_ptr<Compressor>> compressors;
+  thread_local std::string buffer;
   auto& slot = compressors[level];
   if (!slot) slot = std::make_unique<Compressor>(level);
   if (slot->c == nullptr) throw Error(ErrorCode::kInternal, "libdeflate: out of memory");
-  std::string out(libdeflate_zlib_compress_bound(slot->c, data.size()), '\0');
+  const std::size_t bound = libdeflate_zlib_compress_bound(slot->c, data.size());
+  if (buffer.size() < bound) buffer.resize(bound);
   const std::size_t n =
-      libdeflate_zlib_compress(slot->c, data.data(), data.size(), out.data(), out.size());
+      libdeflate_zlib_compress(slot->c, data.data(), data.size(), buffer.data(), bound);
   if (n == 0) throw Error(ErrorCode::kInternal, "libdeflate: compression failed");
-  out.resize(n);
-  return out;
+  return {buffer.data(), n};
 }
 
-// The per-licence streams (the holder's glyphs, the variable text, the QR) at a fast level; the
-// template's static part, compressed once, at libdeflate's strongest (12).
-constexpr int kLevelVariable = 6;
+// The template's static part, compressed once, at libdeflate's strongest level (12). A licence's
+// own streams at a level that follows their size, since deflate's time grows with the input
+// (bench/README.md, business-licence-enterprise): the large ones — the holder's Han glyphs (~40 KB
+// of TrueType) and the variable text with the QR (~22 KB) — at level 4, libdeflate's last greedy
+// level (vs 6: about 0.55x the time on the font, 0.4x on the content stream, +0.5 KB in all);
+// the small ones (ToUnicode, XMP, the object and cross-reference streams: a few µs each) at 6.
 constexpr int kLevelStatic = 12;
+constexpr int kLevelVariable = -1;  // by size: level_of()
+constexpr int level_of(int level, std::size_t n) {
+  if (level != kLevelVariable) return level;
+  return n > 8192 ? 4 : 6;
+}
 
 // ---- objects -------------------------------------------------------------------------------------
 
@@ -153,12 +164,8 @@ class Body {
     pending_ += dict_or_value;
   }
   void stream(int num, std::string_view dict_entries, std::string_view data, int level) {
-    std::string z;
-    const bool flate = level > 0;
-    if (flate) {
-      z = deflate(data, level);
-      data = z;
-    }
+    const bool flate = level != 0;
+    if (flate) data = deflate(data, level_of(level, data.size()));
     begin(num);
     out_ += "<<";
     out_ += dict_entries;
@@ -194,13 +201,24 @@ class Body {
     pending_.clear();
     pending_nums_.clear();
   }
-  // Appends a part serialised on its own (objects 1..n, packed, no header): it must come first.
-  void append(const Body& part) {
+  [[nodiscard]] std::size_t size() const { return out_.size(); }
+  // The SHA-256 of the bytes written so far (a static part's, kept with it).
+  [[nodiscard]] std::string digest() const {
+    unsigned char md[SHA256_DIGEST_LENGTH];
+    SHA256(reinterpret_cast<const unsigned char*>(out_.data()), out_.size(), md);
+    return std::string(reinterpret_cast<const char*>(md), sizeof md);
+  }
+  // Appends a part serialised on its own (objects 1..n, packed, no header) whose digest() is
+  // `part_digest`: it must come first. `expected` is the size the file is likely to reach.
+  void append(const Body& part, std::string_view part_digest, std::size_t expected) {
     if (!entries_.empty() || !part.pending_nums_.empty()) {
       throw Error(ErrorCode::kInternal, "pdf writer: part after objects, or not packed");
     }
+    out_.reserve(out_.size() + expected);
     const std::size_t base = out_.size();
     out_ += part.out_;
+    prefix_digest_ = part_digest;
+    hashed_ = out_.size();
     for (Entry e : part.entries_) {
       if (e.type == 1) e.field2 += base;
       entries_.push_back(e);
@@ -232,9 +250,22 @@ class Body {
       if (e.type == 0) throw Error(ErrorCode::kInternal, "pdf writer: object reserved, not written");
       put(e.type, e.field2, w2, e.type == 2 ? e.index : 0);
     }
-    // /ID (§14.4): derived from the content, so identical inputs give identical files.
+    // /ID (§14.4): derived from the content, so identical inputs give identical files: the
+    // SHA-256 of the static part's digest (computed once per template) and of the bytes after it.
     unsigned char md[SHA256_DIGEST_LENGTH];
-    SHA256(reinterpret_cast<const unsigned char*>(out_.data()), out_.size(), md);
+    {
+      std::string_view rest(out_);
+      rest.remove_prefix(std::min(hashed_, rest.size()));
+      const std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(),
+                                                                       &EVP_MD_CTX_free);
+      unsigned int len = 0;
+      if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1 ||
+          EVP_DigestUpdate(ctx.get(), prefix_digest_.data(), prefix_digest_.size()) != 1 ||
+          EVP_DigestUpdate(ctx.get(), rest.data(), rest.size()) != 1 ||
+          EVP_DigestFinal_ex(ctx.get(), md, &len) != 1) {
+        throw Error(ErrorCode::kInternal, "pdf writer: SHA-256 failed");
+      }
+    }
     std::string id = "<";
     static const char* k = "0123456789ABCDEF";
     for (int i = 0; i < 16; ++i) {
@@ -271,6 +302,8 @@ class Body {
     unsigned index = 0;      // the index in the object stream
   };
   std::string out_;
+  std::string prefix_digest_;  // the appended part's digest: its bytes are not hashed again
+  std::size_t hashed_ = 0;     // where the bytes the /ID hashes start
   std::vector<Entry> entries_;
   std::string pending_;                                    // plain objects, newline-separated
   std::vector<std::pair<int, std::size_t>> pending_nums_;  // their numbers and offsets
@@ -720,6 +753,7 @@ struct StaticPart {
   std::string font_resources;  // "/C0 4 0 R/C1 9 0 R"
   int content = 0;             // the static content stream
   int seal = 0;                // the seal's form XObject
+  std::string digest;          // body.digest(): what a licence's /ID builds on
 };
 
 // What identifies a static part: every input that goes into it, as bytes.
@@ -869,6 +903,7 @@ std::shared_ptr<const StaticPart> compile_static(const PageLayout& page) {
               sc, kLevelStatic);
   // The static fonts' dictionaries and descriptors: one object stream, compressed once.
   body.pack(kLevelStatic);
+  part->digest = body.digest();
   return part;
 }
 
@@ -979,7 +1014,8 @@ std::string write_pdf(const PageLayout& page, const DocumentInfo& info) {
   const auto part = static_part(page);
 
   Body body(true);
-  body.append(part->body);
+  // A licence adds ~25 KB to the static part (the holder's glyphs, the text and QR, the XMP).
+  body.append(part->body, part->digest, part->body.size() + (32u << 10));
   FontSet fs;
   fs.base = &part->fonts;
   fs.prefix = "V";

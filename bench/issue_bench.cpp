@@ -1,7 +1,8 @@
 // bench/issue_bench.cpp — issuing real licences in-process with the Issuer façade, per stage and
 // end to end, and the size of every template's sealed sample.
 //
-//   build/dev/bench/issue_bench [N]        (default N = 50)
+//   build/dev/bench/issue_bench [N [STAGE]]   (default N = 50; STAGE: only stages naming it)
+//   ISSUE_BENCH_OUT=DIR build/dev/bench/issue_bench   also writes every template's sealed sample
 //
 // Stages for the business-licence-enterprise sample: validate (template rules), render (cairo +
 // pango PDF with seal and QR), issue (validate + signed QR + render + seal), verify (verify_pdf of
@@ -130,6 +131,10 @@ int main(int argc, char** argv) {
     const auto lic = issuer.issue(r);
     const bench::Stats st = bench::measure(2, 5, [&] { (void)issuer.issue(r); });
     sizes.push_back(lic.pdf.size());
+    // ISSUE_BENCH_OUT=DIR keeps each template's sealed sample (DIR/<id>.pdf) for inspection.
+    if (const char* out = std::getenv("ISSUE_BENCH_OUT")) {
+      std::ofstream(std::filesystem::path(out) / (t + ".pdf"), std::ios::binary) << lic.pdf;
+    }
     std::printf("template %-42s %7zu %7.2f %7.2f\n", t.c_str(), lic.pdf.size(), st.median_us / 1000,
                 st.cpu_median_us / 1000);
   }

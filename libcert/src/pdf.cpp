@@ -908,6 +908,7 @@ namespace {
 
 struct Section {
   std::size_t offset = 0;
+  std::size_t after = 0;  // just after the section (its trailer dictionary, or "endstream")
   bool stream = false;
   Dict trailer;
   std::vector<std::pair<std::uint32_t, XrefEntry>> entries;
@@ -936,6 +937,7 @@ Section parse_xref_stream(const Document::Impl& d, std::size_t offset) {
   }
   Section sec;
   sec.offset = offset;
+  sec.after = p.pos();
   sec.stream = true;
   sec.trailer = s.dict;
   const auto no_resolve = [](const Object* o) {
@@ -1045,6 +1047,7 @@ Section parse_xref_table(const Document::Impl& d, std::size_t offset) {
   Object tr = p.value(1);
   if (!tr.is(Kind::kDict)) malformed("trailer is not a dictionary" + at(offset));
   sec.trailer = std::move(tr.as_dict());
+  sec.after = p.pos();
   return sec;
 }
 
@@ -1171,8 +1174,10 @@ Document Document::open(std::string_view bytes, const Limits& limits) {
     std::sort(r.objects.begin(), r.objects.end());
     r.objects.erase(std::unique(r.objects.begin(), r.objects.end()), r.objects.end());
     std::sort(r.freed.begin(), r.freed.end());
-    // The revision ends after the first %%EOF (and its EOL) that follows its xref section.
-    const std::size_t eof = bytes.find("%%EOF", sec.offset);
+    // The revision ends after the first %%EOF (and its EOL) that follows its xref section —
+    // after the section's end, not its start: a cross-reference stream's binary data may hold
+    // those five bytes.
+    const std::size_t eof = bytes.find("%%EOF", sec.after);
     if (eof == std::string_view::npos) malformed("no %%EOF after xref section" + at(sec.offset));
     std::size_t end = eof + 5;
     if (end < bytes.size() && bytes[end] == '\r') ++end;
@@ -1395,6 +1400,57 @@ Output IncrementalUpdate::write() const {
     out.pdf += "\nendobj\n";
   }
 
+  Dict copied;  // §7.5.6: the previous trailer's entries, except /Prev and the section's own
+  for (const char* k : {"Root", "Info", "ID"}) {
+    if (const Object* v = base_.trailer().get(k)) copied.set(k, *v);
+  }
+  const std::size_t prev = base_.revisions().back().xref_offset;
+  if (base_.revisions().back().xref_stream) {
+    // The base's newest section is a cross-reference stream (not a hybrid file's table): the
+    // update's section is one too. ISO 32000-1 §7.5.8.1: a file that uses cross-reference
+    // streams does not use the "xref" and "trailer" keywords; a classic section after a stream
+    // would make it neither such a file nor a hybrid one (§7.5.8.4), which readers need not
+    // accept. The stream (its own number: the next free one) lists the update's objects, itself
+    // and object 0 in /Index subsections; its dictionary is the trailer (§7.5.8.2). Unfiltered:
+    // a few dozen bytes.
+    const std::uint32_t self = next_;
+    const std::size_t xref_pos = out.pdf.size();
+    offsets.emplace_back(Ref{self, 0}, xref_pos);
+    int w2 = 1;
+    while (w2 < 8 && (xref_pos >> (8 * w2)) != 0) ++w2;
+    std::string table;
+    auto put = [&table, w2](int type, std::size_t f2, unsigned f3) {
+      table += static_cast<char>(type);
+      for (int b = w2 - 1; b >= 0; --b) table += static_cast<char>((f2 >> (8 * b)) & 0xFF);
+      table += static_cast<char>((f3 >> 8) & 0xFF);
+      table += static_cast<char>(f3 & 0xFF);
+    };
+    Array index{Object(std::int64_t{0}), Object(std::int64_t{1})};
+    put(0, 0, 65535);  // object 0, head of the free list
+    for (std::size_t i = 0; i < offsets.size();) {
+      std::size_t j = i;
+      while (j + 1 < offsets.size() && offsets[j + 1].first.num == offsets[j].first.num + 1) ++j;
+      index.emplace_back(static_cast<std::int64_t>(offsets[i].first.num));
+      index.emplace_back(static_cast<std::int64_t>(j - i + 1));
+      for (std::size_t k = i; k <= j; ++k) put(1, offsets[k].second, offsets[k].first.gen);
+      i = j + 1;
+    }
+    Dict d;
+    d.set("Type", Name{"XRef"});
+    d.set("Size", Object(static_cast<std::int64_t>(self) + 1));
+    d.set("Prev", Object(prev));
+    d.set("Index", Object(std::move(index)));
+    d.set("W", Object(Array{Object(std::int64_t{1}), Object(std::int64_t{w2}),
+                            Object(std::int64_t{2})}));
+    for (const auto& [k, v] : copied.entries()) d.set(k, v);
+    Stream s;
+    s.dict = std::move(d);
+    s.data = std::move(table);
+    out.pdf += std::to_string(self) + " 0 obj\n" + serialize(Object(std::move(s))) +
+               "\nendobj\nstartxref\n" + std::to_string(xref_pos) + "\n%%EOF\n";
+    return out;
+  }
+
   // §7.5.4: a classic xref section with one subsection per run of consecutive numbers.
   const std::size_t xref_pos = out.pdf.size();
   out.pdf += "xref\n0 1\n0000000000 65535 f\r\n";
@@ -1412,10 +1468,8 @@ Output IncrementalUpdate::write() const {
   }
   Dict tr;
   tr.set("Size", Object(static_cast<std::int64_t>(next_)));
-  tr.set("Prev", Object(base_.revisions().back().xref_offset));
-  for (const char* k : {"Root", "Info", "ID"}) {
-    if (const Object* v = base_.trailer().get(k)) tr.set(k, *v);
-  }
+  tr.set("Prev", Object(prev));
+  for (const auto& [k, v] : copied.entries()) tr.set(k, v);
   out.pdf += "trailer\n" + serialize(Object(std::move(tr))) + "\nstartxref\n" +
              std::to_string(xref_pos) + "\n%%EOF\n";
   return out;

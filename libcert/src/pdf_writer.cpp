@@ -2,6 +2,7 @@
 #include "pdf_writer.h"
 
 #include <libdeflate.h>
+#include <openssl/evp.h>
 #include <openssl/sha.h>
 
 #include <algorithm>
@@ -113,69 +114,158 @@ struct Compressor {
   Compressor& operator=(const Compressor&) = delete;
 };
 
-// zlib format (RFC 1950), what /FlateDecode expects (§7.4.4).
-std::string deflate(std::string_view data, int level) {
+// zlib format (RFC 1950), what /FlateDecode expects (§7.4.4). The result lives in a per-thread
+// buffer until the thread's next call: no allocation or zero-filling per stream.
+std::string_view deflate(std::string_view data, int level) {
   thread_local std::map<int, std::unique_ptr<Compressor>> compressors;
+  thread_local std::string buffer;
   auto& slot = compressors[level];
   if (!slot) slot = std::make_unique<Compressor>(level);
   if (slot->c == nullptr) throw Error(ErrorCode::kInternal, "libdeflate: out of memory");
-  std::string out(libdeflate_zlib_compress_bound(slot->c, data.size()), '\0');
+  const std::size_t bound = libdeflate_zlib_compress_bound(slot->c, data.size());
+  if (buffer.size() < bound) buffer.resize(bound);
   const std::size_t n =
-      libdeflate_zlib_compress(slot->c, data.data(), data.size(), out.data(), out.size());
+      libdeflate_zlib_compress(slot->c, data.data(), data.size(), buffer.data(), bound);
   if (n == 0) throw Error(ErrorCode::kInternal, "libdeflate: compression failed");
-  out.resize(n);
-  return out;
+  return {buffer.data(), n};
 }
 
-// The per-licence streams (the holder's glyphs, the variable text, the QR) at a fast level; the
-// template's static part, compressed once, at libdeflate's strongest (12).
-constexpr int kLevelVariable = 6;
+// The template's static part, compressed once, at libdeflate's strongest level (12). A licence's
+// own streams at a level that follows their size, since deflate's time grows with the input
+// (bench/README.md, business-licence-enterprise): the large ones — the holder's Han glyphs (~40 KB
+// of TrueType) and the variable text with the QR (~22 KB) — at level 4, libdeflate's last greedy
+// level (vs 6: about 0.55x the time on the font, 0.4x on the content stream, +0.5 KB in all);
+// the small ones (ToUnicode, XMP, the object and cross-reference streams: a few µs each) at 6.
 constexpr int kLevelStatic = 12;
+constexpr int kLevelVariable = -1;  // by size: level_of()
+constexpr int level_of(int level, std::size_t n) {
+  if (level != kLevelVariable) return level;
+  return n > 8192 ? 4 : 6;
+}
 
 // ---- objects -------------------------------------------------------------------------------------
 
+// The body of the file: streams as indirect objects at a byte offset, every other object packed
+// into an object stream (ISO 32000-1 §7.5.7: streams, the encryption dictionary and objects of a
+// generation other than 0 may not be in one; catalog and pages may, in a file that is not
+// linearized), and one cross-reference stream (§7.5.8) that locates both kinds. A dictionary's
+// "n 0 obj ... endobj" and its 20-byte xref line cost more than its compressed bytes in an
+// object stream; the xref stream deflates to a few bytes per object.
 class Body {
  public:
   int reserve() {
-    offsets_.push_back(0);
-    return static_cast<int>(offsets_.size());
+    entries_.push_back({});
+    return static_cast<int>(entries_.size());
   }
+  // A plain object (not a stream): kept for the next object stream (pack() or finish()).
   void object(int num, std::string_view dict_or_value) {
-    begin(num);
-    out_ += dict_or_value;
-    out_ += "\nendobj\n";
+    if (!pending_.empty()) pending_ += '\n';
+    pending_nums_.emplace_back(num, pending_.size());
+    pending_ += dict_or_value;
   }
-  void stream(int num, std::string dict_entries, std::string_view data, int level) {
-    std::string z;
-    if (level > 0) {
-      z = deflate(data, level);
-      data = z;
-      dict_entries += "/Filter/FlateDecode";
-    }
+  void stream(int num, std::string_view dict_entries, std::string_view data, int level) {
+    const bool flate = level != 0;
+    if (flate) data = deflate(data, level_of(level, data.size()));
     begin(num);
-    out_ += "<<" + dict_entries + "/Length " + std::to_string(data.size()) + ">>\nstream\n";
+    out_ += "<<";
+    out_ += dict_entries;
+    if (flate) out_ += "/Filter/FlateDecode";
+    out_ += "/Length ";
+    out_ += std::to_string(data.size());
+    out_ += ">>\nstream\n";
     out_ += data;
     out_ += "\nendstream\nendobj\n";
   }
-  // Appends a part serialised on its own (objects 1..n, no header): it must come first.
-  void append(const Body& part) {
-    if (!offsets_.empty()) throw Error(ErrorCode::kInternal, "pdf writer: part after objects");
-    const std::size_t base = out_.size();
-    out_ += part.out_;
-    for (std::size_t off : part.offsets_) offsets_.push_back(base + off);
+  // Writes the pending plain objects as one object stream (§7.5.7): "/N" pairs "number offset"
+  // (offsets from /First), then the objects. The static part packs its own once per template,
+  // so that a licence deflates only its variable objects.
+  void pack(int level) {
+    if (pending_nums_.empty()) return;
+    const int num = reserve();
+    std::string head;
+    for (std::size_t i = 0; i < pending_nums_.size(); ++i) {
+      const auto [n, off] = pending_nums_[i];
+      if (i > 0) head += ' ';
+      head += std::to_string(n);
+      head += ' ';
+      head += std::to_string(off);
+      Entry& e = entries_.at(static_cast<std::size_t>(n - 1));
+      e.type = 2;
+      e.field2 = static_cast<std::size_t>(num);
+      e.index = static_cast<unsigned>(i);
+    }
+    head += '\n';
+    const std::string dict = "/Type/ObjStm/N " + std::to_string(pending_nums_.size()) +
+                             "/First " + std::to_string(head.size());
+    stream(num, dict, head + pending_, level);
+    pending_.clear();
+    pending_nums_.clear();
   }
   [[nodiscard]] std::size_t size() const { return out_.size(); }
-  std::string finish(int root, int info) {
-    const std::size_t xref = out_.size();
-    out_ += "xref\n0 " + std::to_string(offsets_.size() + 1) + "\n0000000000 65535 f \n";
-    char e[32];
-    for (std::size_t off : offsets_) {
-      std::snprintf(e, sizeof e, "%010zu 00000 n \n", off);
-      out_ += e;
-    }
-    // /ID (§14.4): derived from the content, so identical inputs give identical files.
+  // The SHA-256 of the bytes written so far (a static part's, kept with it).
+  [[nodiscard]] std::string digest() const {
     unsigned char md[SHA256_DIGEST_LENGTH];
     SHA256(reinterpret_cast<const unsigned char*>(out_.data()), out_.size(), md);
+    return std::string(reinterpret_cast<const char*>(md), sizeof md);
+  }
+  // Appends a part serialised on its own (objects 1..n, packed, no header) whose digest() is
+  // `part_digest`: it must come first. `expected` is the size the file is likely to reach.
+  void append(const Body& part, std::string_view part_digest, std::size_t expected) {
+    if (!entries_.empty() || !part.pending_nums_.empty()) {
+      throw Error(ErrorCode::kInternal, "pdf writer: part after objects, or not packed");
+    }
+    out_.reserve(out_.size() + expected);
+    const std::size_t base = out_.size();
+    out_ += part.out_;
+    prefix_digest_ = part_digest;
+    hashed_ = out_.size();
+    for (Entry e : part.entries_) {
+      if (e.type == 1) e.field2 += base;
+      entries_.push_back(e);
+    }
+  }
+  // Packs the pending objects, then ends the file with the cross-reference stream (§7.5.8),
+  // which is also the trailer (§7.5.8.2: /Root, /Info, /ID in its dictionary).
+  std::string finish(int root, int info, int level) {
+    pack(level);
+    const int xref_num = reserve();
+    const std::size_t xref = out_.size();
+    entries_.back() = {1, xref, 0};
+    // Field widths (§7.5.8.3, Table 18): type 1 byte; field 2 as wide as the largest offset or
+    // object-stream number; field 3 two bytes (object 0's generation 65535, the index in a stream).
+    std::size_t max2 = xref;
+    int w2 = 1;
+    while (w2 < 8 && (max2 >> (8 * w2)) != 0) ++w2;
+    const std::size_t rec = 1 + static_cast<std::size_t>(w2) + 2;
+    std::string table;
+    table.reserve(rec * (entries_.size() + 1));
+    auto put = [&table](int type, std::size_t f2, int w, unsigned f3) {
+      table += static_cast<char>(type);
+      for (int b = w - 1; b >= 0; --b) table += static_cast<char>((f2 >> (8 * b)) & 0xFF);
+      table += static_cast<char>((f3 >> 8) & 0xFF);
+      table += static_cast<char>(f3 & 0xFF);
+    };
+    put(0, 0, w2, 65535);  // object 0, head of the free list (§7.5.4)
+    for (const Entry& e : entries_) {
+      if (e.type == 0) throw Error(ErrorCode::kInternal, "pdf writer: object reserved, not written");
+      put(e.type, e.field2, w2, e.type == 2 ? e.index : 0);
+    }
+    // /ID (§14.4): derived from the content, so identical inputs give identical files: the
+    // SHA-256 of the static part's digest (computed once per template) and of the bytes after it.
+    unsigned char md[SHA256_DIGEST_LENGTH];
+    {
+      std::string_view rest(out_);
+      rest.remove_prefix(std::min(hashed_, rest.size()));
+      const std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(),
+                                                                       &EVP_MD_CTX_free);
+      unsigned int len = 0;
+      if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1 ||
+          EVP_DigestUpdate(ctx.get(), prefix_digest_.data(), prefix_digest_.size()) != 1 ||
+          EVP_DigestUpdate(ctx.get(), rest.data(), rest.size()) != 1 ||
+          EVP_DigestFinal_ex(ctx.get(), md, &len) != 1) {
+        throw Error(ErrorCode::kInternal, "pdf writer: SHA-256 failed");
+      }
+    }
     std::string id = "<";
     static const char* k = "0123456789ABCDEF";
     for (int i = 0; i < 16; ++i) {
@@ -183,25 +273,40 @@ class Body {
       id += k[md[i] & 15];
     }
     id += ">";
-    out_ += "trailer\n<</Size " + std::to_string(offsets_.size() + 1) + "/Root " +
-            std::to_string(root) + " 0 R/Info " + std::to_string(info) + " 0 R/ID[" + id + id +
-            "]>>\nstartxref\n" + std::to_string(xref) + "\n%%EOF\n";
+    stream(xref_num,
+           "/Type/XRef/Size " + std::to_string(entries_.size() + 1) + "/W[1 " +
+               std::to_string(w2) + " 2]/Root " + ref(root) + "/Info " + ref(info) + "/ID[" + id +
+               id + "]",
+           table, level);
+    out_ += "startxref\n" + std::to_string(xref) + "\n%%EOF\n";
     return std::move(out_);
   }
 
-  // The binary comment marks the file as binary for transfer tools (§7.5.2).
+  // The binary comment marks the file as binary for transfer tools (§7.5.2); object and
+  // cross-reference streams need PDF 1.5.
   static constexpr std::string_view kHeader = "%PDF-1.7\n%\xE2\xE3\xCF\xD3\n";
   explicit Body(bool header) {
     if (header) out_ = kHeader;
   }
 
  private:
+  static std::string ref(int n) { return std::to_string(n) + " 0 R"; }
   void begin(int num) {
-    offsets_.at(static_cast<std::size_t>(num - 1)) = out_.size();
-    out_ += std::to_string(num) + " 0 obj\n";
+    entries_.at(static_cast<std::size_t>(num - 1)) = {1, out_.size(), 0};
+    out_ += std::to_string(num);
+    out_ += " 0 obj\n";
   }
+  struct Entry {
+    int type = 0;            // 0: reserved, not yet written; 1: at a byte offset; 2: in a stream
+    std::size_t field2 = 0;  // the offset, or the object stream's number
+    unsigned index = 0;      // the index in the object stream
+  };
   std::string out_;
-  std::vector<std::size_t> offsets_;
+  std::string prefix_digest_;  // the appended part's digest: its bytes are not hashed again
+  std::size_t hashed_ = 0;     // where the bytes the /ID hashes start
+  std::vector<Entry> entries_;
+  std::string pending_;                                    // plain objects, newline-separated
+  std::vector<std::pair<int, std::size_t>> pending_nums_;  // their numbers and offsets
 };
 
 std::string ref(int n) { return std::to_string(n) + " 0 R"; }
@@ -648,6 +753,7 @@ struct StaticPart {
   std::string font_resources;  // "/C0 4 0 R/C1 9 0 R"
   int content = 0;             // the static content stream
   int seal = 0;                // the seal's form XObject
+  std::string digest;          // body.digest(): what a licence's /ID builds on
 };
 
 // What identifies a static part: every input that goes into it, as bytes.
@@ -795,6 +901,9 @@ std::shared_ptr<const StaticPart> compile_static(const PageLayout& page) {
               "/Type/XObject/Subtype/Form/BBox[" + nums({-sr, -sr, sr, sr}) +
                   "]/Resources<</Font<<" + part->font_resources + ">>>>",
               sc, kLevelStatic);
+  // The static fonts' dictionaries and descriptors: one object stream, compressed once.
+  body.pack(kLevelStatic);
+  part->digest = body.digest();
   return part;
 }
 
@@ -905,7 +1014,8 @@ std::string write_pdf(const PageLayout& page, const DocumentInfo& info) {
   const auto part = static_part(page);
 
   Body body(true);
-  body.append(part->body);
+  // A licence adds ~25 KB to the static part (the holder's glyphs, the text and QR, the XMP).
+  body.append(part->body, part->digest, part->body.size() + (32u << 10));
   FontSet fs;
   fs.base = &part->fonts;
   fs.prefix = "V";
@@ -959,7 +1069,7 @@ std::string write_pdf(const PageLayout& page, const DocumentInfo& info) {
     // claim (no PDF/A identification).
     body.stream(xmp_obj, "/Type/Metadata/Subtype/XML", info.xmp, kLevelVariable);
   }
-  return body.finish(catalog, info_obj);
+  return body.finish(catalog, info_obj, kLevelVariable);
 }
 
 RenderResult render(const Renderer& renderer, const Template& t, const LicenceData& data,

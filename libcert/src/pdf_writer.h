@@ -17,8 +17,11 @@
 // edges are geometry at every resolution, see qr_path); the seal as a form XObject painted with
 // /BM /Multiply; the document information dictionary and the XMP packet (compressed, found
 // through the catalog's /Metadata, §14.3.2) with render()'s content.
-// Streams are Flate-compressed with libdeflate; the file has one classic cross-reference table,
-// as cairo's output has, so that the seal's incremental update (sign.cpp) applies unchanged.
+// Streams are Flate-compressed with libdeflate; every object that is not a stream is in an object
+// stream (§7.5.7: the template's static ones in one compressed once per template, the licence's
+// in another) and the file's one cross-reference section is a compressed cross-reference stream
+// (§7.5.8), which is also the trailer. The seal's incremental update (sign.cpp) then writes its
+// own section as a cross-reference stream too (pdf.h IncrementalUpdate).
 // Output is byte-identical for identical inputs.
 //
 // Thread-safety: both functions may be called concurrently from any number of threads; font faces

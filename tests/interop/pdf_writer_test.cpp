@@ -3,7 +3,8 @@
 //   - Poppler (pdftoppm) and MuPDF (mutool draw) rasterise both files: the pages are the same
 //     picture (same fonts, same glyph positions; only anti-aliasing of edges may differ);
 //   - pdftotext -bbox finds every word of the cairo file in ours, same text, same box (±0.25 mm);
-//   - pdffonts: every font embedded, subset, with a ToUnicode map; qpdf --check: no errors.
+//   - pdffonts: every font embedded, subset, with a ToUnicode map; qpdf --check: no errors;
+//   - libcert's strict reader: one revision, a cross-reference stream, objects in object streams.
 #include "pdf_writer.h"
 
 #include "font_subset.h"
@@ -20,6 +21,7 @@
 
 #include "libcert/clock.h"
 #include "libcert/layout.h"
+#include "libcert/pdf.h"
 #include "libcert/render.h"
 #include "libcert/template.h"
 #include "support/process.h"
@@ -139,6 +141,30 @@ TEST_P(PdfWriterOfTemplate, SameFaceAsCairo) {
   testsupport::spit(a, ours.pdf);
   testsupport::spit(b, cairo.pdf);
 
+  // Structure (ISO 32000-1 §7.5.7, §7.5.8): one revision whose section is a compressed
+  // cross-reference stream, every object that is not a stream in an object stream, every object
+  // readable by libcert's strict reader; no classic "xref"/"trailer" keywords.
+  {
+    const auto doc = libcert::pdf::Document::open(ours.pdf);
+    ASSERT_EQ(doc.revisions().size(), 1U);
+    EXPECT_TRUE(doc.revisions()[0].xref_stream);
+    EXPECT_TRUE(doc.trailer().get("Filter")->is_name("FlateDecode"));
+    int in_streams = 0;
+    for (std::uint32_t n = 1; n < doc.size(); ++n) {
+      const auto e = doc.xref_entry(n);
+      ASSERT_TRUE(e.has_value()) << n;
+      const libcert::pdf::Object o = doc.object(n);
+      if (e->type == libcert::pdf::XrefEntry::Type::kInObjectStream) {
+        ++in_streams;
+      } else {
+        EXPECT_TRUE(o.is(libcert::pdf::Kind::kStream)) << "object " << n << " is not packed";
+      }
+    }
+    EXPECT_GE(in_streams, 5);  // catalog, pages, page, info, the fonts' dictionaries
+    EXPECT_EQ(doc.page_count(), 1U);
+    EXPECT_EQ(ours.pdf.find("\ntrailer"), std::string::npos);
+    EXPECT_EQ(ours.pdf.find("\nxref"), std::string::npos);
+  }
   // Structure and fonts.
   auto r = run("qpdf --check " + shell_quote(a.string()));
   EXPECT_EQ(r.exit_code, 0) << r.out;
@@ -272,7 +298,17 @@ TEST(PdfWriterCff, NotoSerifCjkEmbeddedAsCidFontType0) {
   testsupport::TempDir dir;
   const fs::path a = dir / "cff.pdf";
   testsupport::spit(a, pdf);
-  EXPECT_NE(pdf.find("/Subtype/CIDFontType0/"), std::string::npos);
+  {
+    // The CIDFont dictionary is in an object stream (§7.5.7): read it through the strict reader.
+    const auto doc = libcert::pdf::Document::open(pdf);
+    bool cidfont0 = false;
+    for (std::uint32_t n = 1; n < doc.size(); ++n) {
+      const libcert::pdf::Object o = doc.object(n);
+      cidfont0 |= o.is(libcert::pdf::Kind::kDict) && o.as_dict().get("Subtype") != nullptr &&
+                  o.as_dict().get("Subtype")->is_name("CIDFontType0");
+    }
+    EXPECT_TRUE(cidfont0);
+  }
   EXPECT_NE(pdf.find("/Subtype/CIDFontType0C"), std::string::npos);
 
   auto r = run("qpdf --check " + shell_quote(a.string()));

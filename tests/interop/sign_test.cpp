@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "libcert/clock.h"
+#include "libcert/pdf.h"
 #include "support/process.h"
 #include "support/verifiers.h"
 #include "support/test_pdf.h"
@@ -176,7 +177,7 @@ TEST_F(SignInterop, TwoSealsBothValidFirstCoversEarlierRevision) {
 
 TEST_F(SignInterop, SealsOnTopOfAnXrefStreamFile) {
   // qpdf rewrites the cairo PDF with object streams and a compressed xref stream; our update
-  // appends a classic xref section whose /Prev points at that stream.
+  // appends an xref stream section (ISO 32000-1 §7.5.8.1) whose /Prev points at that stream.
   testsupport::spit(path("plain.pdf"), testsupport::make_cairo_pdf(2));
   auto r = run("qpdf --object-streams=generate " + shell_quote(path("plain.pdf").string()) + " " +
                shell_quote(path("objstm.pdf").string()));
@@ -186,6 +187,12 @@ TEST_F(SignInterop, SealsOnTopOfAnXrefStreamFile) {
   o.page = 1;
   testsupport::spit(path("objstm-sealed.pdf"),
                     libcert::seal_pdf(testsupport::slurp(path("objstm.pdf")), seal("water"), o));
+  {
+    const std::string sealed = testsupport::slurp(path("objstm-sealed.pdf"));
+    const auto doc = libcert::pdf::Document::open(sealed);
+    ASSERT_EQ(doc.revisions().size(), 2U);
+    EXPECT_TRUE(doc.revisions()[1].xref_stream);
+  }
   const std::string out = pdfsig("objstm-sealed.pdf");
   EXPECT_TRUE(contains(out, "Signature is Valid.")) << out;
   EXPECT_TRUE(contains(out, "Certificate is Trusted.")) << out;

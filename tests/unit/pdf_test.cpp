@@ -359,6 +359,67 @@ TEST(PdfUpdate, AppendsWithoutTouchingEarlierBytes) {
   EXPECT_NE(r.out.find("No syntax or stream encoding errors found"), std::string::npos) << r.out;
 }
 
+// A base whose newest section is a cross-reference stream (qpdf's rewrite, and libcert's own
+// writer) gets an update whose section is a cross-reference stream too (ISO 32000-1 §7.5.8.1);
+// a classic base keeps classic sections (the test above).
+TEST(PdfUpdate, XrefStreamBaseGetsAnXrefStreamUpdate) {
+  testsupport::TempDir dir;
+  testsupport::spit(dir / "in.pdf", simple_pdf());
+  auto r = testsupport::run("qpdf --object-streams=generate --compress-streams=y " +
+                            testsupport::shell_quote((dir / "in.pdf").string()) + " " +
+                            testsupport::shell_quote((dir / "x.pdf").string()));
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  const std::string bytes = testsupport::slurp(dir / "x.pdf");
+  const pdf::Document doc = pdf::Document::open(bytes);
+  ASSERT_TRUE(doc.revisions().back().xref_stream);
+  pdf::IncrementalUpdate up(doc);
+  const pdf::Ref fresh = up.allocate();
+  up.set(fresh, pdf::Object(pdf::Dict{}));
+  pdf::Dict cat = doc.catalog();
+  cat.set("Lang", pdf::String{"zh-CN", false});
+  up.set(doc.catalog_ref(), pdf::Object(cat));
+  const pdf::Ref sig = up.allocate();
+  pdf::Dict sd;
+  sd.set("Type", pdf::Name{"Sig"});
+  up.set_signature(sig, sd, 64);
+  pdf::Output out = up.write();
+  (void)pdf::fill_byte_range(out.pdf, *out.signature);
+  EXPECT_EQ(out.pdf.substr(0, bytes.size()), bytes);
+  const std::string tail = out.pdf.substr(bytes.size());
+  EXPECT_EQ(tail.find("\ntrailer"), std::string::npos) << tail;  // no classic keywords
+  EXPECT_EQ(tail.find("\nxref"), std::string::npos) << tail;
+
+  const pdf::Document after = pdf::Document::open(out.pdf);
+  ASSERT_EQ(after.revisions().size(), 2U);
+  const pdf::Revision& rev = after.revisions()[1];
+  EXPECT_TRUE(rev.xref_stream);
+  EXPECT_EQ(rev.end, out.pdf.size());
+  const std::uint32_t self = sig.num + 1;  // the section's own object: the next free number
+  EXPECT_EQ(rev.objects,
+            (std::vector<std::uint32_t>{doc.catalog_ref().num, fresh.num, sig.num, self}));
+  EXPECT_EQ(rev.trailer.get("Prev")->as_int(),
+            static_cast<std::int64_t>(doc.revisions()[0].xref_offset));
+  EXPECT_EQ(rev.trailer.get("Size")->as_int(), static_cast<std::int64_t>(self) + 1);
+  EXPECT_EQ(*rev.trailer.get("Root"), *doc.trailer().get("Root"));
+  EXPECT_EQ(*rev.trailer.get("ID"), *doc.trailer().get("ID"));
+  EXPECT_TRUE(after.object(self).as_stream().dict.get("Type")->is_name("XRef"));
+  EXPECT_EQ(after.catalog().get("Lang")->as_string().bytes, "zh-CN");
+  EXPECT_EQ(after.page_count(), 1U);
+  EXPECT_EQ(after.revision(0).bytes(), bytes);
+  // A second update numbers its objects after the first one's section.
+  pdf::IncrementalUpdate up2(after);
+  EXPECT_EQ(up2.allocate().num, self + 1);
+
+  testsupport::spit(dir / "u.pdf", out.pdf);
+  r = testsupport::run("qpdf --check " + testsupport::shell_quote((dir / "u.pdf").string()));
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("No syntax or stream encoding errors found"), std::string::npos) << r.out;
+  r = testsupport::run("mutool show " + testsupport::shell_quote((dir / "u.pdf").string()) +
+                       " trailer/Root 2>&1");
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("/Lang"), std::string::npos) << r.out;  // through /Root in the new section
+}
+
 TEST(PdfUpdate, SignaturePlaceholdersArePatchedInPlace) {
   const std::string bytes = simple_pdf();
   const pdf::Document doc = pdf::Document::open(bytes);

@@ -299,9 +299,11 @@ struct Output {
   std::optional<SignatureSlot> signature;  // set if set_signature() was used
 };
 
-// Appends one incremental update (§7.5.6): changed and new objects, a classic cross-reference
-// section listing exactly them, and a trailer with /Size and /Prev (plus /Root, /Info, /ID copied
-// from the previous trailer). The earlier bytes are never touched: out.pdf starts with
+// Appends one incremental update (§7.5.6): changed and new objects, a cross-reference section
+// listing exactly them, and a trailer with /Size and /Prev (plus /Root, /Info, /ID copied from the
+// previous trailer). The section is of the kind of the base's newest one: a classic table and
+// trailer after a classic table (or a hybrid file's), a cross-reference stream (§7.5.8, its
+// dictionary the trailer, its own number the next free one) after a cross-reference stream. The earlier bytes are never touched: out.pdf starts with
 // base.bytes() byte for byte. (If the base's last "%%EOF" lacks an end-of-line, one is appended
 // after it; the prefix is still unchanged.)
 class IncrementalUpdate {

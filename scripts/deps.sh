@@ -21,7 +21,7 @@ PKGS=(
   # tests keep cpp-httplib as their client
   libboost1.74-dev
   # fonts: Tibetan (Noto Serif Tibetan), Noto Serif CJK SC (the templates' Chinese, CFF, issue 21
-  # point 3), CJK TrueType Song/Ming (UMing: fallback and seals), rare-character fallbacks
+  # point 3, and the seals), CJK TrueType Song/Ming (UMing: fallback), rare-character fallbacks
   fonts-noto-core fonts-noto-cjk fonts-arphic-uming fonts-hanazono fonts-tibetan-machine
   fonts-wqy-zenhei
   # fontTools (ttx): an independent reader of the CFF subsets the PDF writer embeds (tests)

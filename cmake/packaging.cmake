@@ -57,7 +57,7 @@ set(CPACK_COMPONENT_CERTD_BIN_DESCRIPTION "${CPACK_DEBIAN_CERTD_DESCRIPTION}")
 set(CPACK_DEBIAN_CERTD_PACKAGE_SHLIBDEPS ON)
 # Fonts are found through fontconfig at run time (no shared-library dependency to detect).
 set(CPACK_DEBIAN_CERTD_PACKAGE_DEPENDS
-    "fonts-noto-core, fonts-arphic-uming, fonts-hanazono, fonts-tibetan-machine, fonts-wqy-zenhei, passwd")
+    "fonts-noto-core, fonts-noto-cjk, fonts-arphic-uming, fonts-hanazono, fonts-tibetan-machine, fonts-wqy-zenhei, passwd")
 set(CPACK_DEBIAN_CERTD_PACKAGE_CONTROL_EXTRA
     ${PROJECT_SOURCE_DIR}/packaging/postinst ${PROJECT_SOURCE_DIR}/packaging/prerm
     ${PROJECT_SOURCE_DIR}/packaging/postrm ${PROJECT_SOURCE_DIR}/packaging/conffiles)

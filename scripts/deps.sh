@@ -20,11 +20,12 @@ PKGS=(
   # certd's HTTP server (daemon/server.cpp): Boost.Beast + Asio, header-only (issue 17); the
   # tests keep cpp-httplib as their client
   libboost1.74-dev
-  # fonts: Tibetan (Noto Serif Tibetan), CJK TrueType Song/Ming, rare-character fallbacks
-  fonts-noto-core fonts-arphic-uming fonts-hanazono fonts-tibetan-machine fonts-wqy-zenhei
-  # Noto Serif CJK (CFF): the PDF writer's CFF embedding tests (issue 21 point 3; test-only until
-  # the templates switch to it)
-  fonts-noto-cjk
+  # fonts: Tibetan (Noto Serif Tibetan), Noto Serif CJK SC (the templates' Chinese, CFF, issue 21
+  # point 3, and the seals), CJK TrueType Song/Ming (UMing: fallback), rare-character fallbacks
+  fonts-noto-core fonts-noto-cjk fonts-arphic-uming fonts-hanazono fonts-tibetan-machine
+  fonts-wqy-zenhei
+  # fontTools (ttx): an independent reader of the CFF subsets the PDF writer embeds (tests)
+  python3-fonttools
   # independent verifiers used by the tests
   poppler-utils mupdf-tools qpdf zbar-tools libnss3-tools
   # certd demo (daemon/demo.sh) reads JSON answers with jq; tests use curl as an HTTPS peer
@@ -43,7 +44,7 @@ PKGS=(
 # Packages only the test command needs (scripts/test.sh); new test-only packages go here too.
 TEST_ONLY=(
   libgtest-dev libgmock-dev poppler-utils mupdf-tools qpdf zbar-tools libnss3-tools
-  wrk chromium postgresql faketime clang libclang-rt-14-dev softhsm2 opensc fonts-noto-cjk
+  wrk chromium postgresql faketime clang libclang-rt-14-dev softhsm2 opensc python3-fonttools
   # the Debian package test (tests/deb/run.sh): systemd-analyze verify on the unit
   systemd
 )

@@ -16,6 +16,12 @@ constexpr hb_tag_t tag_of(std::string_view t) {
   return HB_TAG(t[0], t[1], t[2], t[3]);
 }
 
+std::string_view blob_view(hb_blob_t* blob) {
+  unsigned int len = 0;
+  const char* p = hb_blob_get_data(blob, &len);
+  return p != nullptr ? std::string_view(p, len) : std::string_view();
+}
+
 std::string blob_bytes(hb_blob_t* blob) {
   unsigned int len = 0;
   const char* p = hb_blob_get_data(blob, &len);
@@ -31,7 +37,7 @@ struct CffInfo {
   std::vector<std::uint32_t> charset;  // by glyph id: CID (CID-keyed) or SID; [0] = 0, .notdef
 };
 
-CffInfo parse_cff(std::string_view cff) {
+CffInfo parse_cff(std::string_view cff, bool with_charset = true) {
   auto bad = [](const char* what) {
     return Error(ErrorCode::kRender, std::string("CFF subset: ") + what);
   };
@@ -114,6 +120,7 @@ CffInfo parse_cff(std::string_view cff) {
       throw bad("reserved byte in the Top DICT");
     }
   }
+  if (!with_charset) return info;
   if (charstrings_at == 0) throw bad("no CharStrings");
   const std::size_t glyphs = index(charstrings_at).count;
   info.charset.assign(glyphs, 0);
@@ -181,6 +188,7 @@ std::uint32_t FontSubset::cid(std::uint32_t old_id) const {
 
 std::string FontSubset::table(std::string_view tag) const {
   if (tag.size() != 4) return {};
+  if (!sfnt) return tag == "CFF " ? data : std::string();
   HbBlob blob(hb_blob_create(data.data(), static_cast<unsigned>(data.size()),
                              HB_MEMORY_MODE_READONLY, nullptr, nullptr));
   HbFace face(hb_face_create(blob.get(), 0));
@@ -194,22 +202,23 @@ SubsetFace::SubsetFace(const std::string& file, int index) : file_(file), index_
   if (index < 0 || static_cast<unsigned>(index) >= hb_face_count(blob.get())) {
     throw Error(ErrorCode::kRender, "font file " + file + " has no face " + std::to_string(index));
   }
-  HbFace source(hb_face_create(blob.get(), static_cast<unsigned>(index)));
-  glyph_count_ = hb_face_get_glyph_count(source.get());
+  source_.reset(hb_face_create(blob.get(), static_cast<unsigned>(index)));
+  hb_face_t* const source = source_.get();
+  glyph_count_ = hb_face_get_glyph_count(source);
   if (glyph_count_ == 0) throw Error(ErrorCode::kRender, "not a font with glyphs: " + file);
   const bool has_glyf = hb_blob_get_length(HbBlob(hb_face_reference_table(
-                            source.get(), HB_TAG('g', 'l', 'y', 'f'))).get()) > 0;
+                            source, HB_TAG('g', 'l', 'y', 'f'))).get()) > 0;
   const bool has_cff = hb_blob_get_length(HbBlob(hb_face_reference_table(
-                           source.get(), HB_TAG('C', 'F', 'F', ' '))).get()) > 0;
+                           source, HB_TAG('C', 'F', 'F', ' '))).get()) > 0;
   if (!has_glyf && !has_cff) {
     // CFF2 (variable CFF) and bitmap-only fonts: no PDF font type carries them.
     throw Error(ErrorCode::kRender, "font " + file + " has neither 'glyf' nor 'CFF ' outlines");
   }
   outlines_ = has_glyf ? Outlines::kTrueType : Outlines::kCff;
 
-  metrics_.units_per_em = hb_face_get_upem(source.get());
+  metrics_.units_per_em = hb_face_get_upem(source);
   {
-    HbFont f(hb_font_create(source.get()));
+    HbFont f(hb_font_create(source));
     hb_font_extents_t ext{};
     hb_font_get_h_extents(f.get(), &ext);
     metrics_.ascender = ext.ascender;
@@ -222,7 +231,7 @@ SubsetFace::SubsetFace(const std::string& file, int index) : file_(file), index_
   }
   {
     // 'head' xMin, yMin, xMax, yMax at offsets 36..43 (OpenType 'head' table), big-endian int16.
-    HbBlob head(hb_face_reference_table(source.get(), HB_TAG('h', 'e', 'a', 'd')));
+    HbBlob head(hb_face_reference_table(source, HB_TAG('h', 'e', 'a', 'd')));
     const std::string h = blob_bytes(head.get());
     if (h.size() >= 44) {
       auto s16 = [&](std::size_t at) {
@@ -238,7 +247,7 @@ SubsetFace::SubsetFace(const std::string& file, int index) : file_(file), index_
   {
     char name[128];
     unsigned int len = sizeof name;
-    const unsigned got = hb_ot_name_get_utf8(source.get(), HB_OT_NAME_ID_POSTSCRIPT_NAME,
+    const unsigned got = hb_ot_name_get_utf8(source, HB_OT_NAME_ID_POSTSCRIPT_NAME,
                                              HB_LANGUAGE_INVALID, &len, name);
     std::string ps = got > 0 ? std::string(name, std::min<unsigned>(len, sizeof name - 1)) : "";
     // PDF names must not contain delimiters or spaces (PDF 32000-1 §7.3.5); keep the safe ones.
@@ -251,12 +260,68 @@ SubsetFace::SubsetFace(const std::string& file, int index) : file_(file), index_
     metrics_.postscript_name = clean.empty() ? file_stem(file) : clean;
   }
 
-  face_.reset(hb_subset_preprocess(source.get()));
-  if (!face_ || hb_face_get_glyph_count(face_.get()) != glyph_count_) {
-    throw Error(ErrorCode::kRender, "hb-subset cannot preprocess font " + file);
+  if (has_cff && !has_glyf) {
+    cff_blob_.reset(hb_face_reference_table(source, HB_TAG('C', 'F', 'F', ' ')));
+    // CID-keyed: the Top DICT begins with ROS (12 30, CFF §18); checked fully by CidCff.
+    const std::string_view t = blob_view(cff_blob_.get());
+    if (t.size() > 4) {
+      try {
+        const CffInfo info = parse_cff(t, /*charset=*/false);
+        cid_keyed_cff_ = info.cid_keyed;
+      } catch (const Error&) {
+        cid_keyed_cff_ = false;  // hb-subset's own reading decides, and reports, on use
+      }
+    }
   }
-  font_.reset(hb_font_create(face_.get()));
+  font_.reset(hb_font_create(source));
   hb_font_make_immutable(font_.get());
+}
+
+hb_face_t* SubsetFace::preprocessed() const {
+  // Made on first use: hb_subset_preprocess reads every glyph (2.8 s for Noto CJK), which a
+  // process that only writes PDFs of CID-keyed CFF fonts (bare_cff) never needs.
+  std::call_once(preprocess_once_, [&] {
+    HbFace f(hb_subset_preprocess(source_.get()));
+    if (!f || hb_face_get_glyph_count(f.get()) != glyph_count_) {
+      throw Error(ErrorCode::kRender, "hb-subset cannot preprocess font " + file_);
+    }
+    face_ = std::move(f);
+  });
+  return face_.get();
+}
+
+FontSubset SubsetFace::bare_cff_subset(std::span<const std::uint32_t> glyph_ids,
+                                       const SubsetOptions& options) const {
+  const int k = options.drop_hints ? 1 : 0;
+  std::call_once(cff_once_[k], [&] {
+    CidCff::Options o;
+    o.drop_hints = options.drop_hints;
+    cff_[k] = std::make_unique<CidCff>(blob_view(cff_blob_.get()), o);
+    if (cff_[k]->glyph_count() != glyph_count_) {
+      throw Error(ErrorCode::kRender, "font " + file_ + ": CFF and maxp glyph counts differ");
+    }
+  });
+  const CidCff& cff = *cff_[k];
+  for (std::uint32_t g : glyph_ids) {
+    if (g >= glyph_count_) {
+      throw Error(ErrorCode::kRender, "font " + file_ + ": glyph " + std::to_string(g) +
+                                          " does not exist (" + std::to_string(glyph_count_) +
+                                          " glyphs)");
+    }
+  }
+  FontSubset r;
+  r.data = cff.subset(glyph_ids);
+  r.sfnt = false;
+  r.outlines = Outlines::kCff;
+  r.cid_keyed = true;
+  r.units_per_em = metrics_.units_per_em;
+  const std::vector<std::uint32_t> kept = cff.kept(glyph_ids);
+  r.glyph_count = static_cast<unsigned>(kept.size());
+  for (std::uint32_t n = 0; n < kept.size(); ++n) {
+    r.glyphs.push_back({kept[n], n, advance(kept[n])});
+    r.cids.push_back(cff.cid(kept[n]));
+  }
+  return r;
 }
 
 SubsetFace::~SubsetFace() = default;
@@ -284,6 +349,7 @@ std::int32_t SubsetFace::advance(std::uint32_t glyph_id) const {
 
 FontSubset SubsetFace::subset(std::span<const std::uint32_t> glyph_ids,
                               const SubsetOptions& options) const {
+  if (options.bare_cff && cid_keyed_cff_) return bare_cff_subset(glyph_ids, options);
   CPtr<hb_subset_input_t, hb_subset_input_destroy> input(
       hb_subset_input_create_or_fail());
   if (!input) throw Error(ErrorCode::kRender, "hb-subset: out of memory");
@@ -320,7 +386,7 @@ FontSubset SubsetFace::subset(std::span<const std::uint32_t> glyph_ids,
     hb_set_add(hb_subset_input_set(input.get(), HB_SUBSET_SETS_DROP_TABLE_TAG), tag_of(t));
   }
   CPtr<hb_subset_plan_t, hb_subset_plan_destroy> plan(
-      hb_subset_plan_create_or_fail(face_.get(), input.get()));
+      hb_subset_plan_create_or_fail(preprocessed(), input.get()));
   if (!plan) throw Error(ErrorCode::kRender, "hb-subset cannot plan a subset of " + file_);
   HbFace out(hb_subset_plan_execute_or_fail(plan.get()));
   if (!out) throw Error(ErrorCode::kRender, "hb-subset failed on " + file_);

@@ -617,9 +617,12 @@ struct FontSet {
       // A CIDFontType2 program is addressed by glyph id through /CIDToGIDMap, a CIDFontType0C
       // program is the bare 'CFF ' table: 'cmap', 'name', 'OS/2' and 'post' are never read
       // (ISO 32000-1 §9.7.4.2, §9.9). CFF subsets are desubroutinised and without hints
-      // (SubsetOptions defaults): a few dozen glyphs carry none of the face's subroutines.
+      // (SubsetOptions defaults): a few dozen glyphs carry none of the face's subroutines. A
+      // CID-keyed CFF is subset by our own per-glyph subsetter (bare_cff, cff_subset.h), which
+      // needs no 2.8 s hb_subset_preprocess of a 65,535-glyph CJK face per process.
       font::SubsetOptions o;
       o.drop_tables = {"cmap", "name", "OS/2", "post"};
+      o.bare_cff = true;
       f.subset = f.face->subset(ids, o);
       f.widths.clear();
       for (const auto& g : f.subset.glyphs) {

@@ -1,6 +1,7 @@
 #include "shaper.h"
 
 #include <fontconfig/fontconfig.h>
+#include <hb-ot.h>
 #include <unicode/brkiter.h>
 #include <unicode/uchar.h>
 #include <unicode/utext.h>
@@ -139,6 +140,25 @@ const FontFace* FontBook::find(const std::string& family) {
     hb_font_get_h_extents(face->font.get(), &ext);
     face->ascent = ext.ascender / face->upem;
     face->descent = -ext.descender / face->upem;
+    // A CJK font that states its ideographic em box (OpenType BASE 'ideo' for Han, with 'idtp'
+    // or else one em above it, as the BASE spec defines the box) sets lines on that box, 1 em,
+    // as CJK typesetting does: its hhea extents (Noto CJK: 1.151 and 0.286 em) are clipping
+    // bounds for its tallest glyphs of every script, and lines 1.44 em high would not fit the
+    // templates' boxes, which were laid out for Han lines of about 1 em (UMing: 1.05 em).
+    hb_position_t top = 0, bottom = 0;
+    const hb_tag_t hani = HB_TAG('h', 'a', 'n', 'i');
+    if (hb_ot_layout_get_baseline(face->font.get(),
+                                  HB_OT_LAYOUT_BASELINE_TAG_IDEO_EMBOX_BOTTOM_OR_LEFT,
+                                  HB_DIRECTION_LTR, hani, HB_TAG_NONE, &bottom)) {
+      if (!hb_ot_layout_get_baseline(face->font.get(),
+                                     HB_OT_LAYOUT_BASELINE_TAG_IDEO_EMBOX_TOP_OR_RIGHT,
+                                     HB_DIRECTION_LTR, hani, HB_TAG_NONE, &top) ||
+          top <= bottom) {
+        top = bottom + static_cast<hb_position_t>(face->upem);
+      }
+      face->ascent = top / face->upem;
+      face->descent = -bottom / face->upem;
+    }
   }
   const FontFace* out = face.get();
   faces_[key] = std::move(face);

@@ -861,13 +861,16 @@ class TemplateLoader {
                    Template& t, std::vector<std::string>& block_ptrs) {
     if (!c.object(l, p, {"fonts", "frame", "label", "items"})) return;
     // Fonts: families found through fontconfig, in order of preference; each character is set in
-    // the first family that has it. Defaults are TrueType fonts (cairo's subsets stay small):
-    // AR PL UMing (Song/Ming style) for Chinese, digits and punctuation, Noto Serif Tibetan
-    // (Uchen) for Tibetan, HanaMinA/HanaMinB for CJK Extension A/B (生僻字).
+    // the first family that has it. Noto Serif CJK SC (Song/Ming style, CFF) for Chinese, digits
+    // and punctuation: the writer's own per-glyph CFF subset (cff_subset.h) is the smallest
+    // embedding of the CJK fonts measured (issue 21 point 3); Noto Serif Tibetan (Uchen) for
+    // Tibetan; then AR PL UMing (TrueType) for the few Chinese characters Noto lacks, and
+    // HanaMinA/HanaMinB for CJK Extension A/B (生僻字).
     t.layout_.fonts = {
-        {"bo", {"AR PL UMing CN", "Noto Serif Tibetan"}},
-        {"zh", {"AR PL UMing CN", "HanaMinA", "HanaMinB"}},
-        {"value", {"AR PL UMing CN", "Noto Serif Tibetan", "HanaMinA", "HanaMinB"}},
+        {"bo", {"Noto Serif CJK SC", "Noto Serif Tibetan", "AR PL UMing CN"}},
+        {"zh", {"Noto Serif CJK SC", "AR PL UMing CN", "HanaMinA", "HanaMinB"}},
+        {"value", {"Noto Serif CJK SC", "Noto Serif Tibetan", "AR PL UMing CN", "HanaMinA",
+                   "HanaMinB"}},
     };
     if (auto it = l.find("fonts"); it != l.end()) {
       if (!it->is_object()) {

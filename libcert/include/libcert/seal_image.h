@@ -29,7 +29,8 @@ struct SealSpec {
   double border_mm = 1.2;   // border width (1.0–1.3 mm)
   double star_mm = 14;      // star diameter (12–15 mm)
   unsigned rgb = 0xE60012;  // seal red
-  std::string font_zh = "AR PL UMing CN";  // Song/Ming style
+  // Song/Ming style; the templates' Chinese face, so a licence embeds one CJK font (issue 21)
+  std::string font_zh = "Noto Serif CJK SC";
   std::string font_bo = "Noto Serif Tibetan";
 };
 

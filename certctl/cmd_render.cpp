@@ -19,7 +19,10 @@ using libcert::ErrorCode;
 
 int run_render(const certctl::Args& args) {
   const certctl::Options o(
-      args, {"--template", "--data", "--serial", "--issued", "--qr-text", "-o", "--templates"}, {});
+      args,
+      {"--template", "--data", "--serial", "--issued", "--qr-text", "-o", "--templates",
+       "--pdf-writer"},
+      {});
   if (!o.positional().empty())
     throw certctl::UsageError("unexpected argument " + o.positional()[0]);
   const std::string id = o.require("--template");
@@ -41,8 +44,14 @@ int run_render(const certctl::Args& args) {
   // Upper-case host and path keep the whole text in QR alphanumeric mode (qr.md).
   const std::string qr = o.get("--qr-text").value_or("HTTPS://LIC.ALI.EXAMPLE/V/" + identifier);
 
+  // The writer: libcert's own (the issued licences' writer, the default) or cairo's.
+  const std::string writer = o.get("--pdf-writer").value_or("libcert");
+  if (writer != "libcert" && writer != "cairo")
+    throw certctl::UsageError("--pdf-writer must be libcert or cairo, got " + writer);
   const libcert::Renderer renderer;
-  const auto r = renderer.render(*tmpl, ld, {identifier, issued, qr, now, 1});
+  const libcert::RenderInput in{identifier, issued, qr, now, 1};
+  const auto r = writer == "cairo" ? renderer.render(*tmpl, ld, in)
+                                   : renderer.render_own_writer(*tmpl, ld, in);
   certctl::write_file_atomic(out, r.pdf);
   for (const auto& w : ld.warnings) {
     std::cerr << "warning: " << w.field << ": " << w.message << " [" << w.rule << "]\n";
@@ -66,7 +75,7 @@ int run_templates(const certctl::Args& args) {
 const certctl::Command kRender{
     "render", "render a licence PDF (unsigned) from a template and holder data",
     "certctl render --template ID --data FILE [--serial S] [--issued YYYY-MM-DD] [--qr-text T] "
-    "[--templates DIR] -o OUT.pdf",
+    "[--pdf-writer libcert|cairo] [--templates DIR] -o OUT.pdf",
     run_render};
 
 const certctl::Command kTemplates{"templates", "list the licence templates (id, department, title)",

@@ -18,6 +18,7 @@
 #include "libcert/error.h"
 #include "libcert/qr.h"
 #include "libcert/seal_image.h"
+#include "pdf_writer.h"
 #include "shaper.h"
 #include "text.h"
 #include "xmp.h"
@@ -618,6 +619,11 @@ cairo_font_face_t* Renderer::Impl::cairo_face(const PageFont& f) {
   }
   cairo_faces.emplace(key, face);
   return face;
+}
+
+RenderResult Renderer::render_own_writer(const Template& t, const LicenceData& data,
+                                         const RenderInput& in) const {
+  return pdfw::render(*this, t, data, in);
 }
 
 RenderResult Renderer::render(const Template& t, const LicenceData& data,

@@ -84,6 +84,13 @@ class Renderer {
   [[nodiscard]] PageLayout layout(const Template& tmpl, const LicenceData& data,
                                   const RenderInput& in) const;
 
+  // render() through libcert's own PDF writer (the issuing path's, issue 21): the same layout,
+  // metadata and seal rectangle, fonts as compact subsets (CID-keyed CFF for the Chinese) — cairo
+  // embeds the CJK CFF font with all its subroutines (~80 KB a page). Failure: as layout(), and
+  // Error(kRender) from the writer. Thread-safety: as render().
+  [[nodiscard]] RenderResult render_own_writer(const Template& tmpl, const LicenceData& data,
+                                               const RenderInput& in) const;
+
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;

@@ -52,6 +52,8 @@ constexpr std::size_t kMaxFieldLine = 8192;
 // a short while before closing (RFC 9112 §9.6 "lingering close"): closing with unread data makes
 // the kernel send RST, and the client would lose the answer (a 413 sent before the body).
 constexpr auto kLingerTime = std::chrono::seconds(5);
+// How often a fired deadline cancels again while the operation it cut has not yet completed.
+constexpr auto kRecancel = std::chrono::milliseconds(20);
 // A large body gets more time than body_timeout_s: its deadline is the longer of body_timeout_s
 // and Content-Length at this minimum rate (a 20 MB PDF: 320 s), so that a legitimate upload on a
 // slow link is not cut while a trickling client is still bounded (and costs no worker meanwhile).
@@ -391,11 +393,21 @@ class Session final : public SessionBase {
     const unsigned gen = ++gen_;
     fired_ = Timeout::kNone;
     timer_.expires_at(deadline);
+    wait_deadline(gen, kind);
+  }
+  // cancel() reaches only the socket operation pending at that moment. A composed operation
+  // (async_read_header, async_write) whose inner read had completed, its handler queued, when the
+  // deadline fired starts its next inner read after the cancel, untouched by it: a trickler whose
+  // byte arrives with the deadline would be read on past it. So the deadline, once fired, cancels
+  // again every kRecancel until the operation's own handler disarms it (gen_ moves on).
+  void wait_deadline(unsigned gen, Timeout kind) {
     timer_.async_wait([self = self(), gen, kind](const beast::error_code& ec) {
       if (ec || gen != self->gen_) return;
       self->fired_ = kind;
       beast::error_code ignored;
       self->lowest().cancel(ignored);
+      self->timer_.expires_after(kRecancel);
+      self->wait_deadline(gen, kind);
     });
   }
   void disarm() {

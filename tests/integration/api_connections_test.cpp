@@ -118,13 +118,14 @@ std::string write_config(const testsupport::TempDir& dir, const nlohmann::json& 
   return path;
 }
 
-// N connections from 127.0.0.2, each sending `script` one byte per second from one thread (poll,
-// no thread per socket); records what certd answered on each and when it closed. Bounded: it
-// stops when told or when the script ends.
+// N connections from 127.0.0.2, each sending `trickle` one byte per `period` (1 s unless told)
+// from one thread (poll, no thread per socket); records what certd answered on each and when it
+// closed. Bounded: it stops when told or when the trickle ends.
 class SlowSwarm {
  public:
-  SlowSwarm(int port, int n, std::string prefix, std::string trickle)
-      : prefix_(std::move(prefix)), trickle_(std::move(trickle)) {
+  SlowSwarm(int port, int n, std::string prefix, std::string trickle,
+            std::chrono::milliseconds period = std::chrono::seconds(1))
+      : prefix_(std::move(prefix)), trickle_(std::move(trickle)), period_(period) {
     for (int i = 0; i < n; ++i) {
       Conn c;
       c.fd = connect_from("127.0.0.2", port);
@@ -169,6 +170,20 @@ class SlowSwarm {
     }
     return out;
   }
+  // One line per connection (status, bytes sent, when closed): what a failure message needs.
+  [[nodiscard]] std::string describe() const {
+    std::string out;
+    for (const auto& c : conns_) {
+      out += "\n  status " + std::to_string(status_of(c.received)) + ", sent " +
+             std::to_string(c.sent) + " trickle bytes, " +
+             (c.closed ? "closed after " +
+                             std::to_string(std::chrono::duration<double>(c.closed_at - c.opened)
+                                                .count()) +
+                             " s"
+                       : std::string("open"));
+    }
+    return out;
+  }
   [[nodiscard]] std::string first_answer() const {
     for (const auto& c : conns_) {
       if (!c.received.empty()) return c.received;
@@ -186,7 +201,7 @@ class SlowSwarm {
   };
 
   void run() {
-    auto next_byte = Clock::now() + std::chrono::seconds(1);
+    auto next_byte = Clock::now() + period_;
     while (!stop_) {
       std::vector<pollfd> ps;
       std::vector<Conn*> who;
@@ -197,7 +212,8 @@ class SlowSwarm {
         }
       }
       if (ps.empty()) break;
-      poll(ps.data(), ps.size(), 100);
+      poll(ps.data(), ps.size(),
+           static_cast<int>(std::clamp<long long>(period_.count(), 1, 100)));
       for (std::size_t i = 0; i < ps.size(); ++i) {
         if ((ps[i].revents & (POLLIN | POLLHUP | POLLERR)) == 0) continue;
         char buf[4096];
@@ -210,7 +226,7 @@ class SlowSwarm {
         }
       }
       if (Clock::now() >= next_byte) {
-        next_byte += std::chrono::seconds(1);
+        next_byte += period_;
         for (auto* c : who) {
           if (c->closed || !c->received.empty() || c->sent >= trickle_.size()) continue;
           ::send(c->fd, trickle_.data() + c->sent, 1, MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -221,6 +237,7 @@ class SlowSwarm {
   }
 
   std::string prefix_, trickle_;
+  std::chrono::milliseconds period_;
   std::vector<Conn> conns_;
   std::atomic<bool> stop_{false};
   std::thread thread_;
@@ -282,10 +299,30 @@ TEST(SlowClients, TricklingHeadersHoldNoWorkerAndGet408AtTheHeadDeadline) {
   expect_served(g);
   // The head deadline is total, not per byte: every trickler got 408 after 4 s although it sent
   // a byte every second.
-  EXPECT_EQ(swarm.answered(408), 8) << swarm.first_answer();
+  EXPECT_EQ(swarm.answered(408), 8) << swarm.describe() << "\n" << swarm.first_answer();
   EXPECT_NE(swarm.first_answer().find("request head: not received completely within 4 s"),
             std::string::npos)
       << swarm.first_answer();
+  for (double s : swarm.closed_after_s()) {
+    EXPECT_GT(s, 3.5);
+    EXPECT_LT(s, 6.0);
+  }
+}
+
+// A byte every 2 ms keeps a read of the head completing at any moment, so the deadline fires
+// while the head reader is between two reads: it must still cut the head at 4 s (a deadline that
+// only cancels the read pending at that instant lets the reader go on until the client stops).
+TEST(SlowClients, AHeadArrivingFasterThanTheDeadlineFiresIsStillCutAtTheDeadline) {
+  SKIP_ON_POSTGRES();
+  testsupport::TempDir cfg;
+  CertdProcess d({{"CERTD_THREADS", "2"}},
+                 {"--config", write_config(cfg, {{"limits", {{"header_timeout_s", 4}}}})});
+  // 7 s of bytes at one per 2 ms: 3,500 bytes, inside the default header limit.
+  SlowSwarm swarm(d.port(), 8, kSlowHead, std::string(3500, 'a'), std::chrono::milliseconds(2));
+  ASSERT_EQ(swarm.connected(), 8);
+  std::this_thread::sleep_for(std::chrono::seconds(7));
+  swarm.stop();
+  EXPECT_EQ(swarm.answered(408), 8) << swarm.describe();
   for (double s : swarm.closed_after_s()) {
     EXPECT_GT(s, 3.5);
     EXPECT_LT(s, 6.0);
@@ -305,7 +342,7 @@ TEST(SlowClients, SlowBodiesHoldNoWorkerAndGet408AtTheBodyDeadline) {
   const GoodRun g = good_client(d.port(), 7);
   swarm.stop();
   expect_served(g);
-  EXPECT_EQ(swarm.answered(408), 16) << swarm.first_answer();
+  EXPECT_EQ(swarm.answered(408), 16) << swarm.describe() << "\n" << swarm.first_answer();
   EXPECT_NE(swarm.first_answer().find("body: not received completely within 4 s"),
             std::string::npos);
 }

@@ -1,5 +1,5 @@
 // font_subset.h (private) — font subsets for the document writers (issue 21, point 2): a font face
-// is loaded and preprocessed once per (file, face index) and then subset per document with
+// is loaded once per (file, face index) and then subset per document with
 // HarfBuzz's hb-subset, which keeps each requested glyph's outline and advance and reports the
 // old → new glyph id mapping that the writer needs for its content stream.
 //
@@ -11,13 +11,15 @@
 //   s.table("CFF ");        // a bare table, e.g. for PDF's /FontFile3 /Subtype /CIDFontType0C
 //
 // A PDF writer needs only the bare CFF of a CID-keyed CFF font: with SubsetOptions::bare_cff the
-// subset is made by our own per-glyph CFF subsetter (cff_subset.h), which never preprocesses the
-// face (hb_subset_preprocess costs 2.8 s of CPU for Noto Serif CJK's 65,535 glyphs); the face is
-// then preprocessed only if an sfnt subset is asked for (OFD), on first such request.
+// subset is made by our own per-glyph CFF subsetter (cff_subset.h).
 //
-// Why hb-subset and a preprocessed face: hb_subset_preprocess builds the face's acceleration
-// structures (cmap, glyf/loca or CFF charstring indexes) once, so that a per-licence subset of a
-// few dozen glyphs of a 20 MB CJK font costs ~0.1 ms instead of re-reading the font each time.
+// Which face hb-subset reads: for TrueType (glyf) faces, the face preprocessed once by
+// hb_subset_preprocess, which builds the acceleration structures (glyf/loca, cmap) so a subset of a
+// few dozen glyphs costs a fraction of a millisecond. For CFF faces, the face as loaded: measured
+// on Noto Serif CJK SC (65,535 glyphs, 60 Han glyphs desubroutinised, no hints, thread CPU, median
+// of 30): preprocessing costs 2,620 ms once and then saves 0.84 ms per subset (1.39 vs 2.23 ms) —
+// it pays back only after ~3,100 OFD licences in one process, while every certctl run, test
+// process and freshly started certd paid 2.6 s (~10 s under ASan) on its first OFD.
 //
 // Thread-safety: SubsetFace::get and every const member may be called from any number of threads;
 // a SubsetFace is immutable after construction but for its lazily made preprocessed face and CFF
@@ -157,8 +159,9 @@ class SubsetFace {
   [[nodiscard]] int index() const noexcept { return index_; }
 
  private:
-  // The preprocessed face (hb_subset_preprocess), made on the first hb-subset request.
-  [[nodiscard]] hb_face_t* preprocessed() const;
+  // The face hb-subset reads (see the file comment): for TrueType faces the preprocessed face
+  // (hb_subset_preprocess), made on the first hb-subset request; for CFF faces the source.
+  [[nodiscard]] hb_face_t* subset_source() const;
   [[nodiscard]] FontSubset bare_cff_subset(std::span<const std::uint32_t> glyph_ids,
                                            const SubsetOptions& options) const;
 
@@ -167,7 +170,7 @@ class SubsetFace {
   HbFace source_;    // the face as loaded: metrics, advances, cmap
   HbFont font_;      // on source_, immutable, unscaled (scale = units per em): advances
   mutable std::once_flag preprocess_once_;
-  mutable HbFace face_;  // the preprocessed face, once made
+  mutable HbFace face_;  // the preprocessed face, once made (TrueType faces)
   bool cid_keyed_cff_ = false;
   HbBlob cff_blob_;      // the source's 'CFF ' table (CID-keyed faces): CidCff reads it in place
   mutable std::once_flag cff_once_[2];

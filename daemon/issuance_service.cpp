@@ -125,6 +125,7 @@ SealKeyVersion IssuanceService::usable_seal(const std::optional<SealKeyVersion>&
 LicenceRecord issue_licence(Store& store, const IssueContext& ctx,
                             const std::function<Rendered(const Allocation&)>& render) {
   IssuanceGuard guard(store, ctx);  // reserve: throws with nothing reserved, no serial taken
+  if (ctx.on_reserved) ctx.on_reserved();
   for (int attempt = 1;; ++attempt) {
     Rendered r;
     try {

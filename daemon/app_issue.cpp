@@ -146,12 +146,8 @@ struct Outcome {
   std::string licence_id;  // when issued
 };
 
-Outcome issue_item(const Services& s, Metrics& metrics, const IssuanceService& svc,
-                   const Principal& who, const Item& item,
-                   const IdempotencyRef& ref, const std::string& request_sha256,
-                   const HttpRequest& req) {
-  const auto begun =
-      s.store->begin_idempotent(ref, request_sha256, s.clock->now(), s.config->idempotency_lease_s);
+// The answer to a key that was not started (nothing issued, nothing written).
+Outcome not_started(const IdempotencyBegin& begun) {
   switch (begun.kind) {
     case IdempotencyBegin::kReplay: {
       Outcome o{begun.status_code, begun.response, ""};
@@ -171,6 +167,13 @@ Outcome issue_item(const Services& s, Metrics& metrics, const IssuanceService& s
     case IdempotencyBegin::kStarted:
       break;
   }
+  throw ApiError(500, "internal", "Internal error", "idempotency: a started key was refused");
+}
+
+Outcome issue_item(const Services& s, Metrics& metrics, const IssuanceService& svc,
+                   const Principal& who, const Item& item,
+                   const IdempotencyRef& ref, const std::string& request_sha256,
+                   const HttpRequest& req) {
   const libcert::Template& t = *item.tmpl;
   IssueContext ctx;
   ctx.department = t.department().id;
@@ -179,6 +182,16 @@ Outcome issue_item(const Services& s, Metrics& metrics, const IssuanceService& s
   ctx.issuer_code = t.department().uscc;
   ctx.actor = {who.id, req.request_id};
   ctx.idempotency = ref;
+  // The key is begun in the reserve transaction (store.h IssueContext::begin_idempotency): a
+  // replay, a request in flight or a reused key with another body is answered from there with
+  // nothing reserved; otherwise the key, the serial and the reservation commit together, one
+  // write transaction fewer per licence than a begin of its own (issue 21).
+  ctx.begin_idempotency = IssueContext::IdempotencyStart{request_sha256,
+                                                         s.config->idempotency_lease_s};
+  // Only a key that was begun is completed or abandoned below: a reserve that failed rolled
+  // its begin back, and the same key may meanwhile belong to a concurrent request.
+  auto begun = std::make_shared<bool>(false);
+  ctx.on_reserved = [begun] { *begun = true; };
   const bool ofd = item.ofd;
   // The 201 body is made once, in the commit transaction (the idempotency row stores it), and
   // the same string answers this request: a replay and the first answer are byte-identical, and
@@ -199,7 +212,10 @@ Outcome issue_item(const Services& s, Metrics& metrics, const IssuanceService& s
     const LicenceRecord rec = svc.issue(t, item.checked, std::move(ctx), ofd);
     metrics.count_issued(t.id());
     return {201, answer->empty() ? issued_body(s, rec, ofd) : std::move(*answer), rec.id};
+  } catch (const IdempotencyNotStarted& e) {
+    return not_started(e.begin);
   } catch (const libcert::Error&) {
+    if (!*begun) throw;
     const MappedError m = map_current_exception(req.request_id);
     if (m.fault == Fault::kBadInput) {
       // A deterministic rejection: remember it, so the same request gets the same answer.
@@ -210,7 +226,7 @@ Outcome issue_item(const Services& s, Metrics& metrics, const IssuanceService& s
     }
     throw;  // the dispatcher maps it again, to the same problem
   } catch (...) {
-    s.store->abandon_idempotent(ref);
+    if (*begun) s.store->abandon_idempotent(ref);
     throw;
   }
 }

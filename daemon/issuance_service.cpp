@@ -125,6 +125,7 @@ SealKeyVersion IssuanceService::usable_seal(const std::optional<SealKeyVersion>&
 LicenceRecord issue_licence(Store& store, const IssueContext& ctx,
                             const std::function<Rendered(const Allocation&)>& render) {
   IssuanceGuard guard(store, ctx);  // reserve: throws with nothing reserved, no serial taken
+  if (ctx.on_reserved) ctx.on_reserved();
   for (int attempt = 1;; ++attempt) {
     Rendered r;
     try {
@@ -166,13 +167,6 @@ libcert::LicenceData IssuanceService::validate(const libcert::Template& t,
 LicenceRecord IssuanceService::issue(const libcert::Template& t, const libcert::LicenceData& data,
                                      IssueContext ctx, bool with_ofd) const {
   const std::string dept = t.department().id;
-  // Before anything is reserved: an OFD cannot be made without the departments' SM2 seals.
-  if (with_ofd && s_.ofd_seals == nullptr) {
-    throw unavailable("ofd-unavailable", "OFD issuance unavailable",
-                      "formats: this server has no OFD seals loaded (<keys>/sm2/seals/<dept>/"
-                      "seal.{key,crt,esl}); issue as PDF only, or ask an administrator",
-                      "60");
-  }
   ctx.now = s_.clock->now();
   // Read before the reserve transaction: the clock check needs only an upper bound of what the
   // department issued, and a concurrent issuance can only raise it by less than the skew.
@@ -180,6 +174,15 @@ LicenceRecord IssuanceService::issue(const libcert::Template& t, const libcert::
   // In the reserve transaction, before a serial is taken: a refusal burns no serial and writes
   // nothing.
   ctx.check_seal = [&](const std::optional<SealKeyVersion>& v) {
+    // An OFD cannot be made without the departments' SM2 seals. Checked here, after the
+    // Idempotency-Key's begin in the same transaction (IssueContext::begin_idempotency), so that
+    // a replay is still answered with its stored response first.
+    if (with_ofd && s_.ofd_seals == nullptr) {
+      throw unavailable("ofd-unavailable", "OFD issuance unavailable",
+                        "formats: this server has no OFD seals loaded (<keys>/sm2/seals/<dept>/"
+                        "seal.{key,crt,esl}); issue as PDF only, or ask an administrator",
+                        "60");
+    }
     (void)usable_seal(v, dept, ctx.now, last_issued);
   };
   return issue_licence(*s_.store, ctx, [&](const Allocation& a) {

@@ -590,6 +590,16 @@ IdempotencyBegin Registry::begin_idempotent(const IdempotencyRef& ref,
                                             std::int64_t lease_seconds) {
   IdempotencyBegin out;
   group_write([&](port::Connection& c) {
+    out = begin_idempotent_in(c, ref, request_sha256, now, lease_seconds);
+  });
+  return out;
+}
+
+IdempotencyBegin Registry::begin_idempotent_in(port::Connection& c, const IdempotencyRef& ref,
+                                               const std::string& request_sha256,
+                                               std::int64_t now, std::int64_t lease_seconds) {
+  IdempotencyBegin out;
+  {
     // The insert either creates the key (this request owns it) or, if another request (another
     // instance) inserted it first, waits for that transaction and does nothing; the row is then
     // read under a row lock (SQLite: the write transaction is the lock).
@@ -599,7 +609,7 @@ IdempotencyBegin Registry::begin_idempotent(const IdempotencyRef& ref,
         {ref.principal, ref.key, request_sha256, now});
     if (ins.affected == 1) {
       out.kind = IdempotencyBegin::kStarted;
-      return;
+      return out;
     }
     auto r = c.query(std::string("SELECT request_sha256, state, status_code, response, created_at "
                                  "FROM idempotency WHERE principal = $1 AND key = $2") +
@@ -613,23 +623,23 @@ IdempotencyBegin Registry::begin_idempotent(const IdempotencyRef& ref,
     const Row& row = r.first();
     if (row.text(0) != request_sha256) {
       out.kind = IdempotencyBegin::kMismatch;
-      return;
+      return out;
     }
     if (row.text(1) == "done") {
       out.kind = IdempotencyBegin::kReplay;
       out.status_code = static_cast<int>(row.int64(2));
       out.response = row.text(3);
-      return;
+      return out;
     }
     if (now - row.int64(4) < lease_seconds) {
       out.kind = IdempotencyBegin::kInFlight;
-      return;
+      return out;
     }
     // The owner of this in-flight key died (crash, kill -9) without finishing: take it over.
     c.query("UPDATE idempotency SET created_at = $3 WHERE principal = $1 AND key = $2",
             {ref.principal, ref.key, now});
     out.kind = IdempotencyBegin::kStarted;
-  });
+  }
   return out;
 }
 
@@ -680,6 +690,14 @@ std::int64_t Registry::void_abandoned_reservations(std::int64_t now) {
 Allocation Registry::reserve(const IssueContext& ctx) {
   Allocation a;
   group_write([&](port::Connection& c) {
+    // The request's Idempotency-Key first: a replay or a concurrent duplicate reserves nothing
+    // (the throw undoes this job's savepoint, which holds nothing yet).
+    if (ctx.idempotency && ctx.begin_idempotency) {
+      IdempotencyBegin b = begin_idempotent_in(c, *ctx.idempotency,
+                                               ctx.begin_idempotency->request_sha256, ctx.now,
+                                               ctx.begin_idempotency->lease_seconds);
+      if (b.kind != IdempotencyBegin::kStarted) throw IdempotencyNotStarted(std::move(b));
+    }
     // Lazily: a crashed issuer's reservations must not wait for the next restart to be accounted.
     void_abandoned(c, ctx.now, options_.reservation_lease_s);
 

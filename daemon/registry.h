@@ -125,6 +125,10 @@ class Registry final : public Store {
   void release(std::unique_ptr<port::Connection> c);
   void migrate();
   std::int64_t draw_index();
+  // begin_idempotent's statements, inside the caller's write transaction.
+  IdempotencyBegin begin_idempotent_in(port::Connection& c, const IdempotencyRef& ref,
+                                       const std::string& request_sha256, std::int64_t now,
+                                       std::int64_t lease_seconds);
 
   std::unique_ptr<port::Driver> driver_;
   StoreOptions options_;

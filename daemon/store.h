@@ -217,6 +217,19 @@ struct IssueContext {
   // before a serial is taken. Throwing here (no active version, certificate about to expire)
   // aborts the issuance with nothing reserved, so such a refusal burns no serial.
   std::function<void(const std::optional<SealKeyVersion>&)> check_seal;
+  // Optional (with `idempotency`): begin that key in the reserve transaction, before anything
+  // else, as Store::begin_idempotent would in a transaction of its own (issue 21: one write
+  // transaction, so one COMMIT, fewer per licence). A key that is not kStarted (a replay, a
+  // request in flight, another body) reserves nothing: reserve() throws IdempotencyNotStarted.
+  // A reserve that fails otherwise rolls the begin back with it: the key stays unused.
+  struct IdempotencyStart {
+    std::string request_sha256;
+    std::int64_t lease_seconds = 0;
+  };
+  std::optional<IdempotencyStart> begin_idempotency;
+  // Optional: called by issue_licence once the reserve transaction has committed (the serial is
+  // taken; with begin_idempotency, the key is begun and must be completed or abandoned).
+  std::function<void()> on_reserved;
 };
 
 struct ListQuery {
@@ -237,6 +250,15 @@ struct IdempotencyBegin {
   enum Kind { kStarted, kReplay, kInFlight, kMismatch } kind = kStarted;
   int status_code = 0;
   std::string response;
+};
+
+// reserve() with IssueContext::begin_idempotency: the key was not started, so nothing was
+// reserved or written; `begin` is the answer begin_idempotent would have given (never kStarted).
+// Not an error: the caller answers the replay, 409 or 422 from it.
+struct IdempotencyNotStarted : std::exception {
+  explicit IdempotencyNotStarted(IdempotencyBegin b) : begin(std::move(b)) {}
+  const char* what() const noexcept override { return "idempotency key not started"; }
+  IdempotencyBegin begin;
 };
 
 struct RevokeResult {

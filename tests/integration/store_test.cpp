@@ -793,6 +793,69 @@ TEST_F(StoreTest, IdempotencyStatesAndReplay) {
             certd::IdempotencyBegin::kStarted);
 }
 
+// Issue 21: the Idempotency-Key begun in the reserve transaction (IssueContext::begin_idempotency)
+// keeps begin_idempotent's answers: a started key issues once; a replay, a request in flight and a
+// reused key reserve nothing (no serial, no reservation, no audit row); a reserve refused by the
+// seal check rolls the begin back with it, so the key is unused afterwards.
+TEST_F(StoreTest, IdempotencyBegunInTheReserveTransaction) {
+  const certd::IdempotencyRef ref{"p_test", "fold-1"};
+  auto c = ctx();
+  c.idempotency = ref;
+  c.begin_idempotency = certd::IssueContext::IdempotencyStart{"h1", 60};
+  c.response = [](const certd::LicenceRecord& r) {
+    return std::pair<int, std::string>{201, R"({"id":")" + r.id + R"("})"};
+  };
+  int reserved = 0;
+  c.on_reserved = [&] { ++reserved; };
+  auto kind_of = [&](certd::IssueContext x) {
+    try {
+      (void)certd::issue_licence(*store_, x, [&](const certd::Allocation& a) { return render(a); });
+    } catch (const certd::IdempotencyNotStarted& e) {
+      return std::optional<certd::IdempotencyBegin>(e.begin);
+    }
+    return std::optional<certd::IdempotencyBegin>();
+  };
+  // A seal refusal in the same transaction: nothing written, the key not begun.
+  auto refused = c;
+  refused.check_seal = [](const std::optional<certd::SealKeyVersion>&) {
+    throw libcert::Error(libcert::ErrorCode::kNotFound, "samr: no active seal version");
+  };
+  EXPECT_THROW((void)kind_of(refused), libcert::Error);
+  EXPECT_EQ(reserved, 0);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM idempotency"), 0);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM serial_counters"), 0);
+  // Started: one licence, the key done with its response.
+  EXPECT_FALSE(kind_of(c).has_value());
+  EXPECT_EQ(reserved, 1);
+  ASSERT_EQ(store_->count_licences(), 1);
+  const std::int64_t audit = store_->audit_size();
+  // The same request again: a replay of the stored answer, nothing reserved.
+  const auto replay = kind_of(c);
+  ASSERT_TRUE(replay.has_value());
+  EXPECT_EQ(replay->kind, certd::IdempotencyBegin::kReplay);
+  EXPECT_EQ(replay->status_code, 201);
+  EXPECT_EQ(replay->response.substr(0, 7), R"({"id":")");
+  // Another body with the same key: a mismatch, nothing reserved.
+  auto other = c;
+  other.begin_idempotency->request_sha256 = "h2";
+  const auto mismatch = kind_of(other);
+  ASSERT_TRUE(mismatch.has_value());
+  EXPECT_EQ(mismatch->kind, certd::IdempotencyBegin::kMismatch);
+  // A key in flight (begun by another request, not completed): 409's case, nothing reserved.
+  ASSERT_EQ(store_->begin_idempotent({"p_test", "fold-2"}, "h1", c.now, 60).kind,
+            certd::IdempotencyBegin::kStarted);
+  auto in_flight = c;
+  in_flight.idempotency = certd::IdempotencyRef{"p_test", "fold-2"};
+  const auto busy = kind_of(in_flight);
+  ASSERT_TRUE(busy.has_value());
+  EXPECT_EQ(busy->kind, certd::IdempotencyBegin::kInFlight);
+  EXPECT_EQ(reserved, 1);
+  EXPECT_EQ(store_->count_licences(), 1);
+  EXPECT_EQ(store_->audit_size(), audit);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM reservations"), 0);
+  EXPECT_EQ(count("SELECT last FROM serial_counters"), 1);
+}
+
 TEST_F(StoreTest, AbandonedOrExpiredInFlightKeysCanBeRetried) {
   const certd::IdempotencyRef ref{"p_test", "k"};
   ASSERT_EQ(store_->begin_idempotent(ref, "h", 1000, 60).kind, certd::IdempotencyBegin::kStarted);

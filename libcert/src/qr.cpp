@@ -72,11 +72,14 @@ std::vector<Segment> segment(std::string_view text, std::size_t group, long* bit
   // cost[i][m]: cheapest encoding of text[0, i) whose last segment is in mode m (open).
   std::vector<std::array<long, 3>> cost(n + 1, {kInf, kInf, kInf});
   std::vector<std::array<std::size_t, 3>> from(n + 1, {0, 0, 0});
+  std::array<long, 3> headers{};
+  for (std::size_t m = 0; m < 3; ++m) headers[m] = (4 + kCountBits[group][m]) * 6;
   for (std::size_t i = 0; i < n; ++i) {
     const auto c = static_cast<unsigned char>(text[i]);
-    for (std::size_t m = 0; m < 3; ++m) {
-      if (!fits(static_cast<Mode>(m), c)) continue;
-      const long header = (4 + kCountBits[group][m]) * 6;
+    // The modes that hold c are nested (digits ⊂ alphanumeric ⊂ 8-bit): those from the first.
+    const std::size_t first = fits(kNum, c) ? 0 : fits(kAlnum, c) ? 1 : 2;
+    for (std::size_t m = first; m < 3; ++m) {
+      const long header = headers[m];
       long best = kInf;
       std::size_t prev = m;
       if (i == 0) {
@@ -486,9 +489,6 @@ int score_n3(const Line& l, int width) {
   return demerit;
 }
 
-int score_line(const Line& l, int width, const LineMasks& m) {
-  return score_n1(l, m) + (n3_possible(l) ? score_n3(l, width) : 0);
-}
 
 // Chooses the mask as libqrencode would and writes the symbol into `out` (width x width, 1 =
 // dark). `code` is the symbol libqrencode made with mask 0; `level` its error correction level.
@@ -528,54 +528,79 @@ int choose_mask(const QRcode& code, QRecLevel level, std::vector<std::uint8_t>& 
   }
   const auto fpos = format_positions(width);
   const LineMasks lm(width);
-  std::vector<Line> rows(W), cols(W), best_rows(W);
-  int best = -1, best_demerit = std::numeric_limits<int>::max();
+  // 1. Each mask's symbol, and the parts of its score that are cheap on bits: N1, N2, N4 — a
+  // lower bound of its score, since N3 >= 0.
+  std::array<std::vector<Line>, 8> rows, cols;
+  std::array<int, 8> bound{};
+  const Line valid = low_bits(width - 1);  // N2: bits 0..width-2 of each pair of rows
   for (int k = 0; k < 8; ++k) {
     const auto K = static_cast<std::size_t>(k);
+    std::vector<Line>& R = rows[K];
+    std::vector<Line>& C = cols[K];
+    R.resize(W);
+    C.resize(W);
     for (std::size_t i = 0; i < W; ++i) {
       for (std::size_t w = 0; w < kWords; ++w) {
-        rows[i][w] = dark_r[i][w] ^ (data_r[i][w] & pat.rows[K][i][w]);
-        cols[i][w] = dark_c[i][w] ^ (data_c[i][w] & pat.cols[K][i][w]);
+        R[i][w] = dark_r[i][w] ^ (data_r[i][w] & pat.rows[K][i][w]);
+        C[i][w] = dark_c[i][w] ^ (data_c[i][w] & pat.cols[K][i][w]);
       }
     }
     unsigned format = kFormatInfo[static_cast<std::size_t>(level)][K];
     for (const auto& p : fpos) {
       if (format & 1U) {
-        set_bit(rows[static_cast<std::size_t>(p[1])], p[0]);
-        set_bit(cols[static_cast<std::size_t>(p[0])], p[1]);
-        set_bit(rows[static_cast<std::size_t>(p[3])], p[2]);
-        set_bit(cols[static_cast<std::size_t>(p[2])], p[3]);
+        set_bit(R[static_cast<std::size_t>(p[1])], p[0]);
+        set_bit(C[static_cast<std::size_t>(p[0])], p[1]);
+        set_bit(R[static_cast<std::size_t>(p[3])], p[2]);
+        set_bit(C[static_cast<std::size_t>(p[2])], p[3]);
       }
       format >>= 1;
     }
     // N4 on the dark ratio, rounded to a percent as mask.c rounds it.
     int blacks = 0;
-    for (const auto& r : rows) {
-      blacks += popcount(r);
-    }
+    for (const auto& r : R) blacks += popcount(r);
     const int w2 = width * width;
     const int bratio = (200 * blacks + w2) / w2 / 2;
     int demerit = std::abs(bratio - 50) / 5 * 10;
-    // N2: 2x2 blocks of one colour, on pairs of rows (bits 0..width-2 of each pair).
-    Line valid{};
-    for (int x = 0; x + 1 < width; ++x) set_bit(valid, x);
+    // N2: 2x2 blocks of one colour, on pairs of rows.
     for (std::size_t y = 1; y < W; ++y) {
-      const Line a = rows[y - 1], b = rows[y], a1 = shr1(a), b1 = shr1(b);
+      const Line& a = R[y - 1];
+      const Line& b = R[y];
+      const Line a1 = shr1(a), b1 = shr1(b);
       for (std::size_t w = 0; w < kWords; ++w) {
         const std::uint64_t all_dark = a[w] & a1[w] & b[w] & b1[w];
         const std::uint64_t all_light = ~(a[w] | a1[w] | b[w] | b1[w]);
         demerit += 3 * pop64((all_dark | all_light) & valid[w]);
       }
     }
-    for (std::size_t i = 0; i < W && demerit < best_demerit; ++i) {
-      demerit += score_line(rows[i], width, lm) + score_line(cols[i], width, lm);
+    for (std::size_t i = 0; i < W; ++i) demerit += score_n1(R[i], lm) + score_n1(C[i], lm);
+    bound[K] = demerit;
+  }
+  // 2. N3 (run lengths, the dear part) only for masks that can still win, the most promising
+  // first: libqrencode takes the first mask (lowest number) with the smallest score, so a mask
+  // is out once its score, or even its bound, exceeds the best, or equals it from a higher
+  // number. The choice is the same as scoring all 8 in full.
+  std::array<int, 8> order{0, 1, 2, 3, 4, 5, 6, 7};
+  std::stable_sort(order.begin(), order.end(), [&](int x, int y) {
+    return bound[static_cast<std::size_t>(x)] < bound[static_cast<std::size_t>(y)];
+  });
+  int best = -1, best_demerit = std::numeric_limits<int>::max();
+  const auto loses = [&](int d, int k) {
+    return d > best_demerit || (d == best_demerit && k > best);
+  };
+  for (const int k : order) {
+    const auto K = static_cast<std::size_t>(k);
+    int demerit = bound[K];
+    for (std::size_t i = 0; i < W && !loses(demerit, k); ++i) {
+      for (const Line* l : {&rows[K][i], &cols[K][i]}) {
+        if (n3_possible(*l)) demerit += score_n3(*l, width);
+      }
     }
-    if (demerit < best_demerit) {
+    if (!loses(demerit, k)) {
       best_demerit = demerit;
       best = k;
-      best_rows = rows;
     }
   }
+  const std::vector<Line>& best_rows = rows[static_cast<std::size_t>(best)];
   out.assign(W * W, 0);
   for (int y = 0; y < width; ++y) {
     for (int x = 0; x < width; ++x) {

@@ -72,11 +72,14 @@ std::vector<Segment> segment(std::string_view text, std::size_t group, long* bit
   // cost[i][m]: cheapest encoding of text[0, i) whose last segment is in mode m (open).
   std::vector<std::array<long, 3>> cost(n + 1, {kInf, kInf, kInf});
   std::vector<std::array<std::size_t, 3>> from(n + 1, {0, 0, 0});
+  std::array<long, 3> headers{};
+  for (std::size_t m = 0; m < 3; ++m) headers[m] = (4 + kCountBits[group][m]) * 6;
   for (std::size_t i = 0; i < n; ++i) {
     const auto c = static_cast<unsigned char>(text[i]);
-    for (std::size_t m = 0; m < 3; ++m) {
-      if (!fits(static_cast<Mode>(m), c)) continue;
-      const long header = (4 + kCountBits[group][m]) * 6;
+    // The modes that hold c are nested (digits ⊂ alphanumeric ⊂ 8-bit): those from the first.
+    const std::size_t first = fits(kNum, c) ? 0 : fits(kAlnum, c) ? 1 : 2;
+    for (std::size_t m = first; m < 3; ++m) {
+      const long header = headers[m];
       long best = kInf;
       std::size_t prev = m;
       if (i == 0) {
@@ -359,13 +362,103 @@ const MaskPatterns& mask_patterns() {
   return p;
 }
 
-// N1 and N3 of one row or column, exactly as mask.c's Mask_calcN1N3 over its run lengths: runs
+// l >> s over the whole line (0 < s < 64): bit i of the result is bit i + s of l.
+inline Line shr(const Line& l, unsigned s) {
+  Line o{};
+  for (std::size_t w = 0; w < kWords; ++w) {
+    o[w] = l[w] >> s;
+    if (w + 1 < kWords) o[w] |= l[w + 1] << (64U - s);
+  }
+  return o;
+}
+inline Line operator&(const Line& a, const Line& b) {
+  Line o{};
+  for (std::size_t w = 0; w < kWords; ++w) o[w] = a[w] & b[w];
+  return o;
+}
+inline Line operator~(const Line& a) {
+  Line o{};
+  for (std::size_t w = 0; w < kWords; ++w) o[w] = ~a[w];
+  return o;
+}
+// Without the POPCNT instruction (the x86-64 baseline), std::popcount is a call into libgcc's
+// table-driven __popcountdi2; the SWAR count inlines.
+inline int pop64(std::uint64_t x) {
+#if defined(__POPCNT__) || !(defined(__x86_64__) || defined(__i386__))
+  return std::popcount(x);
+#else
+  x -= (x >> 1U) & 0x5555555555555555ULL;
+  x = (x & 0x3333333333333333ULL) + ((x >> 2U) & 0x3333333333333333ULL);
+  x = (x + (x >> 4U)) & 0x0F0F0F0F0F0F0F0FULL;
+  return static_cast<int>((x * 0x0101010101010101ULL) >> 56U);
+#endif
+}
+inline int popcount(const Line& l) {
+  int n = 0;
+  for (auto w : l) n += pop64(w);
+  return n;
+}
+inline bool any(const Line& l) {
+  std::uint64_t o = 0;
+  for (auto w : l) o |= w;
+  return o != 0;
+}
+// Bits 0..n-1 set (n <= kMaxWidth).
+Line low_bits(int n) {
+  Line o{};
+  for (int i = 0; i < n; ++i) set_bit(o, i);
+  return o;
+}
+
+// The line masks one symbol width needs, made once per symbol.
+struct LineMasks {
+  Line upto1, upto4;  // bits 0..width-2 (a module with a right neighbour), 0..width-5
+  explicit LineMasks(int width) : upto1(low_bits(width - 1)), upto4(low_bits(width - 4)) {}
+};
+
+// N1 of one row or column, as mask.c's Mask_calcN1N3 counts it from run lengths (3 + (r - 5)
+// for a run of r >= 5 equal modules), computed on the bits: a run of r >= 5 holds r - 4 windows
+// of 5 equal modules and starts once, and 3 + (r - 5) = (r - 4) + 2.
+int score_n1(const Line& l, const LineMasks& m) {
+  Line d{};  // bit i: module i differs from module i + 1 (a run ends at i)
+  const Line s1 = shr1(l);
+  for (std::size_t w = 0; w < kWords; ++w) d[w] = (l[w] ^ s1[w]) & m.upto1[w];
+  const Line d1 = shr(d, 1), d2 = shr(d, 2), d3 = shr(d, 3);
+  Line windows{}, starts{};  // windows of 5 equal modules; those that start a run
+  for (std::size_t w = 0; w < kWords; ++w) {
+    windows[w] = ~(d[w] | d1[w] | d2[w] | d3[w]) & m.upto4[w];
+    // A run starts at 0 and after every end: bit i + 1 for each end i.
+    std::uint64_t st = d[w] << 1U;
+    if (w > 0) st |= d[w - 1] >> 63U;
+    if (w == 0) st |= 1U;
+    starts[w] = st;
+  }
+  return popcount(windows) + 2 * popcount(windows & starts);
+}
+
+// Whether a line may hold a 1:1:3:1:1 pattern (dark f, light f, dark 3f, light f, dark f): for
+// f = 1 and f = 2 the exact module pattern somewhere, for f >= 3 a dark run of at least 9. A
+// necessary condition only (the runs at its ends may be longer than f); score_n3 decides.
+bool n3_possible(const Line& l) {
+  const Line l1 = shr1(l), l2 = shr(l, 2), l3 = shr(l, 3), l4 = shr(l, 4), l5 = shr(l, 5),
+             l6 = shr(l, 6);
+  // f = 1: 1011101 at bits p..p+6 (the last term keeps p + 6 inside the line).
+  if (any(l & ~l1 & l2 & l3 & l4 & ~l5 & l6)) return true;
+  // Dark windows: of 2, 4, 8 and 9 modules.
+  const Line a2 = l & l1, a4 = a2 & shr(a2, 2), a8 = a4 & shr(a4, 4), a9 = a8 & shr(l, 8);
+  if (any(a9)) return true;
+  // f = 2: 11 00 111111 00 11 at bits p..p+13.
+  return any(a2 & ~l2 & ~l3 & shr(a4, 4) & shr(a2, 8) & ~shr(l, 10) & ~shr(l, 11) &
+             shr(a2, 12));
+}
+
+// N3 of one row or column, exactly as mask.c's Mask_calcN1N3 over its run lengths: runs
 // alternate light, dark, light...; a line that starts dark gets a placeholder light run of -1.
-int score_line(const Line& l, int width) {
-  std::array<int, kMaxWidth + 2> run{};
+int score_n3(const Line& l, int width) {
+  std::array<int, kMaxWidth + 2> run;  // NOLINT: the first n are written before they are read
   int n = 0;
   if (bit(l, 0)) run[static_cast<std::size_t>(n++)] = -1;
-  // Transitions: bit i of t set when module i differs from module i + 1 (i < width - 1).
+  // Transitions: bit i set when module i differs from module i + 1 (i < width - 1).
   const Line s = shr1(l);
   int start = 0;
   for (std::size_t w = 0; w < kWords; ++w) {
@@ -380,23 +473,22 @@ int score_line(const Line& l, int width) {
   }
   run[static_cast<std::size_t>(n++)] = width - start;
   int demerit = 0;
-  for (int i = 0; i < n; ++i) {
+  for (int i = 3; i < n - 2; i += 2) {  // the dark runs with two runs on each side
     const int r = run[static_cast<std::size_t>(i)];
-    if (r >= 5) demerit += 3 + (r - 5);
-    if ((i & 1) && i >= 3 && i < n - 2 && r % 3 == 0) {
-      const int f = r / 3;
-      const auto at = [&](int j) { return run[static_cast<std::size_t>(j)]; };
-      if (at(i - 2) == f && at(i - 1) == f && at(i + 1) == f && at(i + 2) == f) {
-        if (i == 3 || at(i - 3) >= 4 * f) {
-          demerit += 40;
-        } else if (i + 4 >= n || at(i + 3) >= 4 * f) {
-          demerit += 40;
-        }
+    if (r % 3 != 0) continue;
+    const int f = r / 3;
+    const auto at = [&](int j) { return run[static_cast<std::size_t>(j)]; };
+    if (at(i - 2) == f && at(i - 1) == f && at(i + 1) == f && at(i + 2) == f) {
+      if (i == 3 || at(i - 3) >= 4 * f) {
+        demerit += 40;
+      } else if (i + 4 >= n || at(i + 3) >= 4 * f) {
+        demerit += 40;
       }
     }
   }
   return demerit;
 }
+
 
 // Chooses the mask as libqrencode would and writes the symbol into `out` (width x width, 1 =
 // dark). `code` is the symbol libqrencode made with mask 0; `level` its error correction level.
@@ -407,19 +499,24 @@ int choose_mask(const QRcode& code, QRecLevel level, std::vector<std::uint8_t>& 
   // Rows and columns of the mask-0 symbol (dark), of the modules masks apply to (libqrencode's
   // flag 0x80 clear: data, error correction and remainder bits) and of the format information.
   std::vector<Line> dark_r(W), dark_c(W), data_r(W), data_c(W), fmt_r(W), fmt_c(W);
+  // Branch-free: the flags of a masked symbol are as good as random, and a mispredicted branch
+  // per module cost more than the bit operations.
   for (int y = 0; y < width; ++y) {
     const unsigned char* row = code.data + static_cast<std::size_t>(y) * W;
+    const auto Y = static_cast<std::size_t>(y);
+    const unsigned ybit = static_cast<unsigned>(y) % 64U;
+    const std::size_t yw = Y / 64;
     for (int x = 0; x < width; ++x) {
-      const unsigned char v = row[x];
-      if (v & 1U)
-        set_bit(dark_r[static_cast<std::size_t>(y)], x),
-            set_bit(dark_c[static_cast<std::size_t>(x)], y);
-      if (!(v & 0x80U))
-        set_bit(data_r[static_cast<std::size_t>(y)], x),
-            set_bit(data_c[static_cast<std::size_t>(x)], y);
-      if (v & 0x04U)
-        set_bit(fmt_r[static_cast<std::size_t>(y)], x),
-            set_bit(fmt_c[static_cast<std::size_t>(x)], y);
+      const std::uint64_t v = row[x];
+      const auto X = static_cast<std::size_t>(x);
+      const unsigned xbit = static_cast<unsigned>(x) % 64U;
+      const std::uint64_t dark = v & 1U, data = (~v >> 7U) & 1U, fmt = (v >> 2U) & 1U;
+      dark_r[Y][X / 64] |= dark << xbit;
+      dark_c[X][yw] |= dark << ybit;
+      data_r[Y][X / 64] |= data << xbit;
+      data_c[X][yw] |= data << ybit;
+      fmt_r[Y][X / 64] |= fmt << xbit;
+      fmt_c[X][yw] |= fmt << ybit;
     }
   }
   // Undo mask 0 and blank the format modules: the unmasked symbol (libqrencode's frame).
@@ -430,54 +527,80 @@ int choose_mask(const QRcode& code, QRecLevel level, std::vector<std::uint8_t>& 
     }
   }
   const auto fpos = format_positions(width);
-  std::vector<Line> rows(W), cols(W), best_rows(W);
-  int best = -1, best_demerit = std::numeric_limits<int>::max();
+  const LineMasks lm(width);
+  // 1. Each mask's symbol, and the parts of its score that are cheap on bits: N1, N2, N4 — a
+  // lower bound of its score, since N3 >= 0.
+  std::array<std::vector<Line>, 8> rows, cols;
+  std::array<int, 8> bound{};
+  const Line valid = low_bits(width - 1);  // N2: bits 0..width-2 of each pair of rows
   for (int k = 0; k < 8; ++k) {
     const auto K = static_cast<std::size_t>(k);
+    std::vector<Line>& R = rows[K];
+    std::vector<Line>& C = cols[K];
+    R.resize(W);
+    C.resize(W);
     for (std::size_t i = 0; i < W; ++i) {
       for (std::size_t w = 0; w < kWords; ++w) {
-        rows[i][w] = dark_r[i][w] ^ (data_r[i][w] & pat.rows[K][i][w]);
-        cols[i][w] = dark_c[i][w] ^ (data_c[i][w] & pat.cols[K][i][w]);
+        R[i][w] = dark_r[i][w] ^ (data_r[i][w] & pat.rows[K][i][w]);
+        C[i][w] = dark_c[i][w] ^ (data_c[i][w] & pat.cols[K][i][w]);
       }
     }
     unsigned format = kFormatInfo[static_cast<std::size_t>(level)][K];
     for (const auto& p : fpos) {
       if (format & 1U) {
-        set_bit(rows[static_cast<std::size_t>(p[1])], p[0]);
-        set_bit(cols[static_cast<std::size_t>(p[0])], p[1]);
-        set_bit(rows[static_cast<std::size_t>(p[3])], p[2]);
-        set_bit(cols[static_cast<std::size_t>(p[2])], p[3]);
+        set_bit(R[static_cast<std::size_t>(p[1])], p[0]);
+        set_bit(C[static_cast<std::size_t>(p[0])], p[1]);
+        set_bit(R[static_cast<std::size_t>(p[3])], p[2]);
+        set_bit(C[static_cast<std::size_t>(p[2])], p[3]);
       }
       format >>= 1;
     }
     // N4 on the dark ratio, rounded to a percent as mask.c rounds it.
     int blacks = 0;
-    for (const auto& r : rows) {
-      for (auto w : r) blacks += std::popcount(w);
-    }
+    for (const auto& r : R) blacks += popcount(r);
     const int w2 = width * width;
     const int bratio = (200 * blacks + w2) / w2 / 2;
     int demerit = std::abs(bratio - 50) / 5 * 10;
-    // N2: 2x2 blocks of one colour, on pairs of rows (bits 0..width-2 of each pair).
-    Line valid{};
-    for (int x = 0; x + 1 < width; ++x) set_bit(valid, x);
+    // N2: 2x2 blocks of one colour, on pairs of rows.
     for (std::size_t y = 1; y < W; ++y) {
-      const Line a = rows[y - 1], b = rows[y], a1 = shr1(a), b1 = shr1(b);
+      const Line& a = R[y - 1];
+      const Line& b = R[y];
+      const Line a1 = shr1(a), b1 = shr1(b);
       for (std::size_t w = 0; w < kWords; ++w) {
         const std::uint64_t all_dark = a[w] & a1[w] & b[w] & b1[w];
         const std::uint64_t all_light = ~(a[w] | a1[w] | b[w] | b1[w]);
-        demerit += 3 * std::popcount((all_dark | all_light) & valid[w]);
+        demerit += 3 * pop64((all_dark | all_light) & valid[w]);
       }
     }
-    for (std::size_t i = 0; i < W && demerit < best_demerit; ++i) {
-      demerit += score_line(rows[i], width) + score_line(cols[i], width);
+    for (std::size_t i = 0; i < W; ++i) demerit += score_n1(R[i], lm) + score_n1(C[i], lm);
+    bound[K] = demerit;
+  }
+  // 2. N3 (run lengths, the dear part) only for masks that can still win, the most promising
+  // first: libqrencode takes the first mask (lowest number) with the smallest score, so a mask
+  // is out once its score, or even its bound, exceeds the best, or equals it from a higher
+  // number. The choice is the same as scoring all 8 in full.
+  std::array<int, 8> order{0, 1, 2, 3, 4, 5, 6, 7};
+  std::stable_sort(order.begin(), order.end(), [&](int x, int y) {
+    return bound[static_cast<std::size_t>(x)] < bound[static_cast<std::size_t>(y)];
+  });
+  int best = -1, best_demerit = std::numeric_limits<int>::max();
+  const auto loses = [&](int d, int k) {
+    return d > best_demerit || (d == best_demerit && k > best);
+  };
+  for (const int k : order) {
+    const auto K = static_cast<std::size_t>(k);
+    int demerit = bound[K];
+    for (std::size_t i = 0; i < W && !loses(demerit, k); ++i) {
+      for (const Line* l : {&rows[K][i], &cols[K][i]}) {
+        if (n3_possible(*l)) demerit += score_n3(*l, width);
+      }
     }
-    if (demerit < best_demerit) {
+    if (!loses(demerit, k)) {
       best_demerit = demerit;
       best = k;
-      best_rows = rows;
     }
   }
+  const std::vector<Line>& best_rows = rows[static_cast<std::size_t>(best)];
   out.assign(W * W, 0);
   for (int y = 0; y < width; ++y) {
     for (int x = 0; x < width; ++x) {

@@ -14,6 +14,7 @@
 #include <regex>
 #include <set>
 #include <sstream>
+#include <unordered_map>
 
 #include "libcert/clock.h"
 #include "libcert/ids.h"
@@ -355,11 +356,21 @@ std::string regex_error(const std::string& pattern) {
 
 bool regex_matches(const std::string& pattern, const std::string& value) {
   UErrorCode st = U_ZERO_ERROR;
-  UParseError pe{};
-  std::unique_ptr<icu::RegexPattern> p(
-      icu::RegexPattern::compile(icu::UnicodeString::fromUTF8(pattern), 0, pe, st));
-  if (U_FAILURE(st))
-    throw Error(ErrorCode::kInternal, "pattern compiled at load no longer compiles");
+  // Compiled once per pattern and thread (compiling was most of a validation's cost, issue 21):
+  // a RegexPattern is immutable once compiled; each call makes its own matcher. Bounded: a
+  // process that loads many template sets must not grow without limit.
+  thread_local std::unordered_map<std::string, std::unique_ptr<icu::RegexPattern>> compiled;
+  auto it = compiled.find(pattern);
+  if (it == compiled.end()) {
+    UParseError pe{};
+    std::unique_ptr<icu::RegexPattern> c(
+        icu::RegexPattern::compile(icu::UnicodeString::fromUTF8(pattern), 0, pe, st));
+    if (U_FAILURE(st) || !c)
+      throw Error(ErrorCode::kInternal, "pattern compiled at load no longer compiles");
+    if (compiled.size() >= 1024) compiled.clear();
+    it = compiled.emplace(pattern, std::move(c)).first;
+  }
+  const icu::RegexPattern* p = it->second.get();
   // RegexMatcher keeps a reference to its input: the string must outlive the matcher (a
   // temporary here left values longer than UnicodeString's inline buffer dangling).
   const icu::UnicodeString input = icu::UnicodeString::fromUTF8(value);

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # The whole test suite: install dependencies, then every test runs once, in one of two passes
 # chosen by its ctest label, each from the build that builds it:
-# - asan-ubsan (Debug, AddressSanitizer + UBSan + LeakSanitizer; no interop tests or benchmarks):
-#   the labels unit, fuzz (corpus replay), integration (certd over loopback, crash safety) and
-#   postgres (the same on PostgreSQL, pg.*); this build builds and discovers every test executable
-#   of its configuration;
+# - asan-ubsan (AddressSanitizer + UBSan + LeakSanitizer in libcert, certd and certctl at -Og -g1;
+#   the test sources uninstrumented at -O0, linked with the sanitizer runtimes; no interop tests or
+#   benchmarks): the labels unit, fuzz (corpus replay), integration (certd over loopback, crash
+#   safety) and postgres (the same on PostgreSQL, pg.*); this build builds and discovers every test
+#   executable of its configuration;
 # - dev (RelWithDebInfo, -Werror): the labels interop (external tools and ofd.js on our output),
 #   browser (chromium), package (the .deb); this build builds only the `dev_pass` target (what
 #   those tests run, the interop test executables and the benchmarks; tests/CMakeLists.txt).

@@ -6,14 +6,19 @@
 //   against the bundle alone;
 //   the text: every Chinese sample value is in the OFD's TextCode text;
 //   the fonts: every font is embedded (FontFile present, an sfnt), as a subset.
+// The 24 licences are issued once per ctest run (tests/interop/issue_samples.sh, fixture
+// interop_samples), not once per test.
 // ofd.js and the npm-only seal check run on the same 24 files in tests/ofd-node (ofd_render_all).
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "support/process.h"
 #include "support/templates.h"
@@ -27,8 +32,6 @@ using testsupport::template_ids;
 namespace {
 
 const std::string kSrc = LIBCERT_SOURCE_DIR;
-const std::string kKeys = " --keys " + shell_quote(kSrc + "/keys-example") + " --templates " +
-                          shell_quote(kSrc + "/templates");
 
 std::string squeeze(std::string s) {
   std::erase_if(s, [](char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; });
@@ -103,40 +106,45 @@ void rasterise_qr(const std::string& content, const std::filesystem::path& pgm) 
 
 class OfdIssueAll : public ::testing::TestWithParam<std::string> {
  protected:
+  // The samples: the ctest fixture's (LIBCERT_TEST_SAMPLES, tests/interop/issue_samples.sh run
+  // once per ctest run: ctest runs each of the 24 tests in its own process, and the batch of 48
+  // files is the same for all), or, run by hand, the same script into a temporary directory.
   static void SetUpTestSuite() {
-    dir_ = new testsupport::TempDir();
-    std::string lines;
-    for (const auto& id : template_ids()) {
-      const auto data =
-          nlohmann::json::parse(testsupport::slurp(kSrc + "/templates/" + id + "/sample.json"));
-      lines += nlohmann::json{{"template", id}, {"data", data}}.dump() + "\n";
+    scratch_ = new testsupport::TempDir();
+    const char* shared = std::getenv("LIBCERT_TEST_SAMPLES");
+    if (shared != nullptr && *shared != '\0') {
+      samples_ = shared;
+    } else {
+      samples_ = *scratch_ / "samples";
+      const auto r = run("bash " + shell_quote(kSrc + "/tests/interop/issue_samples.sh") + " " +
+                         shell_quote(CERTCTL_BIN) + " " + shell_quote(kSrc) + " " +
+                         shell_quote(samples_.string()));
+      ASSERT_EQ(r.exit_code, 0) << r.out;
     }
-    testsupport::spit(*dir_ / "batch.jsonl", lines);
-    auto r = run(std::string(CERTCTL_BIN) + " issue --batch " +
-                 shell_quote((*dir_ / "batch.jsonl").string()) + " --out-dir " +
-                 shell_quote((*dir_ / "out").string()) +
-                 " --format both --issued 2026-11-01 --threads 2 --no-progress" + kKeys);
-    ASSERT_EQ(r.exit_code, 0) << r.out;
-    std::istringstream res(testsupport::slurp(*dir_ / "out" / "results.jsonl"));
+    // results.jsonl's "line" is the 0-based line of batch.jsonl, whose "template" is the id.
+    std::vector<std::string> lines_template;
+    std::istringstream batch(testsupport::slurp(samples_ / "batch.jsonl"));
     std::string line;
-    std::vector<std::string> ids = template_ids();
+    while (std::getline(batch, line))
+      lines_template.push_back(nlohmann::json::parse(line).at("template").get<std::string>());
+    ASSERT_EQ(lines_template.size(), template_ids().size()) << samples_;
+    std::istringstream res(testsupport::slurp(samples_ / "out" / "results.jsonl"));
     while (std::getline(res, line)) {
       const auto j = nlohmann::json::parse(line);
       ASSERT_EQ(j.at("status"), "issued") << line;
-      results_[ids.at(j.at("line").get<std::size_t>())] = j;
+      results_[lines_template.at(j.at("line").get<std::size_t>())] = j;
     }
-    r = run(std::string(CERTCTL_BIN) + " trust-bundle export --version 1 -o " +
-            shell_quote((*dir_ / "bundle.cose").string()) + kKeys);
-    ASSERT_EQ(r.exit_code, 0) << r.out;
   }
   static void TearDownTestSuite() {
-    delete dir_;
+    delete scratch_;
     results_.clear();
   }
-  static testsupport::TempDir* dir_;
+  static testsupport::TempDir* scratch_;  // this process's files (rasterised QRs, pages)
+  static std::filesystem::path samples_;  // issue_samples.sh's output (read only here)
   static std::map<std::string, nlohmann::json> results_;
 };
-testsupport::TempDir* OfdIssueAll::dir_ = nullptr;
+testsupport::TempDir* OfdIssueAll::scratch_ = nullptr;
+std::filesystem::path OfdIssueAll::samples_;
 std::map<std::string, nlohmann::json> OfdIssueAll::results_;
 
 TEST_P(OfdIssueAll, OfdRenditionIsValidAndCarriesThePdfsQr) {
@@ -145,7 +153,7 @@ TEST_P(OfdIssueAll, OfdRenditionIsValidAndCarriesThePdfsQr) {
   const auto& res = results_[id];
   const std::filesystem::path ofd = res.at("ofd").get<std::string>();
   const std::filesystem::path pdf = res.at("pdf").get<std::string>();
-  const std::string bundle = shell_quote((*dir_ / "bundle.cose").string());
+  const std::string bundle = shell_quote((samples_ / "bundle.cose").string());
 
   // 1. Our verifier: VALID, with the key state from the trust bundle.
   auto r = run(std::string(CERTCTL_BIN) + " verify --json --bundle " + bundle + " --keys " +
@@ -159,13 +167,13 @@ TEST_P(OfdIssueAll, OfdRenditionIsValidAndCarriesThePdfsQr) {
   // 2. The QR: the OFD's, decoded from a rasterisation of its path, is the PDF's text exactly,
   //    and verifies offline against the bundle.
   const std::string content = entry(ofd, "Doc_0/Pages/Page_0/Content.xml");
-  const auto pgm = *dir_ / (id + "-qr.pgm");
+  const auto pgm = *scratch_ / (id + "-qr.pgm");
   rasterise_qr(content, pgm);
   r = run("(zbarimg --raw -q -Sdisable -Sqrcode.enable " + shell_quote(pgm.string()) + " 2>/dev/null)");
   ASSERT_EQ(r.exit_code, 0) << "zbarimg found no QR in the OFD's QR path";
   std::string ofd_qr = r.out;
   while (!ofd_qr.empty() && (ofd_qr.back() == '\n' || ofd_qr.back() == '\r')) ofd_qr.pop_back();
-  const std::string pdf_qr = testsupport::zbar_first_page(pdf, 150, *dir_ / (id + "-page"));
+  const std::string pdf_qr = testsupport::zbar_first_page(pdf, 150, *scratch_ / (id + "-page"));
   EXPECT_EQ(ofd_qr, pdf_qr);
   r = run(std::string(CERTCTL_BIN) + " verify-qr --json --bundle " + bundle + " " +
           shell_quote(ofd_qr));  // the text zbarimg read from the OFD's QR

@@ -211,7 +211,7 @@ TEST(Qr, FastMaskChoiceGivesLibqrencodesSymbol) {
   const std::array<QrEcc, 4> others = {QrEcc::kL, QrEcc::kM, QrEcc::kH, QrEcc::kQ};
   std::array<int, 8> masks{};
   std::set<int> versions;
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(LIBCERT_TEST_SANITIZED)
   // The sanitizer pass looks for memory errors in the same code: 2,000 payloads reach every mask
   // and version range; the 10,000-payload proof is the dev pass's (50 s under ASan, 8 s without).
   constexpr int kPayloads = 2000;

@@ -9,6 +9,7 @@
 #include <array>
 #include <cctype>
 #include <set>
+#include <shared_mutex>
 
 #include "libcert/error.h"
 #include "libcert/pdf.h"
@@ -137,10 +138,44 @@ void signature_certs(const Dict& sig, std::vector<std::string>& out) {
   ERR_clear_error();
 }
 
+// DER strings this process has already decoded as one whole certificate / CRL. The proof is
+// about the exact bytes, so an exact match proves it again without decoding: the seal, CA and TSA
+// certificates (and a CA's CRLs) of every B-LT seal are the same few strings, and OpenSSL 3's
+// d2i_X509 decodes the public key through its provider decoders (most of add_dss's CPU before,
+// issue 21). Bounded: cleared when full (a rotated key brings new certificates; the old entries
+// only cost memory). Thread-safe: certd seals on many threads.
+class KnownDer {
+ public:
+  bool has(std::string_view der) const {
+    std::shared_lock lock(mu_);
+    return set_.find(der) != set_.end();
+  }
+  void add(std::string_view der) {
+    std::unique_lock lock(mu_);
+    if (set_.size() >= kMax) set_.clear();
+    set_.emplace(der);
+  }
+
+ private:
+  static constexpr std::size_t kMax = 256;
+  mutable std::shared_mutex mu_;
+  std::set<std::string, std::less<>> set_;
+};
+
+KnownDer& known_certificates() {
+  static KnownDer k;
+  return k;
+}
+KnownDer& known_crls() {
+  static KnownDer k;
+  return k;
+}
+
 // The DER of one whole object: rejects anything else (trailing bytes, not the expected type).
 template <typename T, typename D2i>
 void require_der(std::string_view der, D2i d2i, void (*free_fn)(T*), const char* what,
-                 std::size_t index) {
+                 std::size_t index, KnownDer& known) {
+  if (known.has(der)) return;
   const auto* p = reinterpret_cast<const unsigned char*>(der.data());
   T* obj = d2i(nullptr, &p, static_cast<long>(der.size()));
   const bool whole =
@@ -152,6 +187,7 @@ void require_der(std::string_view der, D2i d2i, void (*free_fn)(T*), const char*
                                                  std::to_string(index + 1) +
                                                  " is not one DER-encoded " + what);
   }
+  known.add(der);
 }
 
 // The DSS array `key` of `old_dss` (resolved), the DER bytes of its streams, appended with new
@@ -191,9 +227,11 @@ std::string add_dss(std::string_view bytes, const ValidationData& vd) {
     throw Error(ErrorCode::kInvalidArgument, "add_dss: no certificates and no CRLs to add");
   }
   for (std::size_t i = 0; i < vd.certs_der.size(); ++i)
-    require_der<X509>(vd.certs_der[i], d2i_X509, X509_free, "certificate", i);
+    require_der<X509>(vd.certs_der[i], d2i_X509, X509_free, "certificate", i,
+                      known_certificates());
   for (std::size_t i = 0; i < vd.crls_der.size(); ++i)
-    require_der<X509_CRL>(vd.crls_der[i], d2i_X509_CRL, X509_CRL_free, "CRL", i);
+    require_der<X509_CRL>(vd.crls_der[i], d2i_X509_CRL, X509_CRL_free, "CRL", i,
+                          known_crls());
 
   const pdf::Document doc = pdf::Document::open(bytes);
   const pdf::Ref catalog_ref = doc.catalog_ref();

@@ -305,6 +305,18 @@ TEST(Ltv, DocumentCertificatesAreTheSealAndTsaCertificatesEachOnce) {
   }
   // A document without signatures has none.
   EXPECT_TRUE(libcert::document_certificates(cairo_licence()).certs_der.empty());
+  // A CMS the DER reader does not take as is (here: a non-zero byte in the /Contents padding
+  // after it, which OpenSSL's decoder ignores) goes through OpenSSL's decoder: the same three.
+  std::string odd = seal(PadesLevel::b_lt, {});
+  const std::size_t contents = odd.find("/Contents <");
+  ASSERT_NE(contents, std::string::npos);
+  const std::size_t end = odd.find('>', contents);
+  ASSERT_EQ(odd.substr(end - 2, 2), "00");
+  odd[end - 1] = '1';
+  const libcert::ValidationData vd = libcert::document_certificates(odd);
+  ASSERT_EQ(vd.certs_der.size(), 3u);
+  for (const auto* c : {&pki().seal, &pki().ca, &pki().tsa})
+    EXPECT_EQ(std::count(vd.certs_der.begin(), vd.certs_der.end(), c->der()), 1);
   EXPECT_EQ(libcert::parse_pades_level("B-LT"), PadesLevel::b_lt);
   EXPECT_FALSE(libcert::parse_pades_level("B-LTX").has_value());
 }

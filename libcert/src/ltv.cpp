@@ -149,7 +149,8 @@ struct Der {
       const std::size_t k = len & 0x7f;
       if (k == 0 || k > 4 || rest.size() < 2 + k) return false;
       len = 0;
-      for (std::size_t i = 0; i < k; ++i) len = (len << 8) | static_cast<unsigned char>(rest[2 + i]);
+      for (std::size_t i = 0; i < k; ++i)
+        len = (len << 8) | static_cast<unsigned char>(rest[2 + i]);
       hdr += k;
     }
     if (rest.size() - hdr < len) return false;
@@ -177,8 +178,7 @@ bool read_signed_data(std::string_view der, std::vector<std::string_view>& certs
   std::string_view ci, v, sd, c;
   // A seal's /Contents is zero-padded after the CMS (the reserved placeholder, ISO 32000-2
   // §12.8.1); nothing else may follow it.
-  if (!top.expect(0x30, ci) ||
-      top.rest.find_first_not_of('\0') != std::string_view::npos)
+  if (!top.expect(0x30, ci) || top.rest.find_first_not_of('\0') != std::string_view::npos)
     return false;
   Der d{ci};
   if (!d.expect(0x06, v) || v != kOidSignedDataDer || !d.expect(0xA0, sd) || !d.rest.empty())
@@ -367,11 +367,9 @@ std::string add_dss(std::string_view bytes, const ValidationData& vd) {
     throw Error(ErrorCode::kInvalidArgument, "add_dss: no certificates and no CRLs to add");
   }
   for (std::size_t i = 0; i < vd.certs_der.size(); ++i)
-    require_der<X509>(vd.certs_der[i], d2i_X509, X509_free, "certificate", i,
-                      known_certificates());
+    require_der<X509>(vd.certs_der[i], d2i_X509, X509_free, "certificate", i, known_certificates());
   for (std::size_t i = 0; i < vd.crls_der.size(); ++i)
-    require_der<X509_CRL>(vd.crls_der[i], d2i_X509_CRL, X509_CRL_free, "CRL", i,
-                          known_crls());
+    require_der<X509_CRL>(vd.crls_der[i], d2i_X509_CRL, X509_CRL_free, "CRL", i, known_crls());
 
   const pdf::Document doc = pdf::Document::open(bytes);
   const pdf::Ref catalog_ref = doc.catalog_ref();

@@ -17,17 +17,20 @@
 #include <functional>
 #include <sstream>
 #include <string>
+#include <array>
 #include <string_view>
 #include <vector>
 
 #include "fixture.h"
 #include "libcert/clock.h"
 #include "libcert/issuer.h"
+#include "libcert/ltv.h"
 #include "libcert/qr.h"
 #include "libcert/render.h"
 #include "libcert/sign.h"
 #include "pdf_writer.h"
 #include "libcert/template.h"
+#include "libcert/tsa.h"
 #include "libcert/verify.h"
 #include "timing.h"
 
@@ -102,6 +105,20 @@ int main(int argc, char** argv) {
     so.location = "阿里地区";
     report("seal (own-writer licence, B-B)", n,
            [&] { (void)libcert::seal_pdf(rendered.pdf, signer, so); });
+    // The default profile (issue 21, ltcost): B-LT with the in-process demo TSA (keys-example/
+    // tsa, memory clock state, as certd and ltv_bench use it): seal + signature time-stamp +
+    // DSS update; and the time-stamp alone.
+    const std::string tsa_dir = bench::kSrc + "/keys-example/tsa/";
+    libcert::SystemRng rng;
+    libcert::MemoryTsaClockState state;
+    const auto tsa = libcert::TimeStampAuthority::from_files(
+        tsa_dir + "tsa.key", tsa_dir + "tsa.crt", {},
+        libcert::TsaOptions{&clock, &rng, &state, {}, 1});
+    const std::array<std::uint8_t, 32> h{};
+    report("TSA stamp (in-process token)", n, [&] { (void)tsa.stamp(h); });
+    report("seal (own-writer licence, B-LT)", n, [&] {
+      (void)libcert::seal_to_level(rendered.pdf, signer, so, libcert::PadesLevel::b_lt, &tsa, {});
+    });
   }
   report("issue (validate+QR+render+seal)", n, [&] { (void)issuer.issue(req); });
   // The same issue through cairo (IssuerOptions::PdfWriter::kCairo; the default is libcert's own).

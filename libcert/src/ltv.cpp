@@ -9,6 +9,7 @@
 #include <array>
 #include <cctype>
 #include <set>
+#include <shared_mutex>
 
 #include "libcert/error.h"
 #include "libcert/pdf.h"
@@ -75,6 +76,174 @@ std::vector<Dict> signature_dicts(const pdf::Document& doc) {
   return out;
 }
 
+// DER strings this process has already decoded as one whole certificate / CRL. The proof is
+// about the exact bytes, so an exact match proves it again without decoding: the seal, CA and TSA
+// certificates (and a CA's CRLs) of every B-LT seal are the same few strings, and OpenSSL 3's
+// d2i_X509 decodes the public key through its provider decoders (most of add_dss's CPU before,
+// issue 21). Bounded: cleared when full (a rotated key brings new certificates; the old entries
+// only cost memory). Thread-safe: certd seals on many threads.
+class KnownDer {
+ public:
+  bool has(std::string_view der) const {
+    std::shared_lock lock(mu_);
+    return set_.find(der) != set_.end();
+  }
+  void add(std::string_view der) {
+    std::unique_lock lock(mu_);
+    if (set_.size() >= kMax) set_.clear();
+    set_.emplace(der);
+  }
+
+ private:
+  static constexpr std::size_t kMax = 256;
+  mutable std::shared_mutex mu_;
+  std::set<std::string, std::less<>> set_;
+};
+
+KnownDer& known_certificates() {
+  static KnownDer k;
+  return k;
+}
+KnownDer& known_crls() {
+  static KnownDer k;
+  return k;
+}
+
+KnownDer& canonical_certificates() {
+  static KnownDer k;
+  return k;
+}
+
+// True if `der` is one whole certificate that OpenSSL decodes and re-encodes to the same bytes
+// (what the OpenSSL path below returns for it): decoded once per process per distinct string.
+bool canonical_certificate(std::string_view der) {
+  KnownDer& known = canonical_certificates();
+  if (known.has(der)) return true;
+  const auto* p = reinterpret_cast<const unsigned char*>(der.data());
+  ossl::X509Ptr x(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
+  bool ok = x != nullptr && p == reinterpret_cast<const unsigned char*>(der.data()) + der.size();
+  if (ok) {
+    unsigned char* d = nullptr;
+    const int n = i2d_X509(x.get(), &d);
+    ok = n > 0 && std::string_view(reinterpret_cast<char*>(d), static_cast<std::size_t>(n)) == der;
+    OPENSSL_free(d);
+  }
+  ERR_clear_error();
+  if (ok) known.add(der);
+  return ok;
+}
+
+// A strict DER reader (X.690 §8.1: definite lengths only, at most 4 length octets, single-byte
+// tags): the fast path of document_certificates. Anything it does not read exactly — BER,
+// a structure other than the one expected — makes the caller fall back to OpenSSL's decoder.
+struct Der {
+  std::string_view rest;
+  // The next TLV: its tag, content and whole encoding; false if none or malformed.
+  bool next(unsigned char& tag, std::string_view& content, std::string_view* whole = nullptr) {
+    if (rest.size() < 2) return false;
+    tag = static_cast<unsigned char>(rest[0]);
+    if ((tag & 0x1f) == 0x1f) return false;
+    std::size_t len = static_cast<unsigned char>(rest[1]);
+    std::size_t hdr = 2;
+    if (len & 0x80) {
+      const std::size_t k = len & 0x7f;
+      if (k == 0 || k > 4 || rest.size() < 2 + k) return false;
+      len = 0;
+      for (std::size_t i = 0; i < k; ++i)
+        len = (len << 8) | static_cast<unsigned char>(rest[2 + i]);
+      hdr += k;
+    }
+    if (rest.size() - hdr < len) return false;
+    content = rest.substr(hdr, len);
+    if (whole != nullptr) *whole = rest.substr(0, hdr + len);
+    rest.remove_prefix(hdr + len);
+    return true;
+  }
+  bool expect(unsigned char want, std::string_view& content) {
+    unsigned char t = 0;
+    return next(t, content) && t == want;
+  }
+};
+
+constexpr std::string_view kOidSignedDataDer = "\x2a\x86\x48\x86\xf7\x0d\x01\x07\x02";
+constexpr std::string_view kOidTstAttrDer = "\x2a\x86\x48\x86\xf7\x0d\x01\x09\x10\x02\x0e";
+
+// ContentInfo { id-signedData, [0] EXPLICIT SignedData { version, digestAlgorithms,
+// encapContentInfo, certificates [0] IMPLICIT OPTIONAL, crls [1] OPTIONAL, signerInfos } }
+// (RFC 5652 §3, §5.1). Appends the plain certificates (CertificateChoices `certificate`) and,
+// if `tokens`, the id-aa-signatureTimeStampToken values of the SignerInfos (RFC 3161 App. A).
+bool read_signed_data(std::string_view der, std::vector<std::string_view>& certs,
+                      std::vector<std::string_view>* tokens) {
+  Der top{der};
+  std::string_view ci, v, sd, c;
+  // A seal's /Contents is zero-padded after the CMS (the reserved placeholder, ISO 32000-2
+  // §12.8.1); nothing else may follow it.
+  if (!top.expect(0x30, ci) || top.rest.find_first_not_of('\0') != std::string_view::npos)
+    return false;
+  Der d{ci};
+  if (!d.expect(0x06, v) || v != kOidSignedDataDer || !d.expect(0xA0, sd) || !d.rest.empty())
+    return false;
+  Der e{sd};
+  if (!e.expect(0x30, sd) || !e.rest.empty()) return false;
+  Der s{sd};
+  if (!s.expect(0x02, v) || !s.expect(0x31, v) || !s.expect(0x30, v)) return false;
+  unsigned char tag = 0;
+  if (!s.next(tag, c)) return false;
+  if (tag == 0xA0) {
+    Der cs{c};
+    std::string_view whole;
+    while (!cs.rest.empty()) {
+      if (!cs.next(tag, v, &whole)) return false;
+      if (tag == 0x30) certs.push_back(whole);  // other CertificateChoices are not X.509
+    }
+    if (!s.next(tag, c)) return false;
+  }
+  if (tag == 0xA1 && !s.next(tag, c)) return false;
+  if (tag != 0x31 || !s.rest.empty()) return false;
+  if (tokens == nullptr) return true;
+  Der sis{c};
+  while (!sis.rest.empty()) {
+    std::string_view si;
+    if (!sis.expect(0x30, si)) return false;
+    Der f{si};
+    std::string_view last;
+    // version, sid, digestAlgorithm, [signedAttrs], signatureAlgorithm, signature, [unsigned]
+    while (!f.rest.empty()) {
+      if (!f.next(tag, last)) return false;
+    }
+    if (tag != 0xA1) continue;
+    Der attrs{last};
+    while (!attrs.rest.empty()) {
+      std::string_view a, oid, vals;
+      if (!attrs.expect(0x30, a)) return false;
+      Der at{a};
+      if (!at.expect(0x06, oid) || !at.expect(0x31, vals) || !at.rest.empty()) return false;
+      if (oid != kOidTstAttrDer) continue;
+      Der vs{vals};
+      std::string_view tok, whole;
+      while (!vs.rest.empty()) {
+        if (!vs.next(tag, tok, &whole)) return false;
+        if (tag == 0x30) tokens->push_back(whole);
+      }
+    }
+  }
+  return true;
+}
+
+// The fast path: the certificates of a CMS (`tokens`: and of its signature time-stamp tokens)
+// read with the DER reader, each certificate proven by canonical_certificate; false (nothing
+// appended) if anything is not exactly as expected.
+bool fast_certs(std::string_view der, bool tokens, std::vector<std::string>& out) {
+  std::vector<std::string_view> certs, toks;
+  if (!read_signed_data(der, certs, tokens ? &toks : nullptr)) return false;
+  for (const auto t : toks)
+    if (!read_signed_data(t, certs, nullptr)) return false;
+  for (const auto c : certs)
+    if (!canonical_certificate(c)) return false;
+  for (const auto c : certs) out.emplace_back(c);
+  return true;
+}
+
 // The DER certificates of a PKCS#7 / CMS SignedData (a time-stamp token's, RFC 3161 §2.4.2).
 void token_certs(std::string_view der, std::vector<std::string>& out) {
   const auto* p = reinterpret_cast<const unsigned char*>(der.data());
@@ -101,7 +270,12 @@ void signature_certs(const Dict& sig, std::vector<std::string>& out) {
   if (c == nullptr || !c->is(Kind::kString)) return;
   const std::string& der = c->as_string().bytes;
   const Object* type = sig.get("Type");
-  if (type != nullptr && type->is_name("DocTimeStamp")) {
+  const bool doc_ts = type != nullptr && type->is_name("DocTimeStamp");
+  // Issue 21: OpenSSL's d2i of a CMS decodes every certificate's public key through its
+  // provider decoders; the same few certificates are in every seal, so they are read from the
+  // DER and proven once per process. The OpenSSL decoder stays the fallback for anything else.
+  if (fast_certs(der, !doc_ts, out)) return;
+  if (doc_ts) {
     token_certs(der, out);
     return;
   }
@@ -140,7 +314,8 @@ void signature_certs(const Dict& sig, std::vector<std::string>& out) {
 // The DER of one whole object: rejects anything else (trailing bytes, not the expected type).
 template <typename T, typename D2i>
 void require_der(std::string_view der, D2i d2i, void (*free_fn)(T*), const char* what,
-                 std::size_t index) {
+                 std::size_t index, KnownDer& known) {
+  if (known.has(der)) return;
   const auto* p = reinterpret_cast<const unsigned char*>(der.data());
   T* obj = d2i(nullptr, &p, static_cast<long>(der.size()));
   const bool whole =
@@ -152,6 +327,7 @@ void require_der(std::string_view der, D2i d2i, void (*free_fn)(T*), const char*
                                                  std::to_string(index + 1) +
                                                  " is not one DER-encoded " + what);
   }
+  known.add(der);
 }
 
 // The DSS array `key` of `old_dss` (resolved), the DER bytes of its streams, appended with new
@@ -191,9 +367,9 @@ std::string add_dss(std::string_view bytes, const ValidationData& vd) {
     throw Error(ErrorCode::kInvalidArgument, "add_dss: no certificates and no CRLs to add");
   }
   for (std::size_t i = 0; i < vd.certs_der.size(); ++i)
-    require_der<X509>(vd.certs_der[i], d2i_X509, X509_free, "certificate", i);
+    require_der<X509>(vd.certs_der[i], d2i_X509, X509_free, "certificate", i, known_certificates());
   for (std::size_t i = 0; i < vd.crls_der.size(); ++i)
-    require_der<X509_CRL>(vd.crls_der[i], d2i_X509_CRL, X509_CRL_free, "CRL", i);
+    require_der<X509_CRL>(vd.crls_der[i], d2i_X509_CRL, X509_CRL_free, "CRL", i, known_crls());
 
   const pdf::Document doc = pdf::Document::open(bytes);
   const pdf::Ref catalog_ref = doc.catalog_ref();

@@ -112,6 +112,10 @@ struct TimeStampAuthority::Impl {
   std::vector<std::string> chain;
   TsaOptions opt;
   mutable std::mutex clock_mu;  // serialises "read the clock, advance the state" (time_cb)
+
+  // The TimeStampResp to a DER query, as OpenSSL's object (respond() encodes it; stamp() takes
+  // the token from it without encoding and parsing the whole response back).
+  [[nodiscard]] ossl::TsResp response(std::string_view query_der) const;
 };
 
 namespace {
@@ -267,31 +271,29 @@ std::size_t TimeStampAuthority::max_token_size() const {
 const std::string& TimeStampAuthority::certificate() const { return impl_->cert_der; }
 const std::vector<std::string>& TimeStampAuthority::chain() const { return impl_->chain; }
 
-std::string TimeStampAuthority::respond(std::string_view query_der) const {
-  // One context per request: TS_RESP_CTX holds the request being answered, so it cannot be
-  // shared between threads; the key and certificates are reference-counted and only read.
+ossl::TsResp TimeStampAuthority::Impl::response(std::string_view query_der) const {
   ossl::TsRespCtx ctx(TS_RESP_CTX_new());
   ossl::check(ctx != nullptr, "TS_RESP_CTX_new");
-  ossl::check(TS_RESP_CTX_set_signer_cert(ctx.get(), impl_->cert.get()) == 1,
+  ossl::check(TS_RESP_CTX_set_signer_cert(ctx.get(), cert.get()) == 1,
               "tsa: signer certificate (needs a critical timeStamping EKU)");
-  ossl::check(TS_RESP_CTX_set_signer_key(ctx.get(), impl_->key.get()) == 1, "tsa: signer key");
+  ossl::check(TS_RESP_CTX_set_signer_key(ctx.get(), key.get()) == 1, "tsa: signer key");
   ossl::check(TS_RESP_CTX_set_signer_digest(ctx.get(), EVP_sha256()) == 1, "tsa: digest");
   // ESSCertIDv2 with SHA-256 (RFC 5816) instead of the SHA-1 ESSCertID of RFC 3161.
   ossl::check(TS_RESP_CTX_set_ess_cert_id_digest(ctx.get(), EVP_sha256()) == 1,
               "tsa: ESSCertIDv2 digest");
-  if (!impl_->chain.empty()) {
-    ossl::check(TS_RESP_CTX_set_certs(ctx.get(), impl_->chain_x509.get()) == 1, "tsa: chain");
+  if (!chain.empty()) {
+    ossl::check(TS_RESP_CTX_set_certs(ctx.get(), chain_x509.get()) == 1, "tsa: chain");
   }
-  ossl::check(TS_RESP_CTX_set_def_policy(ctx.get(), impl_->policy.get()) == 1, "tsa: policy");
+  ossl::check(TS_RESP_CTX_set_def_policy(ctx.get(), policy.get()) == 1, "tsa: policy");
   // Accepted imprint algorithms: the SHA-2 family only; a SHA-1 imprint is answered badAlg.
   ossl::check(TS_RESP_CTX_add_md(ctx.get(), EVP_sha256()) == 1 &&
                   TS_RESP_CTX_add_md(ctx.get(), EVP_sha384()) == 1 &&
                   TS_RESP_CTX_add_md(ctx.get(), EVP_sha512()) == 1,
               "tsa: accepted digests");
-  ossl::check(TS_RESP_CTX_set_accuracy(ctx.get(), impl_->opt.accuracy_seconds, 0, 0) == 1,
+  ossl::check(TS_RESP_CTX_set_accuracy(ctx.get(), opt.accuracy_seconds, 0, 0) == 1,
               "tsa: accuracy");
   ossl::check(TS_RESP_CTX_set_clock_precision_digits(ctx.get(), 0) == 1, "tsa: precision");
-  CallbackData data{&impl_->opt, &impl_->clock_mu};
+  CallbackData data{&opt, &clock_mu};
   TS_RESP_CTX_set_serial_cb(ctx.get(), serial_cb, &data);
   TS_RESP_CTX_set_time_cb(ctx.get(), time_cb, &data);
 
@@ -301,6 +303,11 @@ std::string TimeStampAuthority::respond(std::string_view query_der) const {
   // allocation failure leaves none.
   ossl::check(resp != nullptr, "tsa: building the TimeStampResp");
   ERR_clear_error();  // rejections leave their reason on the queue; the response carries it
+  return resp;
+}
+
+std::string TimeStampAuthority::respond(std::string_view query_der) const {
+  const ossl::TsResp resp = impl_->response(query_der);
   return to_der(resp.get(), [](const TS_RESP* r, unsigned char** p) { return i2d_TS_RESP(r, p); },
                 "tsa: encoding the TimeStampResp");
 }
@@ -372,14 +379,12 @@ std::string timestamp_rejection(TsaFailure failure, std::string_view text) {
   return resp;
 }
 
-TimeStampReply parse_timestamp_reply(std::string_view reply_der) {
-  const auto* p = reinterpret_cast<const unsigned char*>(reply_der.data());
-  ossl::TsResp resp(d2i_TS_RESP(nullptr, &p, static_cast<long>(reply_der.size())));
-  ossl::check(resp != nullptr &&
-                  p == reinterpret_cast<const unsigned char*>(reply_der.data()) + reply_der.size(),
-              "timestamp reply: not a DER TimeStampResp");
+namespace {
+// The fields of a TimeStampResp object. `token_only`: of a granted token only its DER (stamp()
+// needs nothing else of a response this process has just built).
+TimeStampReply reply_fields(TS_RESP* resp, bool token_only) {
   TimeStampReply out;
-  TS_STATUS_INFO* si = TS_RESP_get_status_info(resp.get());
+  TS_STATUS_INFO* si = TS_RESP_get_status_info(resp);
   out.status = static_cast<int>(ASN1_INTEGER_get(TS_STATUS_INFO_get0_status(si)));
   if (const ASN1_BIT_STRING* fi = TS_STATUS_INFO_get0_failure_info(si); fi != nullptr) {
     for (const TsaFailure f :
@@ -397,11 +402,12 @@ TimeStampReply parse_timestamp_reply(std::string_view reply_der) {
                              static_cast<std::size_t>(ASN1_STRING_length(s)));
     }
   }
-  if (PKCS7* token = TS_RESP_get_token(resp.get()); token != nullptr) {
+  if (PKCS7* token = TS_RESP_get_token(resp); token != nullptr) {
     out.token = to_der(token, [](const PKCS7* t, unsigned char** q) {
       return i2d_PKCS7(const_cast<PKCS7*>(t), q);
     }, "timestamp reply: token");
-    TS_TST_INFO* info = TS_RESP_get_tst_info(resp.get());
+    if (token_only) return out;
+    TS_TST_INFO* info = TS_RESP_get_tst_info(resp);
     ossl::check(info != nullptr, "timestamp reply: token without TSTInfo");
     out.gen_time = asn1_time_seconds(TS_TST_INFO_get_time(info));
     ossl::Bn serial(ASN1_INTEGER_to_BN(TS_TST_INFO_get_serial(info), nullptr));
@@ -416,12 +422,26 @@ TimeStampReply parse_timestamp_reply(std::string_view reply_der) {
   }
   return out;
 }
+}  // namespace
+
+TimeStampReply parse_timestamp_reply(std::string_view reply_der) {
+  const auto* p = reinterpret_cast<const unsigned char*>(reply_der.data());
+  ossl::TsResp resp(d2i_TS_RESP(nullptr, &p, static_cast<long>(reply_der.size())));
+  ossl::check(resp != nullptr &&
+                  p == reinterpret_cast<const unsigned char*>(reply_der.data()) + reply_der.size(),
+              "timestamp reply: not a DER TimeStampResp");
+  return reply_fields(resp.get(), false);
+}
 
 std::string TimeStampAuthority::stamp(std::span<const std::uint8_t> sha256_digest) const {
   std::array<std::uint8_t, 16> nonce{};
   impl_->opt.rng->fill(nonce);
   nonce[0] = static_cast<std::uint8_t>((nonce[0] & 0x7f) | 0x01);
-  const TimeStampReply r = parse_timestamp_reply(respond(timestamp_query(sha256_digest, nonce)));
+  // Our own response, taken as the object OpenSSL built: encoding it and decoding it back
+  // (respond() + parse_timestamp_reply) would prove nothing more about a token this process
+  // signed itself. A token from another TSA is always parsed and checked in full (verify_tst.cpp).
+  const ossl::TsResp resp = impl_->response(timestamp_query(sha256_digest, nonce));
+  const TimeStampReply r = reply_fields(resp.get(), true);
   if (r.status > 1 || r.token.empty()) {
     std::string why;
     for (const TsaFailure f : r.failures) why += (why.empty() ? "" : ", ") + failure_text(f);

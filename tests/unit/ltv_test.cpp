@@ -5,6 +5,8 @@
 // time-stamp semantics. The PKI is made per test run (tests/support/test_pki.h).
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "libcert/error.h"
 #include "libcert/ltv.h"
 #include "libcert/pdf.h"
@@ -286,6 +288,35 @@ TEST(Ltv, SealToEveryLevel) {
     EXPECT_EQ(r.check("validation-data") != nullptr, l >= PadesLevel::b_lt);
   }
   EXPECT_EQ(libcert::parse_pades_level("b_lta"), PadesLevel::b_lta);
+}
+
+// Issue 21: the certificates of the seal's CMS and of its signature and document time-stamp
+// tokens are read from their DER (each certificate decoded once per process): the same set as
+// OpenSSL's decoder gives — the seal certificate, its chain, the TSA's — each once; and the same again when every certificate is already known (the cached path).
+TEST(Ltv, DocumentCertificatesAreTheSealAndTsaCertificatesEachOnce) {
+  const std::string pdf = seal(PadesLevel::b_lta, {});
+  for (int pass = 0; pass < 2; ++pass) {
+    const libcert::ValidationData vd = libcert::document_certificates(pdf);
+    ASSERT_EQ(vd.certs_der.size(), 3u) << "pass " << pass;
+    EXPECT_EQ(std::count(vd.certs_der.begin(), vd.certs_der.end(), pki().seal.der()), 1);
+    EXPECT_EQ(std::count(vd.certs_der.begin(), vd.certs_der.end(), pki().ca.der()), 1);
+    EXPECT_EQ(std::count(vd.certs_der.begin(), vd.certs_der.end(), pki().tsa.der()), 1);
+    EXPECT_TRUE(vd.crls_der.empty());
+  }
+  // A document without signatures has none.
+  EXPECT_TRUE(libcert::document_certificates(cairo_licence()).certs_der.empty());
+  // A CMS the DER reader does not take as is (here: a non-zero byte in the /Contents padding
+  // after it, which OpenSSL's decoder ignores) goes through OpenSSL's decoder: the same three.
+  std::string odd = seal(PadesLevel::b_lt, {});
+  const std::size_t contents = odd.find("/Contents <");
+  ASSERT_NE(contents, std::string::npos);
+  const std::size_t end = odd.find('>', contents);
+  ASSERT_EQ(odd.substr(end - 2, 2), "00");
+  odd[end - 1] = '1';
+  const libcert::ValidationData vd = libcert::document_certificates(odd);
+  ASSERT_EQ(vd.certs_der.size(), 3u);
+  for (const auto* c : {&pki().seal, &pki().ca, &pki().tsa})
+    EXPECT_EQ(std::count(vd.certs_der.begin(), vd.certs_der.end(), c->der()), 1);
   EXPECT_EQ(libcert::parse_pades_level("B-LT"), PadesLevel::b_lt);
   EXPECT_FALSE(libcert::parse_pades_level("B-LTX").has_value());
 }

@@ -13,8 +13,8 @@
 // subset's advances, a ToUnicode CMap per font (§9.10.3)
 // and, for clusters that are not one glyph for its characters (Tibetan stacks, §14.9.4), a
 // marked-content /ActualText span so that text extraction gives the characters exactly; the
-// frame as stroked paths; the QR as filled rectangles (its dark modules' runs, so that module
-// edges are geometry at every resolution, see qr_path); the seal as a form XObject painted with
+// frame as stroked paths; the QR as a 1-bit image mask of 2 × 2 samples per module (see qr_image);
+// the seal as a form XObject painted with
 // /BM /Multiply; the document information dictionary and the XMP packet (compressed, found
 // through the catalog's /Metadata, §14.3.2) with render()'s content.
 // Streams are Flate-compressed with libdeflate; every object that is not a stream is in an object

@@ -104,6 +104,21 @@ std::string text_string(std::string_view s) {
   return out + ">";
 }
 
+// A text string for the information dictionary (§7.9.2.2): printable ASCII as a literal string
+// (PDFDocEncoding agrees with ASCII there), anything else as text_string(). The identifier and
+// the keywords are ASCII: 1 byte a character instead of 4 hex digits.
+std::string info_string(std::string_view s) {
+  if (!std::all_of(s.begin(), s.end(), [](char c) { return c >= 0x20 && c <= 0x7E; })) {
+    return text_string(s);
+  }
+  std::string out = "(";
+  for (char c : s) {
+    if (c == '(' || c == ')' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + ")";
+}
+
 // ---- Flate with libdeflate ---------------------------------------------------------------------
 
 struct Compressor {
@@ -132,10 +147,10 @@ std::string_view deflate(std::string_view data, int level) {
 
 // The template's static part, compressed once, at libdeflate's strongest level (12). A licence's
 // own streams at a level that follows their size, since deflate's time grows with the input
-// (bench/README.md, business-licence-enterprise): the large ones — the holder's Han glyphs (~40 KB
-// of TrueType) and the variable text with the QR (~22 KB) — at level 4, libdeflate's last greedy
-// level (vs 6: about 0.55x the time on the font, 0.4x on the content stream, +0.5 KB in all);
-// the small ones (ToUnicode, XMP, the object and cross-reference streams: a few µs each) at 6.
+// (bench/README.md, business-licence-enterprise): the large ones — the holder's Han glyphs (~12 KB
+// of CFF, which deflates by 13 % at any level: +10 B at level 4) — at level 4, libdeflate's last
+// greedy level; the small ones (the values' text, the QR's mask, ToUnicode, XMP, the object and
+// cross-reference streams: a few µs each) at 6.
 constexpr int kLevelStatic = 12;
 constexpr int kLevelVariable = -1;  // by size: level_of()
 constexpr int level_of(int level, std::size_t n) {
@@ -360,16 +375,21 @@ std::string subset_tag(const FontUse& f) {
   return tag;
 }
 
-std::string to_unicode_cmap(const FontUse& f) {
-  std::vector<std::pair<unsigned, std::string>> entries;
+// The ToUnicode entries of a font: CID -> its text as UTF-16BE hex (§9.10.3).
+std::map<unsigned, std::string> unicode_entries(const FontUse& f) {
+  std::map<unsigned, std::string> entries;
   for (const auto& [gid, text] : f.unicode) {
     auto it = f.cid.find(gid);
     if (it == f.cid.end() || text.empty()) continue;
     std::string dst;
     for (unsigned u : utf16(text)) hex4(dst, u);
-    entries.emplace_back(it->second, dst);
+    entries.emplace(it->second, dst);
   }
-  std::sort(entries.begin(), entries.end());
+  return entries;
+}
+
+std::string to_unicode_cmap(const std::map<unsigned, std::string>& map) {
+  const std::vector<std::pair<unsigned, std::string>> entries(map.begin(), map.end());
   std::string s =
       "/CIDInit /ProcSet findresource begin\n12 dict begin\nbegincmap\n"
       "/CIDSystemInfo << /Registry (Adobe) /Ordering (UCS) /Supplement 0 >> def\n"
@@ -639,13 +659,29 @@ struct FontSet {
   // Writes each font's five objects; returns the /Font resource entries ("/C0 4 0 R...").
   std::string write(Body& body, int level) const {
     std::string res;
+    // One ToUnicode CMap for all of the set's fonts when no CID means different text in two of
+    // them (the static Tibetan and Han fonts, or the licence's two, usually: the TrueType
+    // subset's CIDs are its glyph ids from 0, the CFF's Noto's CIDs, of Han characters above
+    // 9,000). A font shows only its own CIDs, so the others' entries are never read (§9.10.2),
+    // and a CMap's header and stream cost ~290 B each.
+    std::vector<std::map<unsigned, std::string>> maps;
+    std::map<unsigned, std::string> shared;
+    bool share = fonts.size() > 1;
+    for (const FontUse& f : fonts) {
+      maps.push_back(unicode_entries(f));
+      for (const auto& [cid, text] : maps.back()) {
+        auto [it, added] = shared.emplace(cid, text);
+        share = share && (added || it->second == text);
+      }
+    }
+    const int shared_obj = share ? body.reserve() : 0;
     for (std::size_t i = 0; i < fonts.size(); ++i) {
       const FontUse& f = fonts[i];
       const font::FaceMetrics& m = f.face->metrics();
       const double k = 1000.0 / static_cast<double>(m.units_per_em);
       const std::string name = subset_tag(f) + "+" + m.postscript_name;
       const int type0 = body.reserve(), cidfont = body.reserve(), desc = body.reserve(),
-                file = body.reserve(), tounicode = body.reserve();
+                file = body.reserve(), tounicode = share ? shared_obj : body.reserve();
       res += "/" + prefix + std::to_string(i) + " " + ref(type0);
       body.object(type0, "<</Type/Font/Subtype/Type0/BaseFont/" + name +
                              "/Encoding/Identity-H/DescendantFonts[" + ref(cidfont) +
@@ -670,8 +706,9 @@ struct FontSet {
         body.stream(file, "/Length1 " + std::to_string(f.subset.data.size()), f.subset.data,
                     level);
       }
-      body.stream(tounicode, "", to_unicode_cmap(f), level);
+      if (!share) body.stream(tounicode, "", to_unicode_cmap(maps[i]), level);
     }
+    if (share) body.stream(shared_obj, "", to_unicode_cmap(shared), level);
     return res;
   }
 
@@ -1018,11 +1055,11 @@ std::string write_pdf(const PageLayout& page, const DocumentInfo& info) {
                   std::to_string(page.qr.width * kQrSamples) + "/ImageMask true/BitsPerComponent 1",
               qr_samples, kLevelVariable);
   std::string inf = "<<";
-  if (!info.title.empty()) inf += "/Title" + text_string(info.title);
-  if (!info.author.empty()) inf += "/Author" + text_string(info.author);
-  if (!info.subject.empty()) inf += "/Subject" + text_string(info.subject);
-  if (!info.keywords.empty()) inf += "/Keywords" + text_string(info.keywords);
-  if (!info.creator.empty()) inf += "/Creator" + text_string(info.creator);
+  if (!info.title.empty()) inf += "/Title" + info_string(info.title);
+  if (!info.author.empty()) inf += "/Author" + info_string(info.author);
+  if (!info.subject.empty()) inf += "/Subject" + info_string(info.subject);
+  if (!info.keywords.empty()) inf += "/Keywords" + info_string(info.keywords);
+  if (!info.creator.empty()) inf += "/Creator" + info_string(info.creator);
   if (info.created.size() >= 25) {
     // "2026-11-22T20:00:00+08:00" -> (D:20261122200000+08'00) (§7.9.4).
     const std::string& t = info.created;

@@ -538,6 +538,10 @@ std::string CidCff::subset(std::span<const std::uint32_t> glyphs) const {
   std::vector<std::string_view> charstrings;
   charstrings.reserve(ids.size());
   for (std::uint32_t g : ids) charstrings.push_back(charstring(g));
+  // Options::notdef_outline: glyph 0 as "endchar" alone (Type 2 §4.2; its width is the FD's
+  // defaultWidthX, unused: PDF takes widths from /W).
+  static constexpr std::string_view kEmptyGlyph = "\x0e";
+  if (!options_.notdef_outline) charstrings.front() = kEmptyGlyph;
 
   // The FDs used, renumbered in order of first use by ascending glyph.
   std::vector<int> fd_new(fds_.size(), -1);
@@ -609,7 +613,8 @@ std::string CidCff::subset(std::span<const std::uint32_t> glyphs) const {
   put_be(fdselect, ids.size(), 2);
   const std::string charstrings_index = make_index(charstrings);
 
-  // Font DICTs without their Private offset, Private DICTs without Subrs (§15: no subroutines).
+  // Font DICTs without their Private offset, Private DICTs without Subrs (§15: no subroutines)
+  // and, with drop_hints, without hinting parameters.
   std::vector<std::string> fdicts, privs;
   for (unsigned old : fd_used) {
     std::string d, p;
@@ -617,8 +622,11 @@ std::string CidCff::subset(std::span<const std::uint32_t> glyphs) const {
       if (e.op != 18 && e.op != 1238) d.append(t_.substr(e.begin, e.end - e.begin));  // FontName: optional
     }
     for (const auto& e : parse_dict(t_, fds_[old].priv.begin, fds_[old].priv.end)) {
-      if (e.op != 19) p.append(t_.substr(e.begin, e.end - e.begin));
+      if (e.op == 19) continue;  // Subrs: none in the subset
+      if (options_.drop_hints && e.op != 20 && e.op != 21) continue;  // Options::drop_hints
+      p.append(t_.substr(e.begin, e.end - e.begin));
     }
+    if (p.empty()) p = "\x8b\x14";  // defaultWidthX 0 (the default): no zero-size Private DICT
     fdicts.push_back(std::move(d));
     privs.push_back(std::move(p));
   }

@@ -9,7 +9,7 @@
 // the bias of §4.7), hints removed — and cached for the process's life.
 //
 //   CidCff cff(table_bytes);              // the 'CFF ' table; must outlive the object
-//   std::string out = cff.subset({g1, g2}); // a CID-keyed CFF: .notdef, g1, g2; no subrs
+//   std::string out = cff.subset({g1, g2}); // a CID-keyed CFF: .notdef (empty), g1, g2; no subrs
 //   cff.cid(g1);                           // the glyph's CID (PDF CIDFontType0 selects by CID)
 //
 // The subset (TN #5176 §18, §19) is a complete CID-keyed CFF: Top DICT with the source's ROS,
@@ -43,7 +43,14 @@ class CidCff {
   struct Options {
     // Drop hstem/vstem/hstemhm/vstemhm/hintmask/cntrmask (TN #5177 §4.3): a document's glyphs
     // are drawn at print or screen resolutions where hints do not matter. false keeps them.
+    // The Private DICTs then lose their hinting parameters too (CFF §15 Table 23: BlueValues to
+    // initialRandomSeed, read only by a hinting rasteriser); defaultWidthX and nominalWidthX,
+    // which decode the charstrings' widths, stay.
     bool drop_hints = true;
+    // Glyph 0 (.notdef) keeps its outline only if true; by default it is an empty charstring
+    // (endchar): a PDF draws .notdef only for a CID missing from the font, and every CID drawn
+    // is in the subset. (hb-subset drops it the same way unless HB_SUBSET_FLAGS_NOTDEF_OUTLINE.)
+    bool notdef_outline = false;
   };
 
   // Parses the table's structures (not the charstrings). Throws Error(kRender) if it is not a

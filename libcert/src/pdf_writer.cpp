@@ -104,6 +104,21 @@ std::string text_string(std::string_view s) {
   return out + ">";
 }
 
+// A text string for the information dictionary (§7.9.2.2): printable ASCII as a literal string
+// (PDFDocEncoding agrees with ASCII there), anything else as text_string(). The identifier and
+// the keywords are ASCII: 1 byte a character instead of 4 hex digits.
+std::string info_string(std::string_view s) {
+  if (!std::all_of(s.begin(), s.end(), [](char c) { return c >= 0x20 && c <= 0x7E; })) {
+    return text_string(s);
+  }
+  std::string out = "(";
+  for (char c : s) {
+    if (c == '(' || c == ')' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + ")";
+}
+
 // ---- Flate with libdeflate ---------------------------------------------------------------------
 
 struct Compressor {
@@ -132,10 +147,10 @@ std::string_view deflate(std::string_view data, int level) {
 
 // The template's static part, compressed once, at libdeflate's strongest level (12). A licence's
 // own streams at a level that follows their size, since deflate's time grows with the input
-// (bench/README.md, business-licence-enterprise): the large ones — the holder's Han glyphs (~40 KB
-// of TrueType) and the variable text with the QR (~22 KB) — at level 4, libdeflate's last greedy
-// level (vs 6: about 0.55x the time on the font, 0.4x on the content stream, +0.5 KB in all);
-// the small ones (ToUnicode, XMP, the object and cross-reference streams: a few µs each) at 6.
+// (bench/README.md, business-licence-enterprise): the large ones — the holder's Han glyphs (~12 KB
+// of CFF, which deflates by 13 % at any level: +10 B at level 4) — at level 4, libdeflate's last
+// greedy level; the small ones (the values' text, the QR's mask, ToUnicode, XMP, the object and
+// cross-reference streams: a few µs each) at 6.
 constexpr int kLevelStatic = 12;
 constexpr int kLevelVariable = -1;  // by size: level_of()
 constexpr int level_of(int level, std::size_t n) {
@@ -360,16 +375,21 @@ std::string subset_tag(const FontUse& f) {
   return tag;
 }
 
-std::string to_unicode_cmap(const FontUse& f) {
-  std::vector<std::pair<unsigned, std::string>> entries;
+// The ToUnicode entries of a font: CID -> its text as UTF-16BE hex (§9.10.3).
+std::map<unsigned, std::string> unicode_entries(const FontUse& f) {
+  std::map<unsigned, std::string> entries;
   for (const auto& [gid, text] : f.unicode) {
     auto it = f.cid.find(gid);
     if (it == f.cid.end() || text.empty()) continue;
     std::string dst;
     for (unsigned u : utf16(text)) hex4(dst, u);
-    entries.emplace_back(it->second, dst);
+    entries.emplace(it->second, dst);
   }
-  std::sort(entries.begin(), entries.end());
+  return entries;
+}
+
+std::string to_unicode_cmap(const std::map<unsigned, std::string>& map) {
+  const std::vector<std::pair<unsigned, std::string>> entries(map.begin(), map.end());
   std::string s =
       "/CIDInit /ProcSet findresource begin\n12 dict begin\nbegincmap\n"
       "/CIDSystemInfo << /Registry (Adobe) /Ordering (UCS) /Supplement 0 >> def\n"
@@ -639,13 +659,29 @@ struct FontSet {
   // Writes each font's five objects; returns the /Font resource entries ("/C0 4 0 R...").
   std::string write(Body& body, int level) const {
     std::string res;
+    // One ToUnicode CMap for all of the set's fonts when no CID means different text in two of
+    // them (the static Tibetan and Han fonts, or the licence's two, usually: the TrueType
+    // subset's CIDs are its glyph ids from 0, the CFF's Noto's CIDs, of Han characters above
+    // 9,000). A font shows only its own CIDs, so the others' entries are never read (§9.10.2),
+    // and a CMap's header and stream cost ~290 B each.
+    std::vector<std::map<unsigned, std::string>> maps;
+    std::map<unsigned, std::string> shared;
+    bool share = fonts.size() > 1;
+    for (const FontUse& f : fonts) {
+      maps.push_back(unicode_entries(f));
+      for (const auto& [cid, text] : maps.back()) {
+        auto [it, added] = shared.emplace(cid, text);
+        share = share && (added || it->second == text);
+      }
+    }
+    const int shared_obj = share ? body.reserve() : 0;
     for (std::size_t i = 0; i < fonts.size(); ++i) {
       const FontUse& f = fonts[i];
       const font::FaceMetrics& m = f.face->metrics();
       const double k = 1000.0 / static_cast<double>(m.units_per_em);
       const std::string name = subset_tag(f) + "+" + m.postscript_name;
       const int type0 = body.reserve(), cidfont = body.reserve(), desc = body.reserve(),
-                file = body.reserve(), tounicode = body.reserve();
+                file = body.reserve(), tounicode = share ? shared_obj : body.reserve();
       res += "/" + prefix + std::to_string(i) + " " + ref(type0);
       body.object(type0, "<</Type/Font/Subtype/Type0/BaseFont/" + name +
                              "/Encoding/Identity-H/DescendantFonts[" + ref(cidfont) +
@@ -670,8 +706,9 @@ struct FontSet {
         body.stream(file, "/Length1 " + std::to_string(f.subset.data.size()), f.subset.data,
                     level);
       }
-      body.stream(tounicode, "", to_unicode_cmap(f), level);
+      if (!share) body.stream(tounicode, "", to_unicode_cmap(maps[i]), level);
     }
+    if (share) body.stream(shared_obj, "", to_unicode_cmap(shared), level);
     return res;
   }
 
@@ -926,85 +963,46 @@ std::shared_ptr<const StaticPart> static_part(const PageLayout& page) {
   return cache.emplace(key, std::move(part)).first->second;
 }
 
-// The QR's dark modules as vector geometry in module units (ISO 32000-1 §8.5.2.1 `re`, §8.5.3.1
-// `f`): each row's runs of dark modules, a run continued downwards while the next row has the
-// same run. Module edges then fall where the geometry says at any resolution, and renderers
-// compute their coverage exactly. (An /ImageMask of 4 x 4 samples per module was scaled by
-// Poppler's Splash with its own rounding of the sample edges: at 100 dpi, 1.9 px per module,
-// zbarimg failed on about one version-15 symbol in six.)
-// Size: the rectangles that start on one row are one `f` under a `cm` that moves down a row at a
-// time, so every corner is "x 0 w h" with small integers and the stream deflates to ~2.5 KB for a
-// version-16 symbol (one path with absolute rows: ~4.3 KB). Rectangles in one fill never abut
-// (runs are maximal); where two fills abut at a row edge, the shared pixel row is covered at
-// least 75 % (1 - a(1 - a) for coverages a and 1 - a), dark for any binarising reader.
-void qr_path(std::string& c, const PageLayout& page) {
+// The QR (ISO/IEC 18004) as a 1-bit image mask (ISO 32000-1 §8.9.6.2, /ImageMask true: a 0
+// sample paints the current colour, 0 g) of kQrSamples × kQrSamples samples per module, drawn
+// under a `cm` that maps the image's unit square onto the symbol. Size: a version-15 symbol is
+// 154 rows of 20 bytes, ~0.9 KB deflated; its filled rectangles (one per run of dark modules)
+// were ~2.9 KB deflated (bench/README.md, "Where a licence's bytes are").
+// Why 2 samples per module: the layout puts every module edge on the 1/50-inch grid up to
+// version 15 (docs/qr.md "Grid fitting": 2 px per module at 100 dpi, 3 at 150), and renderers
+// upscale an image differently: Poppler's Splash replicates samples (/Interpolate false,
+// §8.9.5.3), MuPDF interpolates bilinearly whatever /Interpolate says. With one sample per
+// module MuPDF drew every module edge at 100 dpi as a 25 %/75 % grey pair and zbarimg failed on
+// 4 of the 24 samples; with two, a 100 dpi pixel is exactly one sample (no grey at all in
+// either renderer) and at 150 dpi only MuPDF's edge pixels mix two modules, at most 1/3 (every
+// symbol decodes, tests/interop/qr_decode_test.cpp). (The mask of 4 × 4 samples per module that
+// cairo draws was downscaled by Splash with its own rounding at 1.9 px per module, off the grid,
+// before the grid existed.)
+// Returns the content operators; `image` gets the mask's samples, row-major, each row padded to
+// a byte (§8.9.3).
+constexpr int kQrSamples = 2;  // per module, in x and in y
+std::string qr_image(const PageLayout& page, std::string& image) {
   const PageQr& q = page.qr;
   constexpr int kQuiet = 4;  // ISO/IEC 18004 §9.1: quiet zone of 4 modules
   const double qx = q.x_mm * kPtPerMm, qy = (page.height_mm - q.y_mm - q.size_mm) * kPtPerMm,
                qs = q.size_mm * kPtPerMm;
   const double m = qs / (q.width + 2 * kQuiet);
-  c += "q 1 g ";
-  c += nums({qx, qy, qs, qs});
-  c += " re f 0 g ";
-  // Module space: origin at the symbol's top-left module, x right, y down, one unit per module.
-  c += nums({m, 0, 0, -m, qx + kQuiet * m, qy + qs - kQuiet * m});
-  c += " cm\n";
-  struct Rect {
-    int x0, x1, y0, h;
-  };
-  std::vector<std::vector<Rect>> starting(static_cast<std::size_t>(q.width));
-  {
-    struct Open {
-      int x0, x1, y0;
-    };
-    std::vector<Open> open, next;
-    auto close = [&](const Open& o, int y) {
-      starting[static_cast<std::size_t>(o.y0)].push_back({o.x0, o.x1, o.y0, y - o.y0});
-    };
-    for (int y = 0; y <= q.width; ++y) {
-      next.clear();
-      std::size_t k = 0;  // open runs are in x order, as the row's runs are
-      for (int x = 0; y < q.width && x < q.width;) {
-        if (!q.dark(x, y)) {
-          ++x;
-          continue;
-        }
-        int e = x + 1;
-        while (e < q.width && q.dark(e, y)) ++e;
-        while (k < open.size() && open[k].x0 < x) close(open[k++], y);
-        if (k < open.size() && open[k].x0 == x && open[k].x1 == e) {
-          next.push_back(open[k++]);
-        } else {
-          next.push_back({x, e, y});
-        }
-        x = e;
+  const int n = q.width * kQrSamples;
+  const std::size_t row = (static_cast<std::size_t>(n) + 7) / 8;
+  image.assign(row * static_cast<std::size_t>(n), '\xFF');
+  for (int y = 0; y < n; ++y) {
+    for (int x = 0; x < n; ++x) {
+      if (q.dark(x / kQrSamples, y / kQrSamples)) {
+        image[static_cast<std::size_t>(y) * row + static_cast<std::size_t>(x / 8)] &=
+            static_cast<char>(~(0x80 >> (x % 8)));
       }
-      while (k < open.size()) close(open[k++], y);
-      open.swap(next);
     }
   }
-  int at = 0;  // the row the current `cm` puts at y = 0
-  for (int y = 0; y < q.width; ++y) {
-    auto& rects = starting[static_cast<std::size_t>(y)];
-    if (rects.empty()) continue;
-    if (y != at) {
-      c += "1 0 0 1 0 ";
-      c += std::to_string(y - at);
-      c += " cm\n";
-      at = y;
-    }
-    std::sort(rects.begin(), rects.end(), [](const Rect& a, const Rect& b) { return a.x0 < b.x0; });
-    for (const Rect& r : rects) {
-      c += std::to_string(r.x0);
-      c += " 0 ";
-      c += std::to_string(r.x1 - r.x0);
-      c += ' ';
-      c += std::to_string(r.h);
-      c += " re ";
-    }
-    c += "f\n";
-  }
-  c += "Q\n";
+  // A white square (quiet zone and light modules), then the dark modules: image space's unit
+  // square, row 0 at its top (§8.9.4), onto the symbol's square inside the quiet zone.
+  return "q 1 g " + nums({qx, qy, qs, qs}) + " re f 0 g " +
+         nums({m * q.width, 0, 0, m * q.width, qx + kQuiet * m, qy + kQuiet * m}) +
+         " cm /Q Do Q\n";
 }
 
 }  // namespace
@@ -1029,12 +1027,14 @@ std::string write_pdf(const PageLayout& page, const DocumentInfo& info) {
   const int catalog = body.reserve(), pages = body.reserve(), page_obj = body.reserve(),
             contents = body.reserve(), info_obj = body.reserve();
   const int xmp_obj = info.xmp.empty() ? 0 : body.reserve();
+  const int qr_obj = body.reserve();
 
   // Variable content: the holder's values, the QR, then the seal over them (the issue date).
   std::string c;
   fs.content(c, page, false);
-  // QR: a white square (quiet zone and light modules), then the dark modules as vector geometry.
-  qr_path(c, page);
+  // QR: a white square (quiet zone and light modules), then the dark modules as an image mask.
+  std::string qr_samples;
+  c += qr_image(page, qr_samples);
   // The seal last, multiplied like ink over what lies under it (the issuer and the issue date).
   const double scx = page.seal.cx_mm * kPtPerMm,
                scy = (page.height_mm - page.seal.cy_mm) * kPtPerMm;
@@ -1046,16 +1046,20 @@ std::string write_pdf(const PageLayout& page, const DocumentInfo& info) {
   body.object(pages, "<</Type/Pages/Kids[" + ref(page_obj) + "]/Count 1>>");
   body.object(page_obj, "<</Type/Page/Parent " + ref(pages) + "/MediaBox[0 0 " + nums({W, H}) +
                             "]/Resources<</Font<<" + part->font_resources + var_fonts +
-                            ">>/XObject<</S " + ref(part->seal) +
+                            ">>/XObject<</S " + ref(part->seal) + "/Q " + ref(qr_obj) +
                             ">>/ExtGState<</M<</BM/Multiply>>>>>>/Contents[" +
                             ref(part->content) + " " + ref(contents) + "]>>");
   body.stream(contents, "", c, kLevelVariable);
+  body.stream(qr_obj,
+              "/Type/XObject/Subtype/Image/Width " + std::to_string(page.qr.width * kQrSamples) + "/Height " +
+                  std::to_string(page.qr.width * kQrSamples) + "/ImageMask true/BitsPerComponent 1",
+              qr_samples, kLevelVariable);
   std::string inf = "<<";
-  if (!info.title.empty()) inf += "/Title" + text_string(info.title);
-  if (!info.author.empty()) inf += "/Author" + text_string(info.author);
-  if (!info.subject.empty()) inf += "/Subject" + text_string(info.subject);
-  if (!info.keywords.empty()) inf += "/Keywords" + text_string(info.keywords);
-  if (!info.creator.empty()) inf += "/Creator" + text_string(info.creator);
+  if (!info.title.empty()) inf += "/Title" + info_string(info.title);
+  if (!info.author.empty()) inf += "/Author" + info_string(info.author);
+  if (!info.subject.empty()) inf += "/Subject" + info_string(info.subject);
+  if (!info.keywords.empty()) inf += "/Keywords" + info_string(info.keywords);
+  if (!info.creator.empty()) inf += "/Creator" + info_string(info.creator);
   if (info.created.size() >= 25) {
     // "2026-11-22T20:00:00+08:00" -> (D:20261122200000+08'00) (§7.9.4).
     const std::string& t = info.created;

@@ -10,11 +10,12 @@
 // glyph ids of a per-document font subset as CIDs (§9.7.4, CIDFontType2 + /FontFile2 for
 // TrueType outlines; for CFF outlines CIDFontType0 + /FontFile3 /CIDFontType0C, the bare CFF table
 // without subroutines or hints, addressed by the CIDs of its charset), /DW and /W widths from the
-// subset's advances, a ToUnicode CMap per font (§9.10.3)
+// subset's advances, ToUnicode CMaps (§9.10.3: one shared by the template's fonts and one by the
+// licence's, unless a CID would mean two texts, then one per font)
 // and, for clusters that are not one glyph for its characters (Tibetan stacks, §14.9.4), a
 // marked-content /ActualText span so that text extraction gives the characters exactly; the
-// frame as stroked paths; the QR as filled rectangles (its dark modules' runs, so that module
-// edges are geometry at every resolution, see qr_path); the seal as a form XObject painted with
+// frame as stroked paths; the QR as a 1-bit image mask of 2 × 2 samples per module (see qr_image);
+// the seal as a form XObject painted with
 // /BM /Multiply; the document information dictionary and the XMP packet (compressed, found
 // through the catalog's /Metadata, §14.3.2) with render()'s content.
 // Streams are Flate-compressed with libdeflate; every object that is not a stream is in an object

@@ -655,10 +655,16 @@ std::string seal_pdf(std::string_view bytes, const Signer& signer, const SealOpt
     up.set(catalog_ref, pdf::Object(std::move(catalog)));
   }
 
-  // Placeholder: the CMS measured with a maximum-size signature (and the TSA's largest token):
-  // an upper bound already, since every other field has a fixed size; 32 bytes of margin only.
-  // Each byte of slack costs two in the file (hex), and a licence must stay within 60 KB with
-  // the issuing CA's certificate in the CMS (issue 19).
+  // Placeholder: the CMS measured with a maximum-size signature (and the TSA's largest token).
+  // Without a time-stamp that is the exact bound, so no margin: the signature value is at most
+  // EVP_PKEY_get_size() bytes (an RSA signature exactly the modulus; an ECDSA-Sig-Value's DER at
+  // most 2 + 2 x (2 + 33) = 72 bytes for P-256, SEC 1 §C.8 / RFC 3279 §2.2.3), every other field
+  // has the same size in the measurement as in the real CMS (the digest is 32 bytes either way,
+  // the attributes and certificates are the same), and a DER length (X.690 §8.1.3) never grows
+  // when its content shrinks. Seal.PlaceholderIsTheLargestCms (sign_test) seals 64 times and
+  // finds the largest CMS exactly filling it. A time-stamp token's size is the TSA's estimate
+  // (max_token_size): 32 bytes of margin there. Each byte of slack costs two in the file (hex):
+  // a licence's median must stay within 40 KB (issue 21) with the issuing CA in the CMS.
   std::size_t capacity = options.contents_capacity;
   if (capacity == 0) {
     const std::string zero32(32, '\0');
@@ -668,7 +674,7 @@ std::string seal_pdf(std::string_view bytes, const Signer& signer, const SealOpt
     capacity = build_cms(zero32, signer, *parts, &max_sig, nullptr,
                          options.timestamper != nullptr ? &token_bound : nullptr)
                    .size() +
-               32;
+               (options.timestamper != nullptr ? 32 : 0);
   }
   up.set_signature(sig_ref, std::move(sig), capacity);
   pdf::Output out = up.write();

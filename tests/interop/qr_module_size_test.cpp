@@ -1,12 +1,11 @@
 // Interop: the QR of EVERY template, on a licence issued by `certctl issue` from its sample, has
 // modules of at least 0.5 mm (qr.md: an inspector's phone reads it at arm's length in poor light)
 // and lies at least 10 mm inside every page edge, measured by MuPDF (`mutool trace`, a PDF reader
-// nobody here wrote) from the page as drawn: the QR's dark modules are filled rectangles in module
-// units (pdf_writer.cpp qr_path: integer corners, the finder patterns spanning the symbol's width
-// and the timing pattern's one-module runs fixing the unit) under transforms that scale one unit
-// to one module; the quiet zone of 4 modules (ISO/IEC 18004 §9.1) lies around them. And zbarimg
-// reads every template's QR from a 100 dpi `pdftoppm` render (2 px per module on the 1/50-inch
-// grid up to version 15, 1.99 px at version 16):
+// nobody here wrote) from the page as drawn: the QR's dark modules are a 1-bit image mask
+// (pdf_writer.cpp qr_image) placed upright on the page, whose side holds a whole number of
+// samples per module of the issued symbol; the quiet zone of 4 modules (ISO/IEC 18004 §9.1) lies
+// around it. And zbarimg reads every template's QR from a 100 dpi `pdftoppm` render (2 px per
+// module on the 1/50-inch grid up to version 15, 1.99 px at version 16):
 // bigger modules buy a lower scan resolution than the 150 dpi IssueAll uses (at 90 dpi the
 // version-16 templates no longer decode).
 #include <gtest/gtest.h>
@@ -20,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "libcert/qr.h"
 #include "support/process.h"
 #include "support/templates.h"
 #include "support/verifiers.h"
@@ -34,15 +34,13 @@ const std::string kSrc = LIBCERT_SOURCE_DIR;
 constexpr double kMmPerPt = 25.4 / 72;
 constexpr int kQuietZone = 4;         // modules on each side, ISO/IEC 18004 §9.1
 
-// The QR as `mutool trace` shows it: the filled paths drawn in module units (pdf_writer.cpp
-// qr_path: one fill per row that starts rectangles, each under a transform of the module size
-// that is upright with y down in device space, unlike the page's y-up paths), in device points.
-struct QrPath {
-  double module = 0;  // points per module
-  int fills = 0;
-  double min_x = 1e9, min_y = 1e9, max_x = -1e9, max_y = -1e9;  // device points
-  bool integral = true;  // every corner on the module grid of the first corner
-  bool upright = true;   // b = c = 0, a = d
+// The QR as `mutool trace` shows it: the image mask drawn upright (b = c = 0, a = d) with the
+// most samples, its transform mapping the image's unit square to device points (origin at the
+// page's top-left corner, y down).
+struct QrImage {
+  bool found = false;
+  double a = 0, b = 0, c = 0, d = 0, e = 0, f = 0;  // device transform
+  int width = 0, height = 0;                          // samples
 };
 
 double attr(const std::string& s, std::size_t from, const std::string& name) {
@@ -50,44 +48,18 @@ double attr(const std::string& s, std::size_t from, const std::string& name) {
   return p == std::string::npos ? 0 : std::stod(s.substr(p + name.size() + 2));
 }
 
-QrPath qr_paths(const std::string& trace) {
-  QrPath q;
-  std::vector<std::pair<double, double>> corners;
-  for (std::size_t p = trace.find("<fill_path "); p != std::string::npos;
-       p = trace.find("<fill_path ", p + 1)) {
-    const std::size_t end = trace.find("</fill_path>", p);
-    if (end == std::string::npos) break;
+QrImage qr_image(const std::string& trace) {
+  QrImage q;
+  for (std::size_t p = trace.find("<fill_image_mask "); p != std::string::npos;
+       p = trace.find("<fill_image_mask ", p + 1)) {
     const std::size_t tp = trace.find("transform=\"", p);
     std::istringstream ts(trace.substr(tp + 11, trace.find('"', tp + 11) - tp - 11));
-    double t[6] = {0, 0, 0, 0, 0, 0};
-    for (double& v : t) ts >> v;
-    // Module space: y down in device space (d > 0) and a scale of more than a point per unit.
-    if (!(t[3] > 0 && t[0] > 1.01)) {
-      p = end;
-      continue;
-    }
-    ++q.fills;
-    if (q.module == 0) q.module = t[0];
-    q.upright = q.upright && t[1] == 0 && t[2] == 0 && std::abs(t[0] - t[3]) < 1e-3 &&
-                std::abs(t[0] - q.module) < 1e-3;
-    for (std::size_t e = trace.find('<', trace.find('>', p)); e < end; e = trace.find('<', e + 1)) {
-      if (trace.compare(e, 8, "<moveto ") != 0 && trace.compare(e, 8, "<lineto ") != 0) continue;
-      const double x = attr(trace, e, "x"), y = attr(trace, e, "y");
-      const double dx = t[4] + t[0] * x, dy = t[5] + t[3] * y;
-      q.integral = q.integral && x == std::floor(x) && y == std::floor(y);
-      corners.emplace_back(dx, dy);
-      q.min_x = std::min(q.min_x, dx);
-      q.min_y = std::min(q.min_y, dy);
-      q.max_x = std::max(q.max_x, dx);
-      q.max_y = std::max(q.max_y, dy);
-    }
-    p = end;
-  }
-  // Every corner a whole number of modules from the symbol's top-left corner (the transforms'
-  // translations are printed to 3-5 digits: a tolerance of a 50th of a module).
-  for (const auto& [x, y] : corners) {
-    const double u = (x - q.min_x) / q.module, v = (y - q.min_y) / q.module;
-    q.integral = q.integral && std::abs(u - std::round(u)) < 0.02 && std::abs(v - std::round(v)) < 0.02;
+    QrImage i;
+    ts >> i.a >> i.b >> i.c >> i.d >> i.e >> i.f;
+    i.width = static_cast<int>(attr(trace, p, "width"));
+    i.height = static_cast<int>(attr(trace, p, "height"));
+    i.found = true;
+    if (i.width > q.width) q = i;
   }
   return q;
 }
@@ -114,22 +86,28 @@ TEST_P(QrModuleSize, ModulesAreAtLeastHalfAMillimetreAndZbarReadsThemAt100Dpi) {
   static const std::regex page_re(R"re(<page number="1" mediabox="0 0 ([0-9.]+) ([0-9.]+)")re");
   ASSERT_TRUE(std::regex_search(r.out, page, page_re)) << r.out.substr(0, 400);
   const double page_w = std::stod(page[1]) * kMmPerPt, page_h = std::stod(page[2]) * kMmPerPt;
-  const QrPath qr = qr_paths(r.out);
-  ASSERT_GT(qr.fills, 10) << id << ": no QR drawn in module units on the page";
-  EXPECT_TRUE(qr.upright) << id;
-  EXPECT_TRUE(qr.integral) << id << ": QR corners are not whole modules";
-  const double wx = (qr.max_x - qr.min_x) / qr.module, wy = (qr.max_y - qr.min_y) / qr.module;
-  EXPECT_NEAR(wx, wy, 0.02) << id;
-  const int width = static_cast<int>(std::lround(wx));
-  const int version = (width - 17) / 4;
-  EXPECT_EQ(17 + 4 * version, width) << id;
+  const QrImage qr = qr_image(r.out);
+  ASSERT_TRUE(qr.found) << id << ": no image mask on the page";
+  EXPECT_EQ(qr.b, 0) << id;
+  EXPECT_EQ(qr.c, 0) << id;
+  EXPECT_GT(qr.a, 0) << id;
+  EXPECT_NEAR(qr.a, qr.d, 1e-3) << id << ": the QR is not square and upright";
+  EXPECT_EQ(qr.width, qr.height) << id;
+  // The issued symbol's modules per side (ISO/IEC 18004 §6.3.1: 17 + 4 x version).
+  const int version = libcert::QrMatrix::version_for(qr_text, libcert::QrEcc::kQ);
+  const int width = 17 + 4 * version;
   EXPECT_GE(version, 1) << id;
   EXPECT_LE(version, 16) << id << ": qr.md allows version 16 at most";
+  ASSERT_EQ(qr.width % width, 0) << id << ": " << qr.width << " samples for " << width
+                                 << " modules: not a whole number of samples per module";
+  struct {
+    double module, min_x, min_y;
+  } const q{qr.a / width, qr.e, qr.f};
   const int modules = width + 2 * kQuietZone;
-  const double module_mm = qr.module * kMmPerPt;
+  const double module_mm = q.module * kMmPerPt;
   const double side_mm = module_mm * modules;
-  const double x_mm = qr.min_x * kMmPerPt - kQuietZone * module_mm,
-               y_mm = qr.min_y * kMmPerPt - kQuietZone * module_mm;
+  const double x_mm = q.min_x * kMmPerPt - kQuietZone * module_mm,
+               y_mm = q.min_y * kMmPerPt - kQuietZone * module_mm;
   EXPECT_GE(module_mm, 0.5) << id << ": " << side_mm << " mm / " << modules << " modules";
   // Drawn inside the template's square, which must hold a version-16 symbol of 0.5 mm modules
   // (89 with the quiet zone) for another holder's payload.

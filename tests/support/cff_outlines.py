@@ -5,7 +5,7 @@ python3-fonttools), against the source font's own glyphs:
     cff_outlines.py SOURCE.ttc FACE SUBSET.cff CID...
 
 fontTools parses SUBSET.cff as a bare CFF table and must find a CID-keyed font (ROS) with no global
-and no local subroutines; each CID's charstring is decompiled and must hold no hint operator and no
+and no local subroutines, no hinting parameter in a Private DICT and an empty .notdef; each CID's charstring is decompiled and must hold no hint operator and no
 subroutine call; drawn with a RecordingPen it must give exactly the path (same points, same
 operators) and the same advance width as the source face's glyph of that CID drawn through its own
 subroutines. Prints "ok N glyphs" or the first difference, and exits 1 on any difference.
@@ -43,6 +43,14 @@ def main(source, face, subset_file, cids):
     for fd in top.FDArray:
         if getattr(fd.Private, "Subrs", None):
             sys.exit("a Private DICT has local subroutines")
+        # Without hints, no hinting parameter either (CFF §15 Table 23): only the widths' two.
+        extra = set(fd.Private.rawDict) - {"defaultWidthX", "nominalWidthX"}
+        if extra:
+            sys.exit(f"a Private DICT has hinting parameters {sorted(extra)}")
+    notdef = top.CharStrings[top.charset[0]]
+    notdef.decompile()
+    if [t for t in notdef.program if not isinstance(t, int)] != ["endchar"]:
+        sys.exit(f".notdef is not empty: {notdef.program}")
     names = top.charset
     n = 0
     for cid in cids:

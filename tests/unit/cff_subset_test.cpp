@@ -116,12 +116,29 @@ TEST_F(CidCffTest, SubsetHasTheSourceOutlinesAndCids) {
   ASSERT_EQ(again.glyph_count(), kept.size());
   for (std::uint32_t n = 0; n < kept.size(); ++n) {
     EXPECT_EQ(again.cid(n), cff.cid(kept[n]));
-    EXPECT_EQ(again.charstring(n), cff.charstring(kept[n])) << n;
+    // .notdef is "endchar" alone (Options::notdef_outline false), the others as expanded.
+    EXPECT_EQ(again.charstring(n), n == 0 ? std::string("\x0e") : cff.charstring(kept[n])) << n;
   }
   // Duplicates and order do not matter.
   std::vector<std::uint32_t> shuffled(ids.rbegin(), ids.rend());
   shuffled.push_back(ids[0]);
   EXPECT_EQ(cff.subset(shuffled), out);
+}
+
+TEST_F(CidCffTest, NotdefOutlineOnlyWhenAsked) {
+  const Source src;
+  const std::string table = src.cff();
+  const auto ids = src.glyphs();
+  font::CidCff::Options keep;
+  keep.notdef_outline = true;
+  const font::CidCff with(table, keep);
+  const font::CidCff without(table);
+  const std::string sa = with.subset(ids), sb = without.subset(ids);  // CidCff reads in place
+  const font::CidCff a(sa), b(sb);
+  EXPECT_EQ(a.charstring(0), with.charstring(0));
+  EXPECT_GT(a.charstring(0).size(), 1U);  // Noto's .notdef has an outline
+  EXPECT_EQ(b.charstring(0), "\x0e");
+  for (std::uint32_t n = 1; n < a.glyph_count(); ++n) EXPECT_EQ(a.charstring(n), b.charstring(n));
 }
 
 TEST_F(CidCffTest, HintsDroppedOrKeptBothDrawTheSameGlyphs) {

@@ -7,6 +7,9 @@
 #include <openssl/pem.h>
 #include <openssl/sha.h>
 
+#include <algorithm>
+#include <cstdint>
+#include <cstdio>
 #include <string>
 #include <thread>
 #include <vector>
@@ -275,6 +278,36 @@ TEST(Seal, OutputIsStableExceptTheSignatureValue) {
   const SigInfo sa = signature(pdf::Document::open(a), 0);
   EXPECT_EQ(a.substr(0, sa.a), b.substr(0, sa.a));
   EXPECT_EQ(a.substr(sa.b), b.substr(sa.b));
+}
+
+// The /Contents reservation (sign.cpp "Placeholder") is the CMS measured with the key's largest
+// signature and nothing more: ECDSA P-256 signatures are 70-72 bytes of DER (72 when both r and
+// s have their top bit set, one in four), so in 64 seals every CMS fits and the largest fills the
+// reservation exactly (a chance of (3/4)^64 ~ 1e-8 that none is 72 bytes).
+TEST(Seal, PlaceholderIsTheLargestCms) {
+  libcert::FixedClock clock(kJune2025);
+  const std::string in = testsupport::make_cairo_pdf();
+  const auto signer = seal_of("health");
+  std::size_t capacity = 0, largest = 0, smallest = SIZE_MAX;
+  for (int i = 0; i < 64; ++i) {
+    const std::string sealed = libcert::seal_pdf(in, signer, options(clock));
+    const SigInfo s = signature(pdf::Document::open(sealed), 0);
+    const std::size_t cap = (s.b - s.a - 2) / 2;  // the hex string's bytes without < >
+    if (i == 0) capacity = cap;
+    ASSERT_EQ(cap, capacity) << "the reservation depends on the key, not on the signature";
+    ASSERT_EQ(s.cms.size(), capacity);
+    // The DER's own length (X.690 §8.1.3: 30 82 hh ll for these sizes); zeros after it.
+    ASSERT_EQ(static_cast<unsigned char>(s.cms[0]), 0x30);
+    ASSERT_EQ(static_cast<unsigned char>(s.cms[1]), 0x82);
+    const std::size_t der = 4 + (std::size_t{static_cast<unsigned char>(s.cms[2])} << 8 |
+                                 std::size_t{static_cast<unsigned char>(s.cms[3])});
+    ASSERT_LE(der, capacity);
+    EXPECT_EQ(s.cms.find_first_not_of('\0', der), std::string::npos);
+    largest = std::max(largest, der);
+    smallest = std::min(smallest, der);
+  }
+  EXPECT_EQ(largest, capacity) << "a margin the largest signature does not need";
+  std::printf("CMS %zu-%zu bytes in a reservation of %zu\n", smallest, largest, capacity);
 }
 
 TEST(Seal, RejectsBadRequestsWithSpecificCodes) {

@@ -190,8 +190,8 @@ Outcome issue_item(const Services& s, Metrics& metrics, const IssuanceService& s
                                                          s.config->idempotency_lease_s};
   // Only a key that was begun is completed or abandoned below: a reserve that failed rolled
   // its begin back, and the same key may meanwhile belong to a concurrent request.
-  auto begun = std::make_shared<bool>(false);
-  ctx.on_reserved = [begun] { *begun = true; };
+  bool begun = false;  // ctx and its callback live only for the synchronous svc.issue below
+  ctx.on_reserved = [&begun] { begun = true; };
   const bool ofd = item.ofd;
   // The 201 body is made once, in the commit transaction (the idempotency row stores it), and
   // the same string answers this request: a replay and the first answer are byte-identical, and
@@ -215,7 +215,7 @@ Outcome issue_item(const Services& s, Metrics& metrics, const IssuanceService& s
   } catch (const IdempotencyNotStarted& e) {
     return not_started(e.begin);
   } catch (const libcert::Error&) {
-    if (!*begun) throw;
+    if (!begun) throw;
     const MappedError m = map_current_exception(req.request_id);
     if (m.fault == Fault::kBadInput) {
       // A deterministic rejection: remember it, so the same request gets the same answer.
@@ -226,7 +226,7 @@ Outcome issue_item(const Services& s, Metrics& metrics, const IssuanceService& s
     }
     throw;  // the dispatcher maps it again, to the same problem
   } catch (...) {
-    if (*begun) s.store->abandon_idempotent(ref);
+    if (begun) s.store->abandon_idempotent(ref);
     throw;
   }
 }

@@ -599,47 +599,45 @@ IdempotencyBegin Registry::begin_idempotent_in(port::Connection& c, const Idempo
                                                const std::string& request_sha256,
                                                std::int64_t now, std::int64_t lease_seconds) {
   IdempotencyBegin out;
-  {
-    // The insert either creates the key (this request owns it) or, if another request (another
-    // instance) inserted it first, waits for that transaction and does nothing; the row is then
-    // read under a row lock (SQLite: the write transaction is the lock).
-    auto ins = c.query(
-        "INSERT INTO idempotency(principal, key, request_sha256, state, created_at) "
-        "VALUES ($1, $2, $3, 'in_flight', $4) ON CONFLICT (principal, key) DO NOTHING",
-        {ref.principal, ref.key, request_sha256, now});
-    if (ins.affected == 1) {
-      out.kind = IdempotencyBegin::kStarted;
-      return out;
-    }
-    auto r = c.query(std::string("SELECT request_sha256, state, status_code, response, created_at "
-                                 "FROM idempotency WHERE principal = $1 AND key = $2") +
-                         driver_->dialect().row_lock,
-                     {ref.principal, ref.key});
-    if (r.empty()) {
-      // Abandoned (deleted) between our insert and our read: the client may simply retry.
-      throw RegistryError(RegistryError::Code::kBusy,
-                          "idempotency key changed concurrently; retry");
-    }
-    const Row& row = r.first();
-    if (row.text(0) != request_sha256) {
-      out.kind = IdempotencyBegin::kMismatch;
-      return out;
-    }
-    if (row.text(1) == "done") {
-      out.kind = IdempotencyBegin::kReplay;
-      out.status_code = static_cast<int>(row.int64(2));
-      out.response = row.text(3);
-      return out;
-    }
-    if (now - row.int64(4) < lease_seconds) {
-      out.kind = IdempotencyBegin::kInFlight;
-      return out;
-    }
-    // The owner of this in-flight key died (crash, kill -9) without finishing: take it over.
-    c.query("UPDATE idempotency SET created_at = $3 WHERE principal = $1 AND key = $2",
-            {ref.principal, ref.key, now});
+  // The insert either creates the key (this request owns it) or, if another request (another
+  // instance) inserted it first, waits for that transaction and does nothing; the row is then
+  // read under a row lock (SQLite: the write transaction is the lock).
+  auto ins = c.query(
+      "INSERT INTO idempotency(principal, key, request_sha256, state, created_at) "
+      "VALUES ($1, $2, $3, 'in_flight', $4) ON CONFLICT (principal, key) DO NOTHING",
+      {ref.principal, ref.key, request_sha256, now});
+  if (ins.affected == 1) {
     out.kind = IdempotencyBegin::kStarted;
+    return out;
   }
+  auto r = c.query(std::string("SELECT request_sha256, state, status_code, response, created_at "
+                               "FROM idempotency WHERE principal = $1 AND key = $2") +
+                       driver_->dialect().row_lock,
+                   {ref.principal, ref.key});
+  if (r.empty()) {
+    // Abandoned (deleted) between our insert and our read: the client may simply retry.
+    throw RegistryError(RegistryError::Code::kBusy,
+                        "idempotency key changed concurrently; retry");
+  }
+  const Row& row = r.first();
+  if (row.text(0) != request_sha256) {
+    out.kind = IdempotencyBegin::kMismatch;
+    return out;
+  }
+  if (row.text(1) == "done") {
+    out.kind = IdempotencyBegin::kReplay;
+    out.status_code = static_cast<int>(row.int64(2));
+    out.response = row.text(3);
+    return out;
+  }
+  if (now - row.int64(4) < lease_seconds) {
+    out.kind = IdempotencyBegin::kInFlight;
+    return out;
+  }
+  // The owner of this in-flight key died (crash, kill -9) without finishing: take it over.
+  c.query("UPDATE idempotency SET created_at = $3 WHERE principal = $1 AND key = $2",
+          {ref.principal, ref.key, now});
+  out.kind = IdempotencyBegin::kStarted;
   return out;
 }
 
